@@ -1,0 +1,57 @@
+# The two commands for a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DEMO_PASSWORD ?= demo-calendar-2026
+
+.PHONY: run test test-browser lint install install-dev messages bench clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+# Compiled catalogues (.mo) are committed; recompile when GNU gettext is here.
+messages: | $(BIN)/python
+	@if command -v msgfmt >/dev/null 2>&1; then $(BIN)/python manage.py compilemessages --ignore=.venv -v0; \
+	else echo "GNU gettext not found: using the committed translations."; fi
+
+run: install messages
+	$(BIN)/python manage.py migrate --no-input -v0
+	$(BIN)/python manage.py sync_schedules -v0
+	$(BIN)/python manage.py seed_demo --if-empty --password "$(DEMO_PASSWORD)"
+	@echo "Open http://$(HOST):$(PORT)/ and log in as one of the demo users above."
+	@# One command, two processes: the web server and the task worker. Ctrl-C stops both.
+	@trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/python manage.py qcluster & \
+	$(BIN)/python manage.py runserver $(HOST):$(PORT) --noreload
+
+test: install-dev
+	$(BIN)/python -m pytest -m "not browser" $(PYTEST_ARGS)
+
+test-browser: install-dev
+	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/python -m pytest -m browser tests/browser $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python manage.py check --fail-level WARNING
+
+bench: install-dev
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) staticfiles

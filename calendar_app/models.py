@@ -1,0 +1,1 @@
+"""The calendar's models (publications, campaigns, reviews, ...) arrive with the calendar issue."""

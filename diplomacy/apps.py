@@ -1,0 +1,44 @@
+from django.apps import AppConfig
+from django.conf import settings
+from django.core import checks
+from django.utils.translation import gettext_lazy as _
+
+
+class DiplomacyConfig(AppConfig):
+    name = "diplomacy"
+    verbose_name = _("Diplomatic network")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        checks.register(check_time_settings)
+
+
+def check_time_settings(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """Times are stored in UTC; post-local times are derived, never stored as naive."""
+    errors = []
+    if not settings.USE_TZ or settings.TIME_ZONE != "UTC":
+        errors.append(
+            checks.Error(
+                "USE_TZ must be True and TIME_ZONE must be 'UTC'.",
+                hint="Publication times are stored in UTC and shown in a named zone.",
+                id="diplomacy.E001",
+            )
+        )
+    q_cluster = getattr(settings, "Q_CLUSTER", {})
+    if q_cluster.get("orm") != "default":
+        errors.append(
+            checks.Error(
+                "Q_CLUSTER must use the ORM broker ('orm': 'default').",
+                hint="Without it django-q2 assumes Redis, whose broker loses in-flight tasks.",
+                id="diplomacy.E002",
+            )
+        )
+    if q_cluster.get("retry", 0) <= q_cluster.get("timeout", 0) * 2:
+        errors.append(
+            checks.Error(
+                "Q_CLUSTER['retry'] must be well above twice its 'timeout'.",
+                hint="A task still running when retry expires is run again.",
+                id="diplomacy.E003",
+            )
+        )
+    return errors

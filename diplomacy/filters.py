@@ -1,0 +1,57 @@
+"""Filters of the network registry (django-filter)."""
+
+import django_filters
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries
+
+from diplomacy.models import Platform, Post, PostKind
+
+
+def country_choices() -> list[tuple[str, str]]:
+    present = set(Post.objects.values_list("country", flat=True).distinct())
+    return [(code, name) for code, name in countries if code in present]
+
+
+class PostFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Search"), method="filter_search")
+    country = django_filters.ChoiceFilter(label=_("Country"), choices=country_choices)
+    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=PostKind.choices)
+    platform = django_filters.ChoiceFilter(
+        label=_("Has a channel on"), choices=Platform.choices, method="filter_platform"
+    )
+    no_channel = django_filters.BooleanFilter(
+        label=_("Has no channel"),
+        method="filter_no_channel",
+        widget=django_filters.widgets.BooleanWidget(),
+    )
+    language = django_filters.CharFilter(
+        label=_("Language"),
+        method="filter_language",
+        max_length=2,
+        help_text=_("Two-letter code, e.g. tr."),
+    )
+
+    class Meta:
+        model = Post
+        fields = ["q", "country", "kind", "platform", "no_channel", "language"]
+
+    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(Q(name__icontains=value) | Q(city__icontains=value) | Q(code__icontains=value))
+
+    def filter_platform(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(channels__platform=value, channels__active=True).distinct()
+
+    def filter_no_channel(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if value is None:
+            return queryset
+        active_channels = Q(channels__active=True)
+        if value:
+            return queryset.exclude(active_channels & Q(channels__isnull=False))
+        return queryset.filter(active_channels).distinct()
+
+    def filter_language(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip().lower()
+        if not value.isalpha() or len(value) != 2:
+            return queryset.none()
+        return queryset.speaking(value)

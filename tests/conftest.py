@@ -1,0 +1,82 @@
+"""Personas shared by the test suite: a post editor, a post manager, a central
+reviewer, a second reviewer, a partner contributor and an outsider."""
+
+import pytest
+from django_q.conf import Conf
+
+from diplomacy.models import Role
+from tests.factories import make_partner, make_post, make_user
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_inline(monkeypatch):
+    """django-q2 reads its config at import: patch Conf, not settings."""
+    monkeypatch.setattr(Conf, "SYNC", True)
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def istanbul(db):
+    return make_post(
+        code="be-cg-istanbul",
+        name="Consulate-General of Belgium in Istanbul",
+        kind="consulate_general",
+        city="Istanbul",
+    )
+
+
+@pytest.fixture
+def ankara(db):
+    return make_post(code="be-emb-ankara", name="Embassy of Belgium in Ankara", city="Ankara")
+
+
+@pytest.fixture
+def fit(db):
+    return make_partner(code="fit", name="Flanders Investment & Trade")
+
+
+@pytest.fixture
+def awex(db):
+    return make_partner(code="awex", name="AWEX", region="wallonia")
+
+
+@pytest.fixture
+def editor(istanbul):
+    return make_user(email="editor.istanbul@example.org", role=Role.POST_EDITOR, post=istanbul)
+
+
+@pytest.fixture
+def manager(istanbul):
+    return make_user(email="manager.istanbul@example.org", role=Role.POST_MANAGER, post=istanbul)
+
+
+@pytest.fixture
+def reviewer(db):
+    return make_user(email="central.reviewer@example.org", role=Role.CENTRAL_REVIEWER)
+
+
+@pytest.fixture
+def second_reviewer(db):
+    return make_user(email="second.reviewer@example.org", role=Role.CENTRAL_REVIEWER)
+
+
+@pytest.fixture
+def partner_user(fit):
+    return make_user(email="partner.fit@example.org", role=Role.PARTNER_CONTRIBUTOR, partner=fit)
+
+
+@pytest.fixture
+def outsider(db):
+    return make_user(email="outsider@example.org")
+
+
+@pytest.fixture
+def persona(request):
+    """Resolve a persona fixture by name (for parametrised matrices)."""
+    if request.param == "anonymous":
+        return None
+    return request.getfixturevalue(request.param)
