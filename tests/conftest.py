@@ -15,6 +15,16 @@ def _tasks_run_inline(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _clean_cache():
+    """Rate limits live in the cache (Redis in the PostgreSQL run): start each test clean."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
