@@ -176,6 +176,8 @@ def navigation(user: AnyUser) -> list[NavItem]:
     if not user.is_authenticated:
         return []
     items = [NavItem("home", _("Home"))]
+    if is_internal(user):
+        items.append(NavItem("calendar", _("Calendar")))
     if can_view_network(user):
         items.append(NavItem("network", _("Network")))
     if can_invite(user):

@@ -30,7 +30,7 @@ def send_invitation_email(invitation_id: int, token: str, base_url: str) -> bool
         text = render_to_string("emails/invitation_body.txt", context)
         html = render_to_string("emails/invitation_body.html", context)
     message = EmailMultiAlternatives(
-        subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject,
+        subject=subject,
         body=text,
         to=[invitation.email],
     )

@@ -28,6 +28,7 @@ urlpatterns = [
         views.invitation_revoke,
         name="invitation_revoke",
     ),
+    path("", include("calendar_app.urls")),
     path("admin/", admin.site.urls),
 ]
 

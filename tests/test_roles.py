@@ -125,9 +125,9 @@ def test_an_inactive_user_holds_no_role(editor):
 @pytest.mark.parametrize(
     ("persona", "expected"),
     [
-        ("editor", ["home", "network"]),
-        ("manager", ["home", "network"]),
-        ("reviewer", ["home", "network", "invitation_list", "network_import"]),
+        ("editor", ["home", "calendar", "network"]),
+        ("manager", ["home", "calendar", "network"]),
+        ("reviewer", ["home", "calendar", "network", "invitation_list", "network_import"]),
         ("partner_user", ["home"]),
         ("outsider", ["home"]),
     ],

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django_q.models import Schedule
 
 from diplomacy import roles
-from diplomacy.management.commands.seed_demo import DEMO_USERS
+from diplomacy.demo import DEMO_USERS
 from diplomacy.models import Channel, Membership, Partner, Post, User
 
 

@@ -1,0 +1,197 @@
+"""The calendar's windows: month grid, week grid, agenda; a fixed number of queries each.
+
+A page draws per-day (or per-hour) counts and the first few publications of
+each cell, selected in the database with a window function over an indexed
+time range; nothing outside the window is read, and no cell is loaded whole.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.db.models import Count, F, Prefetch, QuerySet, Window
+from django.db.models.functions import ExtractHour, RowNumber, TruncDate
+
+from calendar_app.models import Publication
+from diplomacy.models import Channel
+
+#: How many publications a cell lists before "+N more".
+CELL_LIMIT = 3
+AGENDA_PAGE_SIZE = 50
+#: "post" shows each publication at its post's local time.
+POST_ZONE = "post"
+
+
+@dataclass
+class Cell:
+    day: date
+    hour: int | None = None
+    items: list[Publication] = field(default_factory=list)
+    total: int = 0
+    in_month: bool = True
+
+    @property
+    def more(self) -> int:
+        return max(self.total - len(self.items), 0)
+
+
+@dataclass
+class DayRange:
+    """The days a view covers, in the display zone."""
+
+    first: date
+    last: date  # inclusive
+
+    def days(self) -> list[date]:
+        return [self.first + timedelta(days=n) for n in range((self.last - self.first).days + 1)]
+
+
+def month_window(anchor: date) -> DayRange:
+    """Whole weeks (Monday first) covering the month of `anchor`."""
+    first_of_month = anchor.replace(day=1)
+    next_month = (first_of_month + timedelta(days=32)).replace(day=1)
+    last_of_month = next_month - timedelta(days=1)
+    start = first_of_month - timedelta(days=first_of_month.weekday())
+    end = last_of_month + timedelta(days=6 - last_of_month.weekday())
+    return DayRange(start, end)
+
+
+def week_window(anchor: date) -> DayRange:
+    start = anchor - timedelta(days=anchor.weekday())
+    return DayRange(start, start + timedelta(days=6))
+
+
+def _instant(day: date, zone: str) -> datetime:
+    return datetime.combine(day, time.min).replace(tzinfo=zoneinfo.ZoneInfo(zone)).astimezone(UTC)
+
+
+def in_window(queryset: QuerySet, window: DayRange, zone: str) -> QuerySet:
+    """Restrict to the window's days: by post-local date, or by instant in `zone`."""
+    if zone == POST_ZONE:
+        return queryset.filter(local_date__gte=window.first, local_date__lte=window.last)
+    return queryset.filter(
+        scheduled_at__gte=_instant(window.first, zone),
+        scheduled_at__lt=_instant(window.last + timedelta(days=1), zone),
+    )
+
+
+def _day_expression(zone: str):
+    if zone == POST_ZONE:
+        return F("local_date")
+    return TruncDate("scheduled_at", tzinfo=zoneinfo.ZoneInfo(zone))
+
+
+def _hour_expression(zone: str):
+    if zone == POST_ZONE:
+        return ExtractHour("local_time")
+    return ExtractHour("scheduled_at", tzinfo=zoneinfo.ZoneInfo(zone))
+
+
+def _order(zone: str) -> list:
+    if zone == POST_ZONE:
+        return [F("local_time").asc(), F("pk").asc()]
+    return [F("scheduled_at").asc(), F("pk").asc()]
+
+
+def for_display(queryset: QuerySet) -> QuerySet:
+    """Only what a calendar entry draws: title, time, status, post, campaign, channels."""
+    return (
+        queryset.select_related("post", "campaign")
+        .only(
+            "pk",
+            "title",
+            "status",
+            "kind",
+            "local_date",
+            "local_time",
+            "timezone",
+            "scheduled_at",
+            "revision",
+            "post__code",
+            "post__name",
+            "post__city",
+            "campaign__name",
+            "campaign__colour",
+        )
+        .prefetch_related(
+            Prefetch("channels", queryset=Channel.objects.only("pk", "platform", "handle", "post_id"))
+        )
+    )
+
+
+def month_cells(queryset: QuerySet, anchor: date, zone: str) -> tuple[DayRange, list[list[Cell]]]:
+    """Weeks of day cells for the month of `anchor`: counts plus the first few of each day."""
+    window = month_window(anchor)
+    cells = _cells(queryset, window, zone, by_hour=False)
+    days = window.days()
+    grid = []
+    for start in range(0, len(days), 7):
+        week = []
+        for day in days[start : start + 7]:
+            cell = cells.get((day, None)) or Cell(day)
+            cell.in_month = day.month == anchor.month
+            week.append(cell)
+        grid.append(week)
+    return window, grid
+
+
+def week_cells(queryset: QuerySet, anchor: date, zone: str) -> tuple[DayRange, list[tuple[int, list[Cell]]]]:
+    """Rows of hours, each with a cell per day of the week of `anchor`."""
+    window = week_window(anchor)
+    cells = _cells(queryset, window, zone, by_hour=True)
+    days = window.days()
+    busy_hours = {hour for (_day, hour) in cells}
+    hours = sorted(busy_hours | set(range(8, 19)))
+    rows = [(hour, [cells.get((day, hour)) or Cell(day, hour) for day in days]) for hour in hours]
+    return window, rows
+
+
+def _cells(queryset: QuerySet, window: DayRange, zone: str, *, by_hour: bool) -> dict[tuple, Cell]:
+    scoped = in_window(queryset, window, zone)
+    day = _day_expression(zone)
+    partition = [day, _hour_expression(zone)] if by_hour else [day]
+    # Query 1: how many per cell.
+    count_fields = {"cell_day": day}
+    if by_hour:
+        count_fields["cell_hour"] = _hour_expression(zone)
+    counts = scoped.annotate(**count_fields).values(*count_fields).annotate(n=Count("pk")).order_by()
+    cells: dict[tuple, Cell] = {}
+    for row in counts:
+        key = (_as_date(row["cell_day"]), row.get("cell_hour"))
+        cells[key] = Cell(day=key[0], hour=key[1], total=row["n"])
+    # Query 2 (+1 prefetch): the first CELL_LIMIT of each cell, ranked in the database.
+    ranked = for_display(scoped).annotate(
+        cell_day=day,
+        cell_rank=Window(RowNumber(), partition_by=partition, order_by=_order(zone)),
+    )
+    if by_hour:
+        ranked = ranked.annotate(cell_hour=_hour_expression(zone))
+    for publication in ranked.filter(cell_rank__lte=CELL_LIMIT).order_by(*_order(zone)):
+        key = (_as_date(publication.cell_day), getattr(publication, "cell_hour", None))
+        cell = cells.setdefault(key, Cell(day=key[0], hour=key[1]))
+        cell.items.append(publication)
+    return cells
+
+
+def _as_date(value: date | datetime | str) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    return value
+
+
+def agenda(queryset: QuerySet, start: date, zone: str, *, days: int | None = None) -> QuerySet:
+    """Publications from `start` on (or for `days` days), in time order, for a paginator."""
+    scoped = queryset
+    if zone == POST_ZONE:
+        scoped = scoped.filter(local_date__gte=start)
+        if days:
+            scoped = scoped.filter(local_date__lt=start + timedelta(days=days))
+        return for_display(scoped).order_by("local_date", "local_time", "pk")
+    scoped = scoped.filter(scheduled_at__gte=_instant(start, zone))
+    if days:
+        scoped = scoped.filter(scheduled_at__lt=_instant(start + timedelta(days=days), zone))
+    return for_display(scoped).order_by("scheduled_at", "pk")

@@ -1,0 +1,284 @@
+"""Demo calendar: campaigns and publications spread over the past and coming months.
+
+Deterministic (a fixed random seed) so that every machine shows the same demo,
+and fast (bulk inserts) so that the benchmark can ask for 50,000.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date, time, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from calendar_app.models import (
+    Campaign,
+    Publication,
+    PublicationEvent,
+    PublicationKind,
+    PublicationStatus,
+    Variant,
+)
+from calendar_app.timezones import check_local_time
+from diplomacy.models import Channel, Membership, Partner, Post, Role, User
+
+#: (name, days from today to start, length in days, partner code or None, hashtags, colour)
+CAMPAIGNS = [
+    ("Travel safely this winter", -20, 90, None, "#TravellersOnline #TravelSafe", "#a1141b"),
+    ("King's Feast", -20, 4, None, "#KingsFeast #Koningsdag #FeteDuRoi", "#0b4f8a"),
+    ("Belgian winter traditions", 0, 40, None, "#BelgiumAbroad #Christmas", "#1d6b36"),
+    ("Flanders cleantech missions", -40, 150, "fit", "#FlandersInvestment #Cleantech", "#6b3fa0"),
+    ("Wallonia export days", 10, 60, "awex", "#WalloniaExport #AWEX", "#8a4b00"),
+    ("Brussels design week", -70, 20, "hub-brussels", "#hubbrussels #Design", "#0f5f64"),
+    ("Europalia and Belgian culture", -80, 120, "wbi", "#Europalia #CultureBE", "#8a1c4f"),
+    ("East Belgium, a region to discover", 30, 50, "tao", "#Ostbelgien", "#3d4a5c"),
+]
+
+#: Texts per kind, per language. {city} and {country} are filled in.
+TEXTS = {
+    PublicationKind.REGULAR: {
+        "en": "Our team in {city} met partners today to strengthen the ties between Belgium and {country}.",
+        "nl": "Ons team in {city} ontmoette vandaag partners om de banden tussen België en {country} te versterken.",
+        "fr": "Notre équipe à {city} a rencontré des partenaires aujourd'hui pour renforcer les liens entre la "
+        "Belgique et {country}.",
+        "de": "Unser Team in {city} traf heute Partner, um die Beziehungen zwischen Belgien und {country} zu stärken.",
+    },
+    PublicationKind.EVENT: {
+        "en": "Join us in {city} for an evening of Belgian music and food. Registration: https://example.org/events",
+        "nl": "Kom naar onze avond met Belgische muziek en gerechten in {city}. Inschrijven: https://example.org/events",
+        "fr": "Rejoignez-nous à {city} pour une soirée de musique et de cuisine belges. Inscription : "
+        "https://example.org/events",
+        "de": "Besuchen Sie uns in {city} zu einem Abend mit belgischer Musik und Küche. https://example.org/events",
+    },
+    PublicationKind.CONSULAR_ADVICE: {
+        "nl": "Reist u naar {country}? Registreer uw reis op Travellers Online en lees het reisadvies: "
+        "https://diplomatie.belgium.be",
+        "fr": "Vous voyagez en {country} ? Enregistrez votre voyage sur Travellers Online et consultez les conseils "
+        "aux voyageurs : https://diplomatie.belgium.be",
+        "en": "Travelling to {country}? Register your trip on Travellers Online and read the travel advice: "
+        "https://diplomatie.belgium.be",
+    },
+    PublicationKind.CRISIS_ADVISORY: {
+        "nl": "Belgen in {country}: blijf binnen, volg de instructies van de lokale overheden en registreer u op "
+        "Travellers Online.",
+        "fr": "Belges en {country} : restez à l'intérieur, suivez les consignes des autorités locales et "
+        "enregistrez-vous sur Travellers Online.",
+        "en": "Belgians in {country}: stay indoors, follow the local authorities' instructions and register on "
+        "Travellers Online.",
+    },
+    PublicationKind.PARTNER_RELAY: {
+        "en": "Belgian companies are in {city} this week to meet partners from {country}. #BelgiumAbroad",
+        "nl": "Belgische bedrijven zijn deze week in {city} om partners uit {country} te ontmoeten.",
+        "fr": "Des entreprises belges sont à {city} cette semaine pour rencontrer des partenaires de {country}.",
+    },
+}
+
+#: A line in the host language for some posts, so that the calendar shows local variants.
+HOST_LINES = {
+    "tr": "Belçika ve Türkiye arasındaki dostluğu birlikte kutluyoruz.",
+    "es": "Celebramos juntos la amistad entre Bélgica y {country}.",
+    "pt": "Celebramos juntos a amizade entre a Bélgica e {country}.",
+    "it": "Celebriamo insieme l'amicizia tra il Belgio e {country}.",
+    "pl": "Wspólnie świętujemy przyjaźń między Belgią a {country}.",
+    "ja": "ベルギーと日本の友好を共に祝いましょう。",
+    "zh": "我们共同庆祝比利时与中国的友谊。",
+    "ar": "نحتفل معًا بالصداقة بين بلجيكا و{country}.",
+}
+
+TITLES = {
+    PublicationKind.REGULAR: [
+        "Partner meeting",
+        "Visit of the ambassador",
+        "Trade and investment news",
+        "Belgian week",
+        "Bilateral talks",
+        "Culture highlight",
+    ],
+    PublicationKind.EVENT: [
+        "Belgian evening",
+        "Concert of Belgian music",
+        "Film screening",
+        "Comic strip exhibition",
+    ],
+    PublicationKind.CONSULAR_ADVICE: [
+        "Travel advice reminder",
+        "Register on Travellers Online",
+        "Passport renewal",
+    ],
+    PublicationKind.CRISIS_ADVISORY: ["Advice to Belgians"],
+    PublicationKind.PARTNER_RELAY: ["Economic mission", "Regional trade fair", "Tourism campaign relay"],
+}
+
+KIND_WEIGHTS = [
+    (PublicationKind.REGULAR, 60),
+    (PublicationKind.EVENT, 15),
+    (PublicationKind.CONSULAR_ADVICE, 12),
+    (PublicationKind.PARTNER_RELAY, 10),
+    (PublicationKind.CRISIS_ADVISORY, 3),
+]
+PAST_STATUSES = [
+    (PublicationStatus.PUBLISHED, 80),
+    (PublicationStatus.CANCELLED, 10),
+    (PublicationStatus.FAILED, 5),
+    (PublicationStatus.APPROVED, 5),
+]
+FUTURE_STATUSES = [
+    (PublicationStatus.DRAFT, 25),
+    (PublicationStatus.IN_REVIEW, 22),
+    (PublicationStatus.CHANGES_REQUESTED, 8),
+    (PublicationStatus.APPROVED, 40),
+    (PublicationStatus.CANCELLED, 5),
+]
+#: The posts the demo journeys use get more publications.
+BUSY_POSTS = {
+    "be-cg-istanbul": 8,
+    "be-emb-ankara": 5,
+    "be-emb-berlin": 5,
+    "be-emb-den-haag": 6,
+    "be-emb-paris": 4,
+}
+
+
+def _pick(rng: random.Random, weighted: list[tuple[str, int]]) -> str:
+    values, weights = zip(*weighted, strict=True)
+    return rng.choices(values, weights=weights)[0]
+
+
+def create_campaigns(today: date) -> list[Campaign]:
+    partners = {p.code: p for p in Partner.objects.all()}
+    campaigns = []
+    for name, start, length, partner_code, hashtags, colour in CAMPAIGNS:
+        campaign, _ = Campaign.objects.update_or_create(
+            name=name,
+            defaults={
+                "starts_on": today + timedelta(days=start),
+                "ends_on": today + timedelta(days=start + length),
+                "partner": partners.get(partner_code) if partner_code else None,
+                "hashtags": hashtags,
+                "colour": colour,
+                "description": f"{name}: a demo campaign.",
+            },
+        )
+        campaigns.append(campaign)
+    return campaigns
+
+
+def post_authors(posts: list[Post]) -> dict[int, User]:
+    """Each post's first editor; posts without one get a staff account that cannot log in."""
+    authors: dict[int, User] = {}
+    for membership in Membership.objects.filter(
+        role__in=[Role.POST_EDITOR, Role.POST_MANAGER]
+    ).select_related("user"):
+        authors.setdefault(membership.post_id, membership.user)
+    for post in posts:
+        if post.pk in authors:
+            continue
+        user, created = User.objects.get_or_create(
+            email=f"staff.{post.code}@example.org", defaults={"full_name": f"Staff of {post.city}"}
+        )
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+            Membership.objects.create(user=user, role=Role.POST_EDITOR, post=post)
+        authors[post.pk] = user
+    return authors
+
+
+def create_publications(count: int, *, today: date | None = None, seed: int = 2026, days: int = 91) -> int:
+    """Create `count` publications over `days` before and after `today`, in every status.
+
+    Returns how many were created.
+    """
+    if count <= 0:
+        return 0
+    rng = random.Random(seed)
+    today = today or timezone.localdate()
+    channels_by_post: dict[int, list[Channel]] = {}
+    for channel in Channel.objects.filter(active=True).order_by("pk"):
+        channels_by_post.setdefault(channel.post_id, []).append(channel)
+    posts = list(Post.objects.filter(pk__in=channels_by_post).order_by("code"))
+    if not posts:
+        return 0
+    weights = [BUSY_POSTS.get(post.code, 1) for post in posts]
+    authors = post_authors(posts)
+    campaigns = create_campaigns(today)
+    now = timezone.now()
+
+    rows: list[Publication] = []
+    plan: list[tuple[list[Channel], dict[str, str]]] = []
+    for _ in range(count):
+        post = rng.choices(posts, weights=weights)[0]
+        kind = _pick(rng, KIND_WEIGHTS)
+        local_date = today + timedelta(days=rng.randint(-days, days))
+        local_time = time(rng.randint(8, 19), rng.choice([0, 15, 30, 45]))
+        try:
+            instant = check_local_time(local_date, local_time, post.timezone)
+        except ValidationError:
+            local_time = time(12, 0)
+            instant = check_local_time(local_date, local_time, post.timezone)
+        status = _pick(rng, PAST_STATUSES if instant < now else FUTURE_STATUSES)
+        running = [c for c in campaigns if c.starts_on <= local_date <= c.ends_on]
+        campaign = rng.choice(running) if running and rng.random() < 0.35 else None
+        channels = channels_by_post[post.pk]
+        chosen = rng.sample(channels, k=rng.randint(1, len(channels)))
+        rows.append(
+            Publication(
+                post=post,
+                title=f"{rng.choice(TITLES[kind])} – {post.city}",
+                kind=kind,
+                status=status,
+                campaign=campaign,
+                local_date=local_date,
+                local_time=local_time,
+                timezone=post.timezone,
+                scheduled_at=instant,
+                author=authors[post.pk],
+            )
+        )
+        plan.append((chosen, _texts(rng, kind, post)))
+
+    with transaction.atomic():
+        created = Publication.objects.bulk_create(rows, batch_size=1000)
+        through = Publication.channels.through
+        through.objects.bulk_create(
+            [
+                through(publication_id=p.pk, channel_id=c.pk)
+                for p, (chosen, _t) in zip(created, plan, strict=True)
+                for c in chosen
+            ],
+            batch_size=2000,
+        )
+        Variant.objects.bulk_create(
+            [
+                Variant(publication=p, language=lang, text=text)
+                for p, (_c, texts) in zip(created, plan, strict=True)
+                for lang, text in texts.items()
+            ],
+            batch_size=2000,
+        )
+        PublicationEvent.objects.bulk_create(
+            [
+                PublicationEvent(
+                    publication=p, actor=p.author, verb="created", to_status=p.status, revision=1
+                )
+                for p in created
+            ],
+            batch_size=2000,
+        )
+    return len(created)
+
+
+def _texts(rng: random.Random, kind: str, post: Post) -> dict[str, str]:
+    country = post.country.name
+    texts = {lang: template.format(city=post.city, country=country) for lang, template in TEXTS[kind].items()}
+    if kind == PublicationKind.REGULAR:
+        # Regular publications follow the post's language policy, more or less.
+        policy = [lang for lang in post.publishing_language_list if lang in texts] or ["en"]
+        keep = set(rng.sample(policy, k=rng.randint(1, len(policy))))
+        texts = {lang: text for lang, text in texts.items() if lang in keep}
+    for lang in post.host_language_list:
+        if lang in HOST_LINES and lang not in texts and rng.random() < 0.6:
+            texts[lang] = HOST_LINES[lang].format(country=country)
+    return texts

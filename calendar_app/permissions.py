@@ -1,0 +1,93 @@
+"""Who may do what to publications (and, with later issues, proposals and crises).
+
+Built on diplomacy.roles (who is who). Views, tasks and workflow functions ask
+these predicates and nothing else; templates ask `allowed_actions`.
+"""
+
+from __future__ import annotations
+
+from calendar_app.models import (
+    CLOSED_STATUSES,
+    NETWORK_VISIBLE_STATUSES,
+    Asset,
+    Publication,
+    PublicationStatus,
+)
+from diplomacy import roles
+from diplomacy.models import Post
+from diplomacy.roles import AnyUser
+
+
+def can_use_calendar(user: AnyUser) -> bool:
+    """The shared calendar is for ministry staff; partners get their own pages."""
+    return roles.is_internal(user)
+
+
+def can_view_publication(user: AnyUser, publication: Publication) -> bool:
+    """Central sees everything; a post's staff see all of their post's publications;
+    the rest of the network sees approved and published ones only."""
+    if roles.is_central(user):
+        return True
+    if not roles.is_post_staff(user):
+        return False
+    return roles.works_for_post(user, publication.post) or publication.status in NETWORK_VISIBLE_STATUSES
+
+
+def can_create_publication(user: AnyUser, post: Post) -> bool:
+    """A post's staff plan for their own post; central may plan for any post."""
+    return roles.is_central(user) or roles.works_for_post(user, post)
+
+
+def can_plan_publications(user: AnyUser) -> bool:
+    """Whether `user` may plan for at least one post."""
+    return roles.is_central(user) or bool(roles.post_ids(user))
+
+
+def posts_for_new_publication(user: AnyUser) -> list[Post] | None:
+    """The posts `user` may plan for; None means every post (central)."""
+    if roles.is_central(user):
+        return None
+    return roles.posts_of(user)
+
+
+def can_edit_publication(user: AnyUser, publication: Publication) -> bool:
+    """The post's staff and central edit until it is published or cancelled."""
+    if publication.status in CLOSED_STATUSES:
+        return False
+    return roles.is_central(user) or roles.works_for_post(user, publication.post)
+
+
+def can_reschedule(user: AnyUser, publication: Publication) -> bool:
+    return can_edit_publication(user, publication) and publication.status != PublicationStatus.FAILED
+
+
+def can_duplicate(user: AnyUser, publication: Publication) -> bool:
+    return can_view_publication(user, publication) and (
+        roles.is_central(user) or roles.works_for_post(user, publication.post)
+    )
+
+
+def can_duplicate_to_other_posts(user: AnyUser) -> bool:
+    return roles.is_central(user)
+
+
+def can_view_asset(user: AnyUser, asset: Asset, publications: list[Publication]) -> bool:
+    """An image is visible to its owner, its post's staff, central, and whoever sees
+    a publication that uses it."""
+    if roles.is_central(user) or asset.owner_id == getattr(user, "pk", None):
+        return True
+    if asset.post_id and asset.post_id in roles.post_ids(user):
+        return True
+    return any(can_view_publication(user, publication) for publication in publications)
+
+
+def allowed_actions(user: AnyUser, publication: Publication) -> set[str]:
+    """The action names `user` may take on `publication`, for templates."""
+    actions = {
+        "view": can_view_publication(user, publication),
+        "edit": can_edit_publication(user, publication),
+        "reschedule": can_reschedule(user, publication),
+        "duplicate": can_duplicate(user, publication),
+        "duplicate_to_posts": can_duplicate(user, publication) and can_duplicate_to_other_posts(user),
+    }
+    return {name for name, allowed in actions.items() if allowed}

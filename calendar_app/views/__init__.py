@@ -1,0 +1,1 @@
+"""Views of the calendar app, one module per page family."""

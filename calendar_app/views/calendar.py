@@ -1,0 +1,233 @@
+"""The shared calendar: month, week and agenda views, CSV export, personal ICS feeds."""
+
+from __future__ import annotations
+
+import csv
+import zoneinfo
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from calendar_app import calendar, feeds, permissions
+from calendar_app.filters import PublicationFilter
+from calendar_app.models import CalendarFeed, Publication
+from calendar_app.params import BadParameter, CalendarParams
+from calendar_app.timezones import BRUSSELS
+from diplomacy import roles
+
+#: URL parameters that are not filters.
+VIEW_PARAMETERS = ("view", "date", "tz", "span", "page", "format")
+#: How many days an agenda export covers.
+AGENDA_EXPORT_DAYS = 90
+
+
+def filter_query(request: HttpRequest) -> str:
+    """The filter part of the query string, to carry into links and feeds."""
+    query = request.GET.copy()
+    for key in VIEW_PARAMETERS:
+        query.pop(key, None)
+    return query.urlencode()
+
+
+def zone_choices(user, current: str) -> list[tuple[str, str]]:
+    """Each post's local time, Brussels, UTC, the zones of the user's posts, and the current one."""
+    choices = [(calendar.POST_ZONE, _("Each post's local time")), (BRUSSELS, _("Brussels")), ("UTC", "UTC")]
+    for zone in sorted({post.timezone for post in roles.posts_of(user)} | {current}):
+        if zone not in dict(choices):
+            choices.append((zone, zone))
+    return choices
+
+
+def view_choices() -> list[tuple[str, str]]:
+    return [("month", _("Month")), ("week", _("Week")), ("agenda", _("Agenda"))]
+
+
+def _navigation(params: CalendarParams) -> dict:
+    step = {"month": 31, "week": 7, "agenda": 7}[params.view]
+    if params.view == "month":
+        first = params.anchor.replace(day=1)
+        previous = (first - timedelta(days=1)).replace(day=1)
+        following = (first + timedelta(days=32)).replace(day=1)
+    else:
+        previous = params.anchor - timedelta(days=step)
+        following = params.anchor + timedelta(days=step)
+    return {"previous": previous, "next": following}
+
+
+@login_required
+def calendar_page(request: HttpRequest) -> HttpResponse:
+    if not permissions.can_use_calendar(request.user):
+        raise PermissionDenied
+    try:
+        params = CalendarParams.from_query(request.GET)
+    except BadParameter as exc:
+        return render(request, "calendar_app/bad_request.html", {"message": str(exc)}, status=400)
+    filterset = PublicationFilter(request.GET, queryset=Publication.objects.visible_to(request.user))
+    if not filterset.is_valid():
+        context = {
+            "filter": filterset,
+            "params": params,
+            "zone_choices": zone_choices(request.user, params.zone),
+        }
+        return render(request, "calendar_app/calendar.html", context, status=400)
+    publications = filterset.qs
+    if request.GET.get("format") == "csv":
+        return export_csv(publications, params)
+    if request.GET.get("format") not in (None, "", "html"):
+        return render(
+            request,
+            "calendar_app/bad_request.html",
+            {"message": _("Unknown format: use csv, or leave it out.")},
+            status=400,
+        )
+    context = {
+        "filter": filterset,
+        "params": params,
+        "zone_choices": zone_choices(request.user, params.zone),
+        "view_choices": view_choices(),
+        "today": timezone.localdate(timezone=zoneinfo.ZoneInfo(BRUSSELS)),
+        "filter_query": filter_query(request),
+        "navigation": _navigation(params),
+        "feed_url": feed_url(request),
+        "can_plan": permissions.can_plan_publications(request.user),
+    }
+    if params.view == "month":
+        window, grid = calendar.month_cells(publications, params.anchor, params.zone)
+        context.update(window=window, grid=grid, items=[p for week in grid for c in week for p in c.items])
+    elif params.view == "week":
+        window, rows = calendar.week_cells(publications, params.anchor, params.zone)
+        context.update(
+            window=window,
+            rows=rows,
+            days=window.days(),
+            items=[p for _h, row in rows for c in row for p in c.items],
+        )
+    else:
+        days = 1 if params.span == "day" else None
+        page = Paginator(
+            calendar.agenda(publications, params.anchor, params.zone, days=days), calendar.AGENDA_PAGE_SIZE
+        )
+        page_obj = page.get_page(request.GET.get("page"))
+        context.update(page_obj=page_obj, items=list(page_obj.object_list))
+    context["legend"] = sorted(
+        {item.campaign.pk: item.campaign for item in context["items"] if item.campaign_id}.values(),
+        key=lambda campaign: campaign.name,
+    )
+    return render(request, "calendar_app/calendar.html", context)
+
+
+def export_csv(publications, params: CalendarParams) -> StreamingHttpResponse:
+    """The filtered calendar of the current view's days, as CSV (every row, streamed)."""
+    if params.view == "month":
+        window = calendar.month_window(params.anchor)
+        first, days = window.first, (window.last - window.first).days + 1
+    elif params.view == "week":
+        window = calendar.week_window(params.anchor)
+        first, days = window.first, 7
+    else:
+        first, days = params.anchor, 1 if params.span == "day" else AGENDA_EXPORT_DAYS
+    rows = calendar.agenda(publications, first, params.zone, days=days).prefetch_related("variants")
+
+    class Echo:
+        def write(self, value: str) -> str:
+            return value
+
+    writer = csv.writer(Echo())
+
+    def lines():
+        yield writer.writerow(
+            [
+                "id",
+                "post",
+                "title",
+                "status",
+                "kind",
+                "local_date",
+                "local_time",
+                "time_zone",
+                "utc",
+                "channels",
+                "languages",
+                "campaign",
+            ]
+        )
+        for publication in rows.iterator(chunk_size=500):
+            yield writer.writerow(
+                [
+                    publication.pk,
+                    publication.post.code,
+                    publication.title,
+                    publication.status,
+                    publication.kind,
+                    publication.local_date.isoformat(),
+                    publication.local_time.strftime("%H:%M"),
+                    publication.timezone,
+                    publication.scheduled_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    " ".join(f"{c.platform}:{c.handle}" for c in publication.channels.all()),
+                    " ".join(v.language for v in publication.variants.all()),
+                    publication.campaign.name if publication.campaign_id else "",
+                ]
+            )
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    name = f"calendar-{first.isoformat()}-{days}d.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def feed_url(request: HttpRequest) -> str | None:
+    """The viewer's personal feed address for the current filters (None before it exists)."""
+    feed = CalendarFeed.objects.filter(user=request.user).only("token").first()
+    if feed is None:
+        return None
+    url = request.build_absolute_uri(reverse("calendar_feed", args=[feed.token]))
+    query = filter_query(request)
+    return f"{url}?{query}" if query else url
+
+
+@login_required
+@require_POST
+def feed_renew(request: HttpRequest) -> HttpResponse:
+    """Create or renew the viewer's feed address; the old one stops working at once."""
+    if not permissions.can_use_calendar(request.user):
+        raise PermissionDenied
+    CalendarFeed.objects.update_or_create(user=request.user, defaults={"token": CalendarFeed.new_token()})
+    messages.success(request, _("Your calendar feed has a new address. The old one no longer works."))
+    return redirect(_back_to_calendar(request))
+
+
+@login_required
+@require_POST
+def feed_revoke(request: HttpRequest) -> HttpResponse:
+    CalendarFeed.objects.filter(user=request.user).delete()
+    messages.success(request, _("Your calendar feed is switched off."))
+    return redirect(_back_to_calendar(request))
+
+
+def _back_to_calendar(request: HttpRequest) -> str:
+    query = request.POST.get("query", "")
+    return reverse("calendar") + (f"?{query}" if query else "")
+
+
+def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """The ICS feed: a calendar client's view of what the token's owner may see."""
+    feed = CalendarFeed.objects.select_related("user").filter(token=token).first()
+    if feed is None or not feed.user.is_active or not permissions.can_use_calendar(feed.user):
+        raise Http404
+    filterset = PublicationFilter(request.GET, queryset=Publication.objects.visible_to(feed.user))
+    if not filterset.is_valid():
+        return HttpResponse(_("Unknown filter in the feed address."), status=400, content_type="text/plain")
+    body = feeds.build_feed(filterset.qs, base_url=request.build_absolute_uri("/"))
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="calendar.ics"'
+    response["Cache-Control"] = "private, max-age=300"
+    return response

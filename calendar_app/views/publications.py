@@ -1,0 +1,308 @@
+"""The publication editor: plan, edit, reschedule, duplicate; images served safely."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from calendar_app import counting, images, permissions, workflow
+from calendar_app.forms import DuplicateForm, PublicationForm, RescheduleForm, language_name
+from calendar_app.models import Asset, Publication, PublicationStatus
+from diplomacy import roles
+from diplomacy.models import Platform, Post
+
+
+def _get_publication_for_user(request: HttpRequest, pk: int) -> Publication:
+    """Load a publication; 404 when the user may not know it exists."""
+    if not roles.is_internal(request.user):
+        raise PermissionDenied
+    publication = get_object_or_404(
+        Publication.objects.select_related("post", "campaign", "author").prefetch_related(
+            "channels", "variants", "assets"
+        ),
+        pk=pk,
+    )
+    # Another post's draft is not even acknowledged to exist.
+    if not permissions.can_view_publication(request.user, publication):
+        raise Http404
+    return publication
+
+
+def _store_asset(owner, post: Post, clean: images.CleanImage, alt_texts: dict[str, str]) -> Asset:
+    """Save a cleaned image and its platform renditions under random names."""
+    asset = Asset(
+        owner=owner,
+        post=post,
+        content_type=clean.content_type,
+        checksum=clean.checksum,
+        width=clean.width,
+        height=clean.height,
+        alt_texts=alt_texts,
+    )
+    asset.image.save(f"upload.{clean.extension}", ContentFile(clean.content), save=False)
+    renditions = {}
+    for name in images.RENDITIONS:
+        rendition = images.make_rendition(clean, name)
+        stored = asset.image.storage.save(
+            f"assets/rendition-{name}.{rendition.extension}", ContentFile(rendition.content)
+        )
+        renditions[name] = stored
+    asset.renditions = renditions
+    asset.save()
+    return asset
+
+
+def _choose_post(request: HttpRequest) -> Post | None:
+    allowed = permissions.posts_for_new_publication(request.user)
+    code = request.GET.get("post") or request.POST.get("post")
+    if code:
+        post = get_object_or_404(Post, code=code)
+        if not permissions.can_create_publication(request.user, post):
+            raise PermissionDenied
+        return post
+    if allowed is not None and len(allowed) == 1:
+        return allowed[0]
+    return None
+
+
+@login_required
+def publication_new(request: HttpRequest) -> HttpResponse:
+    if not permissions.can_plan_publications(request.user):
+        raise PermissionDenied
+    post = _choose_post(request)
+    if post is None:
+        allowed = permissions.posts_for_new_publication(request.user)
+        posts = allowed if allowed is not None else Post.objects.active().order_by("name")
+        return render(request, "calendar_app/choose_post.html", {"posts": posts})
+    form = PublicationForm(request.POST or None, request.FILES or None, post=post, initial=_initial(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                assets = _new_assets(request, form, post)
+                publication = workflow.create_publication(request.user, post, form.content(assets))
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Publication saved as a draft."))
+            return redirect(publication)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "calendar_app/publication_form.html", _editor_context(form, post, None), status=status
+    )
+
+
+def _initial(request: HttpRequest) -> dict:
+    initial = {}
+    if request.GET.get("date"):
+        initial["local_date"] = request.GET["date"]
+    return initial
+
+
+def _new_assets(request: HttpRequest, form: PublicationForm, post: Post) -> list[Asset]:
+    clean = form.cleaned_data.get("clean_image")
+    if clean is None:
+        return []
+    return [_store_asset(request.user, post, clean, form.cleaned_data.get("alt_texts", {}))]
+
+
+def _editor_context(form: PublicationForm, post: Post, publication: Publication | None, **extra) -> dict:
+    return {
+        "form": form,
+        "post": post,
+        "publication": publication,
+        "platform_names_json": json.dumps({value: str(label) for value, label in Platform.choices}),
+        **extra,
+    }
+
+
+@login_required
+def publication_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    publication = _get_publication_for_user(request, pk)
+    actions = permissions.allowed_actions(request.user, publication)
+    form = None
+    stale = None
+    if "edit" in actions:
+        form = PublicationForm(
+            request.POST or None, request.FILES or None, post=publication.post, publication=publication
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                with transaction.atomic():
+                    assets = _new_assets(request, form, publication.post)
+                    publication = workflow.update_publication(
+                        request.user,
+                        publication,
+                        form.content(assets),
+                        expected_revision=form.cleaned_data["revision"],
+                    )
+            except workflow.StaleEdit as exc:
+                stale = exc.current
+                messages.error(
+                    request,
+                    _(
+                        "Someone else saved this publication while you were editing it. Nothing of yours "
+                        "was saved: compare with their version below, then make your change again."
+                    ),
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, _("Publication saved."))
+                return redirect(publication)
+    elif request.method == "POST":
+        raise PermissionDenied
+    status = 409 if stale else (400 if request.method == "POST" else 200)
+    context = _editor_context(form, publication.post, publication) if form else {"publication": publication}
+    context.update(
+        actions=actions,
+        stale=stale,
+        stale_variants=list(stale.variants.all()) if stale else [],
+        reschedule_form=RescheduleForm(publication=publication) if "reschedule" in actions else None,
+        duplicate_form=DuplicateForm(publication=publication, to_other_posts="duplicate_to_posts" in actions)
+        if "duplicate" in actions
+        else None,
+        previews=_previews(publication),
+        history=publication.events.select_related("actor").order_by("created_at", "pk"),
+        language_names={v.language: language_name(v.language) for v in publication.variants.all()},
+    )
+    return render(request, "calendar_app/publication_detail.html", context, status=status)
+
+
+def _previews(publication: Publication) -> list[dict]:
+    """How the publication will look on each of its channels, per language."""
+    variants = list(publication.variants.all())
+    assets = list(publication.assets.all())
+    previews = []
+    for channel in publication.channels.all():
+        rendition = images.PLATFORM_RENDITION.get(channel.platform, "landscape")
+        for variant in variants:
+            text = variant.text_for(channel.platform)
+            used = counting.count_for_platform(text, channel.platform)
+            previews.append(
+                {
+                    "channel": channel,
+                    "language": variant.language,
+                    "text": text,
+                    "used": used,
+                    "limit": counting.LIMITS[channel.platform],
+                    "rendition": rendition,
+                    "images": [(asset, asset.alt_text(variant.language)) for asset in assets],
+                }
+            )
+    return previews
+
+
+@login_required
+@require_POST
+def publication_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move to another date (drag and drop on the calendar) or date and time (the form)."""
+    publication = _get_publication_for_user(request, pk)
+    if not permissions.can_reschedule(request.user, publication):
+        raise PermissionDenied
+    form = RescheduleForm(request.POST, publication=publication)
+    was_approved = publication.status == PublicationStatus.APPROVED
+    wants_json = request.headers.get("Accept", "").startswith("application/json")
+    if form.is_valid():
+        try:
+            publication = workflow.reschedule_publication(
+                request.user,
+                publication,
+                local_date=form.cleaned_data["local_date"],
+                local_time=form.cleaned_data["local_time"],
+                expected_revision=form.cleaned_data.get("revision") or None,
+            )
+        except workflow.StaleEdit:
+            message = _("Someone else changed this publication meanwhile. Reload and try again.")
+            if wants_json:
+                return JsonResponse({"ok": False, "message": message}, status=409)
+            messages.error(request, message)
+            return redirect(publication)
+        except ValidationError as exc:
+            form.add_error("local_time", exc)
+        else:
+            message = _("Moved to %(date)s at %(time)s (%(zone)s).") % {
+                "date": publication.local_date.isoformat(),
+                "time": publication.local_time.strftime("%H:%M"),
+                "zone": publication.timezone,
+            }
+            if was_approved and publication.status == PublicationStatus.IN_REVIEW:
+                message += " " + _("It goes back to review.")
+            if wants_json:
+                return JsonResponse({"ok": True, "message": message, "status": publication.status})
+            messages.success(request, message)
+            return redirect(request.POST.get("next") or publication.get_absolute_url())
+    errors = " ".join(str(e) for errors in form.errors.values() for e in errors)
+    if wants_json:
+        return JsonResponse({"ok": False, "message": errors}, status=400)
+    messages.error(request, errors)
+    return redirect(publication)
+
+
+@login_required
+@require_POST
+def publication_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
+    publication = _get_publication_for_user(request, pk)
+    if not permissions.can_duplicate(request.user, publication):
+        raise PermissionDenied
+    form = DuplicateForm(
+        request.POST,
+        publication=publication,
+        to_other_posts=permissions.can_duplicate_to_other_posts(request.user),
+    )
+    if not form.is_valid():
+        errors = " ".join(str(e) for errors in form.errors.values() for e in errors)
+        messages.error(request, errors)
+        return redirect(publication)
+    copies = workflow.duplicate_publication(
+        request.user,
+        publication,
+        local_date=form.cleaned_data["local_date"],
+        local_time=form.cleaned_data["local_time"],
+        posts=list(form.cleaned_data.get("posts") or []),
+    )
+    messages.success(
+        request,
+        ngettext("%(count)d copy made as a draft.", "%(count)d copies made as drafts.", len(copies))
+        % {"count": len(copies)},
+    )
+    return redirect(copies[0])
+
+
+@login_required
+def asset_file(request: HttpRequest, pk: int, rendition: str) -> FileResponse:
+    """An image, only to those who may see it, never sniffed as anything else."""
+    asset = get_object_or_404(Asset, pk=pk)
+    publications = list(asset.publications.select_related("post"))
+    if not permissions.can_view_asset(request.user, asset, publications):
+        raise Http404
+    if rendition == "original":
+        name = asset.image.name
+    elif rendition in asset.renditions:
+        name = asset.renditions[rendition]
+    else:
+        raise Http404
+    handle = asset.image.storage.open(name, "rb")
+    extension = name.rsplit(".", 1)[-1]
+    response = FileResponse(
+        handle, content_type=asset.content_type if rendition == "original" else _type(extension)
+    )
+    response["Content-Disposition"] = f'inline; filename="image-{asset.pk}-{rendition}.{extension}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def _type(extension: str) -> str:
+    return {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}.get(
+        extension, "application/octet-stream"
+    )

@@ -1,0 +1,346 @@
+/*
+ * Character counts per social platform, next to a textarea.
+ *
+ * The counting rules are those of calendar_app/counting.py (read its docstrings): keep
+ * the two in step; a browser test compares them through window.CalendarCounter.
+ *
+ * Markup:
+ *   <textarea id="id_text" data-count-platforms="x bluesky facebook"></textarea>
+ *   <ul class="char-counts" data-counts-for="id_text" aria-live="polite"
+ *       data-label-format="%(platform)s: %(used)s / %(limit)s"
+ *       data-over-format="%(over)s too many"
+ *       data-platform-names='{"x": "X", "bluesky": "Bluesky"}'></ul>
+ * The platform list is read again on every count, so the page may change it; it fires
+ * `counter:refresh` on document to have every list recounted.
+ */
+(function () {
+  "use strict";
+
+  var LIMITS = Object.freeze({
+    x: 280,
+    bluesky: 300,
+    mastodon: 500,
+    threads: 500,
+    instagram: 2200,
+    linkedin: 3000,
+    facebook: 63206,
+    youtube: 5000,
+  });
+  var URL_LENGTH = 23;
+
+  // Links that start with http(s):// or www. (no bare domains), as in counting.URL_RE.
+  // The character before a link is matched by a group instead of a lookbehind, which
+  // older Safari versions do not parse; trailing punctuation is trimmed in urlPieces.
+  var URL_PATH_CHAR = "[A-Za-z0-9\\u00c0-\\u024f\\u0400-\\u04ff\\-._~!$&'*+,;=:@/?#%\\[\\]|]";
+  var URL_RE = new RegExp(
+    "(^|[^A-Za-z0-9@#$\\uff20\\uff03\\uff04])(" +
+      "(?:[Hh][Tt][Tt][Pp][Ss]?://|[Ww]{3}\\.)" +
+      "(?:[\\p{L}\\p{N}_-]+\\.)+(?:xn--[A-Za-z0-9-]+|[A-Za-z]{2,63})(?![A-Za-z0-9_-])" +
+      "(?::[0-9]{1,5})?" +
+      "(?:[/?#](?:" + URL_PATH_CHAR + "|\\(" + URL_PATH_CHAR + "*\\))*)?" +
+      ")",
+    "gu"
+  );
+  var URL_TRAILING_PUNCTUATION = /[.,:;!?'*]$/;
+
+  var PICTOGRAPHIC =
+    "[\\u203c\\u2049\\u2122\\u2139\\u2194-\\u21ff\\u2300-\\u23ff\\u24c2\\u25a0-\\u27bf\\u2900-\\u297f" +
+    "\\u2b00-\\u2bff\\u3030\\u303d\\u3297\\u3299\\u{1f000}-\\u{1faff}]";
+  var PICTOGRAPHIC_RE = new RegExp("^" + PICTOGRAPHIC + "$", "u");
+  var EMOJI_EXTEND = "[\\ufe0e\\ufe0f\\u{1f3fb}-\\u{1f3ff}\\u{e0020}-\\u{e007f}]";
+  var EMOJI_UNIT = "(?:[\\u00a9\\u00ae]\\ufe0f|" + PICTOGRAPHIC + ")" + EMOJI_EXTEND + "*";
+  var EMOJI_RE = new RegExp(
+    "[\\u{1f1e6}-\\u{1f1ff}]{2}" + // a flag
+      "|[#*0-9]\\ufe0f?\\u20e3" + // a keycap
+      "|" + EMOJI_UNIT + "(?:\\u200d" + EMOJI_UNIT + ")*", // an emoji, or several joined
+    "gu"
+  );
+
+  var X_LIGHT_RANGES = [
+    [0x0000, 0x10ff],
+    [0x2000, 0x200d],
+    [0x2010, 0x201f],
+    [0x2032, 0x2037],
+  ];
+  var X_EMOJI_WEIGHT = 2;
+
+  var ZWJ = "\u200d";
+  var EXTEND_RE = /^[\p{M}\u200c\u200d\ufe00-\ufe0f\u{1f3fb}-\u{1f3ff}\u{e0020}-\u{e007f}\u1160-\u11ff\ud7b0-\ud7ff]$/u;
+  var CONTROL_RE = /^\p{Cc}$/u;
+  var LETTER_OTHER_RE = /^\p{Lo}$/u;
+  // Viramas that join two consonants (Devanagari, Bengali, Gujarati, Oriya, Telugu,
+  // Malayalam); each script has a block of 128 code points, so code >> 7 names it.
+  var LINKING_VIRAMAS = [0x094d, 0x09cd, 0x0acd, 0x0b4d, 0x0c4d, 0x0d4d];
+
+  var MASTODON_MENTION_RE = /(^|[^=/\p{L}\p{N}_])@([A-Za-z0-9_]+(?:[.-]+[A-Za-z0-9_]+)*)@[\p{L}\p{N}_.-]*[\p{L}\p{N}_]/gu;
+
+  var segmenter = null;
+  if (typeof Intl !== "undefined" && typeof Intl.Segmenter === "function") {
+    segmenter = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+  }
+
+  function has(object, key) {
+    return Object.prototype.hasOwnProperty.call(object, key);
+  }
+
+  // [piece, isMatch] pairs: the matches of a global regex and the gaps between them.
+  function split(regex, text, pieceOf) {
+    var pieces = [];
+    var start = 0;
+    var match;
+    regex.lastIndex = 0;
+    while ((match = regex.exec(text)) !== null) {
+      if (match[0] === "") {
+        regex.lastIndex += 1;
+        continue;
+      }
+      var piece = pieceOf ? pieceOf(match) : { index: match.index, text: match[0] };
+      pieces.push([text.slice(start, piece.index), false]);
+      pieces.push([piece.text, true]);
+      start = piece.index + piece.text.length;
+    }
+    pieces.push([text.slice(start), false]);
+    return pieces;
+  }
+
+  // The links of a text: the URL group of each match, without trailing punctuation.
+  function urlPieces(text) {
+    return split(URL_RE, text, function (match) {
+      var url = match[2];
+      while (URL_TRAILING_PUNCTUATION.test(url)) {
+        url = url.slice(0, -1);
+      }
+      return { index: match.index + match[1].length, text: url };
+    });
+  }
+
+  function xWeight(character) {
+    var code = character.codePointAt(0);
+    for (var i = 0; i < X_LIGHT_RANGES.length; i++) {
+      if (code >= X_LIGHT_RANGES[i][0] && code <= X_LIGHT_RANGES[i][1]) {
+        return 1;
+      }
+    }
+    return 2;
+  }
+
+  function xLength(text) {
+    var length = 0;
+    urlPieces(text.normalize("NFC")).forEach(function (urlPiece) {
+      if (urlPiece[1]) {
+        length += URL_LENGTH;
+        return;
+      }
+      split(EMOJI_RE, urlPiece[0]).forEach(function (part) {
+        if (part[1]) {
+          length += X_EMOJI_WEIGHT;
+          return;
+        }
+        for (var character of part[0]) {
+          length += xWeight(character);
+        }
+      });
+    });
+    return length;
+  }
+
+  function isRegionalIndicator(character) {
+    var code = character.codePointAt(0);
+    return code >= 0x1f1e6 && code <= 0x1f1ff;
+  }
+
+  // The same approximation of grapheme clusters as counting._grapheme_count.
+  function approximateGraphemeCount(text) {
+    var characters = Array.from(text);
+    var count = 0;
+    var index = 0;
+    var end = characters.length;
+    while (index < end) {
+      var character = characters[index];
+      index += 1;
+      count += 1;
+      if (character === "\r" && characters[index] === "\n") {
+        index += 1;
+        continue;
+      }
+      if (CONTROL_RE.test(character)) {
+        continue;
+      }
+      if (isRegionalIndicator(character) && index < end && isRegionalIndicator(characters[index])) {
+        index += 1;
+      }
+      var pictographic = PICTOGRAPHIC_RE.test(character);
+      var viramaBlock = null; // the script block of a virama just taken in, if any
+      while (index < end) {
+        var following = characters[index];
+        var code = following.codePointAt(0);
+        if (following === ZWJ && pictographic && index + 1 < end && PICTOGRAPHIC_RE.test(characters[index + 1])) {
+          index += 2;
+        } else if (code >> 7 === viramaBlock && LETTER_OTHER_RE.test(following)) {
+          index += 1; // a consonant joined by the virama
+          viramaBlock = null;
+        } else if (EXTEND_RE.test(following)) {
+          if (LINKING_VIRAMAS.indexOf(code) !== -1) {
+            viramaBlock = code >> 7;
+          }
+          index += 1;
+        } else {
+          break;
+        }
+      }
+    }
+    return count;
+  }
+
+  function graphemeCount(text) {
+    if (!segmenter) {
+      return approximateGraphemeCount(text);
+    }
+    var count = 0;
+    for (var segment of segmenter.segment(text)) {
+      count += 1;
+    }
+    return count;
+  }
+
+  function mastodonLength(text) {
+    var countable = urlPieces(text)
+      .map(function (piece) {
+        var isShortened = piece[1] && piece[0].slice(0, 4).toLowerCase() === "http";
+        return isShortened ? "x".repeat(URL_LENGTH) : piece[0];
+      })
+      .join("");
+    countable = countable.replace(MASTODON_MENTION_RE, "$1@$2");
+    return Array.from(countable).length;
+  }
+
+  function count(text, platform) {
+    if (!has(LIMITS, platform)) {
+      throw new RangeError("Unknown platform " + JSON.stringify(platform));
+    }
+    text = String(text).replace(/\r\n/g, "\n");
+    if (platform === "x") {
+      return xLength(text);
+    }
+    if (platform === "bluesky") {
+      return graphemeCount(text);
+    }
+    if (platform === "mastodon") {
+      return mastodonLength(text);
+    }
+    return Array.from(text).length;
+  }
+
+  window.CalendarCounter = Object.freeze({ count: count, LIMITS: LIMITS });
+
+  // ---- The page ----
+
+  var DEFAULT_LABEL_FORMAT = "%(platform)s: %(used)s / %(limit)s";
+  var DEFAULT_OVER_FORMAT = "%(over)s too many";
+
+  // Python's "%(name)s" formatting, as the translated strings are written; "%%" is "%".
+  function format(template, values) {
+    return template.replace(/%%|%\((\w+)\)s/g, function (whole, name) {
+      if (whole === "%%") {
+        return "%";
+      }
+      return has(values, name) ? String(values[name]) : whole;
+    });
+  }
+
+  function platformNames(list) {
+    try {
+      var names = JSON.parse(list.getAttribute("data-platform-names") || "{}");
+      return names && typeof names === "object" ? names : {};
+    } catch (error) {
+      return {};
+    }
+  }
+
+  function listFor(textarea) {
+    if (!textarea.id) {
+      return null;
+    }
+    var lists = document.querySelectorAll("ul.char-counts[data-counts-for]");
+    for (var i = 0; i < lists.length; i++) {
+      if (lists[i].getAttribute("data-counts-for") === textarea.id) {
+        return lists[i];
+      }
+    }
+    return null;
+  }
+
+  function update(textarea) {
+    var list = listFor(textarea);
+    if (!list) {
+      return;
+    }
+    var platforms = (textarea.getAttribute("data-count-platforms") || "")
+      .split(/\s+/)
+      .filter(function (platform) {
+        return has(LIMITS, platform);
+      });
+    var names = platformNames(list);
+    var labelFormat = list.getAttribute("data-label-format") || DEFAULT_LABEL_FORMAT;
+    var overFormat = list.getAttribute("data-over-format") || DEFAULT_OVER_FORMAT;
+
+    // Reuse the items when the platforms are unchanged, and touch only the text that
+    // changed: the list is a live region, and every change is read out.
+    var items = list.children;
+    var same = items.length === platforms.length;
+    for (var i = 0; same && i < platforms.length; i++) {
+      same = items[i].getAttribute("data-platform") === platforms[i];
+    }
+    if (!same) {
+      while (list.firstChild) {
+        list.removeChild(list.firstChild);
+      }
+      platforms.forEach(function (platform) {
+        var item = document.createElement("li");
+        item.setAttribute("data-platform", platform);
+        list.appendChild(item);
+      });
+    }
+
+    platforms.forEach(function (platform, index) {
+      var used = count(textarea.value, platform);
+      var limit = LIMITS[platform];
+      var over = Math.max(0, used - limit);
+      var text = format(labelFormat, {
+        platform: has(names, platform) ? names[platform] : platform,
+        used: used,
+        limit: limit,
+      });
+      if (over > 0) {
+        text += " (" + format(overFormat, { over: over }) + ")";
+      }
+      var item = list.children[index];
+      if (item.textContent !== text) {
+        item.textContent = text;
+      }
+      item.classList.toggle("over", over > 0);
+    });
+  }
+
+  function refreshAll() {
+    var textareas = document.querySelectorAll("textarea[data-count-platforms]");
+    for (var i = 0; i < textareas.length; i++) {
+      update(textareas[i]);
+    }
+  }
+
+  // Listening on document also covers textareas that arrive later (an HTMX swap).
+  document.addEventListener("input", function (event) {
+    var target = event.target;
+    if (target && target.tagName === "TEXTAREA" && target.hasAttribute("data-count-platforms")) {
+      update(target);
+    }
+  });
+  document.addEventListener("counter:refresh", refreshAll);
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", refreshAll);
+  } else {
+    refreshAll();
+  }
+})();
