@@ -225,7 +225,10 @@ class PublicationForm(ScheduleFieldsMixin, forms.Form):
 
 class RescheduleForm(ScheduleFieldsMixin, forms.Form):
     local_date = forms.DateField(label=_("New date"), widget=forms.DateInput(attrs={"type": "date"}))
-    local_time = forms.TimeField(label=_("New time"), widget=forms.TimeInput(attrs={"type": "time"}))
+    # Without a time (a drag to another day), the publication keeps its local time.
+    local_time = forms.TimeField(
+        label=_("New time"), widget=forms.TimeInput(attrs={"type": "time"}), required=False
+    )
     revision = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, publication: Publication, **kwargs) -> None:
