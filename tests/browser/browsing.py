@@ -1,0 +1,111 @@
+"""A person at a browser: a Playwright context and page on the live server, with
+an accessibility check of every page it shows."""
+
+from __future__ import annotations
+
+import re
+
+from django.urls import reverse
+from django.utils import translation
+from playwright.sync_api import Browser, ConsoleMessage, Frame, Page, Response
+
+from diplomacy import roles
+from diplomacy.models import User
+from tests.browser.accessibility import assert_accessible, axe_source
+from tests.factories import PASSWORD
+
+#: Fail fast: every page here answers in well under a second.
+TIMEOUT_MS = 10_000
+
+
+class Visitor:
+    """One person at one browser: a fresh context and page on the live server."""
+
+    def __init__(self, browser: Browser, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.context = browser.new_context(
+            base_url=self.base_url,
+            locale="en-GB",
+            timezone_id="Europe/Brussels",
+            viewport={"width": 1280, "height": 900},
+        )
+        self.context.set_default_timeout(TIMEOUT_MS)
+        # axe-core in every document from the start: an init script is not
+        # subject to the page's CSP, and is much cheaper than evaluating the
+        # 500 kB file again after each navigation.
+        self.context.add_init_script(script=axe_source())
+        self.page: Page = self.context.new_page()
+        #: Documents shown since the last accessibility check.
+        self.unaudited: list[str] = []
+        #: JavaScript errors and CSP refusals: a page must work under its own CSP.
+        self.script_errors: list[str] = []
+        self.page.on("framenavigated", self._on_navigation)
+        self.page.on("pageerror", lambda error: self.script_errors.append(f"{self.page.url}: {error}"))
+        self.page.on("console", self._on_console)
+
+    def _on_navigation(self, frame: Frame) -> None:
+        if frame == self.page.main_frame:
+            self.unaudited.append(frame.url)
+
+    def _on_console(self, message: ConsoleMessage) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.script_errors.append(f"{self.page.url}: {message.text}")
+
+    # --- Looking ---------------------------------------------------------
+
+    def audit(self) -> None:
+        """Check the page shown now with axe (and that no script broke on it)."""
+        self.page.wait_for_load_state("load")
+        if len(self.unaudited) > 1:
+            raise AssertionError(f"Pages shown without an accessibility check: {self.unaudited[:-1]}")
+        assert not self.script_errors, "Script errors: " + "; ".join(self.script_errors)
+        assert_accessible(self.page)
+        self.unaudited.clear()
+
+    def goto(self, path: str, *, status: int = 200) -> Response:
+        """Open `path`, expect `status` (after redirects), and audit the page."""
+        response = self.page.goto(path)
+        assert response is not None
+        assert response.status == status, f"{path} answered {response.status}, expected {status}"
+        self.audit()
+        return response
+
+    @property
+    def path(self) -> str:
+        return re.sub(r"^https?://[^/]+", "", self.page.url)
+
+    def lang(self) -> str | None:
+        return self.page.locator("html").get_attribute("lang")
+
+    def nav_labels(self) -> list[str]:
+        return [text.strip() for text in self.page.locator('nav[aria-label="Main"] a').all_inner_texts()]
+
+    # --- Doing -------------------------------------------------------------
+
+    def submit(self, form_selector: str) -> None:
+        """Click the submit button of one form and wait for the next page, then audit it."""
+        with self.page.expect_navigation():
+            self.page.locator(form_selector).locator('button[type="submit"]').first.click()
+        self.audit()
+
+    def log_in(self, email: str, password: str = PASSWORD) -> None:
+        self.goto("/accounts/login/")
+        form = 'form:has(input[name="login"])'
+        self.page.locator(f'{form} input[name="login"]').fill(email)
+        self.page.locator(f'{form} input[name="password"]').fill(password)
+        self.submit(form)
+
+    def log_out(self) -> None:
+        self.submit(f'form[action="{reverse("account_logout")}"]')
+
+    def close(self) -> None:
+        unaudited = list(self.unaudited)
+        self.context.close()
+        assert not unaudited, f"Pages shown without an accessibility check: {unaudited}"
+
+
+def expected_nav(user: User) -> list[str]:
+    """The navigation labels `roles.navigation` promises `user`, in English."""
+    user = User.objects.get(pk=user.pk)  # fresh memberships
+    with translation.override("en"):
+        return [str(item.label) for item in roles.navigation(user)]
