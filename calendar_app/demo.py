@@ -15,10 +15,14 @@ from django.utils import timezone
 
 from calendar_app.models import (
     Campaign,
+    Comment,
     Publication,
     PublicationEvent,
     PublicationKind,
+    PublicationRevision,
     PublicationStatus,
+    Review,
+    ReviewDecision,
     Variant,
 )
 from calendar_app.timezones import check_local_time
@@ -258,15 +262,7 @@ def create_publications(count: int, *, today: date | None = None, seed: int = 20
             ],
             batch_size=2000,
         )
-        PublicationEvent.objects.bulk_create(
-            [
-                PublicationEvent(
-                    publication=p, actor=p.author, verb="created", to_status=p.status, revision=1
-                )
-                for p in created
-            ],
-            batch_size=2000,
-        )
+        _create_histories(rng, created, plan)
     return len(created)
 
 
@@ -282,3 +278,92 @@ def _texts(rng: random.Random, kind: str, post: Post) -> dict[str, str]:
         if lang in HOST_LINES and lang not in texts and rng.random() < 0.6:
             texts[lang] = HOST_LINES[lang].format(country=country)
     return texts
+
+
+#: What reviewers wrote when they asked for changes, in the demo.
+CHANGE_REQUESTS = [
+    "Add the French version, please.",
+    "The link must be https.",
+    "Please add alt text to the photo.",
+    "Shorter for X, please: it does not fit.",
+    "Use the campaign hashtag.",
+]
+REVIEWED = {PublicationStatus.APPROVED, PublicationStatus.PUBLISHED, PublicationStatus.FAILED}
+SUBMITTED = REVIEWED | {PublicationStatus.IN_REVIEW, PublicationStatus.CHANGES_REQUESTED}
+
+
+def _event(
+    publication: Publication, actor, verb: str, source: str, target: str, comment: str = ""
+) -> PublicationEvent:
+    return PublicationEvent(
+        publication=publication,
+        actor=actor,
+        verb=verb,
+        from_status=source,
+        to_status=target,
+        comment=comment,
+        revision=1,
+    )
+
+
+def _create_histories(rng: random.Random, created: list[Publication], plan: list) -> None:
+    """Consistent histories: created, submitted, decided (approved or sent back), comments."""
+    S = PublicationStatus
+    reviewers = list(User.objects.filter(memberships__role=Role.CENTRAL_REVIEWER).order_by("email"))
+    events, revisions = [], []
+    for publication, (chosen, texts) in zip(created, plan, strict=True):
+        events.append(_event(publication, publication.author, "created", "", S.DRAFT))
+        if publication.status == S.CANCELLED:
+            events.append(_event(publication, publication.author, "cancel", S.DRAFT, S.CANCELLED))
+        if publication.status not in SUBMITTED:
+            continue
+        content = {
+            "title": publication.title,
+            "kind": publication.kind,
+            "campaign": publication.campaign_id,
+            "channels": sorted(c.pk for c in chosen),
+            "local_date": publication.local_date.isoformat(),
+            "local_time": publication.local_time.strftime("%H:%M"),
+            "variants": {lang: [text, {}] for lang, text in texts.items()},
+            "assets": [],
+        }
+        revisions.append(
+            PublicationRevision(
+                publication=publication, number=1, content=content, submitted_by=publication.author, checks=[]
+            )
+        )
+        events.append(_event(publication, publication.author, "submit", S.DRAFT, S.IN_REVIEW))
+    PublicationEvent.objects.bulk_create(events, batch_size=2000)
+    revisions = PublicationRevision.objects.bulk_create(revisions, batch_size=2000)
+    if not reviewers:
+        return
+    reviews, decisions, comments = [], [], []
+    for revision in revisions:
+        publication = revision.publication
+        if publication.status == S.IN_REVIEW:
+            continue
+        reviewer = rng.choice([r for r in reviewers if r.pk != publication.author_id] or reviewers)
+        approve = publication.status in REVIEWED
+        comment = "" if approve else rng.choice(CHANGE_REQUESTS)
+        reviews.append(
+            Review(
+                publication=publication,
+                revision=revision,
+                reviewer=reviewer,
+                comment=comment,
+                decision=ReviewDecision.APPROVE if approve else ReviewDecision.REQUEST_CHANGES,
+                guideline_version=0,
+            )
+        )
+        if approve:
+            decisions.append(_event(publication, reviewer, "approve", S.IN_REVIEW, S.APPROVED))
+            if publication.status == S.PUBLISHED:
+                decisions.append(_event(publication, None, "published", S.APPROVED, S.PUBLISHED))
+        else:
+            decisions.append(
+                _event(publication, reviewer, "request_changes", S.IN_REVIEW, S.CHANGES_REQUESTED, comment)
+            )
+            comments.append(Comment(publication=publication, author=reviewer, text=comment))
+    Review.objects.bulk_create(reviews, batch_size=2000)
+    PublicationEvent.objects.bulk_create(decisions, batch_size=2000)
+    Comment.objects.bulk_create(comments, batch_size=2000)

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from diplomacy import roles
@@ -146,7 +147,7 @@ class PublicationStatus(models.TextChoices):
 #: Status is shown as text and icon, never as colour alone.
 STATUS_ICONS = {
     PublicationStatus.DRAFT: "✎",
-    PublicationStatus.IN_REVIEW: "⧗",
+    PublicationStatus.IN_REVIEW: "◔",
     PublicationStatus.CHANGES_REQUESTED: "↩",
     PublicationStatus.APPROVED: "✓",
     PublicationStatus.PUBLISHED: "●",
@@ -267,6 +268,12 @@ class Publication(models.Model):
         """The UTC instant of the stored wall time under today's zone rules."""
         return instant_for(self.local_date, self.local_time, self.timezone)
 
+    @cached_property
+    def latest_revision(self) -> PublicationRevision | None:
+        """The last submitted revision (uses prefetched revisions when there are)."""
+        revisions = list(self.revisions.all())
+        return max(revisions, key=lambda revision: revision.number) if revisions else None
+
     @property
     def status_icon(self) -> str:
         return STATUS_ICONS.get(self.status, "")
@@ -367,6 +374,14 @@ EVENT_VERBS = {
     "edited_after_approval": _("edited it after approval: back to review"),
     "rescheduled": _("moved it"),
     "duplicated": _("copied it from another publication"),
+    "submit": _("sent it to review"),
+    "resubmit": _("sent it to review again"),
+    "approve": _("approved it"),
+    "request_changes": _("asked for changes"),
+    "withdraw": _("withdrew it to draft"),
+    "cancel": _("cancelled it"),
+    "published": _("published it"),
+    "zone_rules_changed": _("moved it in UTC after a change of the zone's rules (same local time)"),
 }
 
 
@@ -434,3 +449,200 @@ class CalendarFeed(models.Model):
     @staticmethod
     def new_token() -> str:
         return secrets.token_urlsafe(32)
+
+
+def _codes(value: str) -> list[str]:
+    return [code for code in value.split(",") if code]
+
+
+class Guideline(models.Model):
+    """Central's settings for one rule of the catalogue (calendar_app.guidelines).
+
+    The rule itself (what it checks) is code; this row holds whether it is on,
+    how severe it is, where it applies, its parameters and its explanation.
+    """
+
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    severity = models.CharField(
+        _("severity"), max_length=10, choices=[("blocking", _("Blocking")), ("warning", _("Warning"))]
+    )
+    post_kinds = models.CharField(_("post kinds"), max_length=200, blank=True)
+    platforms = models.CharField(_("platforms"), max_length=200, blank=True)
+    publication_kinds = models.CharField(_("publication kinds"), max_length=200, blank=True)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    #: {"en": "...", "nl": "...", "fr": "..."}; empty: the catalogue's explanation.
+    explanations = models.JSONField(_("explanations"), default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("guideline")
+        verbose_name_plural = _("guidelines")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(severity__in=["blocking", "warning"]), name="guideline_severity_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def post_kind_list(self) -> list[str]:
+        return _codes(self.post_kinds)
+
+    @property
+    def platform_list(self) -> list[str]:
+        return _codes(self.platforms)
+
+    @property
+    def publication_kind_list(self) -> list[str]:
+        return _codes(self.publication_kinds)
+
+
+class GuidelineVersion(models.Model):
+    """One state of the whole set of guidelines; a review records the number it checked."""
+
+    number = models.PositiveIntegerField(unique=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    change = models.CharField(max_length=200)
+    #: Every rule's settings as they were after this change.
+    snapshot = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-number"]
+        verbose_name = _("guidelines version")
+        verbose_name_plural = _("guidelines versions")
+
+    def __str__(self) -> str:
+        return f"v{self.number}"
+
+
+class PublicationRevision(models.Model):
+    """The content of a publication as submitted for review (what an approval covers)."""
+
+    publication = models.ForeignKey(Publication, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    content = models.JSONField()
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    #: Guideline results at submission: [{"code", "severity", "passed", "problems"}]
+    checks = models.JSONField(default=list, blank=True)
+    # Derived from `checks`, stored so that the approval queue can filter on them.
+    has_warnings = models.BooleanField(default=False)
+    has_blocking = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["publication", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["publication", "number"], name="revision_unique_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.publication_id} r{self.number}"
+
+    @property
+    def warnings(self) -> list[dict]:
+        return [check for check in self.checks if not check["passed"]]
+
+
+class ReviewDecision(models.TextChoices):
+    APPROVE = "approve", _("Approved")
+    REQUEST_CHANGES = "request_changes", _("Changes requested")
+
+
+class Review(models.Model):
+    """A central reviewer's decision on one exact revision of a publication."""
+
+    publication = models.ForeignKey(Publication, on_delete=models.CASCADE, related_name="reviews")
+    revision = models.ForeignKey(PublicationRevision, on_delete=models.PROTECT, related_name="reviews")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews")
+    decision = models.CharField(max_length=20, choices=ReviewDecision.choices)
+    comment = models.TextField(blank=True, max_length=5000)
+    guideline_version = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("review")
+        verbose_name_plural = _("reviews")
+        constraints = [
+            # A request for changes always says what to change.
+            models.CheckConstraint(
+                condition=~Q(decision="request_changes") | ~Q(comment=""),
+                name="review_changes_have_a_comment",
+            ),
+            # One decision per revision: two reviewers cannot both decide the same one.
+            models.UniqueConstraint(fields=["revision"], name="review_one_decision_per_revision"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()} ({self.reviewer})"
+
+
+class Comment(models.Model):
+    """A message in a publication's thread between post staff and central reviewers."""
+
+    publication = models.ForeignKey(Publication, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(_("comment"), max_length=5000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
+
+    def __str__(self) -> str:
+        return self.text[:50]
+
+
+class Notification(models.Model):
+    """An in-app notification (the bell); emails are sent from the same row by a task."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    verb = models.CharField(max_length=40)
+    publication = models.ForeignKey(Publication, on_delete=models.CASCADE, null=True, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["recipient", "read_at"], name="notification_unread_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.recipient}: {self.verb}"
+
+
+class NotificationPreference(models.Model):
+    """How a user wants to hear about things: email at once, a daily digest, or in-app only."""
+
+    EMAIL_NOW = "now"
+    EMAIL_DIGEST = "digest"
+    EMAIL_NEVER = "never"
+    EMAIL_CHOICES = [
+        (EMAIL_NOW, _("Email me at once")),
+        (EMAIL_DIGEST, _("One email a day with everything")),
+        (EMAIL_NEVER, _("No email, only in the calendar")),
+    ]
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    email = models.CharField(_("email"), max_length=10, choices=EMAIL_CHOICES, default=EMAIL_NOW)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.email}"

@@ -83,11 +83,67 @@ def can_view_asset(user: AnyUser, asset: Asset, publications: list[Publication])
 
 def allowed_actions(user: AnyUser, publication: Publication) -> set[str]:
     """The action names `user` may take on `publication`, for templates."""
+    status = publication.status
     actions = {
         "view": can_view_publication(user, publication),
         "edit": can_edit_publication(user, publication),
+        "submit": status == PublicationStatus.DRAFT and can_submit(user, publication),
+        "resubmit": status == PublicationStatus.CHANGES_REQUESTED and can_submit(user, publication),
+        "approve": status == PublicationStatus.IN_REVIEW and can_review(user, publication),
+        "request_changes": status == PublicationStatus.IN_REVIEW and can_review(user, publication),
+        "withdraw": status in (PublicationStatus.IN_REVIEW, PublicationStatus.APPROVED)
+        and can_withdraw(user, publication),
+        "cancel": status not in CLOSED_STATUSES and can_cancel(user, publication),
+        "comment": can_comment(user, publication),
         "reschedule": can_reschedule(user, publication),
         "duplicate": can_duplicate(user, publication),
         "duplicate_to_posts": can_duplicate(user, publication) and can_duplicate_to_other_posts(user),
     }
     return {name for name, allowed in actions.items() if allowed}
+
+
+# --- Review workflow ---------------------------------------------------------------
+
+
+def _is_own(user: AnyUser, publication: Publication) -> bool:
+    """Four eyes: the author, and whoever submitted the revision under review, are not reviewers."""
+    if publication.author_id == getattr(user, "pk", None):
+        return True
+    latest = getattr(publication, "latest_revision", None)
+    return bool(latest and latest.submitted_by_id == getattr(user, "pk", None))
+
+
+def can_submit(user: AnyUser, publication: Publication) -> bool:
+    """The post's staff (and central) send their publication to review."""
+    return can_edit_publication(user, publication)
+
+
+def can_review(user: AnyUser, publication: Publication) -> bool:
+    """Only central reviewers decide, and never on their own publication."""
+    return roles.is_central(user) and not _is_own(user, publication)
+
+
+def can_withdraw(user: AnyUser, publication: Publication) -> bool:
+    return can_edit_publication(user, publication)
+
+
+def can_cancel(user: AnyUser, publication: Publication) -> bool:
+    return can_edit_publication(user, publication)
+
+
+def can_comment(user: AnyUser, publication: Publication) -> bool:
+    """The thread is between the post's staff and central."""
+    return roles.is_central(user) or roles.works_for_post(user, publication.post)
+
+
+def can_use_approvals(user: AnyUser) -> bool:
+    return roles.is_central(user)
+
+
+def can_manage_guidelines(user: AnyUser) -> bool:
+    return roles.is_central(user)
+
+
+def can_view_guidelines(user: AnyUser) -> bool:
+    """The common guidelines are for everybody who writes for the network, partners too."""
+    return user.is_authenticated

@@ -1,13 +1,22 @@
 from django.urls import path
 
-from calendar_app.views import calendar, publications
+from calendar_app.views import calendar, guidelines, home, publications, review
 
 urlpatterns = [
+    path("", home.home, name="home"),
+    path("notifications/", home.notification_list, name="notification_list"),
+    path("notifications/read/", home.notifications_read, name="notifications_read"),
+    path("notifications/preference/", home.notification_preference, name="notification_preference"),
     path("calendar/", calendar.calendar_page, name="calendar"),
     path("calendar/feed/renew/", calendar.feed_renew, name="calendar_feed_renew"),
     path("calendar/feed/revoke/", calendar.feed_revoke, name="calendar_feed_revoke"),
     path("feeds/<str:token>.ics", calendar.calendar_feed, name="calendar_feed"),
+    path("approvals/", review.approvals, name="approvals"),
+    path("approvals/bulk/", review.approvals_bulk, name="approvals_bulk"),
+    path("guidelines/", guidelines.guideline_list, name="guidelines"),
+    path("guidelines/<slug:code>/edit/", guidelines.guideline_edit, name="guideline_edit"),
     path("publications/new/", publications.publication_new, name="publication_new"),
+    path("publications/check/", review.publication_check, name="publication_check"),
     path("publications/<int:pk>/", publications.publication_detail, name="publication_detail"),
     path(
         "publications/<int:pk>/reschedule/",
@@ -16,6 +25,11 @@ urlpatterns = [
     ),
     path(
         "publications/<int:pk>/duplicate/", publications.publication_duplicate, name="publication_duplicate"
+    ),
+    path("publications/<int:pk>/comment/", review.publication_comment, name="publication_comment"),
+    # submit, resubmit, approve, request_changes, withdraw, cancel (workflow.TRANSITIONS)
+    path(
+        "publications/<int:pk>/<slug:action>/", review.publication_transition, name="publication_transition"
     ),
     path("assets/<int:pk>/<slug:rendition>/", publications.asset_file, name="asset_file"),
 ]

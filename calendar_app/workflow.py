@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from calendar_app import permissions
 from calendar_app.models import (
@@ -141,7 +142,7 @@ def create_publication(actor: User, post: Post, content: PublicationContent) -> 
     return publication
 
 
-def _content_snapshot(publication: Publication) -> dict:
+def content_snapshot(publication: Publication) -> dict:
     return {
         "title": publication.title,
         "kind": publication.kind,
@@ -169,7 +170,7 @@ def update_publication(
     _check_channels(publication.post, content.channels)
     scheduled_at = check_local_time(content.local_date, content.local_time, publication.timezone)
     with transaction.atomic():
-        before = _content_snapshot(publication)
+        before = content_snapshot(publication)
         from_status = publication.status
         to_status = from_status
         claimed = Publication.objects.filter(pk=publication.pk, revision=expected_revision).exclude(
@@ -194,12 +195,15 @@ def update_publication(
             publication.assets.remove(*content.removed_asset_ids)
         if content.new_assets:
             publication.assets.add(*content.new_assets)
-        after = _content_snapshot(publication)
+        after = content_snapshot(publication)
         changed = sorted(key for key in after if after[key] != before[key])
         if from_status == PublicationStatus.APPROVED and changed:
             to_status = PublicationStatus.IN_REVIEW
             Publication.objects.filter(pk=publication.pk).update(status=to_status)
             publication.status = to_status
+        if to_status == PublicationStatus.IN_REVIEW and changed:
+            # The reviewer decides on what is there now: a new revision, checked again.
+            _snapshot_revision(actor, publication)
         record_event(
             publication,
             actor,
@@ -208,6 +212,10 @@ def update_publication(
             to_status=to_status,
             data={"changed": changed},
         )
+        if to_status == PublicationStatus.IN_REVIEW and changed:
+            from calendar_app import notifications
+
+            notifications.notify("submitted", publication, actor)
     return publication
 
 
@@ -316,6 +324,261 @@ def recompute_instants_for_zone(zone_name: str) -> int:
     for publication in future.only("pk", "local_date", "local_time", "timezone", "scheduled_at"):
         instant = instant_for(publication.local_date, publication.local_time, publication.timezone)
         if instant != publication.scheduled_at:
-            Publication.objects.filter(pk=publication.pk).update(scheduled_at=instant)
+            # A new revision and time: calendar clients see SEQUENCE and LAST-MODIFIED change.
+            Publication.objects.filter(pk=publication.pk).update(
+                scheduled_at=instant, revision=F("revision") + 1, updated_at=timezone.now()
+            )
+            publication.refresh_from_db()
+            record_event(
+                publication,
+                None,
+                "zone_rules_changed",
+                from_status=publication.status,
+                data={"zone": zone_name, "utc": instant.isoformat()},
+            )
             moved += 1
     return moved
+
+
+# --- Review: one function per transition -------------------------------------------
+
+S = PublicationStatus
+
+#: The allowed moves, in one place: action -> (from states, to state).
+TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "submit": ((S.DRAFT,), S.IN_REVIEW),
+    "resubmit": ((S.CHANGES_REQUESTED,), S.IN_REVIEW),
+    "approve": ((S.IN_REVIEW,), S.APPROVED),
+    "request_changes": ((S.IN_REVIEW,), S.CHANGES_REQUESTED),
+    "withdraw": ((S.IN_REVIEW, S.APPROVED), S.DRAFT),
+    "cancel": ((S.DRAFT, S.IN_REVIEW, S.CHANGES_REQUESTED, S.APPROVED, S.FAILED), S.CANCELLED),
+}
+MAX_COMMENT = 5000
+
+
+class GuidelinesFailed(Exception):
+    """Blocking guideline failures stop a submission; `results` says what to fix."""
+
+    def __init__(self, results: list) -> None:
+        super().__init__("blocking guidelines")
+        self.results = results
+
+
+class DecisionRefused(Exception):
+    """A review decision that cannot be taken now; the message says why."""
+
+
+def _guard(publication: Publication, action: str) -> str:
+    sources, target = TRANSITIONS[action]
+    if publication.status not in sources:
+        raise TransitionNotAllowed(
+            _("This publication is “%(status)s”: it cannot be %(action)s now.")
+            % {"status": publication.get_status_display(), "action": ACTION_LABELS[action]}
+        )
+    return target
+
+
+ACTION_LABELS = {
+    "submit": gettext_lazy("submitted"),
+    "resubmit": gettext_lazy("resubmitted"),
+    "approve": gettext_lazy("approved"),
+    "request_changes": gettext_lazy("sent back"),
+    "withdraw": gettext_lazy("withdrawn"),
+    "cancel": gettext_lazy("cancelled"),
+}
+
+
+def _move(
+    actor: User,
+    publication: Publication,
+    action: str,
+    *,
+    expected_revision: int | None = None,
+    comment: str = "",
+    data: dict | None = None,
+) -> str:
+    """Compare-and-set the status (and revision, when given); refuse if someone got there first.
+
+    Must run inside a transaction; writes the history row in it.
+    """
+    target = _guard(publication, action)
+    source = publication.status
+    rows = Publication.objects.filter(pk=publication.pk, status=source)
+    if expected_revision is not None:
+        rows = rows.filter(revision=expected_revision)
+    if not rows.update(status=target, updated_at=timezone.now()):
+        raise StaleEdit(Publication.objects.get(pk=publication.pk))
+    publication.status = target
+    record_event(publication, actor, action, from_status=source, to_status=target, comment=comment, data=data)
+    return target
+
+
+def _snapshot_revision(actor: User, publication: Publication) -> tuple:
+    """Store the content under review as a revision, with its guideline results."""
+    from calendar_app import guidelines
+    from calendar_app.models import PublicationRevision
+
+    results = guidelines.check(guidelines.CheckContext.for_publication(publication))
+    snapshot = content_snapshot(publication)
+    revision, _created = PublicationRevision.objects.update_or_create(
+        publication=publication,
+        number=publication.revision,
+        defaults={
+            "content": snapshot,
+            "submitted_by": actor,
+            "checks": [
+                {"code": r.code, "severity": r.severity, "passed": r.passed, "problems": r.problems}
+                for r in results
+            ],
+            "has_warnings": any(not r.passed and not r.blocking for r in results),
+            "has_blocking": any(r.blocking for r in results),
+        },
+    )
+    publication.__dict__["latest_revision"] = revision
+    return revision, results
+
+
+def submit(actor: User, publication: Publication) -> Publication:
+    """Send a draft to review.
+
+    Who: the post's staff or central. From: draft. Runs the guidelines: blocking
+    failures raise GuidelinesFailed and change nothing; warnings go with the
+    revision to the reviewer. Notifies central reviewers after commit.
+    """
+    return _send_to_review(actor, publication, "submit")
+
+
+def resubmit(actor: User, publication: Publication) -> Publication:
+    """Send a publication back to review after changes were requested.
+
+    Who: the post's staff or central. From: changes requested. As `submit`.
+    """
+    return _send_to_review(actor, publication, "resubmit")
+
+
+def _send_to_review(actor: User, publication: Publication, action: str) -> Publication:
+    from calendar_app import guidelines, notifications
+
+    if not permissions.can_submit(actor, publication):
+        raise PermissionDenied
+    _guard(publication, action)
+    with transaction.atomic():
+        revision, results = _snapshot_revision(actor, publication)
+        failures = guidelines.blocking_failures(results)
+        if failures:
+            raise GuidelinesFailed(failures)  # leaving the block rolls the revision back
+        _move(
+            actor,
+            publication,
+            action,
+            expected_revision=publication.revision,
+            data={"revision": revision.number},
+        )
+        notifications.notify("submitted", publication, actor)
+    return publication
+
+
+def approve(
+    actor: User, publication: Publication, *, expected_revision: int, comment: str = ""
+) -> Publication:
+    """Approve the exact revision the reviewer saw.
+
+    Who: a central reviewer who is not the author or the submitter (four eyes).
+    From: in review. Refused when the content changed since (StaleEdit), when
+    the revision has blocking failures, or when its time has passed (it goes
+    to the expired list for rescheduling). Notifies the post after commit.
+    """
+    return _decide(actor, publication, "approve", expected_revision=expected_revision, comment=comment)
+
+
+def request_changes(
+    actor: User, publication: Publication, *, expected_revision: int, comment: str
+) -> Publication:
+    """Send a publication back to its post with a comment saying what to change.
+
+    Who: a central reviewer, not the author. From: in review. The comment is
+    required. Notifies the author and the post's staff after commit.
+    """
+    return _decide(
+        actor, publication, "request_changes", expected_revision=expected_revision, comment=comment
+    )
+
+
+def _decide(
+    actor: User, publication: Publication, action: str, *, expected_revision: int, comment: str
+) -> Publication:
+    from calendar_app import guidelines, notifications
+    from calendar_app.models import Review, ReviewDecision
+
+    if not permissions.can_review(actor, publication):
+        raise PermissionDenied
+    _guard(publication, action)
+    comment = (comment or "").strip()
+    if len(comment) > MAX_COMMENT:
+        raise DecisionRefused(_("A comment has at most %(max)s characters.") % {"max": MAX_COMMENT})
+    if action == "request_changes" and not comment:
+        raise DecisionRefused(_("Say what to change: a comment is required."))
+    revision = publication.latest_revision
+    if revision is None or revision.number != expected_revision or publication.revision != expected_revision:
+        raise StaleEdit(Publication.objects.get(pk=publication.pk))
+    if action == "approve":
+        if any(c["severity"] == guidelines.BLOCKING and not c["passed"] for c in revision.checks):
+            raise DecisionRefused(_("This revision fails a blocking guideline: request changes instead."))
+        if publication.scheduled_at <= timezone.now():
+            raise DecisionRefused(_("Its time has passed: the post must reschedule it first."))
+    with transaction.atomic():
+        _move(actor, publication, action, expected_revision=expected_revision, comment=comment)
+        Review.objects.create(
+            publication=publication,
+            revision=revision,
+            reviewer=actor,
+            decision=ReviewDecision.APPROVE if action == "approve" else ReviewDecision.REQUEST_CHANGES,
+            comment=comment,
+            guideline_version=guidelines.current_version(),
+        )
+        notifications.notify(
+            "approved" if action == "approve" else "changes_requested", publication, actor, comment
+        )
+    return publication
+
+
+def withdraw(actor: User, publication: Publication) -> Publication:
+    """Take a publication out of review (or back from approved) into draft.
+
+    Who: the post's staff or central. From: in review, approved.
+    """
+    if not permissions.can_withdraw(actor, publication):
+        raise PermissionDenied
+    with transaction.atomic():
+        _move(actor, publication, "withdraw")
+    return publication
+
+
+def cancel(actor: User, publication: Publication, *, comment: str = "") -> Publication:
+    """Cancel a publication that has not gone out.
+
+    Who: the post's staff or central. From: any state but published and cancelled.
+    """
+    if not permissions.can_cancel(actor, publication):
+        raise PermissionDenied
+    with transaction.atomic():
+        _move(actor, publication, "cancel", comment=(comment or "")[:MAX_COMMENT])
+    return publication
+
+
+def add_comment(actor: User, publication: Publication, text: str):
+    """Add a message to the publication's thread; notifies the other side after commit."""
+    from calendar_app import notifications
+    from calendar_app.models import Comment
+
+    if not permissions.can_comment(actor, publication):
+        raise PermissionDenied
+    text = (text or "").strip()
+    if not text:
+        raise DecisionRefused(_("Write a comment first."))
+    if len(text) > MAX_COMMENT:
+        raise DecisionRefused(_("A comment has at most %(max)s characters.") % {"max": MAX_COMMENT})
+    with transaction.atomic():
+        comment = Comment.objects.create(publication=publication, author=actor, text=text)
+        notifications.notify("commented", publication, actor, text)
+    return comment

@@ -178,10 +178,13 @@ def navigation(user: AnyUser) -> list[NavItem]:
     items = [NavItem("home", _("Home"))]
     if is_internal(user):
         items.append(NavItem("calendar", _("Calendar")))
+    if is_central(user):
+        items.append(NavItem("approvals", _("Approvals")))
     if can_view_network(user):
         items.append(NavItem("network", _("Network")))
     if can_invite(user):
         items.append(NavItem("invitation_list", _("Invitations")))
     if can_import_network(user):
         items.append(NavItem("network_import", _("Import")))
+    items.append(NavItem("guidelines", _("Guidelines")))
     return items

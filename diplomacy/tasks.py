@@ -5,6 +5,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
+from django_q.models import Schedule
 
 from diplomacy.models import Invitation
 
@@ -45,3 +46,13 @@ def clear_expired_sessions() -> None:
     from django.utils import timezone
 
     Session.objects.filter(expire_date__lt=timezone.now()).delete()
+
+
+#: Periodic jobs of this app, declared by `manage.py sync_schedules`.
+SCHEDULES = [
+    {
+        "name": "clear-expired-sessions",
+        "func": "diplomacy.tasks.clear_expired_sessions",
+        "schedule_type": Schedule.DAILY,
+    },
+]

@@ -10,7 +10,6 @@ admin.site.login = secure_admin_login(admin.site.login)
 admin.site.site_header = "Content calendar administration"
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("health/", views.health, name="health"),
     path("i18n/setlang/", views.set_language, name="set_language"),
     path("accounts/invitation/<str:token>/", views.invitation_accept, name="invitation_accept"),

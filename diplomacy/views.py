@@ -57,19 +57,6 @@ def _get_channel_for_user(request: HttpRequest, channel_id: int) -> Channel:
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    context = {
-        "memberships": roles.memberships(user),
-        "my_posts": roles.posts_of(user),
-        "my_partners": roles.partners_of(user),
-        "is_central": roles.is_central(user),
-        "network_actions": roles.allowed_actions(user),
-    }
-    return render(request, "diplomacy/home.html", context)
-
-
-@login_required
 def network(request: HttpRequest) -> HttpResponse:
     _require(roles.can_view_network(request.user))
     base = Post.objects.annotate(

@@ -69,8 +69,9 @@ def test_a_forged_post_request_changes_nothing_when_denied(client, persona, page
     expected = MATRIX[page][PERSONAS.index(request.node.callspec.params["persona"])]
     if persona is not None:
         client.force_login(persona)
-    before = list(Channel.objects.values_list("handle", flat=True)), list(
-        Post.objects.values_list("name", flat=True)
+    before = (
+        list(Channel.objects.values_list("handle", flat=True)),
+        list(Post.objects.values_list("name", flat=True)),
     )
     response = client.post(
         urls[page],
@@ -78,8 +79,9 @@ def test_a_forged_post_request_changes_nothing_when_denied(client, persona, page
     )
     if expected != 200:
         assert response.status_code == expected
-        after = list(Channel.objects.values_list("handle", flat=True)), list(
-            Post.objects.values_list("name", flat=True)
+        after = (
+            list(Channel.objects.values_list("handle", flat=True)),
+            list(Post.objects.values_list("name", flat=True)),
         )
         assert after == before
 
@@ -125,11 +127,14 @@ def test_an_inactive_user_holds_no_role(editor):
 @pytest.mark.parametrize(
     ("persona", "expected"),
     [
-        ("editor", ["home", "calendar", "network"]),
-        ("manager", ["home", "calendar", "network"]),
-        ("reviewer", ["home", "calendar", "network", "invitation_list", "network_import"]),
-        ("partner_user", ["home"]),
-        ("outsider", ["home"]),
+        ("editor", ["home", "calendar", "network", "guidelines"]),
+        ("manager", ["home", "calendar", "network", "guidelines"]),
+        (
+            "reviewer",
+            ["home", "calendar", "approvals", "network", "invitation_list", "network_import", "guidelines"],
+        ),
+        ("partner_user", ["home", "guidelines"]),
+        ("outsider", ["home", "guidelines"]),
     ],
     indirect=["persona"],
 )

@@ -88,7 +88,11 @@ def test_seed_demo_refuses_a_negative_number_of_publications(db, settings):
 def test_sync_schedules_declares_each_job_once(db):
     call_command("sync_schedules", verbosity=0)
     call_command("sync_schedules", verbosity=0)
-    assert list(Schedule.objects.values_list("name", flat=True)) == ["clear-expired-sessions"]
+    assert sorted(Schedule.objects.values_list("name", flat=True)) == [
+        "clear-expired-sessions",
+        "daily-digest",
+        "remind-due-soon",
+    ]
 
 
 def test_the_session_clean_up_drops_only_expired_sessions(db):

@@ -52,7 +52,7 @@ def view_choices() -> list[tuple[str, str]]:
 
 
 def _navigation(params: CalendarParams) -> dict:
-    step = {"month": 31, "week": 7, "agenda": 7}[params.view]
+    step = {"month": 31, "week": 7, "agenda": 1 if params.span == "day" else 7}[params.view]
     if params.view == "month":
         first = params.anchor.replace(day=1)
         previous = (first - timedelta(days=1)).replace(day=1)
@@ -99,6 +99,7 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
         "navigation": _navigation(params),
         "feed_url": feed_url(request),
         "can_plan": permissions.can_plan_publications(request.user),
+        "shown": True,
     }
     if params.view == "month":
         window, grid = calendar.month_cells(publications, params.anchor, params.zone)
@@ -143,6 +144,10 @@ def export_csv(publications, params: CalendarParams) -> StreamingHttpResponse:
 
     writer = csv.writer(Echo())
 
+    def cell(value: str) -> str:
+        # A spreadsheet runs a cell that starts like a formula: quote it.
+        return f"'{value}" if value[:1] in ("=", "+", "-", "@") else value
+
     def lines():
         yield writer.writerow(
             [
@@ -165,7 +170,7 @@ def export_csv(publications, params: CalendarParams) -> StreamingHttpResponse:
                 [
                     publication.pk,
                     publication.post.code,
-                    publication.title,
+                    cell(publication.title),
                     publication.status,
                     publication.kind,
                     publication.local_date.isoformat(),
@@ -174,7 +179,7 @@ def export_csv(publications, params: CalendarParams) -> StreamingHttpResponse:
                     publication.scheduled_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
                     " ".join(f"{c.platform}:{c.handle}" for c in publication.channels.all()),
                     " ".join(v.language for v in publication.variants.all()),
-                    publication.campaign.name if publication.campaign_id else "",
+                    cell(publication.campaign.name) if publication.campaign_id else "",
                 ]
             )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,15 +12,25 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from calendar_app import counting, images, permissions, workflow
+from calendar_app import revisions as revisions_module
 from calendar_app.forms import DuplicateForm, PublicationForm, RescheduleForm, language_name
 from calendar_app.models import Asset, Publication, PublicationStatus
 from diplomacy import roles
 from diplomacy.models import Platform, Post
+
+
+def safe_next(request: HttpRequest, default: str) -> str:
+    """The `next` address of a form when it stays on this site, else `default`."""
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return default
 
 
 def _get_publication_for_user(request: HttpRequest, pk: int) -> Publication:
@@ -54,7 +65,7 @@ def _store_asset(owner, post: Post, clean: images.CleanImage, alt_texts: dict[st
     for name in images.RENDITIONS:
         rendition = images.make_rendition(clean, name)
         stored = asset.image.storage.save(
-            f"assets/rendition-{name}.{rendition.extension}", ContentFile(rendition.content)
+            f"assets/{secrets.token_hex(16)}-{name}.{rendition.extension}", ContentFile(rendition.content)
         )
         renditions[name] = stored
     asset.renditions = renditions
@@ -173,9 +184,48 @@ def publication_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else None,
         previews=_previews(publication),
         history=publication.events.select_related("actor").order_by("created_at", "pk"),
+        **_review_context(publication),
+        workflow_buttons=_workflow_buttons(actions),
         language_names={v.language: language_name(v.language) for v in publication.variants.all()},
     )
     return render(request, "calendar_app/publication_detail.html", context, status=status)
+
+
+WORKFLOW_BUTTONS = [
+    ("submit", gettext_lazy("Send to review"), False),
+    ("resubmit", gettext_lazy("Send to review again"), False),
+    ("approve", gettext_lazy("Approve"), False),
+    ("withdraw", gettext_lazy("Withdraw to draft"), True),
+    ("cancel", gettext_lazy("Cancel the publication"), True),
+]
+
+
+def _workflow_buttons(actions: set[str]) -> list[dict]:
+    return [
+        {"name": name, "label": label, "secondary": secondary}
+        for name, label, secondary in WORKFLOW_BUTTONS
+        if name in actions
+    ]
+
+
+def _review_context(publication: Publication) -> dict:
+    """Revisions, decisions, comments and the change since the approved revision."""
+    revisions = list(publication.revisions.select_related("submitted_by").order_by("number"))
+    reviews = list(publication.reviews.select_related("reviewer", "revision").order_by("created_at"))
+    approved = next((r.revision for r in reversed(reviews) if r.decision == "approve"), None)
+    diff = []
+    if approved is not None:
+        current = workflow.content_snapshot(publication)
+        diff = revisions_module.diff_contents(approved.content, current)
+    latest = revisions[-1] if revisions else None
+    return {
+        "revisions": revisions,
+        "reviews": reviews,
+        "approved_revision": approved,
+        "diff": diff,
+        "latest_checks": latest.checks if latest and latest.number == publication.revision else None,
+        "comments": publication.comments.select_related("author"),
+    }
 
 
 def _previews(publication: Publication) -> list[dict]:
@@ -240,7 +290,7 @@ def publication_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
             if wants_json:
                 return JsonResponse({"ok": True, "message": message, "status": publication.status})
             messages.success(request, message)
-            return redirect(request.POST.get("next") or publication.get_absolute_url())
+            return redirect(safe_next(request, publication.get_absolute_url()))
     errors = " ".join(str(e) for errors in form.errors.values() for e in errors)
     if wants_json:
         return JsonResponse({"ok": False, "message": errors}, status=400)

@@ -1,0 +1,405 @@
+"""The common guidelines: a catalogue of rules in code, configured by central comms.
+
+Each rule has a stable code, a default severity (blocking or warning), a scope
+(post kinds, platforms, publication kinds), parameters and an explanation. The
+catalogue lives here; what central changed (enabled, severity, scope,
+parameters, explanations) lives in `Guideline` rows, and every change makes a
+new `GuidelineVersion`, whose number each review records.
+
+`check(context)` runs every enabled rule in scope and returns one result per
+rule; `CheckContext` is built from a saved publication or from an editor's
+unsaved form, so the live check and the final check are the same code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Count
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from calendar_app import counting
+from calendar_app.models import Guideline, GuidelineVersion, Publication, PublicationKind, PublicationStatus
+from diplomacy.models import Platform, Post, PostKind
+
+BLOCKING = "blocking"
+WARNING = "warning"
+SEVERITIES = [(BLOCKING, gettext_lazy("Blocking")), (WARNING, gettext_lazy("Warning"))]
+
+
+@dataclass
+class CheckContext:
+    """What the rules look at: a publication, saved or still in the editor."""
+
+    post: Post
+    kind: str
+    platforms: list[str]
+    #: {language: text}
+    variants: dict[str, str]
+    #: {language: {platform: text}}
+    platform_texts: dict[str, dict[str, str]]
+    #: one {language: alt text} per image
+    alt_texts: list[dict[str, str]]
+    campaign_hashtags: list[str]
+    scheduled_at: datetime | None
+    local_date: object = None
+    channel_ids: list[int] = field(default_factory=list)
+    publication_id: int | None = None
+
+    @classmethod
+    def for_publication(cls, publication: Publication) -> CheckContext:
+        variants = list(publication.variants.all())
+        channels = list(publication.channels.all())
+        return cls(
+            post=publication.post,
+            kind=publication.kind,
+            platforms=sorted({c.platform for c in channels}),
+            variants={v.language: v.text for v in variants},
+            platform_texts={v.language: dict(v.platform_texts) for v in variants},
+            alt_texts=[dict(a.alt_texts) for a in publication.assets.all()],
+            campaign_hashtags=publication.campaign.hashtag_list if publication.campaign else [],
+            scheduled_at=publication.scheduled_at,
+            local_date=publication.local_date,
+            channel_ids=[c.pk for c in channels],
+            publication_id=publication.pk,
+        )
+
+    def text_for(self, language: str, platform: str) -> str:
+        return self.platform_texts.get(language, {}).get(platform) or self.variants[language]
+
+
+@dataclass
+class Result:
+    code: str
+    title: str
+    severity: str
+    passed: bool
+    problems: list[str]
+
+    @property
+    def blocking(self) -> bool:
+        return not self.passed and self.severity == BLOCKING
+
+    @property
+    def url(self) -> str:
+        return reverse("guidelines") + f"#rule-{self.code}"
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    title: object  # lazy string
+    explanation: object  # lazy string
+    severity: str
+    check: Callable[[CheckContext, dict], list[str]]
+    params: dict = field(default_factory=dict)
+    #: Default scope; empty means every one.
+    publication_kinds: tuple[str, ...] = ()
+    exempt_kinds: tuple[str, ...] = ()
+
+
+# --- The rules --------------------------------------------------------------------
+
+
+def _text_length(ctx: CheckContext, params: dict) -> list[str]:
+    problems = []
+    for language in sorted(ctx.variants):
+        for platform in ctx.platforms:
+            used = counting.count_for_platform(ctx.text_for(language, platform), platform)
+            limit = counting.LIMITS[platform]
+            if used > limit:
+                problems.append(
+                    _("The %(language)s text is %(used)s characters on %(platform)s; the limit is %(limit)s.")
+                    % {
+                        "language": language,
+                        "used": used,
+                        "platform": Platform(platform).label,
+                        "limit": limit,
+                    }
+                )
+    return problems
+
+
+def _split_codes(value: str) -> list[str]:
+    return [code.strip().lower() for code in re.split(r"[,;\s]+", value or "") if code.strip()]
+
+
+def _required_languages(ctx: CheckContext, params: dict) -> list[str]:
+    if ctx.kind in (PublicationKind.CONSULAR_ADVICE, PublicationKind.CRISIS_ADVISORY):
+        required = _split_codes(params.get("advisory_languages", "nl,fr"))
+    elif params.get("follow_post_policy", True):
+        required = ctx.post.publishing_language_list
+    else:
+        required = []
+    missing = [language for language in required if not ctx.variants.get(language, "").strip()]
+    if not missing:
+        return []
+    return [_("Add the text in: %(languages)s.") % {"languages": ", ".join(missing)}]
+
+
+def _alt_text(ctx: CheckContext, params: dict) -> list[str]:
+    problems = []
+    for number, alts in enumerate(ctx.alt_texts, start=1):
+        missing = [lang for lang in sorted(ctx.variants) if not (alts.get(lang) or "").strip()]
+        if missing:
+            problems.append(
+                _("Image %(number)s has no description (alt text) in: %(languages)s.")
+                % {"number": number, "languages": ", ".join(missing)}
+            )
+    return problems
+
+
+def _lead_time(ctx: CheckContext, params: dict) -> list[str]:
+    hours = int(params.get("hours", 48))
+    if ctx.scheduled_at is None:
+        return []
+    if ctx.scheduled_at - timezone.now() < timedelta(hours=hours):
+        return [
+            _("Submit at least %(hours)s hours before the publication time, so that central can review it.")
+            % {"hours": hours}
+        ]
+    return []
+
+
+def _campaign_hashtag(ctx: CheckContext, params: dict) -> list[str]:
+    if not ctx.campaign_hashtags:
+        return []
+    tags = [tag.lower() for tag in ctx.campaign_hashtags]
+    missing = [
+        lang for lang, text in sorted(ctx.variants.items()) if not any(tag in text.lower() for tag in tags)
+    ]
+    if not missing:
+        return []
+    return [
+        _("Use a campaign hashtag (%(tags)s) in: %(languages)s.")
+        % {"tags": " ".join(ctx.campaign_hashtags), "languages": ", ".join(missing)}
+    ]
+
+
+def _sensitive_terms(ctx: CheckContext, params: dict) -> list[str]:
+    terms = [term.strip() for term in (params.get("terms") or "").split(",") if term.strip()]
+    found = sorted(
+        {
+            term
+            for term in terms
+            for text in ctx.variants.values()
+            if re.search(rf"\b{re.escape(term)}\b", text, re.I)
+        }
+    )
+    if not found:
+        return []
+    return [_("Sensitive terms to double-check: %(terms)s.") % {"terms": ", ".join(found)}]
+
+
+_HTTP_LINK = re.compile(r"\bhttp://\S+", re.IGNORECASE)
+
+
+def _https_links(ctx: CheckContext, params: dict) -> list[str]:
+    links = sorted({m.group() for text in ctx.variants.values() for m in _HTTP_LINK.finditer(text)})
+    if not links:
+        return []
+    return [_("Use https for these links: %(links)s.") % {"links": ", ".join(links)}]
+
+
+def _frequency(ctx: CheckContext, params: dict) -> list[str]:
+    if not ctx.channel_ids or ctx.local_date is None:
+        return []
+    from diplomacy.models import Channel
+
+    week_start = ctx.local_date - timedelta(days=ctx.local_date.weekday())
+    planned = (
+        Publication.objects.filter(
+            channels__in=ctx.channel_ids,
+            local_date__gte=week_start,
+            local_date__lt=week_start + timedelta(days=7),
+        )
+        .exclude(status=PublicationStatus.CANCELLED)
+        .exclude(pk=ctx.publication_id)
+        .values("channels")
+        .annotate(n=Count("pk", distinct=True))
+    )
+    counts = {row["channels"]: row["n"] for row in planned}
+    problems = []
+    for channel in Channel.objects.filter(pk__in=ctx.channel_ids):
+        total = counts.get(channel.pk, 0) + 1
+        if channel.weekly_target and total > channel.weekly_target:
+            problems.append(
+                _("%(channel)s would have %(total)s publications that week; its target is %(target)s.")
+                % {"channel": channel, "total": total, "target": channel.weekly_target}
+            )
+    return problems
+
+
+ADVISORY_KINDS = (PublicationKind.CONSULAR_ADVICE, PublicationKind.CRISIS_ADVISORY)
+
+CATALOGUE: list[Rule] = [
+    Rule(
+        "text-length",
+        gettext_lazy("Text length per platform"),
+        gettext_lazy("Every text fits the platform it goes to, counted the way the platform counts."),
+        BLOCKING,
+        _text_length,
+    ),
+    Rule(
+        "required-languages",
+        gettext_lazy("Required languages"),
+        gettext_lazy(
+            "Consular advice and crisis advisories are published in Dutch and French; other publications "
+            "follow the post's publishing-language policy."
+        ),
+        BLOCKING,
+        _required_languages,
+        params={"advisory_languages": "nl,fr", "follow_post_policy": True},
+    ),
+    Rule(
+        "alt-text",
+        gettext_lazy("Alt text on every image"),
+        gettext_lazy(
+            "Every image has a description for people who cannot see it, in each language published."
+        ),
+        BLOCKING,
+        _alt_text,
+    ),
+    Rule(
+        "lead-time",
+        gettext_lazy("Time for review"),
+        gettext_lazy(
+            "A publication is submitted some time before it goes out, so that central can review it."
+        ),
+        BLOCKING,
+        _lead_time,
+        params={"hours": 48},
+        exempt_kinds=(PublicationKind.CRISIS_ADVISORY,),
+    ),
+    Rule(
+        "campaign-hashtag",
+        gettext_lazy("Campaign hashtag"),
+        gettext_lazy("A publication in a campaign uses one of the campaign's hashtags in every language."),
+        WARNING,
+        _campaign_hashtag,
+    ),
+    Rule(
+        "sensitive-terms",
+        gettext_lazy("Sensitive terms"),
+        gettext_lazy("Words on the watch list are pointed out to the author and the reviewer."),
+        WARNING,
+        _sensitive_terms,
+        params={"terms": "coup, terrorist, evacuation, hostage, sanctions"},
+    ),
+    Rule(
+        "https-links",
+        gettext_lazy("Secure links"),
+        gettext_lazy("Links start with https://."),
+        BLOCKING,
+        _https_links,
+    ),
+    Rule(
+        "frequency",
+        gettext_lazy("Frequency per channel"),
+        gettext_lazy("A channel does not publish more often in a week than its weekly target."),
+        WARNING,
+        _frequency,
+    ),
+]
+RULES = {rule.code: rule for rule in CATALOGUE}
+#: Parameters that must be whole numbers.
+INTEGER_PARAMS = {("lead-time", "hours")}
+
+
+@dataclass
+class Configured:
+    """A rule with central's settings applied."""
+
+    rule: Rule
+    enabled: bool
+    severity: str
+    post_kinds: list[str]
+    platforms: list[str]
+    publication_kinds: list[str]
+    params: dict
+    explanation: str
+
+    @property
+    def code(self) -> str:
+        return self.rule.code
+
+    @property
+    def title(self) -> str:
+        return str(self.rule.title)
+
+    def applies_to(self, ctx: CheckContext) -> bool:
+        if not self.enabled:
+            return False
+        if self.post_kinds and ctx.post.kind not in self.post_kinds:
+            return False
+        if self.publication_kinds and ctx.kind not in self.publication_kinds:
+            return False
+        if ctx.kind in self.rule.exempt_kinds and not self.publication_kinds:
+            return False
+        return not (self.platforms and not set(ctx.platforms) & set(self.platforms))
+
+
+def configured_rules(language: str | None = None) -> list[Configured]:
+    """Every rule of the catalogue with central's settings (one query)."""
+    from django.utils.translation import get_language
+
+    language = language or (get_language() or "en")[:2]
+    rows = {row.code: row for row in Guideline.objects.all()}
+    configured = []
+    for rule in CATALOGUE:
+        row = rows.get(rule.code)
+        explanation = ""
+        if row is not None:
+            explanation = row.explanations.get(language) or ""
+        configured.append(
+            Configured(
+                rule=rule,
+                enabled=row.enabled if row else True,
+                severity=row.severity if row else rule.severity,
+                post_kinds=row.post_kind_list if row else [],
+                platforms=row.platform_list if row else [],
+                publication_kinds=row.publication_kind_list if row else list(rule.publication_kinds),
+                params={**rule.params, **(row.params if row else {})},
+                explanation=explanation or str(rule.explanation),
+            )
+        )
+    return configured
+
+
+def check(ctx: CheckContext, rules: list[Configured] | None = None) -> list[Result]:
+    """Run every enabled rule in scope; one Result per rule, failures first."""
+    results = []
+    for configured in rules if rules is not None else configured_rules():
+        if not configured.applies_to(ctx):
+            continue
+        problems = configured.rule.check(ctx, configured.params)
+        results.append(
+            Result(
+                code=configured.code,
+                title=configured.title,
+                severity=configured.severity,
+                passed=not problems,
+                problems=problems,
+            )
+        )
+    return sorted(results, key=lambda r: (r.passed, r.severity != BLOCKING, r.code))
+
+
+def blocking_failures(results: list[Result]) -> list[Result]:
+    return [result for result in results if result.blocking]
+
+
+def current_version() -> int:
+    """The number of the guidelines now in force (0 before any change)."""
+    latest = GuidelineVersion.objects.order_by("-number").values_list("number", flat=True).first()
+    return latest or 0
+
+
+def post_kind_choices() -> list:
+    return list(PostKind.choices)

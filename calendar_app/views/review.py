@@ -1,0 +1,311 @@
+"""Review: the transitions' endpoints, the approval queue, comments, live guideline checks."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import django_filters
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_POST
+
+from calendar_app import guidelines, permissions, workflow
+from calendar_app.filters import PublicationFilter
+from calendar_app.forms import PublicationForm
+from calendar_app.models import (
+    Publication,
+    PublicationKind,
+    PublicationRevision,
+    PublicationStatus,
+    Variant,
+)
+from calendar_app.views.publications import _get_publication_for_user, safe_next
+from diplomacy.models import Channel, Post
+
+APPROVALS_PAGE_SIZE = 20
+DUE_SOON = timedelta(hours=24)
+
+TRANSITION_MESSAGES = {
+    "submit": gettext_lazy("Sent to review."),
+    "resubmit": gettext_lazy("Sent to review again."),
+    "approve": gettext_lazy("Approved."),
+    "request_changes": gettext_lazy("Sent back to the post with your comment."),
+    "withdraw": gettext_lazy("Withdrawn: it is a draft again."),
+    "cancel": gettext_lazy("Cancelled."),
+}
+
+
+def _revision_from(request: HttpRequest) -> int | None:
+    try:
+        return int(request.POST.get("revision", ""))
+    except ValueError:
+        return None
+
+
+@login_required
+@require_POST
+def publication_transition(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """One endpoint per workflow action; the rules are in workflow and permissions."""
+    if action not in workflow.TRANSITIONS:
+        raise Http404
+    publication = _get_publication_for_user(request, pk)
+    comment = request.POST.get("comment", "")
+    revision = _revision_from(request)
+    status = 200
+    try:
+        if action in ("approve", "request_changes"):
+            if revision is None:
+                raise workflow.DecisionRefused(_("The form is incomplete: reload the page."))
+            function = workflow.approve if action == "approve" else workflow.request_changes
+            function(request.user, publication, expected_revision=revision, comment=comment)
+        elif action == "cancel":
+            workflow.cancel(request.user, publication, comment=comment)
+        else:
+            getattr(workflow, action)(request.user, publication)
+    except workflow.GuidelinesFailed as exc:
+        status = 400
+        text = (
+            _("Not sent: fix what the guidelines say first.")
+            + " "
+            + " ".join(problem for result in exc.results for problem in result.problems)
+        )
+        messages.error(request, text)
+    except (workflow.TransitionNotAllowed, workflow.DecisionRefused) as exc:
+        status = 409 if isinstance(exc, workflow.TransitionNotAllowed) else 400
+        messages.error(request, str(exc))
+    except workflow.StaleEdit:
+        status = 409
+        messages.error(
+            request, _("Someone else acted on this publication first. Here is where it stands now.")
+        )
+    else:
+        messages.success(request, str(TRANSITION_MESSAGES[action]))
+    if request.htmx:
+        publication = _get_publication_for_user(request, pk)
+        return render(
+            request, "calendar_app/_approval_item.html", _item_context(request, publication), status=status
+        )
+    return redirect(safe_next(request, publication.get_absolute_url()))
+
+
+def _item_context(request: HttpRequest, publication: Publication) -> dict:
+    return {
+        "item": publication,
+        "actions": permissions.allowed_actions(request.user, publication),
+        "now": timezone.now(),
+        "due_soon": timezone.now() + DUE_SOON,
+    }
+
+
+@login_required
+@require_POST
+def publication_comment(request: HttpRequest, pk: int) -> HttpResponse:
+    publication = _get_publication_for_user(request, pk)
+    try:
+        workflow.add_comment(request.user, publication, request.POST.get("text", ""))
+    except workflow.DecisionRefused as exc:
+        messages.error(request, str(exc))
+        return redirect(publication.get_absolute_url() + "#comments")
+    messages.success(request, _("Comment added."))
+    return redirect(publication.get_absolute_url() + "#comments")
+
+
+@login_required
+@require_POST
+def publication_check(request: HttpRequest) -> HttpResponse:
+    """The editor's live check: the guidelines against the unsaved form (HTMX)."""
+    code = request.POST.get("post", "")
+    post = get_object_or_404(Post, code=code)
+    if not permissions.can_create_publication(request.user, post):
+        raise PermissionDenied
+    form = PublicationForm(request.POST, post=post)
+    form.is_valid()  # fills cleaned_data with what is usable; errors are shown by the form itself
+    data = form.cleaned_data
+    channels = list(data.get("channels") or [])
+    campaign = data.get("campaign")
+    scheduled_at = None
+    if data.get("local_date") and data.get("local_time"):
+        try:
+            from calendar_app.timezones import check_local_time
+
+            scheduled_at = check_local_time(data["local_date"], data["local_time"], post.timezone)
+        except Exception:  # noqa: BLE001 - a bad time is the form's message, not the check's
+            scheduled_at = None
+    languages = form.languages
+    ctx = guidelines.CheckContext(
+        post=post,
+        kind=data.get("kind") or PublicationKind.REGULAR,
+        platforms=sorted({c.platform for c in channels}),
+        variants={
+            lang: (data.get(f"variant_{lang}") or "").strip()
+            for lang in languages
+            if (data.get(f"variant_{lang}") or "").strip()
+        },
+        platform_texts={
+            lang: {p: data.get(f"variant_{lang}__{p}") or "" for p in form.platforms} for lang in languages
+        },
+        alt_texts=[],
+        campaign_hashtags=campaign.hashtag_list if campaign else [],
+        scheduled_at=scheduled_at,
+        local_date=data.get("local_date"),
+        channel_ids=[c.pk for c in channels],
+        publication_id=int(request.POST["publication"])
+        if request.POST.get("publication", "").isdigit()
+        else None,
+    )
+    results = guidelines.check(ctx)
+    return render(request, "calendar_app/_check_results.html", {"results": results})
+
+
+# --- The approval queue ------------------------------------------------------------
+
+
+class ApprovalFilter(PublicationFilter):
+    WAITING = [("1", gettext_lazy("more than a day")), ("3", gettext_lazy("more than three days"))]
+    waiting = django_filters.ChoiceFilter(
+        label=gettext_lazy("Waiting"), choices=WAITING, method="filter_waiting"
+    )
+    warnings = django_filters.BooleanFilter(
+        label=gettext_lazy("Has warnings"),
+        method="filter_warnings",
+        widget=django_filters.widgets.BooleanWidget(),
+    )
+
+    class Meta(PublicationFilter.Meta):
+        fields = ["post", "country", "region", "campaign", "kind", "language", "waiting", "warnings"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("status", "platform", "partner"):
+            self.filters.pop(name, None)
+
+    def filter_waiting(self, queryset, name: str, value: str):
+        return queryset.filter(submitted_at__lte=timezone.now() - timedelta(days=int(value)))
+
+    def filter_warnings(self, queryset, name: str, value: bool | None):
+        if value is None:
+            return queryset
+        return queryset.filter(has_warnings=value)
+
+
+def approval_queryset() -> Publication:
+    """Publications in review with their latest revision's time and flags, most urgent first."""
+    latest = PublicationRevision.objects.filter(publication=OuterRef("pk"), number=OuterRef("revision"))
+    return (
+        Publication.objects.filter(status=PublicationStatus.IN_REVIEW)
+        .annotate(
+            submitted_at=Subquery(latest.values("created_at")[:1]),
+            has_warnings=Exists(latest.filter(has_warnings=True)),
+            urgency=Case(
+                When(kind=PublicationKind.CRISIS_ADVISORY, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            ),
+        )
+        .order_by("urgency", "scheduled_at", "pk")
+    )
+
+
+def _for_queue(queryset):
+    return queryset.select_related("post", "campaign", "author").prefetch_related(
+        Prefetch("channels", queryset=Channel.objects.only("pk", "platform", "handle", "post_id")),
+        Prefetch("variants", queryset=Variant.objects.order_by("language")),
+        "revisions",
+    )
+
+
+@login_required
+def approvals(request: HttpRequest) -> HttpResponse:
+    if not permissions.can_use_approvals(request.user):
+        raise PermissionDenied
+    now = timezone.now()
+    base = approval_queryset()
+    filterset = ApprovalFilter(request.GET, queryset=base)
+    if not filterset.is_valid():
+        return render(
+            request, "calendar_app/approvals.html", {"filter": filterset, "expired_list": False}, status=400
+        )
+    expired_list = request.GET.get("list") == "expired"
+    queue = (
+        filterset.qs.filter(scheduled_at__lte=now)
+        if expired_list
+        else filterset.qs.filter(scheduled_at__gt=now)
+    )
+    page = Paginator(_for_queue(queue), APPROVALS_PAGE_SIZE).get_page(request.GET.get("page"))
+    items = list(page.object_list)
+    counts = base.aggregate(
+        waiting=Count("pk", filter=Q(scheduled_at__gt=now)),
+        due_soon=Count("pk", filter=Q(scheduled_at__gt=now, scheduled_at__lte=now + DUE_SOON)),
+        expired=Count("pk", filter=Q(scheduled_at__lte=now)),
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "filter": filterset,
+        "page_obj": page,
+        "items": [{**_item_context(request, item)} for item in items],
+        "counts": counts,
+        "expired_list": expired_list,
+        "query": query.urlencode(),
+        "now": now,
+        "due_soon": now + DUE_SOON,
+    }
+    return render(request, "calendar_app/approvals.html", context)
+
+
+@login_required
+@require_POST
+def approvals_bulk(request: HttpRequest) -> HttpResponse:
+    """Approve the selected publications that pass every blocking rule; report the others."""
+    if not permissions.can_use_approvals(request.user):
+        raise PermissionDenied
+    selected = []
+    for value in request.POST.getlist("selected"):
+        pk, _sep, revision = value.partition(":")
+        if pk.isdigit() and revision.isdigit():
+            selected.append((int(pk), int(revision)))
+    publications = {
+        p.pk: p for p in _for_queue(Publication.objects.filter(pk__in=[pk for pk, _r in selected]))
+    }
+    approved, skipped = 0, []
+    for pk, revision in selected:
+        publication = publications.get(pk)
+        if publication is None:
+            continue
+        try:
+            workflow.approve(request.user, publication, expected_revision=revision)
+            approved += 1
+        except (
+            PermissionDenied,
+            workflow.TransitionNotAllowed,
+            workflow.DecisionRefused,
+            workflow.StaleEdit,
+        ) as exc:
+            reason = (
+                str(exc)
+                if not isinstance(exc, (PermissionDenied, workflow.StaleEdit))
+                else (
+                    _("your own publication") if isinstance(exc, PermissionDenied) else _("changed meanwhile")
+                )
+            )
+            skipped.append(f"“{publication.title}”: {reason}")
+    if approved:
+        messages.success(
+            request,
+            ngettext("%(count)d publication approved.", "%(count)d publications approved.", approved)
+            % {"count": approved},
+        )
+    if skipped:
+        messages.warning(request, _("Not approved: %(list)s") % {"list": "; ".join(skipped)})
+    if not selected:
+        messages.error(request, _("Select at least one publication."))
+    return redirect(safe_next(request, reverse("approvals")))
