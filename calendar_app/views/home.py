@@ -19,6 +19,7 @@ from calendar_app.models import Notification, NotificationPreference, Publicatio
 from calendar_app.timezones import BRUSSELS
 from calendar_app.views.review import DUE_SOON, approval_queryset
 from diplomacy import roles
+from diplomacy.models import Channel
 
 HOME_LIST = 10
 HORIZON_DAYS = 14
@@ -44,6 +45,24 @@ def home(request: HttpRequest) -> HttpResponse:
         context["changes_requested"] = calendar.for_display(
             own.filter(status=PublicationStatus.CHANGES_REQUESTED)
         ).order_by("scheduled_at")[:HOME_LIST]
+        week = calendar.week_window(timezone.localdate())
+        context["week"] = week
+        context["channel_cadence"] = (
+            Channel.objects.filter(post_id__in=post_ids, active=True)
+            .select_related("post")
+            .annotate(
+                planned=Count(
+                    "publications",
+                    filter=Q(
+                        publications__local_date__gte=week.first,
+                        publications__local_date__lte=week.last,
+                    )
+                    & ~Q(publications__status=PublicationStatus.CANCELLED),
+                    distinct=True,
+                )
+            )
+            .order_by("post__name", "platform")
+        )
         context["upcoming"] = calendar.for_display(
             own.between(now, now + timedelta(days=HORIZON_DAYS)).exclude(status=PublicationStatus.CANCELLED)
         ).order_by("scheduled_at")[: HOME_LIST * 3]

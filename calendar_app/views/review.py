@@ -7,7 +7,7 @@ from datetime import timedelta
 import django_filters
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
@@ -28,6 +28,7 @@ from calendar_app.models import (
     PublicationStatus,
     Variant,
 )
+from calendar_app.timezones import check_local_time
 from calendar_app.views.publications import _get_publication_for_user, safe_next
 from diplomacy.models import Channel, Post
 
@@ -135,11 +136,9 @@ def publication_check(request: HttpRequest) -> HttpResponse:
     scheduled_at = None
     if data.get("local_date") and data.get("local_time"):
         try:
-            from calendar_app.timezones import check_local_time
-
             scheduled_at = check_local_time(data["local_date"], data["local_time"], post.timezone)
-        except Exception:  # noqa: BLE001 - a bad time is the form's message, not the check's
-            scheduled_at = None
+        except ValidationError:
+            scheduled_at = None  # a wall time lost to DST is the form's message, not the check's
     languages = form.languages
     ctx = guidelines.CheckContext(
         post=post,
@@ -290,13 +289,12 @@ def approvals_bulk(request: HttpRequest) -> HttpResponse:
             workflow.DecisionRefused,
             workflow.StaleEdit,
         ) as exc:
-            reason = (
-                str(exc)
-                if not isinstance(exc, (PermissionDenied, workflow.StaleEdit))
-                else (
-                    _("your own publication") if isinstance(exc, PermissionDenied) else _("changed meanwhile")
-                )
-            )
+            if isinstance(exc, PermissionDenied):
+                reason = _("your own publication")
+            elif isinstance(exc, workflow.StaleEdit):
+                reason = _("changed meanwhile")
+            else:
+                reason = str(exc)
             skipped.append(f"“{publication.title}”: {reason}")
     if approved:
         messages.success(
