@@ -32,8 +32,13 @@ def recipients(verb: str, publication: Publication, actor: User | None) -> list[
             publication.author_id
         ]
     elif verb == "commented":
-        post_staff = Membership.objects.filter(post=publication.post).values_list("user_id", flat=True)
-        reviewers = publication.reviews.values_list("reviewer_id", flat=True)
+        post_staff = list(Membership.objects.filter(post=publication.post).values_list("user_id", flat=True))
+        reviewers = list(publication.reviews.values_list("reviewer_id", flat=True))
+        if not reviewers and getattr(actor, "pk", None) in post_staff + [publication.author_id]:
+            # Nobody at central has looked at it yet: the post's question goes to every reviewer.
+            reviewers = list(
+                Membership.objects.filter(role=Role.CENTRAL_REVIEWER).values_list("user_id", flat=True)
+            )
         ids = [*post_staff, *reviewers, publication.author_id]
     else:
         raise ValueError(f"Unknown notification verb {verb!r}")

@@ -6,6 +6,8 @@ these predicates and nothing else; templates ask `allowed_actions`.
 
 from __future__ import annotations
 
+from django.utils import timezone
+
 from calendar_app.models import (
     CLOSED_STATUSES,
     NETWORK_VISIBLE_STATUSES,
@@ -89,7 +91,9 @@ def allowed_actions(user: AnyUser, publication: Publication) -> set[str]:
         "edit": can_edit_publication(user, publication),
         "submit": status == PublicationStatus.DRAFT and can_submit(user, publication),
         "resubmit": status == PublicationStatus.CHANGES_REQUESTED and can_submit(user, publication),
-        "approve": status == PublicationStatus.IN_REVIEW and can_review(user, publication),
+        "approve": status == PublicationStatus.IN_REVIEW
+        and publication.scheduled_at > timezone.now()
+        and can_review(user, publication),
         "request_changes": status == PublicationStatus.IN_REVIEW and can_review(user, publication),
         "withdraw": status in (PublicationStatus.IN_REVIEW, PublicationStatus.APPROVED)
         and can_withdraw(user, publication),

@@ -171,8 +171,7 @@ def update_publication(
     scheduled_at = check_local_time(content.local_date, content.local_time, publication.timezone)
     with transaction.atomic():
         before = content_snapshot(publication)
-        from_status = publication.status
-        to_status = from_status
+        # Compare-and-set on the revision: an edit made from an older form is refused.
         claimed = Publication.objects.filter(pk=publication.pk, revision=expected_revision).exclude(
             status__in=[PublicationStatus.PUBLISHED, PublicationStatus.CANCELLED]
         )
@@ -189,6 +188,9 @@ def update_publication(
         if not updated:
             raise StaleEdit(Publication.objects.get(pk=publication.pk))
         publication.refresh_from_db()
+        # The status as it is now, not as the form saw it: an approval that landed in
+        # between must not cover this unreviewed content (the edit rule below applies).
+        from_status = to_status = publication.status
         publication.channels.set(content.channels)
         _write_variants(publication, content)
         if content.removed_asset_ids:
@@ -201,8 +203,8 @@ def update_publication(
             to_status = PublicationStatus.IN_REVIEW
             Publication.objects.filter(pk=publication.pk).update(status=to_status)
             publication.status = to_status
-        if to_status == PublicationStatus.IN_REVIEW and changed:
-            # The reviewer decides on what is there now: a new revision, checked again.
+        if to_status == PublicationStatus.IN_REVIEW:
+            # The reviewer decides on what is there now: a revision for the new number, checked again.
             _snapshot_revision(actor, publication)
         record_event(
             publication,
@@ -254,6 +256,11 @@ def reschedule_publication(
         if not updated:
             raise StaleEdit(Publication.objects.get(pk=publication.pk))
         publication.refresh_from_db()
+        if to_status == PublicationStatus.IN_REVIEW:
+            from calendar_app import notifications
+
+            _snapshot_revision(actor, publication)
+            notifications.notify("submitted", publication, actor)
         record_event(
             publication,
             actor,
@@ -463,6 +470,14 @@ def _send_to_review(actor: User, publication: Publication, action: str) -> Publi
         raise PermissionDenied
     _guard(publication, action)
     with transaction.atomic():
+        if publication.reviews.filter(revision__number=publication.revision).exists():
+            # That revision was decided already (sent back unchanged): number a new one.
+            bumped = Publication.objects.filter(
+                pk=publication.pk, revision=publication.revision, status=publication.status
+            ).update(revision=F("revision") + 1)
+            if not bumped:
+                raise StaleEdit(Publication.objects.get(pk=publication.pk))
+            publication.revision += 1
         revision, results = _snapshot_revision(actor, publication)
         failures = guidelines.blocking_failures(results)
         if failures:

@@ -61,7 +61,6 @@ def publication_transition(request: HttpRequest, pk: int, action: str) -> HttpRe
     publication = _get_publication_for_user(request, pk)
     comment = request.POST.get("comment", "")
     revision = _revision_from(request)
-    status = 200
     try:
         if action in ("approve", "request_changes"):
             if revision is None:
@@ -73,7 +72,6 @@ def publication_transition(request: HttpRequest, pk: int, action: str) -> HttpRe
         else:
             getattr(workflow, action)(request.user, publication)
     except workflow.GuidelinesFailed as exc:
-        status = 400
         text = (
             _("Not sent: fix what the guidelines say first.")
             + " "
@@ -81,20 +79,18 @@ def publication_transition(request: HttpRequest, pk: int, action: str) -> HttpRe
         )
         messages.error(request, text)
     except (workflow.TransitionNotAllowed, workflow.DecisionRefused) as exc:
-        status = 409 if isinstance(exc, workflow.TransitionNotAllowed) else 400
         messages.error(request, str(exc))
     except workflow.StaleEdit:
-        status = 409
         messages.error(
             request, _("Someone else acted on this publication first. Here is where it stands now.")
         )
     else:
         messages.success(request, str(TRANSITION_MESSAGES[action]))
     if request.htmx:
+        # 200 even when refused: htmx swaps only successful answers, and the partial
+        # carries the message saying what happened.
         publication = _get_publication_for_user(request, pk)
-        return render(
-            request, "calendar_app/_approval_item.html", _item_context(request, publication), status=status
-        )
+        return render(request, "calendar_app/_approval_item.html", _item_context(request, publication))
     return redirect(safe_next(request, publication.get_absolute_url()))
 
 
@@ -173,10 +169,10 @@ class ApprovalFilter(PublicationFilter):
     waiting = django_filters.ChoiceFilter(
         label=gettext_lazy("Waiting"), choices=WAITING, method="filter_waiting"
     )
-    warnings = django_filters.BooleanFilter(
+    warnings = django_filters.ChoiceFilter(
         label=gettext_lazy("Has warnings"),
+        choices=[("true", gettext_lazy("Yes")), ("false", gettext_lazy("No"))],
         method="filter_warnings",
-        widget=django_filters.widgets.BooleanWidget(),
     )
 
     class Meta(PublicationFilter.Meta):
@@ -190,10 +186,8 @@ class ApprovalFilter(PublicationFilter):
     def filter_waiting(self, queryset, name: str, value: str):
         return queryset.filter(submitted_at__lte=timezone.now() - timedelta(days=int(value)))
 
-    def filter_warnings(self, queryset, name: str, value: bool | None):
-        if value is None:
-            return queryset
-        return queryset.filter(has_warnings=value)
+    def filter_warnings(self, queryset, name: str, value: str):
+        return queryset.filter(has_warnings=value == "true")
 
 
 def approval_queryset() -> Publication:
