@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from calendar_app.models import Notification, Publication
+from calendar_app.models import Notification, Proposal, Publication
 from diplomacy.models import Membership, Role, User
 
 #: What each verb says, in the recipient's language.
@@ -20,6 +20,9 @@ VERBS = {
     "changes_requested": _("%(actor)s asks for changes to “%(title)s”."),
     "commented": _("%(actor)s commented on “%(title)s”."),
     "due_soon": _("“%(title)s” goes out within 24 hours and is still in review."),
+    "proposal_submitted": _("%(actor)s proposes “%(title)s”."),
+    "proposal_accepted": _("Your proposal “%(title)s” is accepted and offered to the posts."),
+    "proposal_declined": _("Your proposal “%(title)s” is declined."),
 }
 
 
@@ -70,11 +73,37 @@ def _queue_emails(ids: list[int]) -> None:
 
 
 def message(notification: Notification) -> str:
-    publication = notification.publication
+    subject = notification.publication or notification.proposal
     return str(VERBS[notification.verb]) % {
         "actor": notification.actor or _("Someone"),
-        "title": publication.title if publication else "",
+        "title": subject.title if subject else "",
     }
+
+
+def notify_proposal(
+    verb: str, proposal: Proposal, actor: User | None, comment: str = ""
+) -> list[Notification]:
+    """Proposals: submissions go to central, decisions to the partner's contributors."""
+    if verb == "proposal_submitted":
+        ids = Membership.objects.filter(role=Role.CENTRAL_REVIEWER).values_list("user_id", flat=True)
+    else:
+        ids = Membership.objects.filter(partner=proposal.partner).values_list("user_id", flat=True)
+    actor_id = getattr(actor, "pk", None)
+    users = (
+        User.objects.filter(pk__in=set(ids), is_active=True).exclude(pk=actor_id).values_list("pk", flat=True)
+    )
+    rows = Notification.objects.bulk_create(
+        [
+            Notification(
+                recipient_id=user_id, verb=verb, proposal=proposal, actor=actor, comment=comment[:2000]
+            )
+            for user_id in sorted(users)
+        ]
+    )
+    ids_ = [row.pk for row in rows if row.pk]
+    if ids_:
+        transaction.on_commit(lambda: _queue_emails(ids_))
+    return rows
 
 
 def unread_count(user) -> int:

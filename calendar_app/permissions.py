@@ -12,6 +12,9 @@ from calendar_app.models import (
     CLOSED_STATUSES,
     NETWORK_VISIBLE_STATUSES,
     Asset,
+    Proposal,
+    ProposalStatus,
+    ProposalTarget,
     Publication,
     PublicationStatus,
 )
@@ -73,14 +76,18 @@ def can_duplicate_to_other_posts(user: AnyUser) -> bool:
     return roles.is_central(user)
 
 
-def can_view_asset(user: AnyUser, asset: Asset, publications: list[Publication]) -> bool:
+def can_view_asset(
+    user: AnyUser, asset: Asset, publications: list[Publication], proposals: list[Proposal] = ()
+) -> bool:
     """An image is visible to its owner, its post's staff, central, and whoever sees
-    a publication that uses it."""
+    a publication or a proposal that uses it."""
     if roles.is_central(user) or asset.owner_id == getattr(user, "pk", None):
         return True
     if asset.post_id and asset.post_id in roles.post_ids(user):
         return True
-    return any(can_view_publication(user, publication) for publication in publications)
+    return any(can_view_publication(user, publication) for publication in publications) or any(
+        can_view_proposal(user, proposal) for proposal in proposals
+    )
 
 
 def allowed_actions(user: AnyUser, publication: Publication) -> set[str]:
@@ -151,3 +158,92 @@ def can_manage_guidelines(user: AnyUser) -> bool:
 def can_view_guidelines(user: AnyUser) -> bool:
     """The common guidelines are for everybody who writes for the network, partners too."""
     return user.is_authenticated
+
+
+# --- Partner proposals ----------------------------------------------------------------
+
+
+def _proposal_is_open_for_adoption(proposal: Proposal) -> bool:
+    return proposal.status == ProposalStatus.ACCEPTED and (
+        proposal.window_ends_on is None or proposal.window_ends_on >= timezone.localdate()
+    )
+
+
+def proposal_targets_post(proposal: Proposal, post: Post) -> bool:
+    """Whether an accepted proposal is aimed at `post` (network, its country, or itself)."""
+    if proposal.target == ProposalTarget.NETWORK:
+        return True
+    if proposal.target == ProposalTarget.COUNTRIES:
+        return post.country.code in proposal.target_country_list
+    return any(target.pk == post.pk for target in proposal.target_posts.all())
+
+
+def is_own_partner(user: AnyUser, proposal: Proposal) -> bool:
+    return proposal.partner_id in roles.partner_ids(user)
+
+
+def can_view_proposal(user: AnyUser, proposal: Proposal) -> bool:
+    """The partner's own people; central once submitted; posts it is offered to."""
+    if is_own_partner(user, proposal):
+        return True
+    if roles.is_central(user):
+        return proposal.status != ProposalStatus.DRAFT
+    if roles.is_post_staff(user) and proposal.status == ProposalStatus.ACCEPTED:
+        return any(proposal_targets_post(proposal, post) for post in roles.posts_of(user))
+    return False
+
+
+def can_create_proposal(user: AnyUser) -> bool:
+    return roles.is_partner_contributor(user)
+
+
+def can_edit_proposal(user: AnyUser, proposal: Proposal) -> bool:
+    """A partner edits its proposal until it is submitted."""
+    return is_own_partner(user, proposal) and proposal.status == ProposalStatus.DRAFT
+
+
+def can_submit_proposal(user: AnyUser, proposal: Proposal) -> bool:
+    return can_edit_proposal(user, proposal)
+
+
+def can_withdraw_proposal(user: AnyUser, proposal: Proposal) -> bool:
+    return is_own_partner(user, proposal) and proposal.status in (
+        ProposalStatus.DRAFT,
+        ProposalStatus.SUBMITTED,
+        ProposalStatus.ACCEPTED,
+    )
+
+
+def can_triage_proposal(user: AnyUser, proposal: Proposal) -> bool:
+    return roles.is_central(user) and proposal.status == ProposalStatus.SUBMITTED
+
+
+def can_adopt_proposal(user: AnyUser, proposal: Proposal, post: Post) -> bool:
+    """A post's staff adopt an accepted proposal aimed at their post, inside its window."""
+    return (
+        roles.works_for_post(user, post)
+        and _proposal_is_open_for_adoption(proposal)
+        and proposal_targets_post(proposal, post)
+    )
+
+
+def posts_that_may_adopt(user: AnyUser, proposal: Proposal) -> list[Post]:
+    return [post for post in roles.posts_of(user) if can_adopt_proposal(user, proposal, post)]
+
+
+def can_view_regional_share(user: AnyUser) -> bool:
+    return roles.is_central(user)
+
+
+def proposal_actions(user: AnyUser, proposal: Proposal) -> set[str]:
+    """The action names `user` may take on `proposal`, for templates."""
+    actions = {
+        "edit": can_edit_proposal(user, proposal),
+        "submit": can_submit_proposal(user, proposal),
+        "withdraw": can_withdraw_proposal(user, proposal),
+        "accept": can_triage_proposal(user, proposal),
+        "decline": can_triage_proposal(user, proposal),
+        "adopt": bool(posts_that_may_adopt(user, proposal)),
+        "see_adoptions": is_own_partner(user, proposal) or roles.is_central(user),
+    }
+    return {name for name, allowed in actions.items() if allowed}

@@ -46,7 +46,7 @@ def email_notifications(ids: list[int]) -> int:
     """Email each notification whose recipient wants email at once. Returns how many went out."""
     sent = 0
     rows = Notification.objects.filter(pk__in=ids, emailed_at__isnull=True).select_related(
-        "recipient__notification_preference", "publication", "actor"
+        "recipient__notification_preference", "publication", "proposal", "actor"
     )
     for notification in rows:
         if _preference(notification.recipient) != NotificationPreference.EMAIL_NOW:
@@ -66,7 +66,7 @@ def send_daily_digests() -> int:
     sent = 0
     pending = Notification.objects.filter(
         emailed_at__isnull=True, recipient__notification_preference__email=NotificationPreference.EMAIL_DIGEST
-    ).select_related("recipient", "publication", "actor")
+    ).select_related("recipient", "publication", "proposal", "actor")
     by_user: dict = {}
     for notification in pending:
         by_user.setdefault(notification.recipient, []).append(notification)
@@ -92,6 +92,14 @@ def remind_due_soon() -> int:
         notifications.notify("due_soon", publication, None)
         count += 1
     return count
+
+
+def _url_of(notification: Notification) -> str:
+    if notification.publication_id:
+        return reverse("publication_detail", args=[notification.publication_id])
+    if notification.proposal_id:
+        return reverse("proposal_detail", args=[notification.proposal_id])
+    return "/"
 
 
 def _send(user, items: list[Notification]) -> None:

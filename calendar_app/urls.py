@@ -1,6 +1,6 @@
 from django.urls import path
 
-from calendar_app.views import calendar, guidelines, home, publications, review
+from calendar_app.views import calendar, guidelines, home, proposals, publications, review
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -31,5 +31,10 @@ urlpatterns = [
     path(
         "publications/<int:pk>/<slug:action>/", review.publication_transition, name="publication_transition"
     ),
+    path("proposals/", proposals.proposal_list, name="proposal_list"),
+    path("proposals/new/", proposals.proposal_new, name="proposal_new"),
+    path("proposals/<int:pk>/", proposals.proposal_detail, name="proposal_detail"),
+    path("proposals/<int:pk>/<slug:action>/", proposals.proposal_action, name="proposal_action"),
+    path("network/regional/", proposals.regional_share, name="regional_share"),
     path("assets/<int:pk>/<slug:rendition>/", publications.asset_file, name="asset_file"),
 ]

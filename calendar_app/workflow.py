@@ -9,7 +9,7 @@ and PostgreSQL alike), and writes a history row in the same transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date, time, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -22,8 +22,12 @@ from calendar_app import permissions
 from calendar_app.models import (
     Asset,
     Campaign,
+    Proposal,
+    ProposalEvent,
+    ProposalStatus,
     Publication,
     PublicationEvent,
+    PublicationKind,
     PublicationStatus,
     Variant,
     instant_for,
@@ -597,3 +601,188 @@ def add_comment(actor: User, publication: Publication, text: str):
         comment = Comment.objects.create(publication=publication, author=actor, text=text)
         notifications.notify("commented", publication, actor, text)
     return comment
+
+
+# --- Partner proposals: one function per transition -----------------------------------
+
+P = ProposalStatus
+
+PROPOSAL_TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "submit": ((P.DRAFT,), P.SUBMITTED),
+    "withdraw": ((P.DRAFT, P.SUBMITTED, P.ACCEPTED), P.WITHDRAWN),
+    "accept": ((P.SUBMITTED,), P.ACCEPTED),
+    "decline": ((P.SUBMITTED,), P.DECLINED),
+}
+
+
+def _move_proposal(actor: User, proposal: Proposal, action: str, *, comment: str = "", **changes) -> None:
+    """Compare-and-set a proposal's status and write its history row (inside a transaction)."""
+    sources, target = PROPOSAL_TRANSITIONS[action]
+    if proposal.status not in sources:
+        raise TransitionNotAllowed(
+            _("This proposal is “%(status)s”: it cannot be %(action)s now.")
+            % {"status": proposal.get_status_display(), "action": PROPOSAL_ACTION_LABELS[action]}
+        )
+    source = proposal.status
+    if not Proposal.objects.filter(pk=proposal.pk, status=source).update(
+        status=target, updated_at=timezone.now(), **changes
+    ):
+        raise TransitionNotAllowed(_("Someone else acted on this proposal first."))
+    proposal.status = target
+    for name, value in changes.items():
+        setattr(proposal, name, value)
+    ProposalEvent.objects.create(
+        proposal=proposal, actor=actor, verb=action, from_status=source, to_status=target, comment=comment
+    )
+
+
+PROPOSAL_ACTION_LABELS = {
+    "submit": gettext_lazy("submitted"),
+    "withdraw": gettext_lazy("withdrawn"),
+    "accept": gettext_lazy("accepted"),
+    "decline": gettext_lazy("declined"),
+}
+
+
+def submit_proposal(actor: User, proposal: Proposal) -> Proposal:
+    """Send a partner's proposal to central comms.
+
+    Who: the partner's contributors. From: draft. It needs a text in at least one
+    language. Notifies central reviewers after commit.
+    """
+    from calendar_app import notifications
+
+    if not permissions.can_submit_proposal(actor, proposal):
+        raise PermissionDenied
+    if not proposal.variants.exists():
+        raise DecisionRefused(_("Write a suggested text in at least one language first."))
+    with transaction.atomic():
+        _move_proposal(actor, proposal, "submit", submitted_at=timezone.now())
+        notifications.notify_proposal("proposal_submitted", proposal, actor)
+    return proposal
+
+
+def withdraw_proposal(actor: User, proposal: Proposal) -> Proposal:
+    """Take a proposal back. Who: the partner's contributors. From: draft, submitted, accepted.
+
+    Publications already adopted from it stay with their posts.
+    """
+    if not permissions.can_withdraw_proposal(actor, proposal):
+        raise PermissionDenied
+    with transaction.atomic():
+        _move_proposal(actor, proposal, "withdraw")
+    return proposal
+
+
+def accept_proposal(
+    actor: User,
+    proposal: Proposal,
+    *,
+    target: str | None = None,
+    countries: list[str] | None = None,
+    posts: list[Post] | None = None,
+    campaign: Campaign | None = None,
+) -> Proposal:
+    """Accept a proposal and route it, optionally narrowing its targets and attaching a campaign.
+
+    Who: central reviewers. From: submitted. Notifies the partner after commit.
+    """
+    from calendar_app import notifications
+
+    if not permissions.can_triage_proposal(actor, proposal):
+        raise PermissionDenied
+    changes: dict = {"decided_by": actor, "decided_at": timezone.now()}
+    if target:
+        changes["target"] = target
+        changes["target_countries"] = ",".join(countries or []) if target == "countries" else ""
+    if campaign is not None:
+        changes["campaign"] = campaign
+    with transaction.atomic():
+        _move_proposal(actor, proposal, "accept", **changes)
+        if target == "posts":
+            proposal.target_posts.set(posts or [])
+        elif target:
+            proposal.target_posts.clear()
+        notifications.notify_proposal("proposal_accepted", proposal, actor)
+    return proposal
+
+
+def decline_proposal(actor: User, proposal: Proposal, *, reason: str) -> Proposal:
+    """Decline a proposal, saying why. Who: central reviewers. From: submitted.
+
+    Notifies the partner, in their language, after commit.
+    """
+    from calendar_app import notifications
+
+    if not permissions.can_triage_proposal(actor, proposal):
+        raise PermissionDenied
+    reason = (reason or "").strip()
+    if not reason:
+        raise DecisionRefused(_("Say why the proposal is declined: the partner reads it."))
+    if len(reason) > MAX_COMMENT:
+        raise DecisionRefused(_("A comment has at most %(max)s characters.") % {"max": MAX_COMMENT})
+    with transaction.atomic():
+        _move_proposal(
+            actor,
+            proposal,
+            "decline",
+            comment=reason,
+            decline_reason=reason,
+            decided_by=actor,
+            decided_at=timezone.now(),
+        )
+        notifications.notify_proposal("proposal_declined", proposal, actor, reason)
+    return proposal
+
+
+def adopt_proposal(actor: User, proposal: Proposal, post: Post) -> Publication:
+    """Make a draft publication of `post` from an accepted proposal, linked to it.
+
+    Who: the post's staff, while the proposal is accepted, aimed at the post and
+    inside its window. The draft then follows the normal guidelines and review.
+    """
+    if not permissions.can_adopt_proposal(actor, proposal, post):
+        raise PermissionDenied
+    today = timezone.localdate()
+    start = (
+        proposal.window_starts_on if proposal.window_starts_on and proposal.window_starts_on > today else None
+    )
+    local_date = start or today + timedelta(days=3)
+    local_time = time(10, 0)
+    with transaction.atomic():
+        content = PublicationContent(
+            title=proposal.title[:200],
+            kind=PublicationKind.PARTNER_RELAY,
+            campaign=proposal.campaign,
+            channels=list(post.channels.filter(active=True)),
+            local_date=local_date,
+            local_time=local_time,
+            variants={variant.language: variant.text for variant in proposal.variants.all()},
+            new_assets=list(proposal.assets.all()),
+        )
+        publication = create_publication(actor, post, content)
+        Publication.objects.filter(pk=publication.pk).update(proposal=proposal)
+        publication.proposal = proposal
+        record_event(
+            publication, actor, "adopted", to_status=publication.status, data={"proposal": proposal.pk}
+        )
+        ProposalEvent.objects.create(
+            proposal=proposal,
+            actor=actor,
+            verb="adopted",
+            from_status=proposal.status,
+            to_status=proposal.status,
+            data={"post": post.code, "publication": publication.pk},
+        )
+    return publication
+
+
+def dismiss_proposal(actor: User, proposal: Proposal, post: Post, *, reason: str = "") -> None:
+    """A post says "not for us"; it leaves the post's library. Central can read the reason."""
+    from calendar_app.models import ProposalDismissal
+
+    if not permissions.can_adopt_proposal(actor, proposal, post):
+        raise PermissionDenied
+    ProposalDismissal.objects.update_or_create(
+        proposal=proposal, post=post, defaults={"user": actor, "reason": (reason or "").strip()[:2000]}
+    )

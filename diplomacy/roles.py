@@ -180,6 +180,8 @@ def navigation(user: AnyUser) -> list[NavItem]:
         items.append(NavItem("calendar", _("Calendar")))
     if is_central(user):
         items.append(NavItem("approvals", _("Approvals")))
+    if is_internal(user) or is_partner_contributor(user):
+        items.append(NavItem("proposal_list", _("Proposals")))
     if can_view_network(user):
         items.append(NavItem("network", _("Network")))
     if can_invite(user):

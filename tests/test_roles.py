@@ -127,13 +127,22 @@ def test_an_inactive_user_holds_no_role(editor):
 @pytest.mark.parametrize(
     ("persona", "expected"),
     [
-        ("editor", ["home", "calendar", "network", "guidelines"]),
-        ("manager", ["home", "calendar", "network", "guidelines"]),
+        ("editor", ["home", "calendar", "proposal_list", "network", "guidelines"]),
+        ("manager", ["home", "calendar", "proposal_list", "network", "guidelines"]),
         (
             "reviewer",
-            ["home", "calendar", "approvals", "network", "invitation_list", "network_import", "guidelines"],
+            [
+                "home",
+                "calendar",
+                "approvals",
+                "proposal_list",
+                "network",
+                "invitation_list",
+                "network_import",
+                "guidelines",
+            ],
         ),
-        ("partner_user", ["home", "guidelines"]),
+        ("partner_user", ["home", "proposal_list", "guidelines"]),
         ("outsider", ["home", "guidelines"]),
     ],
     indirect=["persona"],

@@ -84,7 +84,9 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def notification_list(request: HttpRequest) -> HttpResponse:
     items = list(
-        Notification.objects.filter(recipient=request.user).select_related("publication", "actor")[:50]
+        Notification.objects.filter(recipient=request.user).select_related(
+            "publication", "proposal", "actor"
+        )[:50]
     )
     preference = NotificationPreference.objects.filter(user=request.user).first()
     context = {

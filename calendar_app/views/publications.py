@@ -333,7 +333,8 @@ def asset_file(request: HttpRequest, pk: int, rendition: str) -> FileResponse:
     """An image, only to those who may see it, never sniffed as anything else."""
     asset = get_object_or_404(Asset, pk=pk)
     publications = list(asset.publications.select_related("post"))
-    if not permissions.can_view_asset(request.user, asset, publications):
+    proposals = list(asset.proposals.prefetch_related("target_posts"))
+    if not permissions.can_view_asset(request.user, asset, publications, proposals):
         raise Http404
     if rendition == "original":
         name = asset.image.name

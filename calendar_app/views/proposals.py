@@ -1,0 +1,301 @@
+"""Regional partners' proposals: writing, triage by central, the posts' library, provenance."""
+
+from __future__ import annotations
+
+import django_filters
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Prefetch, Q, Value, When
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from calendar_app import permissions, workflow
+from calendar_app.forms import AcceptProposalForm, ProposalForm
+from calendar_app.models import (
+    Proposal,
+    ProposalDismissal,
+    ProposalStatus,
+    ProposalTarget,
+    ProposalVariant,
+    Publication,
+)
+from calendar_app.views.publications import _store_asset
+from diplomacy import geography, roles
+from diplomacy.models import Partner, PartnerFocus, PartnerRegion, Post
+
+PAGE_SIZE = 25
+
+
+def _get_proposal_for_user(request: HttpRequest, pk: int) -> Proposal:
+    """404 when the user may not know the proposal exists (another partner's, a draft...)."""
+    proposal = get_object_or_404(
+        Proposal.objects.select_related("partner", "campaign").prefetch_related(
+            "variants", "target_posts", "assets"
+        ),
+        pk=pk,
+    )
+    if not permissions.can_view_proposal(request.user, proposal):
+        raise Http404
+    return proposal
+
+
+class TriageFilter(django_filters.FilterSet):
+    partner = django_filters.ModelChoiceFilter(
+        label=gettext_lazy("Partner"), queryset=Partner.objects.order_by("name"), to_field_name="code"
+    )
+    region = django_filters.ChoiceFilter(
+        label=gettext_lazy("Region"), choices=PartnerRegion.choices, field_name="partner__region"
+    )
+    focus = django_filters.ChoiceFilter(
+        label=gettext_lazy("Focus"), choices=PartnerFocus.choices, field_name="partner__focus"
+    )
+    target = django_filters.ChoiceFilter(label=gettext_lazy("Target"), choices=ProposalTarget.choices)
+    status = django_filters.ChoiceFilter(label=gettext_lazy("Status"), choices=ProposalStatus.choices)
+    window_from = django_filters.DateFilter(
+        label=gettext_lazy("Window ends on or after"), field_name="window_ends_on", lookup_expr="gte"
+    )
+
+    class Meta:
+        model = Proposal
+        fields = ["partner", "region", "focus", "target", "status", "window_from"]
+
+
+def _with_adoption_counts(queryset):
+    return queryset.select_related("partner").annotate(adoptions=Count("publications", distinct=True))
+
+
+def library_for(user) -> list[dict]:
+    """Accepted proposals in their window aimed at each of the user's posts, minus dismissed ones."""
+    posts = roles.posts_of(user)
+    if not posts:
+        return []
+    today = timezone.localdate()
+    open_ = Proposal.objects.filter(status=ProposalStatus.ACCEPTED).filter(
+        Q(window_ends_on__isnull=True) | Q(window_ends_on__gte=today)
+    )
+    sections = []
+    for post in posts:
+        dismissed = ProposalDismissal.objects.filter(proposal=OuterRef("pk"), post=post)
+        adopted = Publication.objects.filter(proposal=OuterRef("pk"), post=post)
+        items = (
+            open_.targeting(post)
+            .exclude(Exists(dismissed))
+            .annotate(adopted=Exists(adopted))
+            .select_related("partner")
+            .prefetch_related(Prefetch("variants", queryset=ProposalVariant.objects.order_by("language")))
+            .order_by("window_ends_on", "-pk")[:50]
+        )
+        sections.append({"post": post, "items": list(items)})
+    return sections
+
+
+@login_required
+def proposal_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if not (roles.is_partner_contributor(user) or roles.is_internal(user)):
+        raise PermissionDenied
+    context: dict = {"can_create": permissions.can_create_proposal(user)}
+    if roles.is_partner_contributor(user):
+        own = _with_adoption_counts(Proposal.objects.filter(partner_id__in=roles.partner_ids(user)))
+        context["own"] = own.order_by("-created_at")[:100]
+    if roles.is_central(user):
+        filterset = TriageFilter(request.GET, queryset=Proposal.objects.exclude(status=ProposalStatus.DRAFT))
+        if not filterset.is_valid():
+            return render(
+                request, "calendar_app/proposals.html", {**context, "filter": filterset}, status=400
+            )
+        queue = sorted_for_triage(_with_adoption_counts(filterset.qs))
+        page = Paginator(queue, PAGE_SIZE).get_page(request.GET.get("page"))
+        context.update(filter=filterset, triage=page)
+    if roles.is_post_staff(user):
+        context["library"] = library_for(user)
+    return render(request, "calendar_app/proposals.html", context)
+
+
+def sorted_for_triage(queryset):
+    """Submitted proposals first (they wait for a decision), then the most recent."""
+    return queryset.annotate(
+        waiting=Case(
+            When(status=ProposalStatus.SUBMITTED, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        )
+    ).order_by("waiting", "-submitted_at", "-pk")
+
+
+def _save_proposal(request: HttpRequest, form: ProposalForm, proposal: Proposal) -> Proposal:
+    data = form.cleaned_data
+    proposal.title = data["title"]
+    proposal.summary = data["summary"]
+    proposal.target = data["target"]
+    proposal.target_countries = ",".join(data["target_countries"])
+    proposal.window_starts_on = data["window_starts_on"]
+    proposal.window_ends_on = data["window_ends_on"]
+    proposal.campaign = data["campaign"]
+    proposal.contact = data["contact"]
+    proposal.save()
+    proposal.target_posts.set(data["target_posts"] if data["target"] == ProposalTarget.POSTS else [])
+    proposal.variants.exclude(language__in=list(data["texts"])).delete()
+    for language, text in data["texts"].items():
+        ProposalVariant.objects.update_or_create(
+            proposal=proposal, language=language, defaults={"text": text}
+        )
+    if data.get("clean_image"):
+        proposal.assets.add(_store_asset(request.user, None, data["clean_image"], data["alt_texts"]))
+    return proposal
+
+
+@login_required
+def proposal_new(request: HttpRequest) -> HttpResponse:
+    if not permissions.can_create_proposal(request.user):
+        raise PermissionDenied
+    partner = roles.partners_of(request.user)[0]
+    form = ProposalForm(request.POST or None, request.FILES or None, partner=partner)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            proposal = _save_proposal(request, form, Proposal(partner=partner, created_by=request.user))
+        return _after_save(request, proposal)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "calendar_app/proposal_form.html", {"form": form, "proposal": None}, status=status)
+
+
+def _after_save(request: HttpRequest, proposal: Proposal) -> HttpResponse:
+    if "submit" in request.POST:
+        try:
+            workflow.submit_proposal(request.user, proposal)
+        except workflow.DecisionRefused as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("Proposal sent to central communications."))
+            return redirect(proposal)
+    messages.success(request, _("Proposal saved as a draft."))
+    return redirect(proposal)
+
+
+@login_required
+def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    proposal = _get_proposal_for_user(request, pk)
+    actions = permissions.proposal_actions(request.user, proposal)
+    form = None
+    if "edit" in actions:
+        form = ProposalForm(
+            request.POST or None, request.FILES or None, partner=proposal.partner, proposal=proposal
+        )
+        if request.method == "POST" and form.is_valid():
+            with transaction.atomic():
+                _save_proposal(request, form, proposal)
+            return _after_save(request, proposal)
+    elif request.method == "POST":
+        raise PermissionDenied
+    adoptions = []
+    if "see_adoptions" in actions:
+        # Provenance: where it was adopted, its state and time; never the post's other drafts.
+        adoptions = (
+            Publication.objects.filter(proposal=proposal)
+            .select_related("post")
+            .only("pk", "title", "status", "local_date", "local_time", "timezone", "post__name", "post__code")
+            .order_by("scheduled_at")
+        )
+    context = {
+        "proposal": proposal,
+        "actions": actions,
+        "form": form,
+        "accept_form": AcceptProposalForm(proposal=proposal) if "accept" in actions else None,
+        "adopt_posts": permissions.posts_that_may_adopt(request.user, proposal) if "adopt" in actions else [],
+        "adoptions": adoptions,
+        "history": proposal.events.select_related("actor")
+        if roles.is_central(request.user) or permissions.is_own_partner(request.user, proposal)
+        else [],
+        "dismissals": proposal.dismissals.select_related("post") if roles.is_central(request.user) else [],
+        "country_names": [geography_name(code) for code in proposal.target_country_list],
+    }
+    status = 400 if request.method == "POST" else 200
+    return render(request, "calendar_app/proposal_detail.html", context, status=status)
+
+
+def geography_name(code: str) -> str:
+    from django_countries import countries
+
+    return f"{countries.name(code) or code} ({code})"
+
+
+@login_required
+@require_POST
+def proposal_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """submit, withdraw, accept, decline, adopt, dismiss."""
+    proposal = _get_proposal_for_user(request, pk)
+    try:
+        if action == "submit":
+            workflow.submit_proposal(request.user, proposal)
+            messages.success(request, _("Proposal sent to central communications."))
+        elif action == "withdraw":
+            workflow.withdraw_proposal(request.user, proposal)
+            messages.success(request, _("Proposal withdrawn."))
+        elif action == "accept":
+            form = AcceptProposalForm(request.POST, proposal=proposal)
+            if not permissions.can_triage_proposal(request.user, proposal):
+                raise PermissionDenied
+            if not form.is_valid():
+                errors = " ".join(str(e) for errors in form.errors.values() for e in errors)
+                messages.error(request, errors)
+                return redirect(proposal)
+            data = form.cleaned_data
+            workflow.accept_proposal(
+                request.user,
+                proposal,
+                target=data["target"],
+                countries=data["target_countries"],
+                posts=list(data["target_posts"]),
+                campaign=data["campaign"],
+            )
+            messages.success(request, _("Accepted: the posts it is meant for find it in their library."))
+        elif action == "decline":
+            workflow.decline_proposal(request.user, proposal, reason=request.POST.get("reason", ""))
+            messages.success(request, _("Declined. The partner is told why."))
+        elif action in ("adopt", "dismiss"):
+            post = get_object_or_404(Post, code=request.POST.get("post", ""))
+            if action == "adopt":
+                publication = workflow.adopt_proposal(request.user, proposal, post)
+                messages.success(
+                    request, _("Adopted as a draft of your post: adapt it, then send it to review.")
+                )
+                return redirect(publication)
+            workflow.dismiss_proposal(request.user, proposal, post, reason=request.POST.get("reason", ""))
+            messages.success(request, _("Removed from your post's library."))
+            return redirect("proposal_list")
+        else:
+            raise Http404
+    except (workflow.TransitionNotAllowed, workflow.DecisionRefused) as exc:
+        messages.error(request, str(exc))
+    return redirect(proposal)
+
+
+# --- Regional content share (central) ---------------------------------------------------
+
+
+@login_required
+def regional_share(request: HttpRequest) -> HttpResponse:
+    from calendar_app import reports
+
+    if not permissions.can_view_regional_share(request.user):
+        raise PermissionDenied
+    report = reports.regional_share()
+    if request.GET.get("format") == "csv":
+        return reports.csv_response("regional-content.csv", *report.csv_rows())
+    if request.GET.get("format") not in (None, "", "html"):
+        return render(
+            request,
+            "calendar_app/bad_request.html",
+            {"message": _("Unknown format: use csv, or leave it out.")},
+            status=400,
+        )
+    return render(
+        request, "calendar_app/regional_share.html", {"report": report, "regions": geography.REGIONS}
+    )
