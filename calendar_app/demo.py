@@ -367,3 +367,213 @@ def _create_histories(rng: random.Random, created: list[Publication], plan: list
     Review.objects.bulk_create(reviews, batch_size=2000)
     PublicationEvent.objects.bulk_create(decisions, batch_size=2000)
     Comment.objects.bulk_create(comments, batch_size=2000)
+
+
+#: (partner, title, status, target, countries, texts, days from today to the window's start, length)
+PROPOSALS = [
+    (
+        "fit",
+        "Flemish cleantech mission to Istanbul",
+        "accepted",
+        "countries",
+        "TR,DE",
+        {
+            "en": "Flemish cleantech companies visit Istanbul and Berlin to meet partners. #FlandersInvestment",
+            "nl": "Vlaamse cleantechbedrijven bezoeken Istanbul en Berlijn. #FlandersInvestment",
+            "tr": "Flaman temiz teknoloji şirketleri İstanbul'u ziyaret ediyor.",
+        },
+        5,
+        30,
+    ),
+    (
+        "fit",
+        "Flanders at the world's biggest food fair",
+        "accepted",
+        "network",
+        "",
+        {"en": "Taste Flanders at the food fair this month.", "nl": "Proef Vlaanderen op de voedingsbeurs."},
+        -10,
+        60,
+    ),
+    (
+        "awex",
+        "Wallonia export days",
+        "accepted",
+        "countries",
+        "FR,NL,DE",
+        {
+            "fr": "Les journées de l'export wallon arrivent près de chez vous.",
+            "en": "Wallonia export days are coming.",
+        },
+        3,
+        45,
+    ),
+    (
+        "awex",
+        "Biotech week in Wallonia",
+        "submitted",
+        "network",
+        "",
+        {"fr": "La semaine des biotechnologies en Wallonie.", "en": "Biotech week in Wallonia."},
+        20,
+        10,
+    ),
+    (
+        "hub-brussels",
+        "Brussels design week abroad",
+        "declined",
+        "network",
+        "",
+        {"en": "Brussels designers show their work abroad."},
+        -30,
+        20,
+    ),
+    (
+        "visitflanders",
+        "Christmas markets in Flanders",
+        "accepted",
+        "network",
+        "",
+        {
+            "en": "Discover the Christmas markets of Bruges and Ghent.",
+            "nl": "Ontdek de kerstmarkten van Brugge en Gent.",
+            "fr": "Découvrez les marchés de Noël de Bruges et Gand.",
+        },
+        -5,
+        40,
+    ),
+    (
+        "wbi",
+        "Belgian comic strip exhibition",
+        "submitted",
+        "countries",
+        "JP,KR",
+        {"fr": "Exposition de bande dessinée belge.", "en": "Belgian comic strip exhibition."},
+        15,
+        30,
+    ),
+    (
+        "tao",
+        "Winter in East Belgium",
+        "draft",
+        "network",
+        "",
+        {"de": "Winter in Ostbelgien entdecken.", "en": "Discover winter in East Belgium."},
+        10,
+        60,
+    ),
+    ("fit", "Flanders AI week", "withdrawn", "network", "", {"en": "Flanders AI week."}, 30, 7),
+    (
+        "hub-brussels",
+        "Brussels start-ups in New York",
+        "submitted",
+        "posts",
+        "",
+        {"en": "Brussels start-ups meet investors in New York."},
+        12,
+        20,
+    ),
+]
+
+
+def create_proposals(today: date | None = None) -> int:
+    """Proposals of several partners in every status; accepted ones adopted (and some published)."""
+    from django.utils import timezone as tz
+
+    from calendar_app.models import Proposal, ProposalEvent, ProposalVariant
+
+    if Proposal.objects.exists():
+        return 0
+    today = today or tz.localdate()
+    partners = {p.code: p for p in Partner.objects.all()}
+    reviewer = User.objects.filter(memberships__role=Role.CENTRAL_REVIEWER).order_by("email").first()
+    made = 0
+    for code, title, status, target, countries, texts, start, length in PROPOSALS:
+        partner = partners.get(code)
+        if partner is None:
+            continue
+        author = User.objects.filter(memberships__partner=partner).first()
+        proposal = Proposal.objects.create(
+            partner=partner,
+            title=title,
+            summary=f"{title}: suggested by {partner.name}.",
+            status=status,
+            target=target,
+            target_countries=countries,
+            created_by=author,
+            window_starts_on=today + timedelta(days=start),
+            window_ends_on=today + timedelta(days=start + length),
+            contact=f"{partner.name}, communications desk",
+            submitted_at=None if status == "draft" else tz.now(),
+            decided_by=reviewer if status in ("accepted", "declined") else None,
+            decline_reason="Too far from the posts' priorities this quarter." if status == "declined" else "",
+        )
+        if target == "posts":
+            proposal.target_posts.set(Post.objects.filter(code="be-cg-new-york"))
+        ProposalVariant.objects.bulk_create(
+            [ProposalVariant(proposal=proposal, language=lang, text=text) for lang, text in texts.items()]
+        )
+        ProposalEvent.objects.create(proposal=proposal, actor=author, verb="created", to_status="draft")
+        if status != "draft":
+            ProposalEvent.objects.create(
+                proposal=proposal, actor=author, verb="submit", from_status="draft", to_status="submitted"
+            )
+        if status in ("accepted", "declined"):
+            verb = "accept" if status == "accepted" else "decline"
+            ProposalEvent.objects.create(
+                proposal=proposal,
+                actor=reviewer,
+                verb=verb,
+                from_status="submitted",
+                to_status=status,
+                comment=proposal.decline_reason,
+            )
+        if status == "accepted":
+            _adopt_for_demo(proposal, today)
+        made += 1
+    return made
+
+
+def _adopt_for_demo(proposal, today: date) -> None:
+    """Two or three posts adopted it: one published, one approved, one still a draft."""
+    posts = list(
+        Post.objects.filter(channels__active=True)
+        .filter(**({"country__in": proposal.target_country_list} if proposal.target_country_list else {}))
+        .distinct()
+        .order_by("code")[:3]
+    )
+    statuses = [PublicationStatus.PUBLISHED, PublicationStatus.APPROVED, PublicationStatus.DRAFT]
+    authors = post_authors(posts)
+    for post, status in zip(posts, statuses, strict=False):
+        day = (
+            today - timedelta(days=2) if status == PublicationStatus.PUBLISHED else today + timedelta(days=6)
+        )
+        moment = time(10, 0)
+        publication = Publication.objects.create(
+            post=post,
+            title=proposal.title[:200],
+            kind=PublicationKind.PARTNER_RELAY,
+            status=status,
+            proposal=proposal,
+            campaign=proposal.campaign,
+            local_date=day,
+            local_time=moment,
+            timezone=post.timezone,
+            scheduled_at=check_local_time(day, moment, post.timezone),
+            author=authors[post.pk],
+        )
+        publication.channels.set(post.channels.filter(active=True))
+        Variant.objects.bulk_create(
+            [
+                Variant(publication=publication, language=v.language, text=v.text)
+                for v in proposal.variants.all()
+            ]
+        )
+        PublicationEvent.objects.create(
+            publication=publication,
+            actor=authors[post.pk],
+            verb="adopted",
+            to_status=PublicationStatus.DRAFT,
+            revision=1,
+            data={"proposal": proposal.pk},
+        )

@@ -54,6 +54,8 @@ class Command(BaseCommand):
             self.stdout.write(f"Creating {options['publications']} publications…")
             created = calendar_demo.create_publications(options["publications"])
             self.stdout.write(f"Calendar: {created} publications.")
+            proposals = calendar_demo.create_proposals()
+            self.stdout.write(f"Proposals: {proposals} from the regional partners.")
         self.stdout.write(self.style.SUCCESS("Demo loaded."))
         self.print_logins(options["password"])
 
