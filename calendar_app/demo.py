@@ -506,6 +506,7 @@ def create_proposals(today: date | None = None) -> int:
             contact=f"{partner.name}, communications desk",
             submitted_at=None if status == "draft" else tz.now(),
             decided_by=reviewer if status in ("accepted", "declined") else None,
+            decided_at=tz.now() if status in ("accepted", "declined") else None,
             decline_reason="Too far from the posts' priorities this quarter." if status == "declined" else "",
         )
         if target == "posts":

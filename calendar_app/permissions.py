@@ -187,7 +187,8 @@ def can_view_proposal(user: AnyUser, proposal: Proposal) -> bool:
     if is_own_partner(user, proposal):
         return True
     if roles.is_central(user):
-        return proposal.status != ProposalStatus.DRAFT
+        # Central sees what was sent to it, even if withdrawn later; never an unsent draft.
+        return proposal.submitted_at is not None
     if roles.is_post_staff(user) and proposal.status == ProposalStatus.ACCEPTED:
         return any(proposal_targets_post(proposal, post) for post in roles.posts_of(user))
     return False
@@ -215,7 +216,8 @@ def can_withdraw_proposal(user: AnyUser, proposal: Proposal) -> bool:
 
 
 def can_triage_proposal(user: AnyUser, proposal: Proposal) -> bool:
-    return roles.is_central(user) and proposal.status == ProposalStatus.SUBMITTED
+    """Central decides on proposals (the workflow says when a decision is no longer possible)."""
+    return roles.is_central(user)
 
 
 def can_adopt_proposal(user: AnyUser, proposal: Proposal, post: Post) -> bool:
@@ -241,8 +243,8 @@ def proposal_actions(user: AnyUser, proposal: Proposal) -> set[str]:
         "edit": can_edit_proposal(user, proposal),
         "submit": can_submit_proposal(user, proposal),
         "withdraw": can_withdraw_proposal(user, proposal),
-        "accept": can_triage_proposal(user, proposal),
-        "decline": can_triage_proposal(user, proposal),
+        "accept": proposal.status == ProposalStatus.SUBMITTED and can_triage_proposal(user, proposal),
+        "decline": proposal.status == ProposalStatus.SUBMITTED and can_triage_proposal(user, proposal),
         "adopt": bool(posts_that_may_adopt(user, proposal)),
         "see_adoptions": is_own_partner(user, proposal) or roles.is_central(user),
     }

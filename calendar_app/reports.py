@@ -64,13 +64,14 @@ def _rate(part: int, whole: int) -> float | None:
 
 def regional_share() -> RegionalShare:
     """Proposals per partner and region, acceptance and adoption, partner-origin publications."""
-    sent = ~Q(proposals__status=ProposalStatus.DRAFT)
+    sent = Q(proposals__submitted_at__isnull=False)
+    adopted = ~Q(proposals__publications__status=PublicationStatus.CANCELLED)
     partners = Partner.objects.annotate(
         proposals_sent=Count("proposals", filter=sent, distinct=True),
         accepted=Count("proposals", filter=Q(proposals__status=ProposalStatus.ACCEPTED), distinct=True),
         declined=Count("proposals", filter=Q(proposals__status=ProposalStatus.DECLINED), distinct=True),
-        adoptions=Count("proposals__publications", distinct=True),
-        adopting_posts=Count("proposals__publications__post", distinct=True),
+        adoptions=Count("proposals__publications", filter=adopted, distinct=True),
+        adopting_posts=Count("proposals__publications__post", filter=adopted, distinct=True),
         published=Count(
             "proposals__publications",
             filter=Q(proposals__publications__status=PublicationStatus.PUBLISHED),
@@ -119,7 +120,9 @@ def regional_share() -> RegionalShare:
         .annotate(total=Count("pk"), published=Count("pk", filter=Q(status=PublicationStatus.PUBLISHED)))
         .order_by("-total", "post__name")[:50]
     )
-    since = (timezone.now() - timedelta(days=31 * TREND_MONTHS)).replace(day=1)
+    since = (timezone.now() - timedelta(days=31 * TREND_MONTHS)).replace(
+        day=1, hour=0, minute=0, second=0, microsecond=0
+    )
     monthly = (
         from_partners.filter(scheduled_at__gte=since)
         .annotate(month=TruncMonth("scheduled_at"))

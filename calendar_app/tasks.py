@@ -109,9 +109,7 @@ def _send(user, items: list[Notification]) -> None:
             {
                 "text": notifications.message(n),
                 "comment": n.comment,
-                "url": _base_url() + reverse("publication_detail", args=[n.publication_id])
-                if n.publication_id
-                else "",
+                "url": _base_url() + _url_of(n),
             }
             for n in items
         ]

@@ -748,7 +748,15 @@ def adopt_proposal(actor: User, proposal: Proposal, post: Post) -> Publication:
         proposal.window_starts_on if proposal.window_starts_on and proposal.window_starts_on > today else None
     )
     local_date = start or today + timedelta(days=3)
+    if proposal.window_ends_on and local_date > proposal.window_ends_on:
+        local_date = max(proposal.window_ends_on, today)  # inside the window, and not in the past
     local_time = time(10, 0)
+    if (
+        Publication.objects.filter(proposal=proposal, post=post)
+        .exclude(status=PublicationStatus.CANCELLED)
+        .exists()
+    ):
+        raise DecisionRefused(_("Your post already adopted this proposal: find it on the calendar."))
     with transaction.atomic():
         content = PublicationContent(
             title=proposal.title[:200],

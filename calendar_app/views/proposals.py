@@ -21,10 +21,12 @@ from calendar_app.forms import AcceptProposalForm, ProposalForm
 from calendar_app.models import (
     Proposal,
     ProposalDismissal,
+    ProposalEvent,
     ProposalStatus,
     ProposalTarget,
     ProposalVariant,
     Publication,
+    PublicationStatus,
 )
 from calendar_app.views.publications import _store_asset
 from diplomacy import geography, roles
@@ -106,7 +108,7 @@ def proposal_list(request: HttpRequest) -> HttpResponse:
         own = _with_adoption_counts(Proposal.objects.filter(partner_id__in=roles.partner_ids(user)))
         context["own"] = own.order_by("-created_at")[:100]
     if roles.is_central(user):
-        filterset = TriageFilter(request.GET, queryset=Proposal.objects.exclude(status=ProposalStatus.DRAFT))
+        filterset = TriageFilter(request.GET, queryset=Proposal.objects.filter(submitted_at__isnull=False))
         if not filterset.is_valid():
             return render(
                 request, "calendar_app/proposals.html", {**context, "filter": filterset}, status=400
@@ -131,7 +133,9 @@ def sorted_for_triage(queryset):
 
 
 def _save_proposal(request: HttpRequest, form: ProposalForm, proposal: Proposal) -> Proposal:
+    """A plain edit of a draft (no status change), recorded in the proposal's history."""
     data = form.cleaned_data
+    verb = "edited" if proposal.pk else "created"
     proposal.title = data["title"]
     proposal.summary = data["summary"]
     proposal.target = data["target"]
@@ -149,6 +153,13 @@ def _save_proposal(request: HttpRequest, form: ProposalForm, proposal: Proposal)
         )
     if data.get("clean_image"):
         proposal.assets.add(_store_asset(request.user, None, data["clean_image"], data["alt_texts"]))
+    ProposalEvent.objects.create(
+        proposal=proposal,
+        actor=request.user,
+        verb=verb,
+        from_status=proposal.status,
+        to_status=proposal.status,
+    )
     return proposal
 
 
@@ -208,7 +219,7 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "actions": actions,
         "form": form,
         "accept_form": AcceptProposalForm(proposal=proposal) if "accept" in actions else None,
-        "adopt_posts": permissions.posts_that_may_adopt(request.user, proposal) if "adopt" in actions else [],
+        "adopt_posts": _posts_yet_to_adopt(request.user, proposal) if "adopt" in actions else [],
         "adoptions": adoptions,
         "history": proposal.events.select_related("actor")
         if roles.is_central(request.user) or permissions.is_own_partner(request.user, proposal)
@@ -218,6 +229,15 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     }
     status = 400 if request.method == "POST" else 200
     return render(request, "calendar_app/proposal_detail.html", context, status=status)
+
+
+def _posts_yet_to_adopt(user, proposal: Proposal) -> list[Post]:
+    adopted = set(
+        Publication.objects.filter(proposal=proposal)
+        .exclude(status=PublicationStatus.CANCELLED)
+        .values_list("post_id", flat=True)
+    )
+    return [post for post in permissions.posts_that_may_adopt(user, proposal) if post.pk not in adopted]
 
 
 def geography_name(code: str) -> str:
