@@ -578,3 +578,28 @@ def _adopt_for_demo(proposal, today: date) -> None:
             revision=1,
             data={"proposal": proposal.pk},
         )
+
+
+#: Neighbours and key partners the demo's central comms watch.
+PRIORITY_COUNTRIES = [
+    ("NL", "Neighbour"),
+    ("FR", "Neighbour"),
+    ("DE", "Neighbour"),
+    ("LU", "Neighbour"),
+    ("GB", "Key partner"),
+    ("US", "Key partner"),
+    ("CD", "Key partner"),
+    ("TR", "Large Belgian diaspora"),
+    ("MA", "Large Belgian diaspora"),
+    ("CN", "Key partner"),
+]
+
+
+def create_priority_countries() -> int:
+    from calendar_app.models import PriorityCountry
+
+    made = 0
+    for code, note in PRIORITY_COUNTRIES:
+        _obj, created = PriorityCountry.objects.get_or_create(country=code, defaults={"note": note})
+        made += created
+    return made

@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
 
 from diplomacy import roles
 from diplomacy.models import Channel, Partner, Post, validate_timezone
@@ -773,3 +774,26 @@ class NotificationPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.email}"
+
+
+class PriorityCountry(models.Model):
+    """A country where central comms want the network present (neighbours, key partners).
+
+    The coverage report flags a platform where such a country has no active
+    presence while less important countries do.
+    """
+
+    country = CountryField(_("country"), unique=True)
+    note = models.CharField(_("why"), max_length=200, blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["country"]
+        verbose_name = _("priority country")
+        verbose_name_plural = _("priority countries")
+
+    def __str__(self) -> str:
+        return str(self.country.name)

@@ -249,3 +249,15 @@ def proposal_actions(user: AnyUser, proposal: Proposal) -> set[str]:
         "see_adoptions": is_own_partner(user, proposal) or roles.is_central(user),
     }
     return {name for name, allowed in actions.items() if allowed}
+
+
+# --- Network insight ---------------------------------------------------------------------
+
+
+def can_view_reports(user: AnyUser) -> bool:
+    """Coverage and activity answer central comms' questions."""
+    return roles.is_central(user)
+
+
+def can_manage_priorities(user: AnyUser) -> bool:
+    return roles.is_central(user)

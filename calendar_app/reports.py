@@ -6,12 +6,13 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from django.db.models import Count, Q
 from django.db.models.functions import TruncMonth
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from calendar_app.models import ProposalStatus, Publication, PublicationStatus
 from diplomacy import geography
@@ -154,3 +155,341 @@ def csv_response(filename: str, header: list[str], rows: list[list]) -> HttpResp
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+# --- Coverage: where the network is present, active, silent or absent -----------------------
+
+ACTIVE, SILENT, INACTIVE, ABSENT = "active", "silent", "inactive", "absent"
+#: Best first: a country's state on a platform is the best of its posts'.
+STATE_ORDER = [ACTIVE, SILENT, INACTIVE, ABSENT]
+SILENT_AFTER_DAYS = 30
+
+
+@dataclass
+class CoverageRow:
+    post: object
+    region: str
+    states: list[str]  # one per platform, in PLATFORMS order
+
+
+@dataclass
+class Coverage:
+    platforms: list[tuple[str, str]]
+    rows: list[CoverageRow]
+    #: [(region code, label, [(country code, name, [state per platform], [rows])])]
+    groups: list[tuple]
+    #: {platform: {state: count of posts}}
+    totals: list[dict]
+    #: {country code: best state over the selected platforms}
+    country_states: dict[str, str]
+    gaps: list[str]
+
+    def csv_rows(self) -> tuple[list[str], list[list]]:
+        header = [
+            "post",
+            "name",
+            "country",
+            "world_region",
+            "kind",
+            *[code for code, _label in self.platforms],
+        ]
+        rows = [
+            [row.post.code, row.post.name, row.post.country.code, row.region, row.post.kind, *row.states]
+            for row in self.rows
+        ]
+        return header, rows
+
+
+def _best(states: list[str]) -> str:
+    return min(states, key=STATE_ORDER.index) if states else ABSENT
+
+
+def coverage(posts, platforms: list[tuple[str, str]]) -> Coverage:
+    """Posts x platforms, grouped by world region and country; three queries."""
+    from django.db.models import Max
+
+    from calendar_app.models import PriorityCountry
+    from diplomacy.models import Channel
+
+    posts = list(posts.order_by("country", "city", "name"))
+    now = timezone.now()
+    channels = (
+        Channel.objects.filter(post__in=[p.pk for p in posts])
+        .annotate(
+            last_published=Max(
+                "publications__scheduled_at",
+                filter=Q(
+                    publications__status=PublicationStatus.PUBLISHED, publications__scheduled_at__lte=now
+                ),
+            )
+        )
+        .values("post_id", "platform", "active", "last_published")
+    )
+    by_post: dict[int, dict[str, str]] = {}
+    recent = now - timedelta(days=SILENT_AFTER_DAYS)
+    for channel in channels:
+        if not channel["active"]:
+            state = INACTIVE
+        elif channel["last_published"] and channel["last_published"] >= recent:
+            state = ACTIVE
+        else:
+            state = SILENT
+        current = by_post.setdefault(channel["post_id"], {})
+        current[channel["platform"]] = _best([current.get(channel["platform"], ABSENT), state])
+    codes = [code for code, _label in platforms]
+    rows = [
+        CoverageRow(
+            post=post,
+            region=geography.region_of(post.country.code) or "",
+            states=[by_post.get(post.pk, {}).get(code, ABSENT) for code in codes],
+        )
+        for post in posts
+    ]
+    totals = [
+        {"platform": label, **{state: sum(1 for r in rows if r.states[i] == state) for state in STATE_ORDER}}
+        for i, (_code, label) in enumerate(platforms)
+    ]
+    # Group: world region -> country -> posts; a country's state is the best of its posts'.
+    groups: dict[str, dict[str, list[CoverageRow]]] = {}
+    for row in rows:
+        groups.setdefault(row.region, {}).setdefault(row.post.country.code, []).append(row)
+    region_labels = dict(geography.REGIONS)
+    grouped = []
+    country_states: dict[str, str] = {}
+    country_platform: dict[str, list[str]] = {}
+    for region in [code for code, _label in geography.REGIONS] + [""]:
+        if region not in groups:
+            continue
+        countries_ = []
+        for country, country_rows in sorted(
+            groups[region].items(), key=lambda item: str(item[1][0].post.country.name)
+        ):
+            states = [_best([r.states[i] for r in country_rows]) for i in range(len(codes))]
+            country_platform[country] = states
+            country_states[country] = _best(states)
+            countries_.append((country, country_rows[0].post.country.name, states, country_rows))
+        grouped.append((region, region_labels.get(region, ""), countries_))
+    priority = {p.country.code: p for p in PriorityCountry.objects.all()}
+    gaps = []
+    for i, (_code, label) in enumerate(platforms):
+        present_elsewhere = sorted(
+            str(c_rows[0].post.country.name)
+            for region in groups.values()
+            for country, c_rows in region.items()
+            if country not in priority and country_platform[country][i] == ACTIVE
+        )
+        if not present_elsewhere:
+            continue
+        for country, entry in priority.items():
+            state = country_platform.get(country, [ABSENT] * len(codes))[i]
+            if state != ACTIVE:
+                gaps.append(_gap_message(entry.country.name, label, state, present_elsewhere))
+    return Coverage(platforms, rows, grouped, totals, country_states, gaps)
+
+
+def _gap_message(country: str, platform: str, state: str, others: list[str]) -> str:
+    from django.utils.translation import gettext as _
+
+    examples = ", ".join(others[:3])
+    return _(
+        "%(country)s (a priority) is %(state)s on %(platform)s, while %(count)s other countries are "
+        "active there (for example %(examples)s)."
+    ) % {
+        "country": country,
+        "state": str(STATE_LABELS[state]),
+        "platform": platform,
+        "count": len(others),
+        "examples": examples,
+    }
+
+
+STATE_LABELS = {
+    ACTIVE: gettext_lazy("active"),
+    SILENT: gettext_lazy("silent for 30 days"),
+    INACTIVE: gettext_lazy("inactive"),
+    ABSENT: gettext_lazy("absent"),
+}
+
+
+# --- Activity: cadence, language mix, regional share, turnaround ---------------------------
+
+
+@dataclass
+class Activity:
+    weeks: list
+    channels: list[dict]
+    languages: list[dict]
+    turnaround: list[dict]
+    partner_share: list[dict]
+
+    def csv_rows(self) -> tuple[list[str], list[list]]:
+        header = [
+            "post",
+            "platform",
+            "handle",
+            "weekly_target",
+            *[w.isoformat() for w in self.weeks],
+            "average",
+            "verdict",
+        ]
+        rows = [
+            [
+                c["post"].code,
+                c["platform"],
+                c["handle"],
+                c["target"],
+                *c["counts"],
+                c["average"],
+                c["verdict"],
+            ]
+            for c in self.channels
+        ]
+        return header, rows
+
+
+def _week_start(day) -> object:
+    return day - timedelta(days=day.weekday())
+
+
+def activity(posts, *, weeks: int, platform: str | None = None) -> Activity:
+    """Per channel publications a week against target, language mix per post, regional
+    share per post, approval turnaround per week: five queries."""
+    from statistics import median, quantiles
+
+    from django.db.models.functions import TruncWeek
+
+    from calendar_app.models import Review, Variant
+    from diplomacy.models import Channel
+
+    today = timezone.localdate()
+    first_week = _week_start(today) - timedelta(weeks=weeks - 1)
+    week_list = [first_week + timedelta(weeks=n) for n in range(weeks)]
+    start = datetime.combine(first_week, time.min, tzinfo=UTC)
+    post_ids = list(posts.values_list("pk", flat=True))
+    channels = Channel.objects.filter(post_id__in=post_ids, active=True).select_related("post")
+    if platform:
+        channels = channels.filter(platform=platform)
+    through = Publication.channels.through
+    counts = (
+        through.objects.filter(
+            channel__in=channels,
+            publication__status=PublicationStatus.PUBLISHED,
+            publication__scheduled_at__gte=start,
+        )
+        .annotate(week=TruncWeek("publication__scheduled_at"))
+        .values("channel_id", "week")
+        .annotate(n=Count("publication_id"))
+    )
+    per_channel: dict[int, dict] = {}
+    for row in counts:
+        week = row["week"].date() if hasattr(row["week"], "date") else row["week"]
+        per_channel.setdefault(row["channel_id"], {})[week] = row["n"]
+    channel_rows = []
+    for channel in channels.order_by("post__name", "platform"):
+        series = [per_channel.get(channel.pk, {}).get(week, 0) for week in week_list]
+        average = round(sum(series) / len(series), 1)
+        target = channel.weekly_target
+        if sum(series[-4:]) == 0:
+            verdict = "silent"
+        elif average < target * 0.8:
+            verdict = "below"
+        elif average > target * 1.2:
+            verdict = "above"
+        else:
+            verdict = "on_target"
+        channel_rows.append(
+            {
+                "post": channel.post,
+                "platform": channel.platform,
+                "platform_label": channel.get_platform_display(),
+                "handle": channel.handle,
+                "target": target,
+                "counts": series,
+                "average": average,
+                "verdict": verdict,
+                "chart": bar_chart(series, target),
+            }
+        )
+    # Language mix per post: variants of published publications in the window.
+    mix = (
+        Variant.objects.filter(
+            publication__post_id__in=post_ids,
+            publication__status=PublicationStatus.PUBLISHED,
+            publication__scheduled_at__gte=start,
+        )
+        .values("publication__post_id", "language")
+        .annotate(n=Count("pk"))
+    )
+    per_post_languages: dict[int, dict[str, int]] = {}
+    for row in mix:
+        per_post_languages.setdefault(row["publication__post_id"], {})[row["language"]] = row["n"]
+    share = (
+        Publication.objects.filter(
+            post_id__in=post_ids, status=PublicationStatus.PUBLISHED, scheduled_at__gte=start
+        )
+        .values("post_id")
+        .annotate(total=Count("pk"), from_partners=Count("pk", filter=Q(proposal__isnull=False)))
+    )
+    per_post_share = {row["post_id"]: row for row in share}
+    language_rows, share_rows = [], []
+    for post in posts.order_by("name"):
+        used = per_post_languages.get(post.pk, {})
+        total = sum(used.values())
+        policy = post.publishing_language_list
+        language_rows.append(
+            {
+                "post": post,
+                "total": total,
+                "mix": sorted(((lang, n, _rate(n, total)) for lang, n in used.items()), key=lambda x: -x[1]),
+                "missing": [lang for lang in policy if not used.get(lang)] if total else [],
+                "outside": sorted(lang for lang in used if lang not in policy),
+            }
+        )
+        row = per_post_share.get(post.pk)
+        if row:
+            share_rows.append(
+                {
+                    "post": post,
+                    "total": row["total"],
+                    "from_partners": row["from_partners"],
+                    "share": _rate(row["from_partners"], row["total"]),
+                    "region": geography.region_of(post.country.code),
+                }
+            )
+    # Approval turnaround: time from the revision sent to review to the decision, per week.
+    decisions = Review.objects.filter(created_at__gte=start, publication__post_id__in=post_ids).values_list(
+        "created_at", "revision__created_at"
+    )
+    per_week: dict = {}
+    for decided_at, submitted_at in decisions:
+        hours = max((decided_at - submitted_at).total_seconds() / 3600, 0)
+        per_week.setdefault(_week_start(decided_at.date()), []).append(hours)
+    turnaround = []
+    for week in week_list:
+        values = sorted(per_week.get(week, []))
+        if not values:
+            turnaround.append({"week": week, "count": 0, "median": None, "p90": None})
+            continue
+        p90 = quantiles(values, n=10)[-1] if len(values) > 1 else values[0]
+        turnaround.append(
+            {"week": week, "count": len(values), "median": round(median(values), 1), "p90": round(p90, 1)}
+        )
+    return Activity(week_list, channel_rows, language_rows, turnaround, share_rows)
+
+
+def bar_chart(values: list[int], target: int | None = None, *, width: int = 120, height: int = 28) -> dict:
+    """Geometry of a small bar chart (SVG drawn by the template), with an optional target line."""
+    top = max([*values, target or 0, 1])
+    step = width / max(len(values), 1)
+    bars = [
+        {
+            "x": round(i * step + 1, 1),
+            "width": round(step - 2, 1),
+            "height": round(value / top * (height - 2), 1),
+            "y": round(height - value / top * (height - 2), 1),
+            "value": value,
+        }
+        for i, value in enumerate(values)
+    ]
+    line = round(height - (target or 0) / top * (height - 2), 1) if target else None
+    return {"width": width, "height": height, "bars": bars, "target_y": line}

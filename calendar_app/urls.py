@@ -1,6 +1,6 @@
 from django.urls import path
 
-from calendar_app.views import calendar, guidelines, home, proposals, publications, review
+from calendar_app.views import calendar, guidelines, home, proposals, publications, reports, review
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -36,5 +36,8 @@ urlpatterns = [
     path("proposals/<int:pk>/", proposals.proposal_detail, name="proposal_detail"),
     path("proposals/<int:pk>/<slug:action>/", proposals.proposal_action, name="proposal_action"),
     path("network/regional/", proposals.regional_share, name="regional_share"),
+    path("network/coverage/", reports.coverage, name="coverage"),
+    path("network/coverage/priorities/", reports.priority_countries, name="priority_countries"),
+    path("network/activity/", reports.activity, name="activity"),
     path("assets/<int:pk>/<slug:rendition>/", publications.asset_file, name="asset_file"),
 ]

@@ -80,10 +80,9 @@ def _one_request_at_a_time(monkeypatch):
 class LiveCheck:
     """The editor's live guideline check (HTMX): on load, 800 ms after typing, and on change.
 
-    pytest-django's live server hands every request thread the test's one in-memory SQLite
-    connection, so two requests at once share a connection (and its transactions):
-    "database table is locked". A person cannot click that fast; a test can. Wait for
-    the check to be done before each click that sends the page elsewhere.
+    The live server's requests share the test's one SQLite connection (see above), and so
+    does the test itself when it reads the database or, at the end, empties it. Wait for
+    the check to be done before the test reads the database or the page moves on.
     """
 
     URL = "/publications/check/"

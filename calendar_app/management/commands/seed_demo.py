@@ -56,6 +56,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Calendar: {created} publications.")
             proposals = calendar_demo.create_proposals()
             self.stdout.write(f"Proposals: {proposals} from the regional partners.")
+        calendar_demo.create_priority_countries()
         self.stdout.write(self.style.SUCCESS("Demo loaded."))
         self.print_logins(options["password"])
 

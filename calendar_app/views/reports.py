@@ -1,0 +1,145 @@
+"""Network insight for central comms: coverage and activity (URLs under /network/)."""
+
+from __future__ import annotations
+
+import django_filters
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from calendar_app import permissions, reports
+from calendar_app.filters import country_choices
+from calendar_app.forms import clean_country_codes
+from calendar_app.models import PriorityCountry
+from diplomacy import geography, worldmap
+from diplomacy.models import Platform, Post, PostKind
+
+MAX_WEEKS = 26
+
+
+class ReportFilter(django_filters.FilterSet):
+    region = django_filters.ChoiceFilter(
+        label=gettext_lazy("Region of the world"), choices=geography.REGIONS, method="filter_region"
+    )
+    country = django_filters.ChoiceFilter(label=gettext_lazy("Country"), choices=country_choices)
+    kind = django_filters.ChoiceFilter(label=gettext_lazy("Kind of post"), choices=PostKind.choices)
+    platform = django_filters.ChoiceFilter(
+        label=gettext_lazy("Platform"), choices=Platform.choices, method="filter_nothing"
+    )
+
+    class Meta:
+        model = Post
+        fields = ["region", "country", "kind", "platform"]
+
+    def filter_region(self, queryset, name: str, value: str):
+        return queryset.filter(country__in=geography.countries_in(value))
+
+    def filter_nothing(self, queryset, name: str, value: str):
+        return queryset  # the platform narrows the columns (coverage) or channels (activity)
+
+
+def _bad_request(request: HttpRequest, message: str) -> HttpResponse:
+    return render(request, "calendar_app/bad_request.html", {"message": message}, status=400)
+
+
+def _report_request(request: HttpRequest):
+    """Check the right and the format; return (filterset, error response)."""
+    if not permissions.can_view_reports(request.user):
+        raise PermissionDenied
+    if request.GET.get("format") not in (None, "", "html", "csv"):
+        return None, _bad_request(request, _("Unknown format: use csv, or leave it out."))
+    filterset = ReportFilter(request.GET, queryset=Post.objects.active())
+    if not filterset.is_valid():
+        errors = "; ".join(f"{field}: {' '.join(e)}" for field, e in filterset.form.errors.items())
+        return None, _bad_request(request, _("Unknown filter value. %(errors)s") % {"errors": errors})
+    return filterset, None
+
+
+def _platforms(filterset) -> list[tuple[str, str]]:
+    chosen = filterset.form.cleaned_data.get("platform")
+    return [(code, label) for code, label in Platform.choices if not chosen or code == chosen]
+
+
+@login_required
+def coverage(request: HttpRequest) -> HttpResponse:
+    filterset, error = _report_request(request)
+    if error:
+        return error
+    report = reports.coverage(filterset.qs, _platforms(filterset))
+    if request.GET.get("format") == "csv":
+        return reports.csv_response("coverage.csv", *report.csv_rows())
+    shapes = [
+        {
+            "code": shape.code,
+            "name": shape.name,
+            "d": shape.d,
+            "state": report.country_states.get(shape.code, "none"),
+        }
+        for shape in worldmap.country_shapes()
+    ]
+    context = {
+        "filter": filterset,
+        "report": report,
+        "shapes": shapes,
+        "viewbox": worldmap.viewbox(),
+        "state_labels": reports.STATE_LABELS,
+        "states": reports.STATE_ORDER,
+        "priority": PriorityCountry.objects.all(),
+        "can_manage": permissions.can_manage_priorities(request.user),
+        "query": request.GET.urlencode(),
+    }
+    return render(request, "calendar_app/coverage.html", context)
+
+
+@login_required
+@require_POST
+def priority_countries(request: HttpRequest) -> HttpResponse:
+    """Central adds or removes priority countries."""
+    if not permissions.can_manage_priorities(request.user):
+        raise PermissionDenied
+    if request.POST.get("remove"):
+        PriorityCountry.objects.filter(country=request.POST["remove"]).delete()
+        messages.success(request, _("Removed from the priority list."))
+        return redirect("coverage")
+    try:
+        codes = clean_country_codes(request.POST.get("countries", ""))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("coverage")
+    for code in codes:
+        PriorityCountry.objects.get_or_create(
+            country=code, defaults={"note": request.POST.get("note", "")[:200], "added_by": request.user}
+        )
+    messages.success(request, _("The priority list is saved."))
+    return redirect("coverage")
+
+
+@login_required
+def activity(request: HttpRequest) -> HttpResponse:
+    filterset, error = _report_request(request)
+    if error:
+        return error
+    raw_weeks = request.GET.get("weeks") or "8"
+    if not raw_weeks.isdigit() or not 1 <= int(raw_weeks) <= MAX_WEEKS:
+        return _bad_request(request, _("Choose between 1 and %(max)s weeks.") % {"max": MAX_WEEKS})
+    report = reports.activity(
+        filterset.qs, weeks=int(raw_weeks), platform=filterset.form.cleaned_data.get("platform") or None
+    )
+    if request.GET.get("format") == "csv":
+        return reports.csv_response("activity.csv", *report.csv_rows())
+    context = {
+        "filter": filterset,
+        "report": report,
+        "weeks": int(raw_weeks),
+        "max_weeks": MAX_WEEKS,
+        "query": request.GET.urlencode(),
+        "turnaround_chart": reports.bar_chart(
+            [int(round(row["median"] or 0)) for row in report.turnaround], width=320, height=60
+        ),
+    }
+    return render(request, "calendar_app/activity.html", context)
