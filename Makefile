@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_PASSWORD ?= demo-calendar-2026
 
-.PHONY: run test test-browser lint install install-dev messages bench clean
+.PHONY: run test test-browser lint install install-dev messages bench load clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
@@ -55,3 +55,6 @@ bench: install-dev
 
 clean:
 	rm -rf $(VENV) staticfiles
+
+load: install-dev
+	$(BIN)/python bench/load.py

@@ -76,7 +76,7 @@ _ZWJ = "\u200d"
 # The viramas that join two consonants into one character (Unicode's InCB=Linker):
 # Devanagari, Bengali, Gujarati, Oriya, Telugu, Malayalam. Each script has a block of
 # 128 code points, so `code >> 7` names the script.
-_LINKING_VIRAMAS = frozenset((0x094D, 0x09CD, 0x0ACD, 0x0B4D, 0x0C4D, 0x0D4D))
+_LINKING_VIRAMAS = frozenset((0x094D, 0x09CD, 0x0ACD, 0x0B4D, 0x0C4D, 0x0D4D, 0x17D2))
 
 # A Mastodon mention of a remote account, @user@domain, of which only @user counts.
 _MASTODON_MENTION_RE = re.compile(r"(?<![=/\w])@([A-Za-z0-9_]+(?:[.-]+[A-Za-z0-9_]+)*)@[\w.-]*\w")
@@ -228,6 +228,7 @@ def _extends(char: str) -> bool:
         or code in (0x200C, 0x200D)  # zero-width non-joiner and joiner
         or 0x1160 <= code <= 0x11FF  # Korean jamo vowels and finals
         or 0xD7B0 <= code <= 0xD7FF  # more of them
+        or code in (0x0E33, 0x0EB3)  # Thai and Lao SARA AM: spacing marks of the letter before
     )
 
 

@@ -204,8 +204,12 @@ def _best(states: list[str]) -> str:
     return min(states, key=STATE_ORDER.index) if states else ABSENT
 
 
-def coverage(posts, platforms: list[tuple[str, str]]) -> Coverage:
-    """Posts x platforms, grouped by world region and country; three queries."""
+def coverage(posts, platforms: list[tuple[str, str]], scope: set[str] | None = None) -> Coverage:
+    """Posts x platforms, grouped by world region and country; three queries.
+
+    `scope`: the countries the selection covers (None: the whole world); priority
+    countries outside it are not judged.
+    """
     from django.db.models import Max
 
     from calendar_app.models import PriorityCountry
@@ -281,6 +285,8 @@ def coverage(posts, platforms: list[tuple[str, str]]) -> Coverage:
         if not present_elsewhere:
             continue
         for country, entry in priority.items():
+            if scope is not None and country not in scope:
+                continue
             state = country_platform.get(country, [ABSENT] * len(codes))[i]
             if state != ACTIVE:
                 gaps.append(_gap_message(entry.country.name, label, state, present_elsewhere))
@@ -288,12 +294,16 @@ def coverage(posts, platforms: list[tuple[str, str]]) -> Coverage:
 
 
 def _gap_message(country: str, platform: str, state: str, others: list[str]) -> str:
-    from django.utils.translation import gettext as _
 
     examples = ", ".join(others[:3])
-    return _(
+    from django.utils.translation import ngettext
+
+    return ngettext(
+        "%(country)s (a priority) is %(state)s on %(platform)s, while %(count)s other country is "
+        "active there (for example %(examples)s).",
         "%(country)s (a priority) is %(state)s on %(platform)s, while %(count)s other countries are "
-        "active there (for example %(examples)s)."
+        "active there (for example %(examples)s).",
+        len(others),
     ) % {
         "country": country,
         "state": str(STATE_LABELS[state]),
@@ -387,13 +397,14 @@ def activity(posts, *, weeks: int, platform: str | None = None) -> Activity:
     channel_rows = []
     for channel in channels.order_by("post__name", "platform"):
         series = [per_channel.get(channel.pk, {}).get(week, 0) for week in week_list]
-        average = round(sum(series) / len(series), 1)
+        exact = sum(series) / len(series)
+        average = round(exact, 1)
         target = channel.weekly_target
         if sum(series[-4:]) == 0:
             verdict = "silent"
-        elif average < target * 0.8:
+        elif exact < target * 0.8:
             verdict = "below"
-        elif average > target * 1.2:
+        elif exact > target * 1.2:
             verdict = "above"
         else:
             verdict = "on_target"
@@ -470,7 +481,7 @@ def activity(posts, *, weeks: int, platform: str | None = None) -> Activity:
         if not values:
             turnaround.append({"week": week, "count": 0, "median": None, "p90": None})
             continue
-        p90 = quantiles(values, n=10)[-1] if len(values) > 1 else values[0]
+        p90 = quantiles(values, n=10, method="inclusive")[-1] if len(values) > 1 else values[0]
         turnaround.append(
             {"week": week, "count": len(values), "median": round(median(values), 1), "p90": round(p90, 1)}
         )

@@ -555,6 +555,11 @@ def _decide(
             comment=comment,
             guideline_version=guidelines.current_version(),
         )
+        if comment:
+            # The decision's comment also belongs to the thread between post and central.
+            from calendar_app.models import Comment
+
+            Comment.objects.create(publication=publication, author=actor, text=comment)
         notifications.notify(
             "approved" if action == "approve" else "changes_requested", publication, actor, comment
         )

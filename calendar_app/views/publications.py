@@ -178,8 +178,13 @@ def publication_detail(request: HttpRequest, pk: int) -> HttpResponse:
         actions=actions,
         stale=stale,
         stale_variants=list(stale.variants.all()) if stale else [],
-        reschedule_form=RescheduleForm(publication=publication) if "reschedule" in actions else None,
-        duplicate_form=DuplicateForm(publication=publication, to_other_posts="duplicate_to_posts" in actions)
+        # Own id prefixes: three forms on one page must not share field ids.
+        reschedule_form=RescheduleForm(publication=publication, auto_id="reschedule_%s")
+        if "reschedule" in actions
+        else None,
+        duplicate_form=DuplicateForm(
+            publication=publication, to_other_posts="duplicate_to_posts" in actions, auto_id="duplicate_%s"
+        )
         if "duplicate" in actions
         else None,
         previews=_previews(publication),

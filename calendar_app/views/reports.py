@@ -60,6 +60,20 @@ def _report_request(request: HttpRequest):
     return filterset, None
 
 
+def _scope(filterset) -> set[str] | None:
+    """The countries a filtered coverage report speaks for (None: the whole world)."""
+    data = filterset.form.cleaned_data
+    scope: set[str] | None = None
+    if data.get("region"):
+        scope = set(geography.countries_in(data["region"]))
+    if data.get("country"):
+        scope = {data["country"]} if scope is None else scope & {data["country"]}
+    if data.get("kind"):
+        kinds = set(filterset.qs.values_list("country", flat=True))
+        scope = kinds if scope is None else scope & kinds
+    return scope
+
+
 def _platforms(filterset) -> list[tuple[str, str]]:
     chosen = filterset.form.cleaned_data.get("platform")
     return [(code, label) for code, label in Platform.choices if not chosen or code == chosen]
@@ -70,7 +84,7 @@ def coverage(request: HttpRequest) -> HttpResponse:
     filterset, error = _report_request(request)
     if error:
         return error
-    report = reports.coverage(filterset.qs, _platforms(filterset))
+    report = reports.coverage(filterset.qs, _platforms(filterset), scope=_scope(filterset))
     if request.GET.get("format") == "csv":
         return reports.csv_response("coverage.csv", *report.csv_rows())
     shapes = [
@@ -125,7 +139,7 @@ def activity(request: HttpRequest) -> HttpResponse:
     if error:
         return error
     raw_weeks = request.GET.get("weeks") or "8"
-    if not raw_weeks.isdigit() or not 1 <= int(raw_weeks) <= MAX_WEEKS:
+    if not (raw_weeks.isascii() and raw_weeks.isdigit()) or not 1 <= int(raw_weeks) <= MAX_WEEKS:
         return _bad_request(request, _("Choose between 1 and %(max)s weeks.") % {"max": MAX_WEEKS})
     report = reports.activity(
         filterset.qs, weeks=int(raw_weeks), platform=filterset.form.cleaned_data.get("platform") or None

@@ -304,7 +304,6 @@ def test_an_editor_plans_moves_and_subscribes_and_central_sees_it(
     visitor.goto(f"/publications/{publication.pk}/")
     check.settle(typed=False)
     move = page.locator("section:has(#reschedule-heading) form")
-    # By name, not by label: the labels point at the editor's fields (see the xfail below).
     move.locator('input[name="local_date"]').fill(moved.isoformat())
     move.locator('input[name="local_time"]').fill("10:30")
     with page.expect_navigation():
@@ -334,17 +333,6 @@ def test_an_editor_plans_moves_and_subscribes_and_central_sees_it(
     expect(ankara_item.locator(".pub-post")).to_have_text("Ankara")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: the publication page repeats the ids id_local_date, id_local_time, "
-        "id_local_time_helptext (editor, Move and Duplicate forms) and id_revision: the labels "
-        "'New date', 'New time', 'Date of the copy', 'Time of the copy' point at the editor's "
-        "fields, and the Move and Duplicate fields have no accessible name. Fix: "
-        "calendar_app/views/publications.py:181-182, pass auto_id='reschedule_%s' to RescheduleForm "
-        "and auto_id='duplicate_%s' to DuplicateForm."
-    ),
-)
 def test_the_move_and_duplicate_fields_have_their_own_labels(visitor, editor, istanbul, channels, days):
     publication = make_publication(
         post=istanbul, author=editor, local_date=days["planned"], channels=[channels["x"]]

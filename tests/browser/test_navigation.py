@@ -80,7 +80,12 @@ def test_the_account_pages_in_the_header_are_accessible(visitor, editor):
 
     account_nav = visitor.page.locator('nav[aria-label="Account"] a')
     hrefs = [account_nav.nth(i).get_attribute("href") for i in range(account_nav.count())]
-    assert set(hrefs) == {reverse("account_email"), reverse("mfa_index"), reverse("usersessions_list")}
+    assert set(hrefs) == {
+        reverse("notification_list"),
+        reverse("account_email"),
+        reverse("mfa_index"),
+        reverse("usersessions_list"),
+    }
     for href in hrefs:
         visitor.goto(href)
     visitor.log_out()

@@ -156,22 +156,10 @@ def decide_inline(visitor, item, button: str) -> None:
     expect(item.locator(".approval-done")).to_be_visible()
     assert page.evaluate("() => window.__sameDocument === true"), "the page was loaded again"
     assert visitor.path == "/approvals/"
-    # The swapped-in item too, but for one known violation, which a test of its own reports
-    # (test_an_item_decided_inline_in_the_queue_is_accessible): remove this with its xfail.
+    # The swapped-in item is checked too.
     assert not visitor.unaudited and not visitor.script_errors, visitor.script_errors
-    failing = [
-        v
-        for v in axe_violations(page)
-        if v["impact"] in FAILING_IMPACTS and not is_inline_message_list_bug(v)
-    ]
+    failing = [v for v in axe_violations(page) if v["impact"] in FAILING_IMPACTS]
     assert not failing, format_violations(page.url, failing)
-
-
-def is_inline_message_list_bug(violation: dict) -> bool:
-    """axe's "listitem" on the queue item's messages: <ul role="status"> is no list."""
-    return violation["id"] == "listitem" and all(
-        node["html"].startswith('<li class="message message-') for node in violation["nodes"]
-    )
 
 
 def test_a_publication_goes_through_review_and_back_after_an_edit(
@@ -324,15 +312,6 @@ def test_a_publication_goes_through_review_and_back_after_an_edit(
     expect(item.locator('p[lang="en"]')).to_have_text(AFTER_APPROVAL_EN)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        'BUG: templates/calendar_app/_approval_item.html:39 puts role="status" on the '
-        "<ul class=\"inline-messages\">, which takes away its list role: axe 'listitem' (serious) "
-        'on every decision made inline. Fix: <div class="inline-messages" role="status"><ul>'
-        "...</ul></div>, as base.html does for page messages."
-    ),
-)
 def test_an_item_decided_inline_in_the_queue_is_accessible(visitor, editor, reviewer, istanbul, facebook):
     planned = datetime.now(zoneinfo.ZoneInfo("Europe/Istanbul")).date() + timedelta(days=10)
     publication = make_publication(

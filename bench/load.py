@@ -1,0 +1,310 @@
+"""Load test: gunicorn with 2 workers on PostgreSQL, on loopback, for a bounded time.
+
+    make load                      # 50 users, 60 seconds
+    .venv/bin/python bench/load.py --users 50 --seconds 60 --publications 5000
+
+A mix of the three kinds of user browses and works: post editors (home, calendar,
+their publications, a comment now and then), central reviewers (the approval queue,
+publications, reports) and partners (their proposals). Each virtual user waits 0.5 to
+1.5 seconds between requests, as a person would. The script prints requests per second,
+p50/p95/p99 latency and the error count. It only ever talks to 127.0.0.1 and stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import random
+import re
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+PORT = 8123
+DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/calendar_load"
+
+
+def environment(database_url: str) -> dict[str, str]:
+    """Production settings on loopback: DEBUG off, no TLS redirect."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "diplomacy.settings",
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": os.environ.get("LOAD_SECRET_KEY", secrets.token_urlsafe(50)),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "DATABASE_URL": database_url,
+        "DATABASE_CONN_MAX_AGE": "60",
+        "REQUIRE_MFA_FOR_REVIEWERS": "0",
+        "DJANGO_LOG_LEVEL": "WARNING",
+    }
+
+
+def prepare_database(env: dict[str, str], publications: int) -> None:
+    """A fresh database with the demo network and `publications` publications."""
+    name = env["DATABASE_URL"].rsplit("/", 1)[1]
+    admin = env["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
+    import psycopg
+
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    python = sys.executable
+    subprocess.run([python, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
+    subprocess.run(
+        [
+            python,
+            "manage.py",
+            "seed_demo",
+            "--force",
+            "--publications",
+            str(publications),
+            "--password",
+            secrets.token_urlsafe(12),
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    subprocess.run([python, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
+
+
+def sessions_for(env: dict[str, str], emails: list[str]) -> dict[str, str]:
+    """Log each user in on the server side (a login flood would hit the rate limit by design)."""
+    code = (
+        "import json, sys\n"
+        "from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY\n"
+        "from django.contrib.sessions.backends.db import SessionStore\n"
+        "from diplomacy.models import User\n"
+        "out = {}\n"
+        "for email in json.loads(sys.argv[1]):\n"
+        "    user = User.objects.get(email=email)\n"
+        "    store = SessionStore()\n"
+        "    store[SESSION_KEY] = str(user.pk)\n"
+        "    store[BACKEND_SESSION_KEY] = 'django.contrib.auth.backends.ModelBackend'\n"
+        "    store[HASH_SESSION_KEY] = user.get_session_auth_hash()\n"
+        "    store.create()\n"
+        "    out[email] = store.session_key\n"
+        "print(json.dumps(out))\n"
+    )
+    import json
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code.replace("sys.argv[1]", repr(json.dumps(emails)))],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def sample_ids(env: dict[str, str]) -> dict[str, list[int]]:
+    code = (
+        "import json\n"
+        "from calendar_app.models import Publication, Proposal\n"
+        "ist = Publication.objects.filter(post__code='be-cg-istanbul')\n"
+        "ist = list(ist.values_list('pk', flat=True)[:50])\n"
+        "rev = list(Publication.objects.filter(status='in_review').values_list('pk', flat=True)[:100])\n"
+        "fit = list(Proposal.objects.filter(partner__code='fit').values_list('pk', flat=True))\n"
+        "print(json.dumps({'istanbul': ist, 'review': rev, 'fit': fit}))\n"
+    )
+    import json
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+class VirtualUser(threading.Thread):
+    """One person clicking through their pages until the deadline."""
+
+    def __init__(self, kind: str, session: str, ids: dict, deadline: float, results: list, lock) -> None:
+        super().__init__(daemon=True)
+        self.kind, self.session, self.ids = kind, session, ids
+        self.deadline, self.results, self.lock = deadline, results, lock
+        self.rng = random.Random()
+        self.csrf = ""
+
+    def paths(self) -> list[str]:
+        if self.kind == "editor":
+            pub = self.rng.choice(self.ids["istanbul"] or [1])
+            return [
+                "/",
+                "/calendar/",
+                "/calendar/?view=week&post=be-cg-istanbul",
+                "/calendar/?view=agenda",
+                f"/publications/{pub}/",
+                "/proposals/",
+            ]
+        if self.kind == "reviewer":
+            pub = self.rng.choice(self.ids["review"] or [1])
+            return [
+                "/",
+                "/approvals/",
+                f"/publications/{pub}/",
+                "/calendar/",
+                "/network/coverage/",
+                "/network/activity/",
+            ]
+        prop = self.rng.choice(self.ids["fit"] or [1])
+        return ["/", "/proposals/", f"/proposals/{prop}/", "/guidelines/"]
+
+    def request(self, method: str, path: str, body: str = "") -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+        headers = {"Cookie": f"sessionid={self.session}; csrftoken={self.csrf}", "Host": f"127.0.0.1:{PORT}"}
+        if method == "POST":
+            headers.update(
+                {
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "X-CSRFToken": self.csrf,
+                    "Referer": f"http://127.0.0.1:{PORT}{path}",
+                    "Origin": f"http://127.0.0.1:{PORT}",
+                }
+            )
+        start = time.perf_counter()
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            payload = response.read()
+            status = response.status
+            for value in response.headers.get_all("Set-Cookie") or []:
+                match = re.match(r"csrftoken=([^;]+)", value)
+                if match:
+                    self.csrf = match.group(1)
+        except (OSError, http.client.HTTPException):
+            status, payload = 0, b""
+        elapsed = time.perf_counter() - start
+        ok = status in (200, 302) and (status != 200 or b"<html" in payload[:200] or method == "POST")
+        with self.lock:
+            self.results.append((elapsed, ok, status, path.split("?")[0]))
+        connection.close()
+
+    def run(self) -> None:
+        while time.monotonic() < self.deadline:
+            path = self.rng.choice(self.paths())
+            self.request("GET", path)
+            if self.kind == "editor" and self.rng.random() < 0.05 and self.csrf:
+                pub = self.rng.choice(self.ids["istanbul"] or [1])
+                self.request(
+                    "POST", f"/publications/{pub}/comment/", urlencode({"text": "Load test comment."})
+                )
+            time.sleep(self.rng.uniform(0.5, 1.5))
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--publications", type=int, default=5000)
+    parser.add_argument("--database-url", default=os.environ.get("LOAD_DATABASE_URL", DEFAULT_DATABASE))
+    args = parser.parse_args(argv)
+    if not 1 <= args.seconds <= 600 or not 1 <= args.users <= 500:
+        parser.error("keep it bounded: 1-600 seconds, 1-500 users")
+    env = environment(args.database_url)
+    print(f"Preparing {args.database_url} with {args.publications} publications…", flush=True)
+    prepare_database(env, args.publications)
+    kinds = ["editor"] * 5 + ["reviewer"] * 3 + ["partner"] * 2
+    accounts = {
+        "editor": [
+            "editor.istanbul@example.org",
+            "manager.istanbul@example.org",
+            "editor.thehague@example.org",
+        ],
+        "reviewer": ["central.reviewer@example.org", "second.reviewer@example.org"],
+        "partner": ["partner.fit@example.org", "partner.awex@example.org"],
+    }
+    sessions = sessions_for(env, [email for emails in accounts.values() for email in emails])
+    ids = sample_ids(env)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "diplomacy.wsgi",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{PORT}",
+            "--timeout",
+            "60",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        for _ in range(100):
+            try:
+                http.client.HTTPConnection("127.0.0.1", PORT, timeout=1).request("GET", "/health/")
+                break
+            except OSError:
+                time.sleep(0.2)
+        print(f"Running {args.users} users for {args.seconds} s against gunicorn (2 workers)…", flush=True)
+        results: list = []
+        lock = threading.Lock()
+        deadline = time.monotonic() + args.seconds
+        users = []
+        for number in range(args.users):
+            kind = kinds[number % len(kinds)]
+            email = accounts[kind][number % len(accounts[kind])]
+            users.append(VirtualUser(kind, sessions[email], ids, deadline, results, lock))
+        started = time.monotonic()
+        for user in users:
+            user.start()
+            time.sleep(0.02)  # ramp up over a second
+        for user in users:
+            user.join(timeout=args.seconds + 60)
+        duration = time.monotonic() - started
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+    times = [elapsed * 1000 for elapsed, _ok, _status, _path in results]
+    errors = [(status, path) for _elapsed, ok, status, path in results if not ok]
+    print()
+    print(f"requests: {len(results)} in {duration:.0f} s = {len(results) / duration:.1f} per second")
+    if times:
+        print(
+            f"latency ms: p50 {statistics.median(times):.0f}, p95 {percentile(times, 0.95):.0f}, "
+            f"p99 {percentile(times, 0.99):.0f}, max {max(times):.0f}"
+        )
+    print(f"errors: {len(errors)}" + (f" (first: {errors[:5]})" if errors else ""))
+    slowest: dict[str, list[float]] = {}
+    for elapsed, _ok, _status, path in results:
+        slowest.setdefault(re.sub(r"/\d+/", "/<id>/", path), []).append(elapsed * 1000)
+    print("\npage                          n     p50 ms  p95 ms")
+    for path, values in sorted(slowest.items(), key=lambda item: -percentile(item[1], 0.95)):
+        print(f"{path:28} {len(values):5} {statistics.median(values):8.0f} {percentile(values, 0.95):7.0f}")
+    return 0 if not errors else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
