@@ -35,8 +35,9 @@ run: install messages
 	$(BIN)/python manage.py seed_demo --if-empty --password "$(DEMO_PASSWORD)"
 	@echo "Open http://$(HOST):$(PORT)/ and log in as one of the demo users above."
 	@# One command, two processes: the web server and the task worker. Ctrl-C stops both.
-	@trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/python manage.py qcluster & \
+	@# qcluster can hang on SIGTERM: it is asked to stop, given 10 s, then killed with its workers.
+	@setsid $(BIN)/python manage.py qcluster & QPID=$$!; \
+	trap 'kill -INT -$$QPID 2>/dev/null; for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 $$QPID 2>/dev/null || exit 0; sleep 1; done; kill -KILL -$$QPID 2>/dev/null' INT TERM EXIT; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT) --noreload
 
 test: install-dev

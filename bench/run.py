@@ -467,6 +467,12 @@ def pages(feed_token: str, today: date) -> list[Page]:
         Page("agenda (reviewer)", "reviewer", "/calendar/?view=agenda"),
         Page("agenda (editor)", "editor", "/calendar/?view=agenda"),
         Page("ICS feed (reviewer)", "feed", f"/feeds/{feed_token}.ics"),
+        Page("approvals (reviewer)", "reviewer", "/approvals/"),
+        Page("home (reviewer)", "reviewer", "/"),
+        Page("home (editor)", "editor", "/"),
+        Page("proposals (editor)", "editor", "/proposals/"),
+        Page("coverage (reviewer)", "reviewer", "/network/coverage/"),
+        Page("activity (reviewer)", "reviewer", "/network/activity/"),
     ]
 
 
