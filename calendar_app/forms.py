@@ -151,6 +151,10 @@ class PublicationForm(ScheduleFieldsMixin, forms.Form):
                     "revision": publication.revision,
                 }
             )
+            first_image = next(iter(publication.assets.all()), None)
+            if first_image is not None:
+                for language, text in first_image.alt_texts.items():
+                    self.initial[f"alt_{language}"] = text
             for variant in publication.variants.all():
                 self.initial[f"variant_{variant.language}"] = variant.text
                 for platform, text in variant.platform_texts.items():
@@ -207,9 +211,9 @@ class PublicationForm(ScheduleFieldsMixin, forms.Form):
                 cleaned["clean_image"] = images.clean_image(upload)
             except images.ImageRefused as exc:
                 self.add_error("image", str(exc))
-            else:
-                alts = {lang: (cleaned.get(f"alt_{lang}") or "").strip() for lang in self.languages}
-                cleaned["alt_texts"] = {lang: text for lang, text in alts.items() if text}
+        # The descriptions go to the new image, or else to the image already shown.
+        alts = {lang: (cleaned.get(f"alt_{lang}") or "").strip() for lang in self.languages}
+        cleaned["alt_texts"] = {lang: text for lang, text in alts.items() if text}
         return cleaned
 
     def content(self, new_assets: list | None = None) -> PublicationContent:

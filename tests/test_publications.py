@@ -484,3 +484,36 @@ def test_images_are_not_served_to_people_who_cannot_see_them(
     client.force_login(other)
     assert client.get(reverse("asset_file", args=[asset.pk, "original"])).status_code == 404
     assert client.get(reverse("asset_file", args=[asset.pk, "nonsense"])).status_code == 404
+
+
+def test_descriptions_typed_without_a_new_image_go_to_the_image_shown(
+    client, editor, channels, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(editor)
+    data = form_data(channels.values(), alt_en="Flags on a quay")
+    data["image"] = SimpleUploadedFile("photo.png", png_bytes(), content_type="image/png")
+    client.post(reverse("publication_new"), data)
+    publication = Publication.objects.get()
+    page = client.get(publication.get_absolute_url()).content.decode()
+    assert 'value="Flags on a quay"' in page
+    data = form_data(channels.values(), alt_en="Flags on a quay", alt_tr="Rıhtımda bayraklar", revision=1)
+    assert client.post(publication.get_absolute_url(), data).status_code == 302
+    assert Asset.objects.get().alt_texts == {"en": "Flags on a quay", "tr": "Rıhtımda bayraklar"}
+
+
+def test_the_live_check_sees_the_descriptions_of_images_already_attached(
+    client, editor, channels, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(editor)
+    data = form_data(channels.values(), alt_en="Flags on a quay")
+    data["image"] = SimpleUploadedFile("photo.png", png_bytes(), content_type="image/png")
+    client.post(reverse("publication_new"), data)
+    publication = Publication.objects.get()
+    check = {**form_data(channels.values()), "post": "be-cg-istanbul", "publication": publication.pk}
+    page = client.post(reverse("publication_check"), check).content.decode()
+    assert "Image 1 has no description (alt text) in: tr." in page
+    check["alt_tr"] = "Rıhtımda bayraklar"
+    page = client.post(reverse("publication_check"), check).content.decode()
+    assert "Image 1 has no description" not in page

@@ -119,11 +119,19 @@ def _initial(request: HttpRequest) -> dict:
     return initial
 
 
-def _new_assets(request: HttpRequest, form: PublicationForm, post: Post) -> list[Asset]:
+def _new_assets(
+    request: HttpRequest, form: PublicationForm, post: Post, publication: Publication | None = None
+) -> list[Asset]:
+    """Store an uploaded image; without one, the descriptions typed go to the image shown."""
     clean = form.cleaned_data.get("clean_image")
+    alt_texts = form.cleaned_data.get("alt_texts", {})
     if clean is None:
+        shown = next(iter(publication.assets.all()), None) if publication else None
+        if shown is not None and alt_texts and {**shown.alt_texts, **alt_texts} != shown.alt_texts:
+            shown.alt_texts = {**shown.alt_texts, **alt_texts}
+            shown.save(update_fields=["alt_texts"])
         return []
-    return [_store_asset(request.user, post, clean, form.cleaned_data.get("alt_texts", {}))]
+    return [_store_asset(request.user, post, clean, alt_texts)]
 
 
 def _editor_context(form: PublicationForm, post: Post, publication: Publication | None, **extra) -> dict:
@@ -149,7 +157,7 @@ def publication_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if request.method == "POST" and form.is_valid():
             try:
                 with transaction.atomic():
-                    assets = _new_assets(request, form, publication.post)
+                    assets = _new_assets(request, form, publication.post, publication)
                     publication = workflow.update_publication(
                         request.user,
                         publication,

@@ -148,7 +148,7 @@ def publication_check(request: HttpRequest) -> HttpResponse:
         platform_texts={
             lang: {p: data.get(f"variant_{lang}__{p}") or "" for p in form.platforms} for lang in languages
         },
-        alt_texts=[],
+        alt_texts=_alt_texts_for_check(request, data),
         campaign_hashtags=campaign.hashtag_list if campaign else [],
         scheduled_at=scheduled_at,
         local_date=data.get("local_date"),
@@ -159,6 +159,19 @@ def publication_check(request: HttpRequest) -> HttpResponse:
     )
     results = guidelines.check(ctx)
     return render(request, "calendar_app/_check_results.html", {"results": results})
+
+
+def _alt_texts_for_check(request: HttpRequest, data: dict) -> list[dict]:
+    """The descriptions of the images the publication will have, as the editor sees them now."""
+    if not request.POST.get("publication", "").isdigit():
+        return []
+    removed = set(request.POST.getlist("remove_asset"))
+    publication = Publication.objects.filter(pk=int(request.POST["publication"])).first()
+    if publication is None or not permissions.can_view_publication(request.user, publication):
+        return []
+    images = [asset for asset in publication.assets.all() if str(asset.pk) not in removed]
+    typed = data.get("alt_texts") or {}
+    return [{**asset.alt_texts, **(typed if index == 0 else {})} for index, asset in enumerate(images)]
 
 
 # --- The approval queue ------------------------------------------------------------
