@@ -398,10 +398,10 @@ def feed_events(reviewer: User) -> list[dict]:
 
     stamp = timezone.now()
     events = []
-    for p in feeds.feed_publications(Publication.objects.visible_to(reviewer)):
-        texts = "\n\n".join(
-            f"[{v.language}] {v.text}" for v in sorted(p.variants.all(), key=lambda v: v.language)
-        )
+    publications = feeds.feed_publications(Publication.objects.visible_to(reviewer))
+    variants = feeds.feed_texts(publications)
+    for p in publications:
+        texts = "\n\n".join(f"[{language}] {text}" for language, text in variants.get(p.pk, []))
         status = f"Status: {p.get_status_display()}"
         events.append(
             {
