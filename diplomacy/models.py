@@ -307,6 +307,14 @@ class Role(models.TextChoices):
 
 POST_ROLES = (Role.POST_EDITOR, Role.POST_MANAGER)
 
+#: The scope must match the role: post roles name a post and no partner, partner
+#: contributors a partner and no post, central reviewers neither (the whole network).
+SCOPE_MATCHES_ROLE = (
+    Q(role__in=POST_ROLES, post__isnull=False, partner__isnull=True)
+    | Q(role=Role.PARTNER_CONTRIBUTOR, post__isnull=True, partner__isnull=False)
+    | Q(role=Role.CENTRAL_REVIEWER, post__isnull=True, partner__isnull=True)
+)
+
 
 class Membership(models.Model):
     """A user's role in a scope: a post (post roles), a partner, or the network."""
@@ -340,15 +348,8 @@ class Membership(models.Model):
         verbose_name = _("membership")
         verbose_name_plural = _("memberships")
         constraints = [
-            # The scope must match the role: post roles name a post and no
-            # partner, partner contributors a partner and no post, central
-            # reviewers neither (their scope is the whole network).
             models.CheckConstraint(
-                condition=(
-                    Q(role__in=POST_ROLES, post__isnull=False, partner__isnull=True)
-                    | Q(role=Role.PARTNER_CONTRIBUTOR, post__isnull=True, partner__isnull=False)
-                    | Q(role=Role.CENTRAL_REVIEWER, post__isnull=True, partner__isnull=True)
-                ),
+                condition=SCOPE_MATCHES_ROLE,
                 name="membership_scope_matches_role",
             ),
             # One row per (user, role, scope); NULLs are not equal in a plain
@@ -437,11 +438,7 @@ class Invitation(models.Model):
         verbose_name_plural = _("invitations")
         constraints = [
             models.CheckConstraint(
-                condition=(
-                    Q(role__in=POST_ROLES, post__isnull=False, partner__isnull=True)
-                    | Q(role=Role.PARTNER_CONTRIBUTOR, post__isnull=True, partner__isnull=False)
-                    | Q(role=Role.CENTRAL_REVIEWER, post__isnull=True, partner__isnull=True)
-                ),
+                condition=SCOPE_MATCHES_ROLE,
                 name="invitation_scope_matches_role",
             ),
         ]
