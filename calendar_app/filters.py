@@ -7,6 +7,7 @@ from django_countries import countries
 
 from calendar_app.models import Campaign, Publication, PublicationKind, PublicationStatus, Variant
 from diplomacy import geography
+from diplomacy.filters import QuickFilterSet
 from diplomacy.models import Partner, Platform, Post
 
 
@@ -15,7 +16,7 @@ def country_choices() -> list[tuple[str, str]]:
     return [(code, name) for code, name in countries if code in present]
 
 
-class PublicationFilter(django_filters.FilterSet):
+class PublicationFilter(QuickFilterSet):
     post = django_filters.ModelChoiceFilter(
         label=_("Post"), queryset=Post.objects.order_by("name"), to_field_name="code"
     )

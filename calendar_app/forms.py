@@ -19,6 +19,7 @@ from calendar_app.models import (
     ProposalTarget,
     Publication,
     PublicationKind,
+    language_name,
 )
 from calendar_app.timezones import check_local_time
 from calendar_app.workflow import PublicationContent
@@ -26,16 +27,6 @@ from diplomacy.models import Platform, Post, PostKind, User
 
 #: How far ahead a publication may be planned.
 MAX_DAYS_AHEAD = 2 * 365
-
-
-def language_name(code: str) -> str:
-    """“Turkish” for "tr", in the interface language; the code itself when unknown."""
-    from django.utils.translation import get_language_info
-
-    try:
-        return str(get_language_info(code)["name_translated"])
-    except KeyError:
-        return code
 
 
 def languages_for(post: Post) -> list[str]:

@@ -25,7 +25,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from calendar_app import counting
-from calendar_app.models import Guideline, GuidelineVersion, Publication, PublicationKind, PublicationStatus
+from calendar_app.models import (
+    Guideline,
+    GuidelineVersion,
+    Publication,
+    PublicationKind,
+    PublicationStatus,
+    language_names,
+)
 from diplomacy.models import Platform, Post, PostKind
 
 BLOCKING = "blocking"
@@ -117,7 +124,7 @@ def _text_length(ctx: CheckContext, params: dict) -> list[str]:
                 problems.append(
                     _("The %(language)s text is %(used)s characters on %(platform)s; the limit is %(limit)s.")
                     % {
-                        "language": language,
+                        "language": language_names([language]),
                         "used": used,
                         "platform": Platform(platform).label,
                         "limit": limit,
@@ -140,7 +147,7 @@ def _required_languages(ctx: CheckContext, params: dict) -> list[str]:
     missing = [language for language in required if not ctx.variants.get(language, "").strip()]
     if not missing:
         return []
-    return [_("Add the text in: %(languages)s.") % {"languages": ", ".join(missing)}]
+    return [_("Add the text in: %(languages)s.") % {"languages": language_names(missing)}]
 
 
 def _alt_text(ctx: CheckContext, params: dict) -> list[str]:
@@ -150,7 +157,7 @@ def _alt_text(ctx: CheckContext, params: dict) -> list[str]:
         if missing:
             problems.append(
                 _("Image %(number)s has no description (alt text) in: %(languages)s.")
-                % {"number": number, "languages": ", ".join(missing)}
+                % {"number": number, "languages": language_names(missing)}
             )
     return problems
 
@@ -178,7 +185,7 @@ def _campaign_hashtag(ctx: CheckContext, params: dict) -> list[str]:
         return []
     return [
         _("Use a campaign hashtag (%(tags)s) in: %(languages)s.")
-        % {"tags": " ".join(ctx.campaign_hashtags), "languages": ", ".join(missing)}
+        % {"tags": " ".join(ctx.campaign_hashtags), "languages": language_names(missing)}
     ]
 
 

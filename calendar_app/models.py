@@ -40,6 +40,23 @@ CAMPAIGN_COLOURS = [
 NETWORK_LANGUAGES = ("nl", "fr", "de", "en")
 
 
+def language_name(code: str) -> str:
+    """“Turkish” for "tr", in the interface language; the code itself when unknown."""
+    from django.utils.translation import get_language_info
+
+    try:
+        return str(get_language_info(code)["name_translated"])
+    except KeyError:
+        return code
+
+
+def language_names(codes: list[str]) -> str:
+    """ "French (fr), Dutch (nl)" for ["fr", "nl"], for messages."""
+    return ", ".join(
+        f"{language_name(code)} ({code})" if language_name(code) != code else code for code in codes
+    )
+
+
 class Campaign(models.Model):
     """A themed set of publications over a period, owned by central comms or a partner."""
 

@@ -88,7 +88,7 @@ def test_consular_advice_needs_dutch_and_french(istanbul):
     only_dutch = context(istanbul, kind="consular_advice", variants={"nl": "Reisadvies."})
     result = run("required-languages", only_dutch)
     assert result.blocking
-    assert result.problems == ["Add the text in: fr."]
+    assert result.problems == ["Add the text in: French (fr)."]
     both = context(istanbul, kind="consular_advice", variants={"nl": "Reisadvies.", "fr": "Conseil."})
     # The post's own policy (nl, fr, en, tr) does not apply to advice: Dutch and French suffice.
     assert passes("required-languages", both)
@@ -97,7 +97,7 @@ def test_consular_advice_needs_dutch_and_french(istanbul):
 def test_a_regular_publication_follows_the_posts_language_policy(istanbul):
     assert passes("required-languages", context(istanbul))
     missing_turkish = context(istanbul, variants={k: v for k, v in TEXTS.items() if k != "tr"})
-    assert run("required-languages", missing_turkish).problems == ["Add the text in: tr."]
+    assert run("required-languages", missing_turkish).problems == ["Add the text in: Turkish (tr)."]
     english_post = make_post(code="be-emb-london", publishing_languages="en", host_languages="en")
     assert passes("required-languages", context(english_post, variants={"en": "Hello London."}))
 
@@ -110,7 +110,7 @@ def test_every_image_needs_alt_text_in_every_language_published(istanbul):
     half = [{"en": "The consul at the fair.", "fr": " "}]
     result = run("alt-text", context(istanbul, variants=variants, alt_texts=half))
     assert result.blocking
-    assert result.problems == ["Image 1 has no description (alt text) in: fr."]
+    assert result.problems == ["Image 1 has no description (alt text) in: French (fr)."]
 
 
 def test_lead_time_asks_for_48_hours_before_the_publication(istanbul):
@@ -133,7 +133,7 @@ def test_a_campaign_publication_uses_one_of_its_hashtags_in_every_language(istan
     untagged = {**tagged, "fr": "Rendez-vous à Istanbul"}
     result = run("campaign-hashtag", context(istanbul, variants=untagged, campaign_hashtags=tags))
     assert not result.passed and not result.blocking  # a warning
-    assert result.problems[0].endswith("in: fr.")
+    assert result.problems[0].endswith("in: French (fr).")
     assert passes("campaign-hashtag", context(istanbul, variants=untagged, campaign_hashtags=[]))
 
 
@@ -388,7 +388,7 @@ def test_the_live_check_returns_the_results_partial_with_links_to_each_rule(
     assert "<html" not in page
     for code in ("required-languages", "https-links"):
         assert f'href="/guidelines/#rule-{code}"' in page
-    assert "Add the text in: fr." in page
+    assert "Add the text in: French (fr)." in page
     assert "check-blocking" in page
 
 

@@ -513,7 +513,7 @@ def test_the_live_check_sees_the_descriptions_of_images_already_attached(
     publication = Publication.objects.get()
     check = {**form_data(channels.values()), "post": "be-cg-istanbul", "publication": publication.pk}
     page = client.post(reverse("publication_check"), check).content.decode()
-    assert "Image 1 has no description (alt text) in: tr." in page
+    assert "Image 1 has no description (alt text) in: Turkish (tr)." in page
     check["alt_tr"] = "Rıhtımda bayraklar"
     page = client.post(reverse("publication_check"), check).content.decode()
     assert "Image 1 has no description" not in page

@@ -505,7 +505,7 @@ def test_a_blocked_submission_through_the_view_says_what_to_fix(client, editor, 
     response = client.post(reverse("publication_transition", args=[publication.pk, "submit"]), follow=True)
     page = response.content.decode()
     assert "Not sent: fix what the guidelines say first." in page
-    assert "Add the text in: fr." in page
+    assert "Add the text in: French (fr)." in page
     assert Publication.objects.get(pk=publication.pk).status == S.DRAFT
 
 

@@ -30,6 +30,7 @@ from calendar_app.models import (
 )
 from calendar_app.views.publications import _store_asset
 from diplomacy import geography, roles
+from diplomacy.filters import QuickFilterSet
 from diplomacy.models import Partner, PartnerFocus, PartnerRegion, Post
 
 PAGE_SIZE = 25
@@ -48,7 +49,7 @@ def _get_proposal_for_user(request: HttpRequest, pk: int) -> Proposal:
     return proposal
 
 
-class TriageFilter(django_filters.FilterSet):
+class TriageFilter(QuickFilterSet):
     partner = django_filters.ModelChoiceFilter(
         label=gettext_lazy("Partner"), queryset=Partner.objects.order_by("name"), to_field_name="code"
     )

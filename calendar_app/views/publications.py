@@ -155,6 +155,7 @@ def publication_detail(request: HttpRequest, pk: int) -> HttpResponse:
             request.POST or None, request.FILES or None, post=publication.post, publication=publication
         )
         if request.method == "POST" and form.is_valid():
+            status_before = publication.status
             try:
                 with transaction.atomic():
                     assets = _new_assets(request, form, publication.post, publication)
@@ -176,7 +177,15 @@ def publication_detail(request: HttpRequest, pk: int) -> HttpResponse:
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                messages.success(request, _("Publication saved."))
+                if (
+                    publication.status == PublicationStatus.IN_REVIEW
+                    and status_before == PublicationStatus.APPROVED
+                ):
+                    messages.warning(
+                        request, _("Saved. The approval covered the earlier version: it is back in review.")
+                    )
+                else:
+                    messages.success(request, _("Publication saved."))
                 return redirect(publication)
     elif request.method == "POST":
         raise PermissionDenied

@@ -17,12 +17,13 @@ from calendar_app.filters import country_choices
 from calendar_app.forms import clean_country_codes
 from calendar_app.models import PriorityCountry
 from diplomacy import geography, worldmap
+from diplomacy.filters import QuickFilterSet
 from diplomacy.models import Platform, Post, PostKind
 
 MAX_WEEKS = 26
 
 
-class ReportFilter(django_filters.FilterSet):
+class ReportFilter(QuickFilterSet):
     region = django_filters.ChoiceFilter(
         label=gettext_lazy("Region of the world"), choices=geography.REGIONS, method="filter_region"
     )

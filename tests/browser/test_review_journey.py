@@ -182,7 +182,7 @@ def test_a_publication_goes_through_review_and_back_after_an_edit(
     # The live check already says what is missing.
     live = page.locator(".live-check #check-results")
     expect(live.locator("li.check-blocking", has_text="Required languages")).to_contain_text(
-        "Add the text in: fr."
+        "Add the text in: French (fr)."
     )
     visitor.audit()
     save_editor(visitor, check, "main form.editor")
@@ -194,7 +194,7 @@ def test_a_publication_goes_through_review_and_back_after_an_edit(
     click_workflow_button(visitor, check, "Send to review")
     message = page.locator(".messages .message-error")
     expect(message).to_contain_text("Not sent: fix what the guidelines say first.")
-    expect(message).to_contain_text("Add the text in: fr.")
+    expect(message).to_contain_text("Add the text in: French (fr).")
     expect(status_of(page)).to_contain_text("Draft")
     publication.refresh_from_db()
     assert publication.status == "draft"
