@@ -193,7 +193,7 @@ class VirtualUser(threading.Thread):
         elapsed = time.perf_counter() - start
         ok = status in (200, 302) and (status != 200 or b"<html" in payload[:200] or method == "POST")
         with self.lock:
-            self.results.append((elapsed, ok, status, path.split("?")[0]))
+            self.results.append((elapsed, ok, status, f"{path.split('?')[0]} ({self.kind})"))
         connection.close()
 
     def run(self) -> None:

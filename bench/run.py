@@ -5,7 +5,7 @@
 What it does, in order:
 
 1. Points Django at a database of its own, never the developer's: a fresh SQLite
-   file (bench/bench.sqlite3, git-ignored, deleted afterwards unless --keep) or,
+   file (bench/bench-<pid>.sqlite3, git-ignored, deleted afterwards unless --keep) or,
    when DATABASE_URL is set, the PostgreSQL database `calendar_bench` on that
    server, dropped and created again. Settings are production-like: DEBUG off
    (no query log), hashed static files, the whole middleware stack.
@@ -40,6 +40,7 @@ import random
 import resource
 import secrets
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -60,7 +61,8 @@ if TYPE_CHECKING:  # Importing these needs settings, which main() chooses first.
     from diplomacy.models import User
 
 ROOT = Path(__file__).resolve().parent.parent
-SQLITE_FILE = ROOT / "bench" / "bench.sqlite3"
+# One file per run, so that two runs at once do not delete each other's database.
+SQLITE_FILE = ROOT / "bench" / f"bench-{os.getpid()}.sqlite3"
 PG_DATABASE = "calendar_bench"
 #: The network the figures describe: the demo network is topped up to these.
 TARGET_POSTS = 150
@@ -648,6 +650,8 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     static_root = tempfile.mkdtemp(prefix="calendar-bench-static-")
     database = configure_environment(static_root)
+    # Stopped with SIGTERM (kill, timeout), still clean up below.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         run(args, database)
     finally:
