@@ -78,14 +78,14 @@ def prepare_database(env: dict[str, str], publications: int) -> None:
     subprocess.run([python, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
 
 
-def sessions_for(env: dict[str, str], emails: list[str]) -> dict[str, str]:
-    """Log each user in on the server side (a login flood would hit the rate limit by design)."""
+def sessions_for(env: dict[str, str], emails: list[str]) -> list[str]:
+    """A server-side login per entry, in order (a login flood would hit the rate limit by design)."""
     code = (
         "import json, sys\n"
         "from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY\n"
         "from django.contrib.sessions.backends.db import SessionStore\n"
         "from diplomacy.models import User\n"
-        "out = {}\n"
+        "out = []\n"
         "for email in json.loads(sys.argv[1]):\n"
         "    user = User.objects.get(email=email)\n"
         "    store = SessionStore()\n"
@@ -93,7 +93,7 @@ def sessions_for(env: dict[str, str], emails: list[str]) -> dict[str, str]:
         "    store[BACKEND_SESSION_KEY] = 'django.contrib.auth.backends.ModelBackend'\n"
         "    store[HASH_SESSION_KEY] = user.get_session_auth_hash()\n"
         "    store.create()\n"
-        "    out[email] = store.session_key\n"
+        "    out.append(store.session_key)\n"
         "print(json.dumps(out))\n"
     )
     import json
@@ -192,6 +192,14 @@ class VirtualUser(threading.Thread):
             status, payload = 0, b""
         elapsed = time.perf_counter() - start
         ok = status in (200, 302) and (status != 200 or b"<html" in payload[:200] or method == "POST")
+        if not ok and os.environ.get("LOAD_DEBUG"):
+            probe = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+            probe.request(
+                "GET", "/", headers={"Cookie": f"sessionid={self.session}", "Host": f"127.0.0.1:{PORT}"}
+            )
+            again = probe.getresponse()
+            who = re.search(rb"<h1>(.*?)</h1>", again.read(), re.S)
+            print(status, self.kind, path, self.session[:6], "home:", who and who.group(1)[:40], flush=True)
         with self.lock:
             self.results.append((elapsed, ok, status, f"{path.split('?')[0]} ({self.kind})"))
         connection.close()
@@ -228,16 +236,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Preparing {args.database_url} with {args.publications} publications…", flush=True)
     prepare_database(env, args.publications)
     kinds = ["editor"] * 5 + ["reviewer"] * 3 + ["partner"] * 2
+    # The sampled publications are Istanbul's and the sampled proposals FIT's: the
+    # accounts are the ones allowed to open them.
     accounts = {
-        "editor": [
-            "editor.istanbul@example.org",
-            "manager.istanbul@example.org",
-            "editor.thehague@example.org",
-        ],
+        "editor": ["editor.istanbul@example.org", "manager.istanbul@example.org"],
         "reviewer": ["central.reviewer@example.org", "second.reviewer@example.org"],
-        "partner": ["partner.fit@example.org", "partner.awex@example.org"],
+        "partner": ["partner.fit@example.org"],
     }
-    sessions = sessions_for(env, [email for emails in accounts.values() for email in emails])
+    # One session per virtual user, as each person has their own browser.
+    plan = [
+        (kinds[n % len(kinds)], accounts[kinds[n % len(kinds)]][n % len(accounts[kinds[n % len(kinds)]])])
+        for n in range(args.users)
+    ]
+    sessions = sessions_for(env, [email for _kind, email in plan])
     ids = sample_ids(env)
     server = subprocess.Popen(
         [
@@ -270,10 +281,8 @@ def main(argv: list[str] | None = None) -> int:
         lock = threading.Lock()
         deadline = time.monotonic() + args.seconds
         users = []
-        for number in range(args.users):
-            kind = kinds[number % len(kinds)]
-            email = accounts[kind][number % len(accounts[kind])]
-            users.append(VirtualUser(kind, sessions[email], ids, deadline, results, lock))
+        for (kind, _email), session in zip(plan, sessions, strict=True):
+            users.append(VirtualUser(kind, session, ids, deadline, results, lock))
         started = time.monotonic()
         for user in users:
             user.start()
