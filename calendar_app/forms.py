@@ -19,6 +19,7 @@ from calendar_app.models import (
     ProposalTarget,
     Publication,
     PublicationKind,
+    is_whole_number,
     language_name,
 )
 from calendar_app.timezones import check_local_time
@@ -222,7 +223,7 @@ class PublicationForm(ScheduleFieldsMixin, forms.Form):
                 for lang in self.languages
             },
             new_assets=new_assets or [],
-            removed_asset_ids=[int(pk) for pk in self.data.getlist("remove_asset") if str(pk).isdigit()]
+            removed_asset_ids=[int(pk) for pk in self.data.getlist("remove_asset") if is_whole_number(pk)]
             if hasattr(self.data, "getlist")
             else [],
         )
@@ -442,6 +443,8 @@ class TargetFieldsMixin:
                 return
             if not cleaned["target_countries"]:
                 self.add_error("target_countries", _("Name at least one country."))
+            elif len(",".join(cleaned["target_countries"])) > 500:
+                self.add_error("target_countries", _("Too many countries: choose the whole network instead."))
         elif target == ProposalTarget.POSTS:
             if not cleaned.get("target_posts"):
                 self.add_error("target_posts", _("Choose at least one post."))

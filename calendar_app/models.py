@@ -50,6 +50,12 @@ def language_name(code: str) -> str:
         return code
 
 
+def is_whole_number(value: object) -> bool:
+    """ "12" yes; "²", "1.5", "-3" no (str.isdigit alone accepts "²", which int() refuses)."""
+    text = str(value)
+    return text.isascii() and text.isdigit()
+
+
 def language_names(codes: list[str]) -> str:
     """ "French (fr), Dutch (nl)" for ["fr", "nl"], for messages."""
     return ", ".join(
@@ -525,6 +531,9 @@ EVENT_VERBS = {
     "withdraw": _("withdrew it to draft"),
     "cancel": _("cancelled it"),
     "published": _("published it"),
+    "delivery_failed": _("could not be delivered"),
+    "delivery_recorded": _("recorded it as published on a channel"),
+    "delivery_retried": _("sent it again to a channel"),
     "zone_rules_changed": _("moved it in UTC after a change of the zone's rules (same local time)"),
 }
 
@@ -814,3 +823,53 @@ class PriorityCountry(models.Model):
 
     def __str__(self) -> str:
         return str(self.country.name)
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+    UNKNOWN = "unknown", _("Unknown: check the channel")
+
+
+class Delivery(models.Model):
+    """One attempt to put a publication on one channel, with its outcome.
+
+    A delivery is claimed (claimed_at) with a compare-and-set before the platform
+    is called, so two workers never send it twice; an outcome that cannot be known
+    is `unknown` and waits for a person, never retried blindly.
+    """
+
+    publication = models.ForeignKey(Publication, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="deliveries")
+    status = models.CharField(max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    #: Sent to platforms that accept one, so that a repeated request cannot post twice.
+    idempotency_key = models.CharField(max_length=64, default=secrets.token_hex)
+    platform_post_id = models.CharField(max_length=200, blank=True)
+    url = models.URLField(_("live address"), blank=True, max_length=500)
+    error = models.TextField(blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["publication", "channel"]
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due_idx")]
+        constraints = [
+            # A publication goes to a channel at most once.
+            models.UniqueConstraint(fields=["publication", "channel"], name="delivery_once_per_channel"),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "delivered", "failed", "unknown"]),
+                name="delivery_status_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.publication_id} → {self.channel_id}: {self.status}"

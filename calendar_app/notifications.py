@@ -42,7 +42,11 @@ def recipients(verb: str, publication: Publication, actor: User | None) -> list[
             reviewers = list(
                 Membership.objects.filter(role=Role.CENTRAL_REVIEWER).values_list("user_id", flat=True)
             )
-        ids = [*post_staff, *reviewers, publication.author_id]
+        # Only people who may still read the thread: the post's staff and central reviewers.
+        central = set(Membership.objects.filter(role=Role.CENTRAL_REVIEWER).values_list("user_id", flat=True))
+        ids = [*post_staff, *(r for r in reviewers if r in central)]
+        if publication.author_id in central or publication.author_id in post_staff:
+            ids.append(publication.author_id)
     else:
         raise ValueError(f"Unknown notification verb {verb!r}")
     actor_id = getattr(actor, "pk", None)

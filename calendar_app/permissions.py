@@ -56,8 +56,12 @@ def posts_for_new_publication(user: AnyUser) -> list[Post] | None:
 
 
 def can_edit_publication(user: AnyUser, publication: Publication) -> bool:
-    """The post's staff and central edit until it is published or cancelled."""
-    if publication.status in CLOSED_STATUSES:
+    """The post's staff and central edit until it is published or cancelled.
+
+    A failed publication is not edited either: its approved text is what failed to go
+    out; it is cancelled (or, once retrying exists, sent again as approved).
+    """
+    if publication.status in CLOSED_STATUSES or publication.status == PublicationStatus.FAILED:
         return False
     return roles.is_central(user) or roles.works_for_post(user, publication.post)
 
@@ -139,7 +143,9 @@ def can_withdraw(user: AnyUser, publication: Publication) -> bool:
 
 
 def can_cancel(user: AnyUser, publication: Publication) -> bool:
-    return can_edit_publication(user, publication)
+    if publication.status in CLOSED_STATUSES:
+        return False
+    return roles.is_central(user) or roles.works_for_post(user, publication.post)
 
 
 def can_comment(user: AnyUser, publication: Publication) -> bool:
@@ -261,3 +267,8 @@ def can_view_reports(user: AnyUser) -> bool:
 
 def can_manage_priorities(user: AnyUser) -> bool:
     return roles.is_central(user)
+
+
+def can_record_delivery(user: AnyUser, publication: Publication) -> bool:
+    """The post's staff, who post by hand, and central."""
+    return roles.is_central(user) or roles.works_for_post(user, publication.post)

@@ -30,6 +30,13 @@ SCHEDULES = [
         "func": "calendar_app.tasks.send_daily_digests",
         "schedule_type": Schedule.DAILY,
     },
+    {
+        # Within about a minute of a publication's time (plus the scheduler's 30 s).
+        "name": "publish-due",
+        "func": "calendar_app.publishing.engine.publish_due",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 1,
+    },
 ]
 
 

@@ -1,6 +1,15 @@
 from django.urls import path
 
-from calendar_app.views import calendar, guidelines, home, proposals, publications, reports, review
+from calendar_app.views import (
+    calendar,
+    guidelines,
+    home,
+    proposals,
+    publications,
+    publishing,
+    reports,
+    review,
+)
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -17,6 +26,9 @@ urlpatterns = [
     path("guidelines/<slug:code>/edit/", guidelines.guideline_edit, name="guideline_edit"),
     path("publications/new/", publications.publication_new, name="publication_new"),
     path("publications/check/", review.publication_check, name="publication_check"),
+    path("publications/publish-now/", publishing.publish_now, name="publish_now"),
+    path("deliveries/<int:pk>/record/", publishing.delivery_record, name="delivery_record"),
+    path("deliveries/<int:pk>/retry/", publishing.delivery_retry, name="delivery_retry"),
     path("publications/<int:pk>/", publications.publication_detail, name="publication_detail"),
     path(
         "publications/<int:pk>/reschedule/",

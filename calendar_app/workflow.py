@@ -65,6 +65,8 @@ class PublicationContent:
     platform_texts: dict[str, dict[str, str]] = field(default_factory=dict)
     new_assets: list[Asset] = field(default_factory=list)
     removed_asset_ids: list[int] = field(default_factory=list)
+    #: Descriptions typed for the image already shown (the first one), by language.
+    shown_alt_texts: dict[str, str] = field(default_factory=dict)
 
 
 def record_event(
@@ -155,8 +157,29 @@ def content_snapshot(publication: Publication) -> dict:
         "local_date": publication.local_date.isoformat(),
         "local_time": publication.local_time.strftime("%H:%M"),
         "variants": {v.language: [v.text, v.platform_texts] for v in publication.variants.all()},
-        "assets": sorted(a.pk for a in publication.assets.all()),
+        # The descriptions belong to what is approved too.
+        "assets": sorted([a.pk, a.alt_texts] for a in publication.assets.all()),
     }
+
+
+def _describe_shown_image(publication: Publication, alt_texts: dict[str, str]) -> None:
+    """New descriptions for the publication's first image; copied first when the image is
+    shared (a duplicate, an adopted proposal), so nobody else's content changes."""
+    shown = next(iter(publication.assets.order_by("pk")), None)
+    merged = {**shown.alt_texts, **alt_texts} if shown else {}
+    if shown is None or merged == shown.alt_texts:
+        return
+    shared = shown.publications.exclude(pk=publication.pk).exists() or shown.proposals.exists()
+    if shared:
+        copy = Asset.objects.get(pk=shown.pk)
+        copy.pk = None
+        copy.alt_texts = merged
+        copy.save()
+        publication.assets.remove(shown)
+        publication.assets.add(copy)
+    else:
+        shown.alt_texts = merged
+        shown.save(update_fields=["alt_texts"])
 
 
 def update_publication(
@@ -199,6 +222,8 @@ def update_publication(
         _write_variants(publication, content)
         if content.removed_asset_ids:
             publication.assets.remove(*content.removed_asset_ids)
+        if content.shown_alt_texts:
+            _describe_shown_image(publication, content.shown_alt_texts)
         if content.new_assets:
             publication.assets.add(*content.new_assets)
         after = content_snapshot(publication)
@@ -799,3 +824,81 @@ def dismiss_proposal(actor: User, proposal: Proposal, post: Post, *, reason: str
     ProposalDismissal.objects.update_or_create(
         proposal=proposal, post=post, defaults={"user": actor, "reason": (reason or "").strip()[:2000]}
     )
+
+
+# --- Publishing: the outcome of deliveries ---------------------------------------------
+
+
+def settle_publication(publication_id: int) -> str:
+    """Approved → published once every delivery is delivered, → failed if one failed for good.
+
+    Called by the engine (no actor); compare-and-set on `approved`, with a history row.
+    """
+    from calendar_app.models import Delivery, DeliveryStatus
+
+    statuses = set(Delivery.objects.filter(publication_id=publication_id).values_list("status", flat=True))
+    if not statuses:
+        return ""
+    if statuses == {DeliveryStatus.DELIVERED}:
+        target, verb = PublicationStatus.PUBLISHED, "published"
+    elif DeliveryStatus.FAILED in statuses:
+        target, verb = PublicationStatus.FAILED, "delivery_failed"
+    else:
+        return ""
+    with transaction.atomic():
+        if not Publication.objects.filter(pk=publication_id, status=PublicationStatus.APPROVED).update(
+            status=target, updated_at=timezone.now()
+        ):
+            return ""
+        publication = Publication.objects.get(pk=publication_id)
+        record_event(publication, None, verb, from_status=PublicationStatus.APPROVED, to_status=target)
+    return target
+
+
+def record_delivery(actor: User, delivery, url: str):
+    """Staff posted it by hand, or checked an unknown outcome: delivered, with its live address.
+
+    Who: the post's staff and central. From: a pending or unknown delivery of an
+    approved publication.
+    """
+
+    if not permissions.can_record_delivery(actor, delivery.publication):
+        raise PermissionDenied
+    with transaction.atomic():
+        return _record_delivery(actor, delivery, url)
+
+
+def _record_delivery(actor: User, delivery, url: str):
+    from calendar_app.models import Delivery, DeliveryStatus
+
+    updated = Delivery.objects.filter(
+        pk=delivery.pk, status__in=[DeliveryStatus.PENDING, DeliveryStatus.UNKNOWN]
+    ).update(
+        status=DeliveryStatus.DELIVERED, url=url, delivered_at=timezone.now(), recorded_by=actor, error=""
+    )
+    if not updated:
+        raise TransitionNotAllowed(_("This delivery was already recorded."))
+    delivery.refresh_from_db()
+    record_event(
+        delivery.publication,
+        actor,
+        "delivery_recorded",
+        from_status=delivery.publication.status,
+        data={"channel": delivery.channel_id, "url": url},
+    )
+    settle_publication(delivery.publication_id)
+    return delivery
+
+
+def retry_delivery(actor: User, delivery):
+    """After checking the channel: the unknown delivery did not go out; send it again."""
+    from calendar_app.models import Delivery, DeliveryStatus
+
+    if not permissions.can_record_delivery(actor, delivery.publication):
+        raise PermissionDenied
+    if not Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.UNKNOWN).update(
+        status=DeliveryStatus.PENDING, claimed_at=None, next_attempt_at=timezone.now(), error=""
+    ):
+        raise TransitionNotAllowed(_("Only a delivery whose outcome is unknown can be sent again."))
+    record_event(delivery.publication, actor, "delivery_retried", from_status=delivery.publication.status)
+    return delivery

@@ -238,6 +238,15 @@ class Channel(models.Model):
     weekly_target = models.PositiveSmallIntegerField(
         _("weekly target"), default=3, help_text=_("Publications a week this channel aims for.")
     )
+    connector = models.CharField(
+        _("publishing"),
+        max_length=20,
+        choices=[("manual", _("By hand, from the “publish now” list")), ("webhook", _("Webhook"))],
+        default="manual",
+    )
+    endpoint = HttpsURLField(
+        _("webhook address"), blank=True, help_text=_("Where the webhook connector posts the publication.")
+    )
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

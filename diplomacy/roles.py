@@ -178,6 +178,7 @@ def navigation(user: AnyUser) -> list[NavItem]:
     items = [NavItem("home", _("Home"))]
     if is_internal(user):
         items.append(NavItem("calendar", _("Calendar")))
+        items.append(NavItem("publish_now", _("Publish now")))
     if is_central(user):
         items.append(NavItem("approvals", _("Approvals")))
     if is_internal(user) or is_partner_contributor(user):

@@ -220,6 +220,8 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# Signs what the webhook connector sends (HMAC-SHA256); the receiver checks it.
+WEBHOOK_SIGNING_KEY = os.environ.get("WEBHOOK_SIGNING_KEY", SECRET_KEY)
 # Where emails link to (tasks have no request to build addresses from).
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "calendar@localhost")

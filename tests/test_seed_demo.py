@@ -91,6 +91,7 @@ def test_sync_schedules_declares_each_job_once(db):
     assert sorted(Schedule.objects.values_list("name", flat=True)) == [
         "clear-expired-sessions",
         "daily-digest",
+        "publish-due",
         "remind-due-soon",
     ]
 

@@ -114,6 +114,9 @@ def expected_outcome(status: str, role: str, action: str):
     ):
         # The post's staff and central act on a publication until it is published or cancelled.
         return PermissionDenied
+    elif status == "failed" and action != "cancel":
+        # A failed publication is only cancelled: its approved text is what failed to go out.
+        return PermissionDenied
     sources, target = MOVES[action]
     return target if status in sources else workflow.TransitionNotAllowed
 

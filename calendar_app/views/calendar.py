@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from calendar_app import calendar, feeds, permissions
+from calendar_app import calendar, feeds, permissions, reports
 from calendar_app.filters import PublicationFilter
 from calendar_app.models import CalendarFeed, Publication
 from calendar_app.params import BadParameter, CalendarParams
@@ -146,7 +146,7 @@ def export_csv(publications, params: CalendarParams) -> StreamingHttpResponse:
 
     def cell(value: str) -> str:
         # A spreadsheet runs a cell that starts like a formula: quote it.
-        return f"'{value}" if value[:1] in ("=", "+", "-", "@") else value
+        return f"'{value}" if reports.looks_like_a_formula(value) else value
 
     def lines():
         yield writer.writerow(

@@ -19,6 +19,8 @@ from django.views.decorators.http import require_POST
 from calendar_app import permissions, workflow
 from calendar_app.forms import AcceptProposalForm, ProposalForm
 from calendar_app.models import (
+    Delivery,
+    DeliveryStatus,
     Proposal,
     ProposalDismissal,
     ProposalEvent,
@@ -137,15 +139,29 @@ def _save_proposal(request: HttpRequest, form: ProposalForm, proposal: Proposal)
     """A plain edit of a draft (no status change), recorded in the proposal's history."""
     data = form.cleaned_data
     verb = "edited" if proposal.pk else "created"
-    proposal.title = data["title"]
-    proposal.summary = data["summary"]
-    proposal.target = data["target"]
-    proposal.target_countries = ",".join(data["target_countries"])
-    proposal.window_starts_on = data["window_starts_on"]
-    proposal.window_ends_on = data["window_ends_on"]
-    proposal.campaign = data["campaign"]
-    proposal.contact = data["contact"]
-    proposal.save()
+    fields = {
+        "title": data["title"],
+        "summary": data["summary"],
+        "target": data["target"],
+        "target_countries": ",".join(data["target_countries"]),
+        "window_starts_on": data["window_starts_on"],
+        "window_ends_on": data["window_ends_on"],
+        "campaign": data["campaign"],
+        "contact": data["contact"],
+    }
+    for name, value in fields.items():
+        setattr(proposal, name, value)
+    if proposal.pk:
+        # Only the fields of the form, and only while it is a draft: a colleague who
+        # submitted it meanwhile wins (a plain save would write the old status back).
+        if not Proposal.objects.filter(pk=proposal.pk, status=ProposalStatus.DRAFT).update(
+            updated_at=timezone.now(), **fields
+        ):
+            raise workflow.TransitionNotAllowed(
+                _("This proposal was sent meanwhile: it can no longer be edited.")
+            )
+    else:
+        proposal.save()
     proposal.target_posts.set(data["target_posts"] if data["target"] == ProposalTarget.POSTS else [])
     proposal.variants.exclude(language__in=list(data["texts"])).delete()
     for language, text in data["texts"].items():
@@ -201,8 +217,12 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
             request.POST or None, request.FILES or None, partner=proposal.partner, proposal=proposal
         )
         if request.method == "POST" and form.is_valid():
-            with transaction.atomic():
-                _save_proposal(request, form, proposal)
+            try:
+                with transaction.atomic():
+                    _save_proposal(request, form, proposal)
+            except workflow.TransitionNotAllowed as exc:
+                messages.error(request, str(exc))
+                return redirect(proposal)
             return _after_save(request, proposal)
     elif request.method == "POST":
         raise PermissionDenied
@@ -213,6 +233,13 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
             Publication.objects.filter(proposal=proposal)
             .select_related("post")
             .only("pk", "title", "status", "local_date", "local_time", "timezone", "post__name", "post__code")
+            .prefetch_related(
+                Prefetch(
+                    "deliveries",
+                    queryset=Delivery.objects.filter(status=DeliveryStatus.DELIVERED).exclude(url=""),
+                    to_attr="live_deliveries",
+                )
+            )
             .order_by("scheduled_at")
         )
     context = {

@@ -119,19 +119,12 @@ def _initial(request: HttpRequest) -> dict:
     return initial
 
 
-def _new_assets(
-    request: HttpRequest, form: PublicationForm, post: Post, publication: Publication | None = None
-) -> list[Asset]:
-    """Store an uploaded image; without one, the descriptions typed go to the image shown."""
+def _new_assets(request: HttpRequest, form: PublicationForm, post: Post) -> list[Asset]:
+    """Store an uploaded image with its descriptions."""
     clean = form.cleaned_data.get("clean_image")
-    alt_texts = form.cleaned_data.get("alt_texts", {})
     if clean is None:
-        shown = next(iter(publication.assets.all()), None) if publication else None
-        if shown is not None and alt_texts and {**shown.alt_texts, **alt_texts} != shown.alt_texts:
-            shown.alt_texts = {**shown.alt_texts, **alt_texts}
-            shown.save(update_fields=["alt_texts"])
         return []
-    return [_store_asset(request.user, post, clean, alt_texts)]
+    return [_store_asset(request.user, post, clean, form.cleaned_data.get("alt_texts", {}))]
 
 
 def _editor_context(form: PublicationForm, post: Post, publication: Publication | None, **extra) -> dict:
@@ -158,11 +151,15 @@ def publication_detail(request: HttpRequest, pk: int) -> HttpResponse:
             status_before = publication.status
             try:
                 with transaction.atomic():
-                    assets = _new_assets(request, form, publication.post, publication)
+                    assets = _new_assets(request, form, publication.post)
+                    content = form.content(assets)
+                    if not assets:
+                        # Without a new image, the descriptions typed are for the image shown.
+                        content.shown_alt_texts = form.cleaned_data.get("alt_texts", {})
                     publication = workflow.update_publication(
                         request.user,
                         publication,
-                        form.content(assets),
+                        content,
                         expected_revision=form.cleaned_data["revision"],
                     )
             except workflow.StaleEdit as exc:
@@ -205,8 +202,11 @@ def publication_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if "duplicate" in actions
         else None,
         previews=_previews(publication),
-        history=publication.events.select_related("actor").order_by("created_at", "pk"),
-        **_review_context(publication),
+        # The review thread, decisions, revisions and history are between the post and central.
+        history=publication.events.select_related("actor").order_by("created_at", "pk")
+        if "comment" in actions
+        else [],
+        **(_review_context(publication) if "comment" in actions else {"deliveries": []}),
         workflow_buttons=_workflow_buttons(actions),
         language_names={v.language: language_name(v.language) for v in publication.variants.all()},
     )
@@ -247,6 +247,7 @@ def _review_context(publication: Publication) -> dict:
         "diff": diff,
         "latest_checks": latest.checks if latest and latest.number == publication.revision else None,
         "comments": publication.comments.select_related("author"),
+        "deliveries": publication.deliveries.select_related("channel"),
     }
 
 

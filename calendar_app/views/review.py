@@ -27,6 +27,7 @@ from calendar_app.models import (
     PublicationRevision,
     PublicationStatus,
     Variant,
+    is_whole_number,
 )
 from calendar_app.timezones import check_local_time
 from calendar_app.views.publications import _get_publication_for_user, safe_next
@@ -154,7 +155,7 @@ def publication_check(request: HttpRequest) -> HttpResponse:
         local_date=data.get("local_date"),
         channel_ids=[c.pk for c in channels],
         publication_id=int(request.POST["publication"])
-        if request.POST.get("publication", "").isdigit()
+        if is_whole_number(request.POST.get("publication", ""))
         else None,
     )
     results = guidelines.check(ctx)
@@ -163,7 +164,7 @@ def publication_check(request: HttpRequest) -> HttpResponse:
 
 def _alt_texts_for_check(request: HttpRequest, data: dict) -> list[dict]:
     """The descriptions of the images the publication will have, as the editor sees them now."""
-    if not request.POST.get("publication", "").isdigit():
+    if not is_whole_number(request.POST.get("publication", "")):
         return []
     removed = set(request.POST.getlist("remove_asset"))
     publication = Publication.objects.filter(pk=int(request.POST["publication"])).first()
@@ -277,7 +278,7 @@ def approvals_bulk(request: HttpRequest) -> HttpResponse:
     selected = []
     for value in request.POST.getlist("selected"):
         pk, _sep, revision = value.partition(":")
-        if pk.isdigit() and revision.isdigit():
+        if is_whole_number(pk) and is_whole_number(revision):
             selected.append((int(pk), int(revision)))
     publications = {
         p.pk: p for p in _for_queue(Publication.objects.filter(pk__in=[pk for pk, _r in selected]))

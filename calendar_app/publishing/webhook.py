@@ -1,0 +1,74 @@
+"""Webhook connector: a signed JSON document POSTed to the channel's address, for
+in-house systems. The body is signed with HMAC-SHA256 under WEBHOOK_SIGNING_KEY
+(header X-Signature: sha256=<hex>) and carries an Idempotency-Key header, so the
+receiver can refuse a repeat. A 2xx answer may name the post: {"id": ..., "url": ...}.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import socket
+import urllib.error
+import urllib.request
+
+from django.conf import settings
+
+from calendar_app.publishing import OutcomeUnknown, Published, SurelyFailed
+
+TIMEOUT_SECONDS = 10
+
+
+def sign(body: bytes) -> str:
+    key = settings.WEBHOOK_SIGNING_KEY.encode()
+    return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+def publish(delivery, texts: dict[str, str]) -> Published:
+    channel = delivery.channel
+    if not channel.endpoint:
+        raise SurelyFailed("The channel has no webhook address.")
+    body = json.dumps(
+        {
+            "publication": delivery.publication_id,
+            "channel": {"platform": channel.platform, "handle": channel.handle},
+            "post": delivery.publication.post.code,
+            "scheduled_at": delivery.publication.scheduled_at.isoformat(),
+            "texts": texts,
+            "idempotency_key": delivery.idempotency_key,
+        },
+        ensure_ascii=False,
+    ).encode()
+    request = urllib.request.Request(  # noqa: S310 - the address is an https/http URL central configured
+        channel.endpoint,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Idempotency-Key": delivery.idempotency_key,
+            "X-Signature": sign(body),
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+            payload = response.read(65536)
+    except urllib.error.HTTPError as exc:
+        # The receiver answered: it did not publish (4xx: refused; 5xx, 429: try again).
+        raise SurelyFailed(f"HTTP {exc.code} from the webhook") from exc
+    except TimeoutError as exc:
+        # Sent, no answer: it may have been published.
+        raise OutcomeUnknown("No answer from the webhook in time: check whether it was published.") from exc
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, (TimeoutError, socket.timeout)):
+            raise OutcomeUnknown(
+                "No answer from the webhook in time: check whether it was published."
+            ) from exc
+        raise SurelyFailed(f"Could not reach the webhook: {exc.reason}") from exc
+    try:
+        answer = json.loads(payload or b"{}")
+    except ValueError:
+        answer = {}
+    if not isinstance(answer, dict):
+        answer = {}
+    return Published(post_id=str(answer.get("id", ""))[:200], url=str(answer.get("url", ""))[:500])

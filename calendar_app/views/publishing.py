@@ -1,0 +1,74 @@
+"""What goes out: the "publish now" list of manual channels, and deliveries to check."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import URLValidator
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from calendar_app import permissions, workflow
+from calendar_app.models import Delivery, DeliveryStatus, PublicationStatus
+from calendar_app.publishing import engine
+from calendar_app.views.publications import safe_next
+from diplomacy import roles
+
+
+@login_required
+def publish_now(request: HttpRequest) -> HttpResponse:
+    """Approved publications due on channels posted by hand, with the exact approved text."""
+    if not permissions.can_use_calendar(request.user):
+        raise PermissionDenied
+    engine.create_due_deliveries()
+    deliveries = Delivery.objects.filter(
+        Q(status=DeliveryStatus.PENDING, channel__connector="manual") | Q(status=DeliveryStatus.UNKNOWN),
+        publication__status=PublicationStatus.APPROVED,
+        publication__scheduled_at__lte=timezone.now(),
+    ).select_related("publication__post", "channel")
+    if not roles.is_central(request.user):
+        deliveries = deliveries.filter(publication__post_id__in=roles.post_ids(request.user))
+    items = [
+        {"delivery": d, "texts": engine.approved_texts(d.publication, d.channel.platform)}
+        for d in deliveries.order_by("publication__scheduled_at", "pk")[:100]
+    ]
+    return render(request, "calendar_app/publish_now.html", {"items": items})
+
+
+@login_required
+@require_POST
+def delivery_record(request: HttpRequest, pk: int) -> HttpResponse:
+    delivery = get_object_or_404(Delivery.objects.select_related("publication__post", "channel"), pk=pk)
+    if not permissions.can_record_delivery(request.user, delivery.publication):
+        raise PermissionDenied
+    url = request.POST.get("url", "").strip()
+    try:
+        URLValidator(schemes=["https", "http"])(url)
+    except ValidationError:
+        messages.error(request, _("Give the live address of the post, starting with https://."))
+        return redirect(safe_next(request, delivery.publication.get_absolute_url()))
+    try:
+        workflow.record_delivery(request.user, delivery, url[:500])
+    except workflow.TransitionNotAllowed as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Recorded as published on %(channel)s.") % {"channel": delivery.channel})
+    return redirect(safe_next(request, delivery.publication.get_absolute_url()))
+
+
+@login_required
+@require_POST
+def delivery_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    delivery = get_object_or_404(Delivery.objects.select_related("publication__post", "channel"), pk=pk)
+    try:
+        workflow.retry_delivery(request.user, delivery)
+    except workflow.TransitionNotAllowed as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("It will be sent again within a minute."))
+    return redirect(safe_next(request, delivery.publication.get_absolute_url()))
