@@ -203,7 +203,9 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Content calendar] "
 ALLAUTH_TRUSTED_PROXY_COUNT = env_int("ALLAUTH_TRUSTED_PROXY_COUNT", 0)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "Content calendar")
-USERSESSIONS_TRACK_ACTIVITY = True
+# Off: tracking writes to the database on every request (a write lock on SQLite, a
+# commit on PostgreSQL); the sessions page still lists each login's device and address.
+USERSESSIONS_TRACK_ACTIVITY = False
 # allauth has no "require MFA" setting; diplomacy.middleware.RequireMFAMiddleware
 # sends central reviewers to MFA set-up while this is on.
 REQUIRE_MFA_FOR_REVIEWERS = env_bool("REQUIRE_MFA_FOR_REVIEWERS", not DEBUG)
