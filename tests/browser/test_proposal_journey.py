@@ -5,14 +5,10 @@ photo, and sends it to central communications. A central reviewer accepts it for
 same countries. The Istanbul editor finds it in her post's library, adopts it, adds
 French (her post publishes in Dutch, French and English) and sends the draft to
 review; the central reviewer approves it from the queue. The partner sees on her
-proposal where it was adopted, its status and its time. Every page passes the
-accessibility check.
-
-App bug worked around: the publication editor's alt-text fields are used only with a new
-upload (calendar_app/forms.py, PublicationForm.clean), so an adopted photo described in
-English only cannot be described in the post's other languages; "Send to review" refuses
-it ("Image 1 has no description (alt text) in: fr, nl."). The editor removes the photo
-and uploads it again, described in every language.
+proposal where it was adopted, its status and its time. When its time comes the editor
+posts it by hand from "Publish now" and records the live addresses; the partner then
+sees the links. Every page passes the accessibility check. (The editor replaces the
+adopted photo with one described in every language the post publishes in.)
 """
 
 from __future__ import annotations
@@ -196,3 +192,32 @@ def test_a_partner_proposal_is_accepted_adopted_and_approved(
     when = f"{starts.day} {starts:%b %Y} 10:00 (Europe/Istanbul)"
     expect(adoptions.locator("td").nth(1)).to_have_text(when)
     expect(adoptions.locator("td").nth(2)).to_have_text("—")
+
+    # --- Its time comes: the editor posts it by hand and records the live addresses -------------------
+    from calendar_app.publishing import engine
+
+    Publication.objects.filter(pk=publication.pk).update(scheduled_at=timezone.now() - timedelta(minutes=1))
+    engine.publish_due()
+    editor.goto("/publications/publish-now/")
+    cards = editor.page.locator("li.card", has=editor.page.get_by_role("link", name=TITLE))
+    expect(cards).to_have_count(2)
+    expect(cards.first.locator('textarea[lang="fr"]')).to_have_value(FRENCH)
+    for number in (1, 2):
+        card = editor.page.locator("li.card", has=editor.page.get_by_role("link", name=TITLE)).first
+        card.get_by_label("Live address of the post").fill(f"https://social.example/istanbul/{number}")
+        with editor.page.expect_navigation():
+            card.get_by_role("button", name="Record as published").click()
+        editor.audit()
+    publication.refresh_from_db()
+    assert publication.status == "published"
+
+    # --- The partner sees the links ----------------------------------------------------------------------
+    visitor.goto(f"/proposals/{Proposal.objects.get(title=TITLE).pk}/")
+    adoptions = page.locator("section:has(#adoptions-heading) tbody tr")
+    expect(adoptions.locator("td").nth(0)).to_contain_text("Published")
+    links = adoptions.locator("td").nth(2).get_by_role("link")
+    expect(links).to_have_count(2)
+    assert {links.nth(i).get_attribute("href") for i in range(2)} == {
+        "https://social.example/istanbul/1",
+        "https://social.example/istanbul/2",
+    }
