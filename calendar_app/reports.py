@@ -345,6 +345,8 @@ class Activity:
     languages: list[dict]
     turnaround: list[dict]
     partner_share: list[dict]
+    #: {"delivered": n, "on_time": n, "share": percent or None}
+    on_time: dict = field(default_factory=dict)
 
     def csv_rows(self) -> tuple[list[str], list[list]]:
         header = [
@@ -499,7 +501,37 @@ def activity(posts, *, weeks: int, platform: str | None = None) -> Activity:
         turnaround.append(
             {"week": week, "count": len(values), "median": round(median(values), 1), "p90": round(p90, 1)}
         )
-    return Activity(week_list, channel_rows, language_rows, turnaround, share_rows)
+    return Activity(
+        week_list, channel_rows, language_rows, turnaround, share_rows, on_time_share(post_ids, start)
+    )
+
+
+#: Delivered within this of its time counts as on time (the scheduler polls every 30 s,
+#: the publishing job every minute).
+ON_TIME = timedelta(minutes=2)
+
+
+def on_time_share(post_ids: list[int], start: datetime) -> dict:
+    """Of the publications delivered through the engine since `start`, how many went out on
+    time: every channel delivered within ON_TIME of the scheduled instant. One query."""
+    from django.db.models import DurationField as Duration
+    from django.db.models import ExpressionWrapper, F, Max
+
+    delivered = (
+        Publication.objects.filter(
+            post_id__in=post_ids,
+            status=PublicationStatus.PUBLISHED,
+            scheduled_at__gte=start,
+            deliveries__isnull=False,
+        )
+        .annotate(last=Max("deliveries__delivered_at"))
+        .annotate(lateness=ExpressionWrapper(F("last") - F("scheduled_at"), output_field=Duration()))
+    )
+    totals = delivered.aggregate(
+        delivered=Count("pk", distinct=True),
+        on_time=Count("pk", filter=Q(lateness__lte=ON_TIME), distinct=True),
+    )
+    return {**totals, "share": _rate(totals["on_time"], totals["delivered"])}
 
 
 def bar_chart(values: list[int], target: int | None = None, *, width: int = 120, height: int = 28) -> dict:

@@ -228,3 +228,24 @@ def test_the_partner_sees_the_live_link_of_an_adopted_publication(approved, clie
     client.force_login(partner_user)
     page = client.get(reverse("proposal_detail", args=[proposal.pk])).content.decode()
     assert "https://social.example/post-42" in page
+
+
+def test_the_activity_report_counts_publications_delivered_on_time(approved, webhook, reviewer, client):
+    from calendar_app import reports
+
+    publication, _hooked, manual = approved
+    engine.publish_due()
+    delivery = Delivery.objects.get(channel=manual)
+    workflow.record_delivery(reviewer, delivery, "https://facebook.example/1")
+    start = timezone.now() - timedelta(days=7)
+    assert reports.on_time_share([publication.post_id], start) == {
+        "delivered": 1,
+        "on_time": 1,
+        "share": 100.0,
+    }
+    # Recorded an hour late: not on time.
+    Delivery.objects.filter(pk=delivery.pk).update(delivered_at=publication.scheduled_at + timedelta(hours=1))
+    assert reports.on_time_share([publication.post_id], start)["on_time"] == 0
+    client.force_login(reviewer)
+    page = client.get(reverse("activity")).content.decode()
+    assert "Delivered on time" in page
