@@ -4,10 +4,11 @@ an accessibility check of every page it shows."""
 from __future__ import annotations
 
 import re
+from time import monotonic
 
 from django.urls import reverse
 from django.utils import translation
-from playwright.sync_api import Browser, ConsoleMessage, Frame, Page, Response
+from playwright.sync_api import Browser, ConsoleMessage, Frame, Page, Response, expect
 
 from diplomacy import roles
 from diplomacy.models import User
@@ -109,3 +110,44 @@ def expected_nav(user: User) -> list[str]:
     user = User.objects.get(pk=user.pk)  # fresh memberships
     with translation.override("en"):
         return [str(item.label) for item in roles.navigation(user)]
+
+
+class LiveCheck:
+    """The editor's live guideline check (HTMX): on load, 800 ms after typing, and on change.
+
+    The live server's requests share the test's one SQLite connection (see above), and so
+    does the test itself when it reads the database or, at the end, empties it. Wait for
+    the check to be done before the test reads the database or the page moves on.
+    """
+
+    URL = "/publications/check/"
+    DELAY_S = 0.8
+
+    def __init__(self, page) -> None:
+        self.page = page
+        self.in_flight: set = set()
+        self.last_activity = 0.0
+        page.on("request", lambda request: self._track(request, self.in_flight.add))
+        page.on("requestfinished", lambda request: self._track(request, self.in_flight.discard))
+        page.on("requestfailed", lambda request: self._track(request, self.in_flight.discard))
+
+    def _track(self, request, action) -> None:
+        if request.url.endswith(self.URL):
+            action(request)
+            self.last_activity = monotonic()
+
+    def settle(self, *, typed: bool = True) -> None:
+        """Wait until the check is done: after typing (`typed`), or after the page loaded."""
+        if typed:
+            # Leave the field (its "change" checks at once); the typing delay must pass too.
+            self.page.evaluate("() => document.activeElement && document.activeElement.blur()")
+            self.last_activity = monotonic()
+            quiet = self.DELAY_S + 0.15
+        else:
+            expect(self.page.locator(".live-check #check-results")).to_be_attached()
+            quiet = 0.0
+        deadline = monotonic() + 5
+        while self.in_flight or monotonic() - self.last_activity < quiet:
+            if monotonic() > deadline:
+                raise AssertionError("The live guideline check did not settle within 5 seconds.")
+            self.page.wait_for_timeout(25)

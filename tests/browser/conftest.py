@@ -12,10 +12,12 @@ browser session only (`make test-browser` sets it too).
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from django.core.handlers.wsgi import WSGIHandler
 from playwright.sync_api import Browser, sync_playwright
 from pytest_django.fixtures import Settings
 from pytest_django.live_server_helper import LiveServer
@@ -99,3 +101,23 @@ def new_visitor(
 @pytest.fixture
 def visitor(new_visitor: Callable[[], Visitor]) -> Visitor:
     return new_visitor()
+
+
+@pytest.fixture
+def one_request_at_a_time(monkeypatch):
+    """Let the live server answer one request at a time (for the journeys).
+
+    On an in-memory SQLite database pytest-django's live server gives every request
+    thread the test's one connection, and a page's images requested in parallel fail with
+    "database table is locked" (`make test-browser` uses a database file, which avoids
+    that). The journeys also read the database between clicks: queued requests keep
+    those reads from interleaving with a request still running.
+    """
+    lock = threading.Lock()
+    handle = WSGIHandler.__call__
+
+    def one_at_a_time(self, environ, start_response):
+        with lock:
+            return handle(self, environ, start_response)
+
+    monkeypatch.setattr(WSGIHandler, "__call__", one_at_a_time)

@@ -23,16 +23,19 @@ from playwright.sync_api import expect
 
 from calendar_app.models import Proposal, Publication
 from diplomacy.models import Role
-from tests.browser.test_review_journey import (  # noqa: F401 (a fixture)
-    LiveCheck,
-    _one_request_at_a_time,
+from tests.browser.browsing import LiveCheck
+from tests.browser.test_review_journey import (
     decide_inline,
     status_of,
     text_field,
 )
 from tests.factories import make_channel, make_partner, make_post, make_user
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("one_request_at_a_time"),
+]
 
 TITLE = "Flanders at the Istanbul design week"
 ENGLISH = "Flemish designers show their work at the Istanbul design week. Come and meet them!"

@@ -19,11 +19,14 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from calendar_app.models import PriorityCountry
-from tests.browser.test_review_journey import _one_request_at_a_time  # noqa: F401 (a fixture)
 from tests.calendar_factories import make_publication
 from tests.factories import make_channel, make_post, make_user
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("one_request_at_a_time"),
+]
 
 
 @pytest.fixture

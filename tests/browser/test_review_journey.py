@@ -12,22 +12,24 @@ what changed since the approved revision. Every page passes the accessibility ch
 from __future__ import annotations
 
 import re
-import threading
 import zoneinfo
 from datetime import datetime, timedelta
-from time import monotonic
 
 import pytest
-from django.core.handlers.wsgi import WSGIHandler
 from playwright.sync_api import expect
 
 from calendar_app import workflow
 from calendar_app.models import Publication, PublicationEvent
 from tests.browser.accessibility import FAILING_IMPACTS, axe_violations, format_violations
+from tests.browser.browsing import LiveCheck
 from tests.calendar_factories import make_publication
 from tests.factories import make_channel
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("one_request_at_a_time"),
+]
 
 TITLE = "King's Day reception at the Consulate-General"
 TEXTS = {
@@ -56,66 +58,6 @@ HISTORY = [
 @pytest.fixture
 def facebook(istanbul):
     return make_channel(post=istanbul, platform="facebook", handle="@Belgium.Istanbul")
-
-
-@pytest.fixture(autouse=True)
-def _one_request_at_a_time(monkeypatch):
-    """Let the live server answer one request at a time.
-
-    pytest-django's live server gives every request thread the test's one in-memory SQLite
-    connection; a browser asks for a page's images in parallel, and two requests sharing
-    one connection fail with "database table is locked". Production has a connection
-    per request; here they queue.
-    """
-    lock = threading.Lock()
-    handle = WSGIHandler.__call__
-
-    def one_at_a_time(self, environ, start_response):
-        with lock:
-            return handle(self, environ, start_response)
-
-    monkeypatch.setattr(WSGIHandler, "__call__", one_at_a_time)
-
-
-class LiveCheck:
-    """The editor's live guideline check (HTMX): on load, 800 ms after typing, and on change.
-
-    The live server's requests share the test's one SQLite connection (see above), and so
-    does the test itself when it reads the database or, at the end, empties it. Wait for
-    the check to be done before the test reads the database or the page moves on.
-    """
-
-    URL = "/publications/check/"
-    DELAY_S = 0.8
-
-    def __init__(self, page) -> None:
-        self.page = page
-        self.in_flight: set = set()
-        self.last_activity = 0.0
-        page.on("request", lambda request: self._track(request, self.in_flight.add))
-        page.on("requestfinished", lambda request: self._track(request, self.in_flight.discard))
-        page.on("requestfailed", lambda request: self._track(request, self.in_flight.discard))
-
-    def _track(self, request, action) -> None:
-        if request.url.endswith(self.URL):
-            action(request)
-            self.last_activity = monotonic()
-
-    def settle(self, *, typed: bool = True) -> None:
-        """Wait until the check is done: after typing (`typed`), or after the page loaded."""
-        if typed:
-            # Leave the field (its "change" checks at once); the typing delay must pass too.
-            self.page.evaluate("() => document.activeElement && document.activeElement.blur()")
-            self.last_activity = monotonic()
-            quiet = self.DELAY_S + 0.15
-        else:
-            expect(self.page.locator(".live-check #check-results")).to_be_attached()
-            quiet = 0.0
-        deadline = monotonic() + 5
-        while self.in_flight or monotonic() - self.last_activity < quiet:
-            if monotonic() > deadline:
-                raise AssertionError("The live guideline check did not settle within 5 seconds.")
-            self.page.wait_for_timeout(25)
 
 
 def text_field(page, language_name: str):
