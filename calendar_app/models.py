@@ -873,3 +873,10 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.publication_id} → {self.channel_id}: {self.status}"
+
+    @property
+    def awaits_a_person(self) -> bool:
+        """Posted by hand and not yet recorded, or an outcome someone must check."""
+        return self.status == DeliveryStatus.UNKNOWN or (
+            self.status == DeliveryStatus.PENDING and self.channel.connector == "manual"
+        )

@@ -249,3 +249,12 @@ def test_the_activity_report_counts_publications_delivered_on_time(approved, web
     client.force_login(reviewer)
     page = client.get(reverse("activity")).content.decode()
     assert "Delivered on time" in page
+
+
+def test_the_publication_page_offers_to_record_only_deliveries_awaiting_a_person(approved, editor, client):
+    publication, hooked, manual = approved
+    engine.publish_due()  # the webhook one is delivered, the manual one waits
+    client.force_login(editor)
+    page = client.get(publication.get_absolute_url()).content.decode()
+    assert reverse("delivery_record", args=[Delivery.objects.get(channel=manual).pk]) in page
+    assert reverse("delivery_record", args=[Delivery.objects.get(channel=hooked).pk]) not in page
