@@ -109,6 +109,9 @@ def for_display(queryset: QuerySet) -> QuerySet:
             "timezone",
             "scheduled_at",
             "revision",
+            # The hold/missed badge: without these, each entry would load them one query at a time.
+            "held_by",
+            "missed_in",
             "post__code",
             "post__name",
             "post__city",

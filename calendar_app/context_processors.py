@@ -1,6 +1,9 @@
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
 from calendar_app import notifications
+from calendar_app.models import Crisis
+from diplomacy import roles
 
 
 def unread_notifications(request: HttpRequest) -> dict:
@@ -9,3 +12,26 @@ def unread_notifications(request: HttpRequest) -> dict:
     if user is None or not user.is_authenticated:
         return {}
     return {"unread_notifications": notifications.unread_count(user)}
+
+
+def active_crises_for(user) -> list[Crisis]:
+    """The active crises `user` is affected by: central sees all; post staff those of their posts."""
+    if not user.is_authenticated or not roles.is_internal(user):
+        return []
+    active = list(Crisis.objects.active().prefetch_related("posts"))
+    if not active or roles.is_central(user):
+        return active
+    posts = roles.posts_of(user)
+    return [
+        crisis
+        for crisis in active
+        if any(crisis.takes_in(post, {p.pk for p in crisis.posts.all()}) for post in posts)
+    ]
+
+
+def crisis_banner(request: HttpRequest) -> dict:
+    """Active crises for the banner on every page (queried only when a page shows it)."""
+    user = getattr(request, "user", None)
+    if user is None:
+        return {}
+    return {"active_crises": SimpleLazyObject(lambda: active_crises_for(user))}

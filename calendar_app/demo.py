@@ -603,3 +603,270 @@ def create_priority_countries() -> int:
         _obj, created = PriorityCountry.objects.get_or_create(country=code, defaults={"note": note})
         made += created
     return made
+
+
+# --- Crisis mode and deliveries -------------------------------------------------------------
+
+CRISIS_TEMPLATES = [
+    (
+        "Stay indoors",
+        {
+            "nl": "Blijf binnen en volg de instructies van de lokale autoriteiten. Vermijd samenscholingen.",
+            "fr": "Restez à l'intérieur et suivez les consignes des autorités locales. Évitez les rassemblements.",
+            "en": "Stay indoors and follow the instructions of the local authorities. Avoid gatherings.",
+        },
+    ),
+    (
+        "Avoid travel",
+        {
+            "nl": "Stel niet-noodzakelijke reizen uit. Luchthavens kunnen gesloten zijn: neem contact op met uw maatschappij.",
+            "fr": "Reportez les voyages non essentiels. Les aéroports peuvent être fermés : contactez votre compagnie.",
+            "en": "Postpone non-essential travel. Airports may be closed: contact your airline.",
+        },
+    ),
+    (
+        "Contact numbers",
+        {
+            "nl": "Belgen in nood bellen het crisisnummer van de ambassade, dag en nacht: +32 2 501 40 00.",
+            "fr": "Les Belges en détresse appellent le numéro de crise, jour et nuit : +32 2 501 40 00.",
+            "en": "Belgians in distress can call the crisis number, day and night: +32 2 501 40 00.",
+        },
+    ),
+    (
+        "Official travel advice",
+        {
+            "nl": "Registreer u op Travellers Online en volg het reisadvies: https://diplomatie.belgium.be/nl/reisadvies",
+            "fr": "Inscrivez-vous sur Travellers Online et suivez les conseils aux voyageurs : https://diplomatie.belgium.be/fr/conseils-aux-voyageurs",
+            "en": "Register on Travellers Online and follow the travel advice: https://diplomatie.belgium.be/en/travel-advice",
+        },
+    ),
+]
+
+
+def create_crisis_templates() -> int:
+    from calendar_app.models import CrisisTemplate
+
+    for name, texts in CRISIS_TEMPLATES:
+        CrisisTemplate.objects.update_or_create(name=name, defaults={"texts": texts})
+    return len(CRISIS_TEMPLATES)
+
+
+def _demo_publication(
+    post: Post, author: User, title: str, kind: str, status: str, when, channels, texts, **extra
+):
+    local = when.astimezone(post.zone)
+    publication = Publication.objects.create(
+        post=post,
+        author=author,
+        title=title,
+        kind=kind,
+        status=status,
+        local_date=local.date(),
+        local_time=local.time().replace(second=0, microsecond=0),
+        timezone=post.timezone,
+        scheduled_at=when,
+        **extra,
+    )
+    publication.channels.set(channels)
+    Variant.objects.bulk_create(
+        [Variant(publication=publication, language=lang, text=t) for lang, t in texts.items()]
+    )
+    return publication
+
+
+def create_past_crisis() -> int:
+    """An earthquake in Türkiye a month ago: advisories, a break-glass, held and missed publications.
+
+    Returns the number of publications it involves.
+    """
+    from calendar_app.models import Crisis, CrisisEvent, Delivery, DeliveryStatus
+
+    posts = list(Post.objects.filter(country="TR").order_by("code"))
+    reviewers = list(User.objects.filter(memberships__role=Role.CENTRAL_REVIEWER).order_by("email"))
+    if not posts or len(reviewers) < 2:
+        return 0
+    central, second = reviewers[0], reviewers[1]
+    manager = User.objects.filter(memberships__role=Role.POST_MANAGER, memberships__post__in=posts).first()
+    now = timezone.now()
+    start = now - timedelta(days=30)
+    end = start + timedelta(days=3)
+    S = PublicationStatus
+    crisis = Crisis.objects.create(
+        title="Earthquake in south-eastern Türkiye",
+        reason="A magnitude 7 earthquake; roads and airports closed in the region.",
+        countries="TR",
+        declared_by=central,
+        declared_at=start,
+        ended_by=central,
+        ended_at=end,
+    )
+    texts = dict(CRISIS_TEMPLATES[0][1])
+    timeline: list[tuple] = [(start, central, "declared", None, crisis.reason, {"countries": ["TR"]})]
+    involved = 0
+    events, deliveries = [], []
+    for number, post in enumerate(posts):
+        channels = list(post.channels.filter(active=True, platform__in=["facebook", "x"]))
+        if not channels:
+            continue
+        author = manager if (manager and number == 0) else central
+        break_glass = author == manager
+        when = start + timedelta(minutes=40 + number * 5)
+        advisory = _demo_publication(
+            post,
+            author,
+            "Earthquake: stay indoors",
+            PublicationKind.CRISIS_ADVISORY,
+            S.PUBLISHED,
+            when,
+            channels,
+            texts,
+            crisis=crisis,
+        )
+        involved += 1
+        if break_glass:
+            events += [
+                _event(
+                    advisory,
+                    manager,
+                    "break_glass",
+                    S.DRAFT,
+                    S.APPROVED,
+                    "Headquarters could not be reached.",
+                ),
+                _event(advisory, second, "reviewed_after", S.PUBLISHED, S.PUBLISHED, "Right call."),
+            ]
+            timeline += [
+                (when, manager, "break_glass", advisory, "Headquarters could not be reached.", {}),
+                (when + timedelta(hours=2), second, "reviewed_after", advisory, "Right call.", {}),
+            ]
+        else:
+            events += [
+                _event(advisory, central, "submit", S.DRAFT, S.IN_REVIEW),
+                _event(advisory, second, "approve", S.IN_REVIEW, S.APPROVED),
+            ]
+            timeline += [
+                (when - timedelta(minutes=10), central, "advisory_broadcast", advisory, advisory.title, {}),
+                (when, second, "advisory_approved", advisory, "", {}),
+            ]
+        events.append(_event(advisory, None, "published", S.APPROVED, S.PUBLISHED))
+        deliveries += [
+            Delivery(
+                publication=advisory,
+                channel=channel,
+                status=DeliveryStatus.DELIVERED,
+                attempts=1,
+                url=f"{channel.url or 'https://social.example'}/posts/{advisory.pk}",
+                delivered_at=when + timedelta(seconds=20),
+            )
+            for channel in channels
+        ]
+        # One publication the crisis held, released after it ended and published then,
+        # and one whose time passed during the hold: still waiting to be rescheduled.
+        held_author = manager or central
+        released = _demo_publication(
+            post,
+            held_author,
+            f"Business week – {post.city}",
+            PublicationKind.REGULAR,
+            S.PUBLISHED,
+            end + timedelta(days=2),
+            channels[:1],
+            {"en": "Belgian business week.", "tr": "Belçika iş haftası."},
+        )
+        missed = _demo_publication(
+            post,
+            held_author,
+            f"National Day reception – {post.city}",
+            PublicationKind.EVENT,
+            S.APPROVED,
+            start + timedelta(days=1),
+            channels[:1],
+            {"en": "Join us for the reception.", "tr": "Resepsiyona davetlisiniz."},
+            missed_in=crisis,
+        )
+        involved += 2
+        events += [
+            _event(released, central, "held", S.APPROVED, S.APPROVED),
+            _event(released, central, "released", S.APPROVED, S.APPROVED),
+            _event(released, None, "published", S.APPROVED, S.PUBLISHED),
+            _event(missed, central, "held", S.APPROVED, S.APPROVED),
+            _event(missed, central, "missed", S.APPROVED, S.APPROVED),
+        ]
+        deliveries.append(
+            Delivery(
+                publication=released,
+                channel=channels[0],
+                status=DeliveryStatus.DELIVERED,
+                attempts=1,
+                url=f"{channels[0].url or 'https://social.example'}/posts/{released.pk}",
+                delivered_at=released.scheduled_at + timedelta(seconds=30),
+            )
+        )
+    timeline += [
+        (start + timedelta(minutes=1), central, "held", None, "", {"count": 2 * len(posts)}),
+        (end, central, "missed", None, "", {"count": len(posts)}),
+        (end, central, "ended", None, "", {"released": len(posts), "missed": len(posts)}),
+    ]
+    PublicationEvent.objects.bulk_create(events)
+    Delivery.objects.bulk_create(deliveries, ignore_conflicts=True)
+    for when, actor, verb, publication, comment, data in sorted(timeline, key=lambda row: row[0]):
+        event = CrisisEvent.objects.create(
+            crisis=crisis, actor=actor, verb=verb, publication=publication, comment=comment, data=data
+        )
+        CrisisEvent.objects.filter(pk=event.pk).update(
+            created_at=when
+        )  # auto_now_add: set the past time after
+    return involved
+
+
+def create_deliveries() -> int:
+    """Deliveries in every state for the demo's publications that went out or are due.
+
+    Published: delivered on each channel; failed: one channel failed for good; due
+    and approved: pending on hand-posted channels (the "publish now" list), and one
+    whose outcome is unknown for a person to check.
+    """
+    from calendar_app.models import Delivery, DeliveryStatus
+
+    now = timezone.now()
+    through = Publication.channels.through
+    links = through.objects.filter(
+        publication__status__in=[
+            PublicationStatus.PUBLISHED,
+            PublicationStatus.FAILED,
+            PublicationStatus.APPROVED,
+        ],
+        publication__scheduled_at__lte=now,
+        publication__crisis__isnull=True,
+        publication__missed_in__isnull=True,
+    ).values_list(
+        "publication_id", "publication__status", "publication__scheduled_at", "channel_id", "channel__url"
+    )
+    rows, failed_seen, unknown_done = [], set(), False
+    for publication_id, status, scheduled_at, channel_id, url in links.order_by(
+        "publication_id", "channel_id"
+    ):
+        delivery = Delivery(publication_id=publication_id, channel_id=channel_id, attempts=1)
+        if status == PublicationStatus.PUBLISHED:
+            delivery.status = DeliveryStatus.DELIVERED
+            delivery.url = f"{url or 'https://social.example'}/posts/{publication_id}"
+            delivery.delivered_at = scheduled_at + timedelta(seconds=40)
+        elif status == PublicationStatus.FAILED and publication_id not in failed_seen:
+            failed_seen.add(publication_id)
+            delivery.status = DeliveryStatus.FAILED
+            delivery.attempts = 5
+            delivery.error = "HTTP 401 from the platform: the channel's credentials were refused."
+        elif status == PublicationStatus.FAILED:
+            delivery.status = DeliveryStatus.DELIVERED
+            delivery.delivered_at = scheduled_at + timedelta(seconds=40)
+        elif not unknown_done:
+            unknown_done = True
+            delivery.status = DeliveryStatus.UNKNOWN
+            delivery.claimed_at = scheduled_at
+            delivery.error = "No answer from the platform in time: check whether it was published."
+        else:
+            delivery.status = DeliveryStatus.PENDING
+            delivery.next_attempt_at = scheduled_at
+        rows.append(delivery)
+    Delivery.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+    return len(rows)

@@ -23,7 +23,7 @@ from calendar_app.models import (
     language_name,
 )
 from calendar_app.timezones import check_local_time
-from calendar_app.workflow import PublicationContent
+from calendar_app.workflow import AdvisoryContent, PublicationContent
 from diplomacy.models import Platform, Post, PostKind, User
 
 #: How far ahead a publication may be planned.
@@ -638,3 +638,167 @@ class AcceptProposalForm(TargetFieldsMixin, forms.Form):
         cleaned = super().clean()
         self.clean_targets(cleaned)
         return cleaned
+
+
+# --- Crisis mode ------------------------------------------------------------------------
+
+
+class DeclareCrisisForm(TargetFieldsMixin, forms.Form):
+    """Central names the scope freely; a post manager declares for the posts they manage."""
+
+    title = forms.CharField(
+        label=_("Title"), max_length=200, help_text=_("For example: Coup attempt in Turkey.")
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("What is happening, in a few words, for everyone who sees the banner."),
+    )
+    target = forms.ChoiceField(
+        label=_("Where?"), choices=ProposalTarget.choices, widget=forms.RadioSelect, initial="countries"
+    )
+    target_countries = forms.CharField(
+        label=_("Countries"),
+        required=False,
+        help_text=_("Two-letter codes separated by commas, e.g. TR, DE."),
+    )
+    target_posts = forms.ModelMultipleChoiceField(
+        label=_("Posts"), queryset=Post.objects.none(), required=False
+    )
+
+    def __init__(self, *args, central: bool, managed_posts=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if central:
+            self.fields["target_posts"].queryset = Post.objects.filter(active=True).order_by("name")
+        else:
+            # A post manager's crisis is for their own post(s), named one by one.
+            del self.fields["target"]
+            del self.fields["target_countries"]
+            self.fields["target_posts"].queryset = Post.objects.filter(
+                pk__in=[post.pk for post in managed_posts or []]
+            ).order_by("name")
+            self.fields["target_posts"].required = True
+            if len(managed_posts or []) == 1:
+                self.fields["target_posts"].initial = [managed_posts[0].pk]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if "target" in self.fields:
+            self.clean_targets(cleaned)
+        else:
+            cleaned["target"] = ProposalTarget.POSTS
+            cleaned["target_countries"] = []
+        return cleaned
+
+
+class AdvisoryForm(forms.Form):
+    """One advisory, Dutch and French required; English, German and host languages optional."""
+
+    title = forms.CharField(label=_("Internal title"), max_length=200)
+    text_nl = forms.CharField(label=_("Dutch"), widget=forms.Textarea(attrs={"rows": 4, "lang": "nl"}))
+    text_fr = forms.CharField(label=_("French"), widget=forms.Textarea(attrs={"rows": 4, "lang": "fr"}))
+    platforms = forms.MultipleChoiceField(
+        label=_("Platforms"),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("The advisory goes to every channel of the affected posts on these platforms."),
+    )
+
+    def __init__(self, *args, platforms: list[str], extra_languages: list[str], template=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.extra_languages = [
+            code for code in dict.fromkeys(["en", "de", *extra_languages]) if code not in ("nl", "fr")
+        ]
+        for code in self.extra_languages:
+            self.fields[f"text_{code}"] = forms.CharField(
+                label=_("%(language)s (optional)") % {"language": language_name(code)},
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 4, "lang": code}),
+            )
+        choices = [(value, label) for value, label in Platform.choices if value in platforms]
+        self.fields["platforms"].choices = choices
+        self.fields["platforms"].initial = [value for value, _label in choices]
+        if template is not None and not self.is_bound:
+            self.fields["title"].initial = template.name
+            for code, text in (template.texts or {}).items():
+                if f"text_{code}" in self.fields:
+                    self.fields[f"text_{code}"].initial = text
+
+    def language_fields(self) -> list:
+        return [self[f"text_{code}"] for code in ("nl", "fr", *self.extra_languages)]
+
+    def content(self) -> AdvisoryContent:
+        data = self.cleaned_data
+        variants = {code: data.get(f"text_{code}", "") for code in ("nl", "fr", *self.extra_languages)}
+        return AdvisoryContent(
+            title=data["title"],
+            variants={code: text for code, text in variants.items() if text and text.strip()},
+            platforms=list(data["platforms"]),
+        )
+
+
+class BreakGlassForm(AdvisoryForm):
+    """The advisory, the post, and why it cannot wait for central."""
+
+    post = forms.ModelChoiceField(label=_("Post"), queryset=Post.objects.none(), empty_label=None)
+    reason = forms.CharField(
+        label=_("Why it cannot wait for central's approval"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    confirm = forms.BooleanField(
+        label=_("I publish this at once without review; central will review it after the fact."),
+    )
+
+    def __init__(self, *args, posts: list[Post], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["post"].queryset = Post.objects.filter(pk__in=[post.pk for post in posts]).order_by(
+            "name"
+        )
+
+
+#: Languages a crisis template is written in.
+TEMPLATE_LANGUAGES = ("nl", "fr", "en", "de")
+
+
+class CrisisTemplateForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+
+    def __init__(self, *args, template=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.template = template
+        for code in TEMPLATE_LANGUAGES:
+            self.fields[f"text_{code}"] = forms.CharField(
+                label=language_name(code),
+                required=code in ("nl", "fr"),
+                max_length=5000,
+                widget=forms.Textarea(attrs={"rows": 4, "lang": code}),
+                initial=(template.texts or {}).get(code, "") if template else "",
+            )
+        if template is not None:
+            self.fields["name"].initial = template.name
+
+    def clean_name(self) -> str:
+        from calendar_app.models import CrisisTemplate
+
+        name = self.cleaned_data["name"].strip()
+        others = CrisisTemplate.objects.filter(name__iexact=name)
+        if self.template is not None:
+            others = others.exclude(pk=self.template.pk)
+        if others.exists():
+            raise forms.ValidationError(_("A template with this name exists already."))
+        return name
+
+    def save(self, user: User):
+        from calendar_app.models import CrisisTemplate
+
+        template = self.template or CrisisTemplate()
+        template.name = self.cleaned_data["name"]
+        template.texts = {
+            code: self.cleaned_data[f"text_{code}"].strip()
+            for code in TEMPLATE_LANGUAGES
+            if self.cleaned_data.get(f"text_{code}", "").strip()
+        }
+        template.updated_by = user
+        template.save()
+        return template

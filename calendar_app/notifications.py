@@ -7,10 +7,23 @@ notifies nobody and a request never waits for a mail server.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import transaction
+from django.db.models import Exists, Max, OuterRef, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from calendar_app.models import Notification, Proposal, Publication
+from calendar_app.models import (
+    Crisis,
+    CrisisEvent,
+    Notification,
+    NotificationPreference,
+    Proposal,
+    Publication,
+    PublicationKind,
+    PublicationStatus,
+)
 from diplomacy.models import Membership, Role, User
 
 #: What each verb says, in the recipient's language.
@@ -20,17 +33,39 @@ VERBS = {
     "changes_requested": _("%(actor)s asks for changes to “%(title)s”."),
     "commented": _("%(actor)s commented on “%(title)s”."),
     "due_soon": _("“%(title)s” goes out within 24 hours and is still in review."),
+    "delivery_failed": _("“%(title)s” could not be published on every channel: check why and send it again."),
     "proposal_submitted": _("%(actor)s proposes “%(title)s”."),
     "proposal_accepted": _("Your proposal “%(title)s” is accepted and offered to the posts."),
     "proposal_declined": _("Your proposal “%(title)s” is declined."),
+    "crisis_declared": _("%(actor)s declared a crisis: “%(title)s”. Scheduled publications there are held."),
+    "crisis_escalated": _("Nobody on call has taken up the crisis “%(title)s” yet: please act."),
+    "advisory_submitted": _(
+        "%(actor)s broadcast an advisory for the crisis “%(title)s”: it awaits approval."
+    ),
+    "advisory_escalated": _("Advisories for the crisis “%(title)s” have waited 15 minutes for approval."),
+    "break_glass": _(
+        "%(actor)s published an advisory without review for “%(title)s”: review it after the fact."
+    ),
+    "crisis_ended": _("%(actor)s ended the crisis “%(title)s”."),
 }
+
+#: Crisis news is emailed at once, whatever the recipient chose for the rest.
+URGENT_VERBS = {
+    "crisis_declared",
+    "crisis_escalated",
+    "advisory_submitted",
+    "advisory_escalated",
+    "break_glass",
+}
+#: How long on-call reviewers have before everyone central is told.
+ESCALATE_AFTER = timedelta(minutes=15)
 
 
 def recipients(verb: str, publication: Publication, actor: User | None) -> list[int]:
     """User ids to notify: reviewers for work to review, the post for decisions."""
     if verb in ("submitted", "due_soon"):
         ids = Membership.objects.filter(role=Role.CENTRAL_REVIEWER).values_list("user_id", flat=True)
-    elif verb in ("approved", "changes_requested"):
+    elif verb in ("approved", "changes_requested", "delivery_failed"):
         ids = list(Membership.objects.filter(post=publication.post).values_list("user_id", flat=True)) + [
             publication.author_id
         ]
@@ -77,7 +112,7 @@ def _queue_emails(ids: list[int]) -> None:
 
 
 def message(notification: Notification) -> str:
-    subject = notification.publication or notification.proposal
+    subject = notification.crisis or notification.publication or notification.proposal
     return str(VERBS[notification.verb]) % {
         "actor": notification.actor or _("Someone"),
         "title": subject.title if subject else "",
@@ -114,3 +149,139 @@ def unread_count(user) -> int:
     if not user.is_authenticated:
         return 0
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+# --- Crisis mode: on-call reviewers first -------------------------------------------------
+
+
+def central_reviewer_ids() -> set[int]:
+    return set(Membership.objects.filter(role=Role.CENTRAL_REVIEWER).values_list("user_id", flat=True))
+
+
+def on_call_ids() -> set[int]:
+    """Central reviewers who marked themselves on call."""
+    return set(
+        NotificationPreference.objects.filter(
+            on_call=True, user__memberships__role=Role.CENTRAL_REVIEWER
+        ).values_list("user_id", flat=True)
+    )
+
+
+def set_on_call(user: User, on_call: bool) -> None:
+    """A central reviewer marks themselves on call (or off)."""
+    NotificationPreference.objects.update_or_create(user=user, defaults={"on_call": on_call})
+
+
+def _crisis_recipients(verb: str, crisis: Crisis) -> set[int]:
+    if verb in ("crisis_declared", "advisory_submitted"):
+        # On-call first; nobody on call means everyone central at once.
+        central = on_call_ids() or central_reviewer_ids()
+        if verb == "crisis_declared":
+            central |= set(
+                Membership.objects.filter(post__in=crisis.affected_posts()).values_list("user_id", flat=True)
+            )
+        return central
+    if verb in ("crisis_escalated", "advisory_escalated", "break_glass"):
+        return central_reviewer_ids()
+    if verb == "crisis_ended":
+        posts = Membership.objects.filter(post__in=crisis.affected_posts()).values_list("user_id", flat=True)
+        return central_reviewer_ids() | set(posts)
+    raise ValueError(f"Unknown crisis notification verb {verb!r}")
+
+
+def notify_crisis(
+    verb: str,
+    crisis: Crisis,
+    actor: User | None,
+    *,
+    publication: Publication | None = None,
+    comment: str = "",
+    exclude: set[int] | None = None,
+    **numbers: int,
+) -> list[Notification]:
+    """Write crisis notifications (one per person, not per publication) and queue emails."""
+    if numbers.get("missed"):
+        comment = comment or str(
+            _("%(count)s publications missed their time and wait to be rescheduled.")
+            % {"count": numbers["missed"]}
+        )
+    if numbers.get("count", 0) > 1:
+        comment = comment or str(_("%(count)s publications, one per post.") % {"count": numbers["count"]})
+    actor_id = getattr(actor, "pk", None)
+    ids = _crisis_recipients(verb, crisis) - (exclude or set())
+    users = User.objects.filter(pk__in=ids, is_active=True).exclude(pk=actor_id).values_list("pk", flat=True)
+    rows = Notification.objects.bulk_create(
+        [
+            Notification(
+                recipient_id=user_id,
+                verb=verb,
+                crisis=crisis,
+                publication=publication,
+                actor=actor,
+                comment=comment[:2000],
+            )
+            for user_id in sorted(users)
+        ]
+    )
+    created = [row.pk for row in rows if row.pk]
+    if created:
+        transaction.on_commit(lambda: _queue_emails(created))
+    return rows
+
+
+def escalate_unanswered(now=None) -> dict[str, int]:
+    """The every-minute job: tell everyone central what on-call reviewers left for 15 minutes.
+
+    A crisis nobody acknowledged, and advisories still waiting for approval. Each is
+    escalated once: the crisis by a compare-and-set on `escalated_at`, an advisory by
+    its "escalated" row on the crisis timeline.
+    """
+    now = now or timezone.now()
+    cutoff = now - ESCALATE_AFTER
+    answered = CrisisEvent.objects.filter(
+        crisis=OuterRef("pk"), verb__in=["acknowledged", "advisory_broadcast"]
+    )
+    crises = (
+        Crisis.objects.active()
+        .filter(declared_at__lte=cutoff, escalated_at__isnull=True)
+        .exclude(Exists(answered))
+    )
+    escalated_crises = 0
+    for crisis in crises:
+        with transaction.atomic():
+            if Crisis.objects.filter(pk=crisis.pk, escalated_at__isnull=True).update(escalated_at=now):
+                CrisisEvent.objects.create(crisis=crisis, verb="escalated")
+                notify_crisis("crisis_escalated", crisis, None)
+                escalated_crises += 1
+    already = CrisisEvent.objects.filter(publication=OuterRef("pk"), verb="escalated")
+    waiting = (
+        Publication.objects.filter(
+            kind=PublicationKind.CRISIS_ADVISORY,
+            status=PublicationStatus.IN_REVIEW,
+            crisis__ended_at__isnull=True,
+            crisis__isnull=False,
+        )
+        .annotate(sent_at=Max("events__created_at", filter=Q(events__verb__in=["submit", "resubmit"])))
+        .filter(sent_at__lte=cutoff)
+        .exclude(Exists(already))
+        .select_related("crisis")
+    )
+    by_crisis: dict[int, list[Publication]] = {}
+    for publication in waiting:
+        by_crisis.setdefault(publication.crisis_id, []).append(publication)
+    for publications in by_crisis.values():
+        crisis = publications[0].crisis
+        with transaction.atomic():
+            CrisisEvent.objects.bulk_create(
+                [CrisisEvent(crisis=crisis, verb="escalated", publication=p) for p in publications]
+            )
+            # The authors cannot approve their own advisories (four eyes): the others are asked.
+            notify_crisis(
+                "advisory_escalated",
+                crisis,
+                None,
+                publication=publications[0],
+                exclude={p.author_id for p in publications},
+                count=len(publications),
+            )
+    return {"crises": escalated_crises, "advisories": sum(len(p) for p in by_crisis.values())}

@@ -12,10 +12,12 @@ from calendar_app.models import (
     CLOSED_STATUSES,
     NETWORK_VISIBLE_STATUSES,
     Asset,
+    Crisis,
     Proposal,
     ProposalStatus,
     ProposalTarget,
     Publication,
+    PublicationKind,
     PublicationStatus,
 )
 from diplomacy import roles
@@ -103,12 +105,14 @@ def allowed_actions(user: AnyUser, publication: Publication) -> set[str]:
         "submit": status == PublicationStatus.DRAFT and can_submit(user, publication),
         "resubmit": status == PublicationStatus.CHANGES_REQUESTED and can_submit(user, publication),
         "approve": status == PublicationStatus.IN_REVIEW
-        and publication.scheduled_at > timezone.now()
+        # A crisis advisory whose moment passed goes out at approval (fast track).
+        and (publication.scheduled_at > timezone.now() or publication.kind == PublicationKind.CRISIS_ADVISORY)
         and can_review(user, publication),
         "request_changes": status == PublicationStatus.IN_REVIEW and can_review(user, publication),
         "withdraw": status in (PublicationStatus.IN_REVIEW, PublicationStatus.APPROVED)
         and can_withdraw(user, publication),
         "cancel": status not in CLOSED_STATUSES and can_cancel(user, publication),
+        "retry": status == PublicationStatus.FAILED and can_retry(user, publication),
         "comment": can_comment(user, publication),
         "reschedule": can_reschedule(user, publication),
         "duplicate": can_duplicate(user, publication),
@@ -143,6 +147,13 @@ def can_withdraw(user: AnyUser, publication: Publication) -> bool:
 
 
 def can_cancel(user: AnyUser, publication: Publication) -> bool:
+    if publication.status in CLOSED_STATUSES:
+        return False
+    return roles.is_central(user) or roles.works_for_post(user, publication.post)
+
+
+def can_retry(user: AnyUser, publication: Publication) -> bool:
+    """The post's staff (or central) send a failed publication again."""
     if publication.status in CLOSED_STATUSES:
         return False
     return roles.is_central(user) or roles.works_for_post(user, publication.post)
@@ -272,3 +283,105 @@ def can_manage_priorities(user: AnyUser) -> bool:
 def can_record_delivery(user: AnyUser, publication: Publication) -> bool:
     """The post's staff, who post by hand, and central."""
     return roles.is_central(user) or roles.works_for_post(user, publication.post)
+
+
+# --- Crisis mode ---------------------------------------------------------------------
+
+
+def can_view_crises(user: AnyUser) -> bool:
+    """Ministry staff see the crisis page; partners do not."""
+    return roles.is_internal(user)
+
+
+def can_view_crisis(user: AnyUser, crisis: Crisis) -> bool:
+    """Central sees every crisis; a post's staff those that take in one of their posts."""
+    if roles.is_central(user):
+        return True
+    if not roles.is_post_staff(user):
+        return False
+    post_ids = {post.pk for post in crisis.posts.all()}
+    return any(crisis.takes_in(post, post_ids) for post in roles.posts_of(user))
+
+
+def can_declare_crisis(user: AnyUser) -> bool:
+    """Central reviewers, and post managers (for their own post)."""
+    return roles.is_central(user) or bool(roles.managed_post_ids(user))
+
+
+def can_declare_crisis_for(
+    user: AnyUser, *, whole_network: bool, countries: list[str], posts: list[Post]
+) -> bool:
+    """Central declares for anything; a post manager only for posts they manage, by name."""
+    if roles.is_central(user):
+        return True
+    if whole_network or countries or not posts:
+        return False
+    return {post.pk for post in posts} <= roles.managed_post_ids(user)
+
+
+def _declared_for_own_posts_only(user: AnyUser, crisis: Crisis) -> bool:
+    if crisis.whole_network or crisis.country_list:
+        return False
+    post_ids = {post.pk for post in crisis.posts.all()}
+    return bool(post_ids) and post_ids <= roles.managed_post_ids(user)
+
+
+def can_end_crisis(user: AnyUser, crisis: Crisis) -> bool:
+    """Central ends any crisis; a post manager one that covers only posts they manage.
+
+    Whether it is still active is the transition's to say (a clear message, not a 403).
+    """
+    return roles.is_central(user) or _declared_for_own_posts_only(user, crisis)
+
+
+def can_acknowledge_crisis(user: AnyUser, crisis: Crisis) -> bool:
+    """A central reviewer other than the one who declared it takes it up."""
+    return crisis.is_active and roles.is_central(user) and crisis.declared_by_id != getattr(user, "pk", None)
+
+
+def can_release_hold(user: AnyUser, publication: Publication) -> bool:
+    """Only central lets a single held publication go out during a crisis."""
+    return roles.is_central(user) and publication.held_by_id is not None
+
+
+def can_compose_advisory(user: AnyUser, crisis: Crisis) -> bool:
+    """Central writes advisories and broadcasts them to every affected post."""
+    return crisis.is_active and roles.is_central(user)
+
+
+def can_break_glass(user: AnyUser, post: Post, crisis: Crisis) -> bool:
+    """A post manager may publish an advisory for their own post at once, during a crisis there."""
+    return crisis.is_active and post.pk in roles.managed_post_ids(user) and crisis.takes_in(post)
+
+
+def break_glass_posts(user: AnyUser, crisis: Crisis) -> list[Post]:
+    """The posts `user` manages that `crisis` takes in (where they may break glass)."""
+    if not crisis.is_active:
+        return []
+    managed = roles.managed_post_ids(user)
+    post_ids = {post.pk for post in crisis.posts.all()}
+    return [post for post in roles.posts_of(user) if post.pk in managed and crisis.takes_in(post, post_ids)]
+
+
+def can_review_after_the_fact(user: AnyUser) -> bool:
+    return roles.is_central(user)
+
+
+def can_manage_crisis_templates(user: AnyUser) -> bool:
+    return roles.is_central(user)
+
+
+def can_be_on_call(user: AnyUser) -> bool:
+    return roles.is_central(user)
+
+
+def crisis_actions(user: AnyUser, crisis: Crisis) -> set[str]:
+    """The action names `user` may take on `crisis`, for templates."""
+    actions = {
+        "end": crisis.is_active and can_end_crisis(user, crisis),
+        "acknowledge": can_acknowledge_crisis(user, crisis),
+        "compose": can_compose_advisory(user, crisis),
+        "release": crisis.is_active and roles.is_central(user),
+        "break_glass": crisis.is_active and bool(break_glass_posts(user, crisis)),
+    }
+    return {name for name, allowed in actions.items() if allowed}

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -31,6 +32,13 @@ SCHEDULES = [
         "schedule_type": Schedule.DAILY,
     },
     {
+        # Crisis declarations and advisories on-call reviewers left for 15 minutes go to everyone central.
+        "name": "crisis-escalation",
+        "func": "calendar_app.notifications.escalate_unanswered",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 1,
+    },
+    {
         # Within about a minute of a publication's time (plus the scheduler's 30 s).
         "name": "publish-due",
         "func": "calendar_app.publishing.engine.publish_due",
@@ -38,6 +46,44 @@ SCHEDULES = [
         "minutes": 1,
     },
 ]
+
+
+def publication_schedule_name(publication_id: int) -> str:
+    """The name of a publication's one-off job: one per publication, updated in place."""
+    return f"publish-{publication_id}"
+
+
+def schedule_publication(publication: Publication) -> None:
+    """Once the current transaction commits, a one-off job at the publication's exact time.
+
+    Called by the approve transition inside its transaction (nothing is scheduled if it
+    rolls back). Creates or moves the django-q2 Schedule `publish-<id>` (ONCE, next_run =
+    scheduled_at) calling `engine.publish_publication`, which checks again that the
+    publication is approved and due. The `publish-due` minute job stays the safety net.
+    """
+    publication_id = publication.pk
+    transaction.on_commit(lambda: _write_publication_schedule(publication_id))
+
+
+def _write_publication_schedule(publication_id: int) -> None:
+    # Read after the commit: the time the approval actually committed.
+    found = Publication.objects.filter(pk=publication_id).values_list("scheduled_at", flat=True)
+    scheduled_at = found.first()
+    if scheduled_at is None:
+        return
+    # update_or_create by name: django-q2's schedule() refuses a second row, the database does not.
+    Schedule.objects.update_or_create(
+        name=publication_schedule_name(publication_id),
+        defaults={
+            "func": "calendar_app.publishing.engine.publish_publication",
+            "args": repr((publication_id,)),
+            "kwargs": "",
+            "schedule_type": Schedule.ONCE,
+            # -1: django-q2 deletes a ONCE schedule after it has created its task.
+            "repeats": -1,
+            "next_run": scheduled_at,
+        },
+    )
 
 
 def _preference(user) -> str:
@@ -53,10 +99,12 @@ def email_notifications(ids: list[int]) -> int:
     """Email each notification whose recipient wants email at once. Returns how many went out."""
     sent = 0
     rows = Notification.objects.filter(pk__in=ids, emailed_at__isnull=True).select_related(
-        "recipient__notification_preference", "publication", "proposal", "actor"
+        "recipient__notification_preference", "publication", "proposal", "crisis", "actor"
     )
     for notification in rows:
-        if _preference(notification.recipient) != NotificationPreference.EMAIL_NOW:
+        # Crisis news goes out at once, whatever the recipient chose for the rest.
+        urgent = notification.verb in notifications.URGENT_VERBS
+        if _preference(notification.recipient) != NotificationPreference.EMAIL_NOW and not urgent:
             continue
         # Claim before sending: a redelivered task finds it taken.
         if not Notification.objects.filter(pk=notification.pk, emailed_at__isnull=True).update(
@@ -102,6 +150,10 @@ def remind_due_soon() -> int:
 
 
 def _url_of(notification: Notification) -> str:
+    if notification.crisis_id and notification.verb in ("advisory_submitted", "advisory_escalated"):
+        return reverse("approvals")
+    if notification.crisis_id:
+        return reverse("crisis_detail", args=[notification.crisis_id])
     if notification.publication_id:
         return reverse("publication_detail", args=[notification.publication_id])
     if notification.proposal_id:

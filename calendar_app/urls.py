@@ -2,6 +2,7 @@ from django.urls import path
 
 from calendar_app.views import (
     calendar,
+    crisis,
     guidelines,
     home,
     proposals,
@@ -52,4 +53,21 @@ urlpatterns = [
     path("network/coverage/priorities/", reports.priority_countries, name="priority_countries"),
     path("network/activity/", reports.activity, name="activity"),
     path("assets/<int:pk>/<slug:rendition>/", publications.asset_file, name="asset_file"),
+    path("crisis/", crisis.crisis_list, name="crisis_list"),
+    path("crisis/declare/", crisis.crisis_declare, name="crisis_declare"),
+    path("crisis/on-call/", crisis.on_call, name="crisis_on_call"),
+    path("crisis/templates/", crisis.template_list, name="crisis_templates"),
+    path("crisis/templates/<int:pk>/", crisis.template_list, name="crisis_template_edit"),
+    path("crisis/templates/<int:pk>/delete/", crisis.template_delete, name="crisis_template_delete"),
+    path("crisis/reviewed/<int:publication_pk>/", crisis.review_after, name="crisis_review_after"),
+    path("crisis/<int:pk>/", crisis.crisis_detail, name="crisis_detail"),
+    path("crisis/<int:pk>/advisory/", crisis.advisory_compose, name="advisory_compose"),
+    path("crisis/<int:pk>/break-glass/", crisis.break_glass, name="break_glass"),
+    path("crisis/<int:pk>/release/<int:publication_pk>/", crisis.crisis_release, name="crisis_release"),
+    path("crisis/<int:pk>/<slug:action>/", crisis.crisis_action, name="crisis_action"),
+    path(
+        "channels/<int:channel_id>/test-connection/",
+        publishing.channel_test_connection,
+        name="channel_test_connection",
+    ),
 ]

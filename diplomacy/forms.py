@@ -3,10 +3,15 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.utils.translation import gettext_lazy as _
 
+from diplomacy.credentials import NEEDS_ACCOUNT, CredentialsError, usable_for
+from diplomacy.credentials import encrypt as encrypt_credentials
 from diplomacy.models import (
+    API_CONNECTORS,
     POST_ROLES,
     Channel,
+    Connector,
     Partner,
+    Platform,
     Post,
     Role,
     known_timezones,
@@ -59,16 +64,70 @@ class PostForm(forms.ModelForm):
         return sorted(known_timezones())
 
 
+class WriteOnlyTextInput(forms.TextInput):
+    """Never shows a value, not even the one just typed: credentials are write-only."""
+
+    def format_value(self, value: object) -> None:
+        return None
+
+
 class ChannelForm(forms.ModelForm):
+    """A channel, with how it publishes and, for an API connector, its credentials.
+
+    Credentials are write-only: the form never shows them again (only when they were
+    stored); left empty they stay as they are. They are bound to the connector and the
+    API address they were entered for, so a changed address or connector needs them again
+    (a token is not sent to a server nobody entered it for).
+    """
+
     content_languages = LanguageListField(
         label=_("Content languages"),
         required=False,
         help_text=Channel._meta.get_field("content_languages").help_text,
     )
+    credential_account = forms.CharField(
+        label=_("Account identifier"),
+        required=False,
+        max_length=200,
+        widget=WriteOnlyTextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text=_(
+            "Facebook: the page id. LinkedIn: the author URN, e.g. urn:li:organization:12345. "
+            "Bluesky: the handle (empty: the channel's handle). Not needed for Mastodon and X."
+        ),
+    )
+    credential_secret = forms.CharField(
+        label=_("Access token or app password"),
+        required=False,
+        max_length=4000,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_(
+            "Mastodon, X, LinkedIn: the access token. Facebook: the page access token. "
+            "Bluesky: an app password. Leave empty to keep the stored credentials."
+        ),
+    )
+    remove_credentials = forms.BooleanField(label=_("Remove the stored credentials"), required=False)
+
+    REGISTRY_FIELDS = ("platform", "handle", "url", "content_languages", "weekly_target", "active")
+    PUBLISHING_FIELDS = (
+        "connector",
+        "endpoint",
+        "credential_account",
+        "credential_secret",
+        "remove_credentials",
+    )
 
     class Meta:
         model = Channel
-        fields = ["platform", "handle", "url", "content_languages", "weekly_target", "active"]
+        fields = [
+            "platform",
+            "handle",
+            "url",
+            "content_languages",
+            "weekly_target",
+            "active",
+            "connector",
+            "endpoint",
+        ]
 
     def __init__(self, *args, post: Post, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -76,6 +135,25 @@ class ChannelForm(forms.ModelForm):
         # `post` field is ignored.
         self.instance.post = post
         self.fields["weekly_target"].widget.attrs.update({"min": 0, "max": 100})
+        # A submission without the field (a script, an older page) keeps the connector.
+        self.fields["connector"].required = False
+        self.fields["connector"].label = _("Connector")
+        self.fields["connector"].help_text = _(
+            "An API connector publishes by itself at the publication's time, with the credentials below."
+        )
+        if not self.instance.has_credentials:
+            del self.fields["remove_credentials"]
+        #: None: leave the stored credentials; "": forget them; otherwise the new token.
+        self.credentials_token: str | None = None
+
+    def registry_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.REGISTRY_FIELDS if name in self.fields]
+
+    def publishing_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.PUBLISHING_FIELDS if name in self.fields]
+
+    def clean_connector(self) -> str:
+        return self.cleaned_data.get("connector") or self.instance.connector or Connector.MANUAL
 
     def clean_weekly_target(self) -> int:
         value = self.cleaned_data["weekly_target"]
@@ -94,7 +172,95 @@ class ChannelForm(forms.ModelForm):
             ).exclude(pk=self.instance.pk)
             if duplicates.exists():
                 raise forms.ValidationError(_("This post already has this account on this platform."))
+        self._clean_publishing(cleaned)
         return cleaned
+
+    def _clean_publishing(self, cleaned: dict) -> None:
+        connector, platform = cleaned.get("connector"), cleaned.get("platform")
+        if "endpoint" in self.errors or not connector:
+            return
+        endpoint = cleaned.get("endpoint") or ""
+        account = (cleaned.get("credential_account") or "").strip()
+        secret = (cleaned.get("credential_secret") or "").strip()
+        remove = cleaned.get("remove_credentials", False)
+        if connector == Connector.WEBHOOK and not endpoint:
+            self.add_error("endpoint", _("The webhook connector needs the address to post to."))
+        if connector not in API_CONNECTORS:
+            if account or secret:
+                self.add_error(
+                    "credential_secret",
+                    _("Credentials are kept only for an API connector: choose one, or leave them empty."),
+                )
+            elif remove:
+                self.credentials_token = ""
+            return
+        connector_label = Connector(connector).label
+        if platform and API_CONNECTORS[connector] != platform:
+            self.add_error(
+                "connector",
+                _("The %(connector)s connector publishes to %(platform)s channels only.")
+                % {"connector": connector_label, "platform": Platform(API_CONNECTORS[connector]).label},
+            )
+        if connector == Connector.MASTODON and not endpoint:
+            self.add_error(
+                "endpoint", _("Give the address of the Mastodon server, e.g. https://mastodon.social.")
+            )
+            return
+        stored, unreadable = {}, ""
+        if self.instance.has_credentials and not remove:
+            try:
+                values = self.instance.read_credentials()
+            except CredentialsError as exc:
+                unreadable = str(exc)
+            else:
+                if usable_for(values, connector, endpoint):
+                    stored = {key: values[key] for key in ("account", "secret") if values.get(key)}
+        merged = {
+            **stored,
+            **({"account": account} if account else {}),
+            **({"secret": secret} if secret else {}),
+        }
+        if not merged.get("secret"):
+            if unreadable:
+                message = unreadable
+            elif self.instance.has_credentials and not remove:
+                message = _(
+                    "The stored credentials were entered for another connector or address: enter them again."
+                )
+            else:
+                message = _("The %(connector)s connector needs credentials: enter them here.") % {
+                    "connector": connector_label
+                }
+            self.add_error("credential_secret", message)
+            return
+        if NEEDS_ACCOUNT[connector] and not merged.get("account"):
+            self.add_error(
+                "credential_account",
+                _("Give the page id of the Facebook page.")
+                if connector == Connector.FACEBOOK
+                else _("Give the author URN, e.g. urn:li:organization:12345."),
+            )
+            return
+        if connector == Connector.LINKEDIN and not merged["account"].startswith("urn:li:"):
+            self.add_error("credential_account", _("Give the author URN, e.g. urn:li:organization:12345."))
+            return
+        if merged == stored:
+            return  # nothing new: the stored token stays as it is
+        try:
+            self.credentials_token = encrypt_credentials(
+                {"connector": connector, "endpoint": endpoint, **merged}
+            )
+        except CredentialsError as exc:
+            self.add_error("credential_secret", str(exc))
+
+    def save(self, commit: bool = True) -> Channel:
+        channel = super().save(commit=False)
+        if self.credentials_token is not None:
+            channel.set_credentials_token(self.credentials_token)
+        if commit:
+            channel.save()
+            self.save_m2m()
+        return channel
 
 
 class NetworkImportForm(forms.Form):

@@ -22,6 +22,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
+from diplomacy.credentials import decrypt as decrypt_credentials
+
 #: Language codes as ISO 639-1 two-letter codes, stored comma-separated.
 LANGUAGE_LIST_RE = r"^([a-z]{2})(,[a-z]{2})*$"
 language_list_validator = RegexValidator(
@@ -219,8 +221,33 @@ class Platform(models.TextChoices):
     THREADS = "threads", "Threads"
 
 
+class Connector(models.TextChoices):
+    MANUAL = "manual", _("By hand, from the “publish now” list")
+    WEBHOOK = "webhook", _("Webhook")
+    MASTODON = "mastodon", _("Mastodon API")
+    BLUESKY = "bluesky", _("Bluesky API")
+    FACEBOOK = "facebook", _("Facebook Graph API")
+    X = "x", _("X API")
+    LINKEDIN = "linkedin", _("LinkedIn API")
+
+
+#: The connectors that call a platform's API with the channel's stored credentials, and
+#: the one platform each of them publishes to.
+API_CONNECTORS: dict[str, str] = {
+    Connector.MASTODON: Platform.MASTODON,
+    Connector.BLUESKY: Platform.BLUESKY,
+    Connector.FACEBOOK: Platform.FACEBOOK,
+    Connector.X: Platform.X,
+    Connector.LINKEDIN: Platform.LINKEDIN,
+}
+
+
 class Channel(models.Model):
-    """One social-media account of a post on one platform."""
+    """One social-media account of a post on one platform.
+
+    An API connector publishes with the channel's credentials, kept encrypted at rest
+    (diplomacy.credentials) and never shown again once stored.
+    """
 
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="channels", verbose_name=_("post"))
     platform = models.CharField(_("platform"), max_length=20, choices=Platform.choices)
@@ -241,11 +268,21 @@ class Channel(models.Model):
     connector = models.CharField(
         _("publishing"),
         max_length=20,
-        choices=[("manual", _("By hand, from the “publish now” list")), ("webhook", _("Webhook"))],
-        default="manual",
+        choices=Connector.choices,
+        default=Connector.MANUAL,
     )
     endpoint = HttpsURLField(
-        _("webhook address"), blank=True, help_text=_("Where the webhook connector posts the publication.")
+        _("webhook or API address"),
+        blank=True,
+        help_text=_(
+            "Webhook: where the publication is posted. Mastodon: the server, e.g. https://mastodon.social. "
+            "Other platforms: leave empty to use their public API."
+        ),
+    )
+    #: A Fernet token of {"connector", "endpoint", "account", "secret"}; see diplomacy.credentials.
+    credentials_token = models.TextField(_("credentials (encrypted)"), blank=True, editable=False)
+    credentials_stored_at = models.DateTimeField(
+        _("credentials stored"), null=True, blank=True, editable=False
     )
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -271,6 +308,19 @@ class Channel(models.Model):
     @property
     def content_language_list(self) -> list[str]:
         return split_languages(self.content_languages)
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.credentials_token)
+
+    def read_credentials(self) -> dict[str, str]:
+        """The decrypted credentials ({} when none); CredentialsError when unreadable."""
+        return decrypt_credentials(self.credentials_token) if self.credentials_token else {}
+
+    def set_credentials_token(self, token: str) -> None:
+        """Keep an encrypted token (or "" to forget them); the caller saves."""
+        self.credentials_token = token
+        self.credentials_stored_at = timezone.now() if token else None
 
 
 class PartnerRegion(models.TextChoices):

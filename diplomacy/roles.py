@@ -179,6 +179,7 @@ def navigation(user: AnyUser) -> list[NavItem]:
     if is_internal(user):
         items.append(NavItem("calendar", _("Calendar")))
         items.append(NavItem("publish_now", _("Publish now")))
+        items.append(NavItem("crisis_list", _("Crisis")))
     if is_central(user):
         items.append(NavItem("approvals", _("Approvals")))
     if is_internal(user) or is_partner_contributor(user):

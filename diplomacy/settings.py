@@ -7,6 +7,8 @@ fresh machine. With DJANGO_DEBUG=0 the required production variables must be
 set, or start-up stops with a message naming the missing one.
 """
 
+import base64
+import hashlib
 import os
 from pathlib import Path
 
@@ -122,6 +124,7 @@ TEMPLATES = [
                 "csp.context_processors.nonce",
                 "diplomacy.context_processors.navigation",
                 "calendar_app.context_processors.unread_notifications",
+                "calendar_app.context_processors.crisis_banner",
             ],
         },
     },
@@ -224,6 +227,27 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 # Signs what the webhook connector sends (HMAC-SHA256); the receiver checks it.
 WEBHOOK_SIGNING_KEY = os.environ.get("WEBHOOK_SIGNING_KEY", SECRET_KEY)
+# Encrypts channel credentials at rest (diplomacy.credentials): Fernet keys, comma-separated
+# to rotate (the first encrypts, all decrypt). With DEBUG on and none set, one is derived
+# from SECRET_KEY; in production, without it, credentials can be neither stored nor read
+# (the channel form and the connectors say so) rather than kept under a guessable key.
+CHANNEL_CREDENTIALS_KEYS = env_list("CHANNEL_CREDENTIALS_KEY", [])
+if DEBUG and not CHANNEL_CREDENTIALS_KEYS:
+    CHANNEL_CREDENTIALS_KEYS = [
+        base64.urlsafe_b64encode(
+            hashlib.sha256(f"channel-credentials:{SECRET_KEY}".encode()).digest()
+        ).decode()
+    ]
+for _key in CHANNEL_CREDENTIALS_KEYS:
+    try:
+        _key_ok = len(base64.urlsafe_b64decode(_key.encode())) == 32
+    except ValueError:
+        _key_ok = False
+    if not _key_ok:
+        raise ImproperlyConfigured(
+            "CHANNEL_CREDENTIALS_KEY must be Fernet keys (32 url-safe base64-encoded bytes), e.g. from "
+            '`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`.'
+        )
 # Where emails link to (tasks have no request to build addresses from).
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "calendar@localhost")
@@ -266,8 +290,11 @@ Q_CLUSTER = {
     "name": "calendar",
     "orm": "default",
     "workers": env_int("Q_WORKERS", 2),
-    "timeout": 60,
-    "retry": 300,
+    # A publishing job starts deliveries for 30 s; one delivery with images may then take
+    # a few minutes of platform time-outs. `retry` stays far above (django-q2 runs a task
+    # again when it expires, and our claims make that harmless, but not free).
+    "timeout": 300,
+    "retry": 900,
     "max_attempts": 3,
     "queue_limit": 20,
     "catch_up": False,

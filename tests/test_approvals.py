@@ -296,7 +296,8 @@ def fill(size: int, istanbul, tokyo, editor, reviewer, facebook, campaign) -> No
             editor,
             title=f"Expired {n}" if expired else f"In review {n}",
             day=date(2026, 11, 27) if expired else DAY + timedelta(days=n % 9),
-            kind="crisis_advisory" if n % 7 == 0 else "regular",
+            # (A crisis advisory never expires: it goes out when approved.)
+            kind="crisis_advisory" if n % 7 == 0 and not expired else "regular",
             channels=channels,
             has_warnings=n % 3 == 0,
         )

@@ -127,14 +127,21 @@ def test_an_inactive_user_holds_no_role(editor):
 @pytest.mark.parametrize(
     ("persona", "expected"),
     [
-        ("editor", ["home", "calendar", "publish_now", "proposal_list", "network", "guidelines"]),
-        ("manager", ["home", "calendar", "publish_now", "proposal_list", "network", "guidelines"]),
+        (
+            "editor",
+            ["home", "calendar", "publish_now", "crisis_list", "proposal_list", "network", "guidelines"],
+        ),
+        (
+            "manager",
+            ["home", "calendar", "publish_now", "crisis_list", "proposal_list", "network", "guidelines"],
+        ),
         (
             "reviewer",
             [
                 "home",
                 "calendar",
                 "publish_now",
+                "crisis_list",
                 "approvals",
                 "proposal_list",
                 "network",

@@ -90,6 +90,7 @@ def test_sync_schedules_declares_each_job_once(db):
     call_command("sync_schedules", verbosity=0)
     assert sorted(Schedule.objects.values_list("name", flat=True)) == [
         "clear-expired-sessions",
+        "crisis-escalation",
         "daily-digest",
         "publish-due",
         "remind-due-soon",
@@ -108,3 +109,18 @@ def test_the_session_clean_up_drops_only_expired_sessions(db):
     Session.objects.create(session_key="new", session_data="", expire_date=timezone.now() + timedelta(days=1))
     clear_expired_sessions()
     assert list(Session.objects.values_list("session_key", flat=True)) == ["new"]
+
+
+def test_seed_demo_loads_a_past_crisis_templates_and_deliveries_in_every_state(db, settings):
+    from calendar_app.models import Crisis, CrisisTemplate, Delivery, Publication
+
+    settings.DEBUG = True
+    call_command("seed_demo", "--publications", "300", "--password", "demo-pass-123")
+    crisis = Crisis.objects.get()
+    assert not crisis.is_active
+    assert Publication.objects.filter(crisis=crisis, kind="crisis_advisory").exists()
+    assert Publication.objects.filter(missed_in=crisis).exists()
+    assert crisis.events.filter(verb="break_glass").exists()
+    statuses = set(Delivery.objects.values_list("status", flat=True))
+    assert statuses == {"pending", "delivered", "failed", "unknown"}
+    assert CrisisTemplate.objects.count() >= 4

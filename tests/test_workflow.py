@@ -35,7 +35,7 @@ TEXTS = {
 S = PublicationStatus
 STATUSES = [s.value for s in PublicationStatus]
 ROLES = ["editor", "manager", "foreign_editor", "central_author", "central_other", "partner"]
-ACTIONS = ["submit", "resubmit", "approve", "request_changes", "withdraw", "cancel"]
+ACTIONS = ["submit", "resubmit", "approve", "request_changes", "withdraw", "cancel", "retry"]
 #: The moves of DESIGN.md "Publication workflow", written out here independently of the code.
 MOVES = {
     "submit": ({"draft"}, "in_review"),
@@ -44,6 +44,7 @@ MOVES = {
     "request_changes": ({"in_review"}, "changes_requested"),
     "withdraw": ({"in_review", "approved"}, "draft"),
     "cancel": ({"draft", "in_review", "changes_requested", "approved", "failed"}, "cancelled"),
+    "retry": ({"failed"}, "approved"),
 }
 COMMENTS = {
     "approve": "Fine, thank you.",
@@ -114,8 +115,8 @@ def expected_outcome(status: str, role: str, action: str):
     ):
         # The post's staff and central act on a publication until it is published or cancelled.
         return PermissionDenied
-    elif status == "failed" and action != "cancel":
-        # A failed publication is only cancelled: its approved text is what failed to go out.
+    elif status == "failed" and action not in ("cancel", "retry"):
+        # A failed publication is sent again or cancelled: its approved text is what failed to go out.
         return PermissionDenied
     sources, target = MOVES[action]
     return target if status in sources else workflow.TransitionNotAllowed

@@ -3,6 +3,8 @@
 A connector's `publish(delivery, texts)` returns a Published (the platform's id and
 URL) or raises SurelyFailed (nothing was posted: retry later) or OutcomeUnknown (the
 request may have gone through: a person must check, it is never retried blindly).
+Every connector also has `check_connection(channel) -> str`: a harmless authenticated
+read that returns the account's name, or raises SurelyFailed with the reason.
 """
 
 from __future__ import annotations
@@ -17,7 +19,15 @@ class Published:
 
 
 class SurelyFailed(Exception):
-    """Nothing was published; safe to try again (or give up after the limit)."""
+    """Nothing was published; safe to try again (or give up after the limit).
+
+    `retry_after` (seconds) is the platform's own "not before" (a 429's Retry-After or
+    rate-limit reset header), when it gave one; the engine waits at least that long.
+    """
+
+    def __init__(self, *args: object, retry_after: int | None = None) -> None:
+        super().__init__(*args)
+        self.retry_after = retry_after
 
 
 class OutcomeUnknown(Exception):
@@ -29,6 +39,15 @@ class ManualOnly(Exception):
 
 
 def connector_for(name: str):
-    from calendar_app.publishing import manual, webhook
+    """The connector module for a Channel.connector value (KeyError when unknown)."""
+    from calendar_app.publishing import bluesky, facebook, linkedin, manual, mastodon, webhook, x
 
-    return {"manual": manual, "webhook": webhook}[name]
+    return {
+        "manual": manual,
+        "webhook": webhook,
+        "mastodon": mastodon,
+        "bluesky": bluesky,
+        "facebook": facebook,
+        "x": x,
+        "linkedin": linkedin,
+    }[name]

@@ -11,11 +11,13 @@ import hmac
 import json
 import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
-from calendar_app.publishing import OutcomeUnknown, Published, SurelyFailed
+from calendar_app.publishing import OutcomeUnknown, Published, SurelyFailed, http
 
 TIMEOUT_SECONDS = 10
 
@@ -72,3 +74,21 @@ def publish(delivery, texts: dict[str, str]) -> Published:
     if not isinstance(answer, dict):
         answer = {}
     return Published(post_id=str(answer.get("id", ""))[:200], url=str(answer.get("url", ""))[:500])
+
+
+def check_connection(channel) -> str:
+    """A HEAD request to the webhook address: any answer below 500 (405 included) means a
+    receiver is there. HEAD carries no body and changes nothing, so nothing is published;
+    the signature and the receiver's own checks are not tested by it."""
+    if not channel.endpoint:
+        raise SurelyFailed(_("The channel has no webhook address."))
+    host = urllib.parse.urlsplit(channel.endpoint).netloc
+    http.request(
+        "HEAD",
+        channel.endpoint,
+        platform=host,
+        expect_json=False,
+        accept=range(400, 500),
+        timeout=TIMEOUT_SECONDS,
+    )
+    return host

@@ -218,6 +218,7 @@ WORKFLOW_BUTTONS = [
     ("resubmit", gettext_lazy("Send to review again"), False),
     ("approve", gettext_lazy("Approve"), False),
     ("withdraw", gettext_lazy("Withdraw to draft"), True),
+    ("retry", gettext_lazy("Send it again"), False),
     ("cancel", gettext_lazy("Cancel the publication"), True),
 ]
 

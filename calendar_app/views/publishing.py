@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,9 +17,12 @@ from django.views.decorators.http import require_POST
 
 from calendar_app import permissions, workflow
 from calendar_app.models import Delivery, DeliveryStatus, PublicationStatus
-from calendar_app.publishing import engine
+from calendar_app.publishing import ManualOnly, OutcomeUnknown, SurelyFailed, connector_for, engine
 from calendar_app.views.publications import safe_next
 from diplomacy import roles
+from diplomacy.models import Channel
+
+logger = logging.getLogger(__name__)
 
 
 @login_required
@@ -30,6 +35,9 @@ def publish_now(request: HttpRequest) -> HttpResponse:
         Q(status=DeliveryStatus.PENDING, channel__connector="manual") | Q(status=DeliveryStatus.UNKNOWN),
         publication__status=PublicationStatus.APPROVED,
         publication__scheduled_at__lte=timezone.now(),
+        # Held by a crisis, or missed during one: not to be posted until released or rescheduled.
+        publication__held_by__isnull=True,
+        publication__missed_in__isnull=True,
     ).select_related("publication__post", "channel")
     if not roles.is_central(request.user):
         deliveries = deliveries.filter(publication__post_id__in=roles.post_ids(request.user))
@@ -72,3 +80,30 @@ def delivery_retry(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("It will be sent again within a minute."))
     return redirect(safe_next(request, delivery.publication.get_absolute_url()))
+
+
+@login_required
+@require_POST
+def channel_test_connection(request: HttpRequest, channel_id: int) -> HttpResponse:
+    """A harmless authenticated read on the channel's platform ("Connected as …"), for
+    whoever may edit the channel; the outcome is shown as a message on the channel page."""
+    channel = get_object_or_404(Channel.objects.select_related("post"), pk=channel_id)
+    if not roles.can_edit_channel(request.user, channel):
+        raise PermissionDenied
+    try:
+        name = connector_for(channel.connector).check_connection(channel)
+    except ManualOnly:
+        messages.info(request, _("This channel is published by hand: there is no connection to test."))
+    except (SurelyFailed, OutcomeUnknown) as exc:
+        messages.error(request, _("The connection test failed: %(error)s") % {"error": exc})
+    except Exception:
+        # A connector's bug (an answer shaped unlike its documentation) must not turn the
+        # button into a server error page: say so, and keep the details in the log.
+        logger.exception("Connection test of channel %s failed unexpectedly", channel.pk)
+        messages.error(
+            request,
+            _("The connection test failed with an unexpected answer: the details are in the server log."),
+        )
+    else:
+        messages.success(request, _("Connected as %(name)s.") % {"name": name})
+    return redirect("channel_edit", channel.pk)

@@ -43,6 +43,7 @@ TRANSITION_MESSAGES = {
     "request_changes": gettext_lazy("Sent back to the post with your comment."),
     "withdraw": gettext_lazy("Withdrawn: it is a draft again."),
     "cancel": gettext_lazy("Cancelled."),
+    "retry": gettext_lazy("It will be sent again on the channels where it failed."),
 }
 
 
@@ -242,17 +243,15 @@ def approvals(request: HttpRequest) -> HttpResponse:
             request, "calendar_app/approvals.html", {"filter": filterset, "expired_list": False}, status=400
         )
     expired_list = request.GET.get("list") == "expired"
-    queue = (
-        filterset.qs.filter(scheduled_at__lte=now)
-        if expired_list
-        else filterset.qs.filter(scheduled_at__gt=now)
-    )
+    # A crisis advisory is due at once and goes out when approved: it never expires.
+    waiting = Q(scheduled_at__gt=now) | Q(kind=PublicationKind.CRISIS_ADVISORY)
+    queue = filterset.qs.exclude(waiting) if expired_list else filterset.qs.filter(waiting)
     page = Paginator(_for_queue(queue), APPROVALS_PAGE_SIZE).get_page(request.GET.get("page"))
     items = list(page.object_list)
     counts = base.aggregate(
-        waiting=Count("pk", filter=Q(scheduled_at__gt=now)),
-        due_soon=Count("pk", filter=Q(scheduled_at__gt=now, scheduled_at__lte=now + DUE_SOON)),
-        expired=Count("pk", filter=Q(scheduled_at__lte=now)),
+        waiting=Count("pk", filter=waiting),
+        due_soon=Count("pk", filter=waiting & Q(scheduled_at__lte=now + DUE_SOON)),
+        expired=Count("pk", filter=~waiting),
     )
     query = request.GET.copy()
     query.pop("page", None)

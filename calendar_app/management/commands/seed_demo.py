@@ -56,7 +56,12 @@ class Command(BaseCommand):
             self.stdout.write(f"Calendar: {created} publications.")
             proposals = calendar_demo.create_proposals()
             self.stdout.write(f"Proposals: {proposals} from the regional partners.")
+            crisis = calendar_demo.create_past_crisis()
+            self.stdout.write(f"A past crisis with {crisis} publications (advisories, held, missed).")
+            deliveries = calendar_demo.create_deliveries()
+            self.stdout.write(f"Deliveries: {deliveries}.")
         calendar_demo.create_priority_countries()
+        calendar_demo.create_crisis_templates()
         self.stdout.write(self.style.SUCCESS("Demo loaded."))
         self.print_logins(options["password"])
 

@@ -1,0 +1,184 @@
+"""Bluesky connector (AT Protocol XRPC), on https://bsky.social unless the channel names
+another PDS in its `endpoint`.
+
+Credentials: an app password, and the handle (empty: the channel's handle).
+
+- session: POST /xrpc/com.atproto.server.createSession {identifier, password} -> accessJwt, did;
+- images: POST /xrpc/com.atproto.repo.uploadBlob (the raw bytes) -> a blob, embedded as
+  app.bsky.embed.images with its alt text and aspect ratio;
+- post: POST /xrpc/com.atproto.repo.createRecord {repo, collection: app.bsky.feed.post,
+  rkey, record} where the record has `text`, `createdAt`, `langs` (the variants', at most
+  3) and `facets` for links and hashtags, located by UTF-8 byte offsets as the lexicon
+  requires. The record key is derived from the delivery, so a repeated request for the
+  same delivery is refused as a duplicate record instead of posting twice;
+- the live address is https://bsky.app/profile/<handle>/post/<rkey>;
+- check: createSession -> the handle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from calendar_app.publishing import Published, content, http
+
+if TYPE_CHECKING:
+    from calendar_app.models import Delivery
+    from diplomacy.models import Channel
+
+PLATFORM = "Bluesky"
+DEFAULT_BASE = "https://bsky.social"
+MAX_IMAGES = 4
+MAX_LANGUAGES = 3
+POST_COLLECTION = "app.bsky.feed.post"
+#: The base32 alphabet of AT Protocol TIDs ("base32-sortable").
+TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+
+#: A URL as written in a text; trailing punctuation is trimmed afterwards.
+URL_RE = re.compile(r"https?://[^\s<>\"]+")
+#: A hashtag: "#" at the start or after a space, then anything up to a space or a "#".
+TAG_RE = re.compile(r"(?:^|(?<=\s))#([^\s#]+)")
+TRAILING_PUNCTUATION = ".,;:!?'\"»”’"
+
+
+def _expired(status: int, payload) -> bool:
+    """An XRPC ExpiredToken/InvalidToken error comes with 400: the session was refused."""
+    return isinstance(payload, dict) and payload.get("error") in {"ExpiredToken", "InvalidToken"}
+
+
+def _session(channel: Channel, base: str) -> dict:
+    values = content.credentials(channel)
+    identifier = values.get("account") or channel.handle.lstrip("@")
+    answer = http.request(
+        "POST",
+        f"{base}/xrpc/com.atproto.server.createSession",
+        platform=PLATFORM,
+        body=http.json_body({"identifier": identifier, "password": values["secret"]}),
+        auth_refused=_expired,
+    )
+    session = answer.data
+    if not session.get("accessJwt") or not session.get("did"):
+        raise http.garbage(PLATFORM, posting=False)
+    return session
+
+
+def publish(delivery: Delivery, texts: dict[str, str]) -> Published:
+    channel = delivery.channel
+    base = content.base_url(channel, DEFAULT_BASE)
+    text, languages = content.combine(texts)
+    session = _session(channel, base)
+    auth = {"Authorization": f"Bearer {session['accessJwt']}"}
+    record: dict = {
+        "$type": POST_COLLECTION,
+        "text": text,
+        "createdAt": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "langs": languages[:MAX_LANGUAGES],
+    }
+    facets = link_and_tag_facets(text)
+    if facets:
+        record["facets"] = facets
+    pictures = content.images(delivery, "bluesky", limit=MAX_IMAGES, language=languages[0])
+    if pictures:
+        record["embed"] = {
+            "$type": "app.bsky.embed.images",
+            "images": [
+                {
+                    "alt": picture.alt,
+                    "image": _upload(base, auth, picture),
+                    "aspectRatio": {"width": picture.width, "height": picture.height},
+                }
+                for picture in pictures
+            ],
+        }
+    rkey = record_key(delivery)
+    answer = http.request(
+        "POST",
+        f"{base}/xrpc/com.atproto.repo.createRecord",
+        platform=PLATFORM,
+        headers=auth,
+        body=http.json_body(
+            {"repo": session["did"], "collection": POST_COLLECTION, "rkey": rkey, "record": record}
+        ),
+        posting=True,
+        deduplicated=True,
+        auth_refused=_expired,
+    )
+    uri = answer.data.get("uri")
+    if not isinstance(uri, str) or not uri.startswith("at://"):
+        raise http.garbage(PLATFORM, posting=True)
+    handle = session.get("handle") or session["did"]
+    return Published(
+        post_id=uri[:200], url=f"https://bsky.app/profile/{handle}/post/{uri.rsplit('/', 1)[-1]}"
+    )
+
+
+def _upload(base: str, auth: dict[str, str], picture: content.Image) -> dict:
+    """uploadBlob: the blob reference to embed. Before the post: a failure posts nothing."""
+    answer = http.request(
+        "POST",
+        f"{base}/xrpc/com.atproto.repo.uploadBlob",
+        platform=PLATFORM,
+        headers=auth,
+        body=(picture.content, picture.content_type),
+        timeout=http.MEDIA_TIMEOUT_SECONDS,
+        auth_refused=_expired,
+    )
+    blob = answer.data.get("blob")
+    if not isinstance(blob, dict):
+        raise http.garbage(PLATFORM, posting=False)
+    return blob
+
+
+def check_connection(channel: Channel) -> str:
+    """createSession: the handle the app password opens."""
+    session = _session(channel, content.base_url(channel, DEFAULT_BASE))
+    return "@" + str(session.get("handle") or session["did"])
+
+
+def link_and_tag_facets(text: str) -> list[dict]:
+    """Rich-text facets for the links and hashtags in `text`, at UTF-8 byte offsets."""
+    facets = []
+    for match in URL_RE.finditer(text):
+        url = _trim(match.group())
+        start = match.start()
+        facets.append(
+            _facet(text, start, start + len(url), {"$type": "app.bsky.richtext.facet#link", "uri": url})
+        )
+    for match in TAG_RE.finditer(text):
+        tag = _trim(match.group(1))
+        if not tag or tag.isdigit():
+            continue
+        start = match.start()  # the "#"
+        facets.append(
+            _facet(text, start, start + 1 + len(tag), {"$type": "app.bsky.richtext.facet#tag", "tag": tag})
+        )
+    return sorted(facets, key=lambda facet: facet["index"]["byteStart"])
+
+
+def _trim(value: str) -> str:
+    value = value.rstrip(TRAILING_PUNCTUATION)
+    # A closing parenthesis belongs to the URL only when it opened one: "(see https://x.y/a)".
+    while value.endswith(")") and value.count("(") < value.count(")"):
+        value = value[:-1].rstrip(TRAILING_PUNCTUATION)
+    return value
+
+
+def _facet(text: str, start: int, end: int, feature: dict) -> dict:
+    byte_start = len(text[:start].encode())
+    byte_end = byte_start + len(text[start:end].encode())
+    return {"index": {"byteStart": byte_start, "byteEnd": byte_end}, "features": [feature]}
+
+
+def record_key(delivery: Delivery) -> str:
+    """A TID (the record key a post needs) fixed for this delivery: the microseconds of its
+    creation and a clock id from its idempotency key, in AT Protocol's base32-sortable."""
+    micros = int(delivery.created_at.timestamp() * 1_000_000) & ((1 << 53) - 1)
+    clock_id = int(hashlib.sha256(delivery.idempotency_key.encode()).hexdigest(), 16) % 1024
+    value = (micros << 10) | clock_id
+    characters = []
+    for _position in range(13):
+        characters.append(TID_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(characters))

@@ -1,0 +1,115 @@
+"""Mastodon connector: the channel's instance (its `endpoint`, e.g. https://mastodon.social).
+
+Credentials: an access token (scopes write:statuses, write:media, read:accounts).
+
+- images: POST /api/v2/media (multipart `file`, `description`) -> a MediaAttachment; 202
+  means the full size is still processing: GET /api/v1/media/:id until it answers 200;
+- post: POST /api/v1/statuses (`status`, `language`, `media_ids[]`, `visibility`) with an
+  `Idempotency-Key` header (the delivery's key): Mastodon answers a repeated key with the
+  status it already made, so a retried request cannot post twice; the answer is a Status
+  whose `id` and `url` are stored;
+- check: GET /api/v1/accounts/verify_credentials -> the account.
+
+One status carries every variant, in order, with the first variant's language.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from django.utils.translation import gettext as _
+
+from calendar_app.publishing import Published, SurelyFailed, content, http
+
+if TYPE_CHECKING:
+    from calendar_app.models import Delivery
+    from diplomacy.models import Channel
+
+PLATFORM = "Mastodon"
+MAX_IMAGES = 4
+#: How often and how long to wait for an image the instance is still processing.
+MEDIA_POLLS = 5
+MEDIA_POLL_SECONDS = 1.0
+
+
+def _base(channel: Channel) -> str:
+    if not channel.endpoint:
+        raise SurelyFailed(_("The Mastodon channel needs the address of its server in the channel settings."))
+    return content.base_url(channel, "")
+
+
+def _auth(values: dict[str, str]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {values['secret']}"}
+
+
+def publish(delivery: Delivery, texts: dict[str, str]) -> Published:
+    channel = delivery.channel
+    base = _base(channel)
+    values = content.credentials(channel)
+    text, languages = content.combine(texts)
+    media_ids = [
+        _upload(base, values, image)
+        for image in content.images(delivery, "mastodon", limit=MAX_IMAGES, language=languages[0])
+    ]
+    fields = [("status", text), ("language", languages[0]), ("visibility", "public")]
+    fields += [("media_ids[]", media_id) for media_id in media_ids]
+    answer = http.request(
+        "POST",
+        f"{base}/api/v1/statuses",
+        platform=PLATFORM,
+        headers={**_auth(values), "Idempotency-Key": delivery.idempotency_key},
+        body=http.form_body(fields),
+        posting=True,
+        deduplicated=True,
+    )
+    status_id = answer.data.get("id")
+    if not status_id:
+        raise http.garbage(PLATFORM, posting=True)
+    return Published(
+        post_id=str(status_id)[:200], url=str(answer.data.get("url") or answer.data.get("uri") or "")[:500]
+    )
+
+
+def _upload(base: str, values: dict[str, str], image: content.Image) -> str:
+    """Upload one image; its MediaAttachment id. Before the post: a failure posts nothing."""
+    answer = http.request(
+        "POST",
+        f"{base}/api/v2/media",
+        platform=PLATFORM,
+        headers=_auth(values),
+        body=http.multipart(
+            [("description", image.alt)] if image.alt else [],
+            [http.FilePart("file", image.filename, image.content_type, image.content)],
+        ),
+        timeout=http.MEDIA_TIMEOUT_SECONDS,
+    )
+    media_id = answer.data.get("id")
+    if not media_id:
+        raise http.garbage(PLATFORM, posting=False)
+    if answer.status == 202:
+        # Accepted, still processing: a status may not carry it until it is done.
+        for _attempt in range(MEDIA_POLLS):
+            time.sleep(MEDIA_POLL_SECONDS)
+            polled = http.request(
+                "GET", f"{base}/api/v1/media/{media_id}", platform=PLATFORM, headers=_auth(values)
+            )
+            if polled.status == 200:
+                break
+    return str(media_id)
+
+
+def check_connection(channel: Channel) -> str:
+    """verify_credentials: the account the token belongs to."""
+    base = _base(channel)
+    answer = http.request(
+        "GET",
+        f"{base}/api/v1/accounts/verify_credentials",
+        platform=PLATFORM,
+        headers=_auth(content.credentials(channel)),
+    )
+    account = answer.data.get("acct") or answer.data.get("username")
+    if not account:
+        raise http.garbage(PLATFORM, posting=False)
+    name = answer.data.get("display_name")
+    return f"{name} (@{account})" if name else f"@{account}"

@@ -1,0 +1,102 @@
+"""X connector: API v2 (https://api.x.com unless the channel's `endpoint` says otherwise).
+
+Credentials: an OAuth 2.0 user access token (scopes tweet.write, users.read, media.write),
+sent as a Bearer token. Such a token expires after two hours unless it is refreshed;
+refreshing is not done here, so an expired token is refused like any other and the
+delivery asks for new credentials in the channel settings.
+
+- images: POST /2/media/upload (multipart `media`, `media_category=tweet_image`) ->
+  {"data": {"id"}}; the description through POST /2/media/metadata;
+- post: POST /2/tweets {"text", "media": {"media_ids"}} -> {"data": {"id", "text"}};
+  X takes no idempotency key (it refuses an identical text as a duplicate, with 403);
+- the live address is https://x.com/<handle>/status/<id>;
+- check: GET /2/users/me -> the username.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from calendar_app.publishing import Published, content, http
+
+if TYPE_CHECKING:
+    from calendar_app.models import Delivery
+    from diplomacy.models import Channel
+
+PLATFORM = "X"
+DEFAULT_BASE = "https://api.x.com"
+MAX_IMAGES = 4
+MAX_ALT_TEXT = 1000
+
+
+def _auth(channel: Channel) -> dict[str, str]:
+    return {"Authorization": f"Bearer {content.credentials(channel)['secret']}"}
+
+
+def _data(answer: http.Answer, *, posting: bool) -> dict:
+    data = answer.data.get("data")
+    if not isinstance(data, dict) or not data.get("id"):
+        raise http.garbage(PLATFORM, posting=posting)
+    return data
+
+
+def publish(delivery: Delivery, texts: dict[str, str]) -> Published:
+    channel = delivery.channel
+    base = content.base_url(channel, DEFAULT_BASE)
+    auth = _auth(channel)
+    text, languages = content.combine(texts)
+    document: dict = {"text": text}
+    media_ids = [
+        _upload(base, auth, picture)
+        for picture in content.images(delivery, "x", limit=MAX_IMAGES, language=languages[0])
+    ]
+    if media_ids:
+        document["media"] = {"media_ids": media_ids}
+    answer = http.request(
+        "POST",
+        f"{base}/2/tweets",
+        platform=PLATFORM,
+        headers=auth,
+        body=http.json_body(document),
+        posting=True,
+    )
+    post_id = str(_data(answer, posting=True)["id"])
+    handle = channel.handle.strip().lstrip("@")
+    url = f"https://x.com/{handle}/status/{post_id}" if handle else f"https://x.com/i/web/status/{post_id}"
+    return Published(post_id=post_id[:200], url=url)
+
+
+def _upload(base: str, auth: dict[str, str], picture: content.Image) -> str:
+    """Upload one image (and its description); its media id. A failure posts nothing."""
+    answer = http.request(
+        "POST",
+        f"{base}/2/media/upload",
+        platform=PLATFORM,
+        headers=auth,
+        body=http.multipart(
+            [("media_category", "tweet_image")],
+            [http.FilePart("media", picture.filename, picture.content_type, picture.content)],
+        ),
+        timeout=http.MEDIA_TIMEOUT_SECONDS,
+    )
+    media_id = str(_data(answer, posting=False)["id"])
+    if picture.alt:
+        http.request(
+            "POST",
+            f"{base}/2/media/metadata",
+            platform=PLATFORM,
+            headers=auth,
+            body=http.json_body(
+                {"id": media_id, "metadata": {"alt_text": {"text": picture.alt[:MAX_ALT_TEXT]}}}
+            ),
+        )
+    return media_id
+
+
+def check_connection(channel: Channel) -> str:
+    """GET /2/users/me: the account the token acts for."""
+    base = content.base_url(channel, DEFAULT_BASE)
+    answer = http.request("GET", f"{base}/2/users/me", platform=PLATFORM, headers=_auth(channel))
+    data = _data(answer, posting=False)
+    username = data.get("username")
+    return f"@{username}" if username else str(data.get("name") or data["id"])

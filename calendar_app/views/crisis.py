@@ -1,0 +1,413 @@
+"""Crisis mode: declare and end crises, hold and release, advisories, break-glass, on call."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from calendar_app import notifications, permissions, workflow
+from calendar_app.forms import AdvisoryForm, BreakGlassForm, CrisisTemplateForm, DeclareCrisisForm
+from calendar_app.models import (
+    Crisis,
+    CrisisEvent,
+    CrisisTemplate,
+    Delivery,
+    NotificationPreference,
+    Publication,
+    PublicationEvent,
+    PublicationKind,
+    is_whole_number,
+)
+from calendar_app.views.publications import safe_next
+from diplomacy import roles
+from diplomacy.models import Channel, User
+
+#: Rows shown in each list of the crisis pages before "and N more".
+LIST_LIMIT = 200
+
+
+def _get_crisis_for_user(request: HttpRequest, pk: int) -> Crisis:
+    """Load a crisis the user may see: 404 when they may not know it exists."""
+    crisis = get_object_or_404(
+        Crisis.objects.select_related("declared_by", "ended_by").prefetch_related("posts"), pk=pk
+    )
+    if not permissions.can_view_crisis(request.user, crisis):
+        raise Http404
+    return crisis
+
+
+def _visible_publications(user) -> Q:
+    if roles.is_central(user):
+        return Q()
+    return Q(post_id__in=roles.post_ids(user))
+
+
+def _after_the_fact_queryset():
+    """Break-glass publications central has not reviewed yet."""
+    broke = PublicationEvent.objects.filter(publication=OuterRef("pk"), verb="break_glass")
+    reviewed = PublicationEvent.objects.filter(publication=OuterRef("pk"), verb="reviewed_after")
+    return (
+        Publication.objects.filter(Exists(broke))
+        .exclude(Exists(reviewed))
+        .select_related("post", "crisis", "author")
+        .order_by("-scheduled_at")
+    )
+
+
+def _declare_form(request: HttpRequest, data=None) -> DeclareCrisisForm:
+    managed = [
+        post for post in roles.posts_of(request.user) if post.pk in roles.managed_post_ids(request.user)
+    ]
+    return DeclareCrisisForm(data, central=roles.is_central(request.user), managed_posts=managed)
+
+
+@login_required
+def crisis_list(
+    request: HttpRequest, form: DeclareCrisisForm | None = None, status: int = 200
+) -> HttpResponse:
+    """Active and past crises, the declare form, missed publications and break-glass to review."""
+    if not permissions.can_view_crises(request.user):
+        raise PermissionDenied
+    user = request.user
+    crises = [
+        c
+        for c in Crisis.objects.select_related("declared_by").prefetch_related("posts")[:LIST_LIMIT]
+        if permissions.can_view_crisis(user, c)
+    ]
+    missed = (
+        Publication.objects.filter(missed_in__isnull=False)
+        .filter(_visible_publications(user))
+        .select_related("post", "missed_in")
+        .order_by("scheduled_at")[:LIST_LIMIT]
+    )
+    central = roles.is_central(user)
+    preference = NotificationPreference.objects.filter(user=user).first()
+    context = {
+        "active": [c for c in crises if c.is_active],
+        "past": [c for c in crises if not c.is_active],
+        "missed": list(missed),
+        "after_the_fact": list(_after_the_fact_queryset()[:LIST_LIMIT]) if central else [],
+        "form": form
+        if form is not None
+        else (_declare_form(request) if permissions.can_declare_crisis(user) else None),
+        "can_be_on_call": permissions.can_be_on_call(user),
+        "on_call": bool(preference and preference.on_call),
+        "on_call_names": sorted(str(u) for u in User.objects.filter(pk__in=notifications.on_call_ids()))
+        if central
+        else [],
+        "can_manage_templates": permissions.can_manage_crisis_templates(user),
+    }
+    return render(request, "calendar_app/crisis_list.html", context, status=status)
+
+
+@login_required
+@require_POST
+def crisis_declare(request: HttpRequest) -> HttpResponse:
+    if not permissions.can_declare_crisis(request.user):
+        raise PermissionDenied
+    form = _declare_form(request, request.POST)
+    if not form.is_valid():
+        return crisis_list(request, form=form, status=400)
+    data = form.cleaned_data
+    try:
+        crisis = workflow.declare_crisis(
+            request.user,
+            title=data["title"],
+            reason=data["reason"],
+            whole_network=data["target"] == "network",
+            countries=data["target_countries"],
+            posts=list(data["target_posts"]) if data["target"] == "posts" else [],
+        )
+    except workflow.CrisisRefused as exc:
+        form.add_error(None, str(exc))
+        return crisis_list(request, form=form, status=400)
+    held = crisis.held_publications.count()
+    messages.warning(
+        request,
+        ngettext(
+            "Crisis declared. %(count)s scheduled publication is held.",
+            "Crisis declared. %(count)s scheduled publications are held.",
+            held,
+        )
+        % {"count": held},
+    )
+    return redirect(crisis)
+
+
+@login_required
+def crisis_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Scope, timeline, held publications, advisories and their deliveries, missed list."""
+    crisis = _get_crisis_for_user(request, pk)
+    user = request.user
+    visible = _visible_publications(user)
+    held = (
+        Publication.objects.filter(held_by=crisis)
+        .filter(visible)
+        .select_related("post")
+        .order_by("scheduled_at")
+    )
+    missed = (
+        Publication.objects.filter(missed_in=crisis)
+        .filter(visible)
+        .select_related("post")
+        .order_by("scheduled_at")
+    )
+    advisories = (
+        Publication.objects.filter(crisis=crisis)
+        .filter(visible)
+        .select_related("post")
+        .prefetch_related(Prefetch("deliveries", queryset=Delivery.objects.select_related("channel")))
+        .order_by("post__name", "pk")
+    )
+    events = CrisisEvent.objects.filter(crisis=crisis)
+    if not roles.is_central(user):
+        # Rows about other posts' publications stay with central and those posts.
+        events = events.filter(Q(publication__isnull=True) | Q(publication__post_id__in=roles.post_ids(user)))
+    events = events.select_related("actor", "publication__post").order_by("created_at", "pk")
+    affected = crisis.affected_posts().order_by("name")
+    context = {
+        "crisis": crisis,
+        "actions": permissions.crisis_actions(user, crisis),
+        "affected": list(affected[:LIST_LIMIT]),
+        "affected_count": affected.count(),
+        "held": list(held[:LIST_LIMIT]),
+        "held_count": held.count(),
+        "missed": list(missed[:LIST_LIMIT]),
+        "advisories": list(advisories[:LIST_LIMIT]),
+        "events": list(events[:500]),
+        "countries": crisis.country_list,
+    }
+    return render(request, "calendar_app/crisis_detail.html", context)
+
+
+@login_required
+@require_POST
+def crisis_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """End or acknowledge a crisis."""
+    crisis = _get_crisis_for_user(request, pk)
+    try:
+        if action == "end":
+            counts = workflow.end_crisis(request.user, crisis)
+            messages.success(
+                request,
+                _("Crisis ended. Released: %(released)s. Missed their time, to reschedule: %(missed)s.")
+                % counts,
+            )
+        elif action == "acknowledge":
+            workflow.acknowledge_crisis(request.user, crisis)
+            messages.success(request, _("You have taken up this crisis."))
+        else:
+            raise Http404
+    except workflow.TransitionNotAllowed as exc:
+        messages.error(request, str(exc))
+    return redirect(crisis)
+
+
+@login_required
+@require_POST
+def crisis_release(request: HttpRequest, pk: int, publication_pk: int) -> HttpResponse:
+    """Central lets one held publication go."""
+    crisis = _get_crisis_for_user(request, pk)
+    publication = get_object_or_404(Publication, pk=publication_pk, held_by=crisis)
+    try:
+        outcome = workflow.release_publication(request.user, publication)
+    except workflow.TransitionNotAllowed as exc:
+        messages.error(request, str(exc))
+    else:
+        if outcome == "missed":
+            messages.warning(
+                request,
+                _("“%(title)s” was released, but its time has passed: reschedule it.")
+                % {"title": publication},
+            )
+        else:
+            messages.success(
+                request, _("“%(title)s” was released: it goes out at its time.") % {"title": publication}
+            )
+    return redirect(safe_next(request, crisis.get_absolute_url()))
+
+
+def _advisory_setup(crisis: Crisis, posts=None) -> tuple[list[str], list[str]]:
+    """Platforms present among the posts' channels, and their host languages."""
+    posts = list(posts if posts is not None else crisis.affected_posts())
+    platforms = sorted(
+        set(Channel.objects.filter(post__in=posts, active=True).values_list("platform", flat=True).distinct())
+    )
+    languages = sorted({code for post in posts for code in post.host_language_list})
+    return platforms, languages
+
+
+def _template_from(request: HttpRequest) -> CrisisTemplate | None:
+    raw = request.GET.get("template", "")
+    return (
+        CrisisTemplate.objects.filter(pk=int(raw)).first() if is_whole_number(raw) and len(raw) < 10 else None
+    )
+
+
+def _guideline_messages(exc: workflow.GuidelinesFailed) -> str:
+    return " ".join(problem for result in exc.results for problem in result.problems)
+
+
+@login_required
+def advisory_compose(request: HttpRequest, pk: int) -> HttpResponse:
+    """Write one advisory and broadcast it to every affected post, for fast-track approval."""
+    crisis = _get_crisis_for_user(request, pk)
+    if not permissions.can_compose_advisory(request.user, crisis):
+        raise PermissionDenied
+    platforms, languages = _advisory_setup(crisis)
+    template = _template_from(request)
+    form = AdvisoryForm(
+        request.POST or None, platforms=platforms, extra_languages=languages, template=template
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                made, skipped = workflow.broadcast_advisory(request.user, crisis, form.content())
+            except workflow.CrisisRefused as exc:
+                form.add_error(None, str(exc))
+            except workflow.GuidelinesFailed as exc:
+                form.add_error(
+                    None, _("Not sent: fix what the guidelines say first.") + " " + _guideline_messages(exc)
+                )
+            else:
+                text = ngettext(
+                    "Advisory sent to review for %(count)s post.",
+                    "Advisory sent to review for %(count)s posts.",
+                    len(made),
+                ) % {"count": len(made)}
+                if skipped:
+                    text += " " + _("No channel on those platforms at: %(posts)s.") % {
+                        "posts": ", ".join(post.name for post in skipped)
+                    }
+                messages.success(request, text)
+                return redirect(crisis)
+        status = 400
+    context = {
+        "crisis": crisis,
+        "form": form,
+        "templates": CrisisTemplate.objects.all(),
+        "template": template,
+        "mode": "broadcast",
+    }
+    return render(request, "calendar_app/advisory_form.html", context, status=status)
+
+
+@login_required
+def break_glass(request: HttpRequest, pk: int) -> HttpResponse:
+    """A post manager publishes an advisory for their own post at once, with a reason."""
+    crisis = _get_crisis_for_user(request, pk)
+    posts = permissions.break_glass_posts(request.user, crisis)
+    if not posts:
+        raise PermissionDenied
+    platforms, languages = _advisory_setup(crisis, posts)
+    form = BreakGlassForm(
+        request.POST or None,
+        platforms=platforms,
+        extra_languages=languages,
+        template=_template_from(request),
+        posts=posts,
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                publication = workflow.break_glass(
+                    request.user,
+                    crisis,
+                    form.cleaned_data["post"],
+                    form.content(),
+                    reason=form.cleaned_data["reason"],
+                )
+            except workflow.CrisisRefused as exc:
+                form.add_error(None, str(exc))
+            except workflow.GuidelinesFailed as exc:
+                form.add_error(
+                    None,
+                    _("Not published: fix what the guidelines say first.") + " " + _guideline_messages(exc),
+                )
+            else:
+                messages.warning(
+                    request,
+                    _("Published without review. Central will review it after the fact."),
+                )
+                return redirect(publication)
+        status = 400
+    context = {
+        "crisis": crisis,
+        "form": form,
+        "templates": CrisisTemplate.objects.all(),
+        "mode": "break_glass",
+    }
+    return render(request, "calendar_app/advisory_form.html", context, status=status)
+
+
+@login_required
+@require_POST
+def review_after(request: HttpRequest, publication_pk: int) -> HttpResponse:
+    """Central marks a break-glass publication as reviewed after the fact."""
+    if not permissions.can_review_after_the_fact(request.user):
+        raise PermissionDenied
+    publication = get_object_or_404(Publication, pk=publication_pk, kind=PublicationKind.CRISIS_ADVISORY)
+    try:
+        workflow.review_after_the_fact(request.user, publication, comment=request.POST.get("comment", ""))
+    except workflow.TransitionNotAllowed as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Reviewed after the fact: “%(title)s”.") % {"title": publication})
+    return redirect(safe_next(request, "/crisis/"))
+
+
+@login_required
+@require_POST
+def on_call(request: HttpRequest) -> HttpResponse:
+    """A central reviewer goes on call or off call."""
+    if not permissions.can_be_on_call(request.user):
+        raise PermissionDenied
+    value = request.POST.get("on_call") == "1"
+    notifications.set_on_call(request.user, value)
+    if value:
+        messages.success(request, _("You are on call: crises and advisories reach you first, by email too."))
+    else:
+        messages.success(request, _("You are no longer on call."))
+    return redirect(safe_next(request, "/crisis/"))
+
+
+@login_required
+def template_list(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """The advisory templates central keeps; add one or edit one on the same page."""
+    if not permissions.can_manage_crisis_templates(request.user):
+        raise PermissionDenied
+    template = get_object_or_404(CrisisTemplate, pk=pk) if pk else None
+    form = CrisisTemplateForm(request.POST or None, template=template)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            saved = form.save(request.user)
+            messages.success(request, _("Template “%(name)s” saved.") % {"name": saved.name})
+            return redirect("crisis_templates")
+        status = 400
+    context = {
+        "templates": CrisisTemplate.objects.select_related("updated_by"),
+        "form": form,
+        "template": template,
+    }
+    return render(request, "calendar_app/crisis_templates.html", context, status=status)
+
+
+@login_required
+@require_POST
+def template_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    if not permissions.can_manage_crisis_templates(request.user):
+        raise PermissionDenied
+    template = get_object_or_404(CrisisTemplate, pk=pk)
+    template.delete()
+    messages.success(request, _("Template “%(name)s” deleted.") % {"name": template.name})
+    return redirect("crisis_templates")
