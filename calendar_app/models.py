@@ -390,6 +390,14 @@ class CrisisEvent(models.Model):
         ordering = ["created_at", "pk"]
         verbose_name = _("crisis timeline entry")
         verbose_name_plural = _("crisis timeline")
+        constraints = [
+            # An advisory is escalated once, even when the job runs twice at the same time.
+            models.UniqueConstraint(
+                fields=["crisis", "publication", "verb"],
+                condition=Q(verb="escalated", publication__isnull=False),
+                name="crisis_event_escalated_once",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.crisis_id} {self.verb}"
@@ -535,6 +543,10 @@ class Publication(models.Model):
     #: Its time passed while it was held: it waits to be rescheduled, never sent late.
     missed_in = models.ForeignKey(
         Crisis, on_delete=models.SET_NULL, null=True, blank=True, related_name="missed_publications"
+    )
+    #: Central let it go out during this crisis: the crisis does not hold it again.
+    released_from = models.ForeignKey(
+        Crisis, on_delete=models.SET_NULL, null=True, blank=True, related_name="released_publications"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

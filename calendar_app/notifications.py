@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, Max, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from calendar_app.models import (
     Crisis,
@@ -201,10 +202,11 @@ def notify_crisis(
 ) -> list[Notification]:
     """Write crisis notifications (one per person, not per publication) and queue emails."""
     if numbers.get("missed"):
-        comment = comment or str(
-            _("%(count)s publications missed their time and wait to be rescheduled.")
-            % {"count": numbers["missed"]}
-        )
+        comment = comment or ngettext(
+            "%(count)s publication missed its time and waits to be rescheduled.",
+            "%(count)s publications missed their time and wait to be rescheduled.",
+            numbers["missed"],
+        ) % {"count": numbers["missed"]}
     if numbers.get("count", 0) > 1:
         comment = comment or str(_("%(count)s publications, one per post.") % {"count": numbers["count"]})
     actor_id = getattr(actor, "pk", None)
@@ -269,19 +271,28 @@ def escalate_unanswered(now=None) -> dict[str, int]:
     by_crisis: dict[int, list[Publication]] = {}
     for publication in waiting:
         by_crisis.setdefault(publication.crisis_id, []).append(publication)
+    escalated_advisories = 0
     for publications in by_crisis.values():
         crisis = publications[0].crisis
-        with transaction.atomic():
-            CrisisEvent.objects.bulk_create(
-                [CrisisEvent(crisis=crisis, verb="escalated", publication=p) for p in publications]
-            )
-            # The authors cannot approve their own advisories (four eyes): the others are asked.
-            notify_crisis(
-                "advisory_escalated",
-                crisis,
-                None,
-                publication=publications[0],
-                exclude={p.author_id for p in publications},
-                count=len(publications),
-            )
-    return {"crises": escalated_crises, "advisories": sum(len(p) for p in by_crisis.values())}
+        claimed = []
+        for publication in publications:
+            # Claimed by its unique timeline row: a second run at the same time skips it.
+            try:
+                with transaction.atomic():
+                    CrisisEvent.objects.create(crisis=crisis, verb="escalated", publication=publication)
+            except IntegrityError:
+                continue
+            claimed.append(publication)
+        if not claimed:
+            continue
+        escalated_advisories += len(claimed)
+        # The authors cannot approve their own advisories (four eyes): the others are asked.
+        notify_crisis(
+            "advisory_escalated",
+            crisis,
+            None,
+            publication=claimed[0],
+            exclude={p.author_id for p in claimed},
+            count=len(claimed),
+        )
+    return {"crises": escalated_crises, "advisories": escalated_advisories}

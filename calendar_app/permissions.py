@@ -17,7 +17,6 @@ from calendar_app.models import (
     ProposalStatus,
     ProposalTarget,
     Publication,
-    PublicationKind,
     PublicationStatus,
 )
 from diplomacy import roles
@@ -106,7 +105,7 @@ def allowed_actions(user: AnyUser, publication: Publication) -> set[str]:
         "resubmit": status == PublicationStatus.CHANGES_REQUESTED and can_submit(user, publication),
         "approve": status == PublicationStatus.IN_REVIEW
         # A crisis advisory whose moment passed goes out at approval (fast track).
-        and (publication.scheduled_at > timezone.now() or publication.kind == PublicationKind.CRISIS_ADVISORY)
+        and (publication.scheduled_at > timezone.now() or publication.crisis_id is not None)
         and can_review(user, publication),
         "request_changes": status == PublicationStatus.IN_REVIEW and can_review(user, publication),
         "withdraw": status in (PublicationStatus.IN_REVIEW, PublicationStatus.APPROVED)
@@ -330,8 +329,13 @@ def can_end_crisis(user: AnyUser, crisis: Crisis) -> bool:
     """Central ends any crisis; a post manager one that covers only posts they manage.
 
     Whether it is still active is the transition's to say (a clear message, not a 403).
+    A crisis central declared is central's to end, even when it covers one post.
     """
-    return roles.is_central(user) or _declared_for_own_posts_only(user, crisis)
+    if roles.is_central(user):
+        return True
+    if not _declared_for_own_posts_only(user, crisis):
+        return False
+    return crisis.declared_by_id == getattr(user, "pk", None) or not roles.is_central(crisis.declared_by)
 
 
 def can_acknowledge_crisis(user: AnyUser, crisis: Crisis) -> bool:

@@ -231,7 +231,7 @@ def update_publication(
         if from_status == PublicationStatus.APPROVED and changed:
             to_status = PublicationStatus.IN_REVIEW
             Publication.objects.filter(pk=publication.pk).update(
-                status=to_status, held_by=None, missed_in=None
+                status=to_status, held_by=None, missed_in=None, released_from=None
             )
             publication.status = to_status
             publication.held_by_id = publication.missed_in_id = None
@@ -277,6 +277,9 @@ def reschedule_publication(
         to_status = from_status
         if from_status == PublicationStatus.APPROVED and not roles.is_central(actor):
             to_status = PublicationStatus.IN_REVIEW
+        if to_status == PublicationStatus.APPROVED and scheduled_at <= timezone.now():
+            # It would go out at once, late (a missed publication moved to an hour gone by).
+            raise ValidationError(_("Choose a time that has not passed yet."))
         changes = {}
         if to_status != PublicationStatus.APPROVED:
             changes["held_by"] = None
@@ -294,6 +297,8 @@ def reschedule_publication(
         if not updated:
             raise StaleEdit(Publication.objects.get(pk=publication.pk))
         publication.refresh_from_db()
+        if to_status == PublicationStatus.APPROVED and publication.held_by_id is None:
+            _hold_if_in_crisis(actor, publication)
         if to_status == PublicationStatus.IN_REVIEW:
             from calendar_app import notifications
 
@@ -457,7 +462,7 @@ def _move(
     changes = {"status": target, "updated_at": timezone.now()}
     if target != S.APPROVED:
         # A crisis holds approved publications only; one that leaves approved is no longer held.
-        changes.update(held_by=None, missed_in=None)
+        changes.update(held_by=None, missed_in=None, released_from=None)
     if not rows.update(**changes):
         raise StaleEdit(Publication.objects.get(pk=publication.pk))
     publication.status = target
@@ -583,7 +588,9 @@ def _decide(
     revision = publication.latest_revision
     if revision is None or revision.number != expected_revision or publication.revision != expected_revision:
         raise StaleEdit(Publication.objects.get(pk=publication.pk))
-    is_advisory = publication.kind == PublicationKind.CRISIS_ADVISORY
+    # Fast track: an advisory written in crisis mode, while its crisis is on (not merely
+    # a publication whose kind says "crisis advisory").
+    is_advisory = publication.crisis_id is not None and publication.crisis.is_active
     if action == "approve":
         if any(c["severity"] == guidelines.BLOCKING and not c["passed"] for c in revision.checks):
             raise DecisionRefused(_("This revision fails a blocking guideline: request changes instead."))
@@ -659,6 +666,7 @@ def retry(actor: User, publication: Publication) -> Publication:
             next_attempt_at=timezone.now(),
             error="",
         )
+        _hold_if_in_crisis(actor, publication)
     _schedule_delivery(publication)
     return publication
 
@@ -927,10 +935,25 @@ def record_delivery(actor: User, delivery, url: str):
 def _record_delivery(actor: User, delivery, url: str):
     from calendar_app.models import Delivery, DeliveryStatus
 
-    updated = Delivery.objects.filter(
-        pk=delivery.pk, status__in=[DeliveryStatus.PENDING, DeliveryStatus.UNKNOWN]
-    ).update(
-        status=DeliveryStatus.DELIVERED, url=url, delivered_at=timezone.now(), recorded_by=actor, error=""
+    hold_what_active_crises_cover()
+    # Only for a publication that may go out now: approved, neither held nor missed (a
+    # subquery, so that the compare-and-set itself names only the delivery's columns).
+    sendable = Delivery.objects.filter(
+        pk=delivery.pk,
+        publication__status=PublicationStatus.APPROVED,
+        publication__held_by__isnull=True,
+        publication__missed_in__isnull=True,
+    )
+    if not sendable.exists():
+        raise TransitionNotAllowed(
+            _("This publication may not go out now (held by a crisis, or not approved).")
+        )
+    updated = (
+        Delivery.objects.filter(pk=delivery.pk, status__in=[DeliveryStatus.PENDING, DeliveryStatus.UNKNOWN])
+        .filter(pk__in=sendable.values("pk"))
+        .update(
+            status=DeliveryStatus.DELIVERED, url=url, delivered_at=timezone.now(), recorded_by=actor, error=""
+        )
     )
     if not updated:
         raise TransitionNotAllowed(_("This delivery was already recorded."))
@@ -1004,7 +1027,12 @@ def _hold_if_in_crisis(actor: User, publication: Publication) -> None:
     """An approval during a crisis at the post: the publication waits with the others."""
     from calendar_app.models import Crisis
 
-    crisis = Crisis.objects.active().affecting(publication.post).first()
+    if publication.crisis_id is not None:
+        return  # an advisory goes out during its crisis
+    crises = Crisis.objects.active().affecting(publication.post)
+    if publication.released_from_id:
+        crises = crises.exclude(pk=publication.released_from_id)
+    crisis = crises.first()
     if crisis is None:
         return
     Publication.objects.filter(pk=publication.pk).update(held_by=crisis)
@@ -1109,7 +1137,9 @@ def _hold_publications(crisis, actor: User | None) -> int:
             post__in=crisis.affected_posts(),
             held_by__isnull=True,
             missed_in__isnull=True,
-        ).exclude(kind=PublicationKind.CRISIS_ADVISORY)
+            # Advisories of any crisis go out; what central released from this one stays released.
+            crisis__isnull=True,
+        ).exclude(released_from=crisis)
     )
     ids = [publication.pk for publication in candidates]
     # Compare-and-set: a publication another crisis held in between stays with that one.
@@ -1120,6 +1150,26 @@ def _hold_publications(crisis, actor: User | None) -> int:
     held = [publication for publication in candidates if publication.pk in mine]
     _events_for(held, actor, "held", data={"crisis": crisis.pk})
     return len(held)
+
+
+def hold_what_active_crises_cover() -> int:
+    """Hold approved publications that active crises take in but that no step held yet.
+
+    Declaring a crisis and approving during one hold publications; this sweep, run by
+    the publishing jobs before they send anything, catches every other way in: a post
+    whose country changed into a crisis, a failed publication sent again, an approval
+    that committed while a declaration did. Returns how many it held.
+    """
+    from calendar_app.models import Crisis
+
+    held = 0
+    for crisis in Crisis.objects.active():
+        with transaction.atomic():
+            count = _hold_publications(crisis, None)
+            if count:
+                _crisis_event(crisis, None, "held", data={"count": count})
+        held += count
+    return held
 
 
 def release_publication(actor: User, publication: Publication) -> str:
@@ -1134,7 +1184,9 @@ def release_publication(actor: User, publication: Publication) -> str:
     crisis = Crisis.objects.get(pk=publication.held_by_id)
     late = publication.scheduled_at <= timezone.now()
     with transaction.atomic():
-        changes = {"held_by": None, "missed_in": crisis} if late else {"held_by": None}
+        changes = {"held_by": None, "released_from": crisis}
+        if late:
+            changes["missed_in"] = crisis
         if not Publication.objects.filter(
             pk=publication.pk, held_by=crisis, status=PublicationStatus.APPROVED
         ).update(**changes):
@@ -1180,18 +1232,24 @@ def end_crisis(actor: User, crisis) -> dict[str, int]:
                 moved["missed"].append(publication)
             else:
                 moved["released"].append(publication)
+        # One compare-and-set a row (a crisis holds tens, not thousands): a publication a
+        # colleague released in the meantime is neither moved nor recorded twice.
+        still_held = 0
         for other_pk, ids in handed_over.items():
-            Publication.objects.filter(pk__in=ids, held_by=crisis).update(held_by=other_pk)
-        Publication.objects.filter(pk__in=[p.pk for p in moved["released"]], held_by=crisis).update(
-            held_by=None
-        )
-        Publication.objects.filter(pk__in=[p.pk for p in moved["missed"]], held_by=crisis).update(
-            held_by=None, missed_in=crisis
-        )
-        _events_for(moved["released"], actor, "released", data={"crisis": crisis.pk})
-        _events_for(moved["missed"], actor, "missed", data={"crisis": crisis.pk})
-        counts = {"released": len(moved["released"]), "missed": len(moved["missed"])}
-        counts["still_held"] = sum(len(ids) for ids in handed_over.values())
+            still_held += Publication.objects.filter(pk__in=ids, held_by=crisis).update(held_by=other_pk)
+        changes = {"released": {"held_by": None}, "missed": {"held_by": None, "missed_in": crisis}}
+        for verb in ("released", "missed"):
+            moved[verb] = [
+                p
+                for p in moved[verb]
+                if Publication.objects.filter(pk=p.pk, held_by=crisis).update(**changes[verb])
+            ]
+            _events_for(moved[verb], actor, verb, data={"crisis": crisis.pk})
+        counts = {
+            "released": len(moved["released"]),
+            "missed": len(moved["missed"]),
+            "still_held": still_held,
+        }
         if counts["missed"]:
             _crisis_event(crisis, actor, "missed", data={"count": counts["missed"]})
         _crisis_event(crisis, actor, "ended", data=counts)
@@ -1275,6 +1333,22 @@ def _new_advisory(actor: User, crisis, post: Post, channels: list[Channel], cont
     return publication
 
 
+#: The same advisory sent again within this time is a second click, not a second advisory.
+REPEAT_WINDOW = timedelta(minutes=2)
+
+
+def _refuse_a_repeat(actor: User, crisis, posts: list[Post], content: AdvisoryContent) -> None:
+    recent = Publication.objects.filter(
+        crisis=crisis,
+        author=actor,
+        post__in=posts,
+        title=content.title.strip()[:200],
+        created_at__gte=timezone.now() - REPEAT_WINDOW,
+    )
+    if recent.exists():
+        raise CrisisRefused(_("This advisory was sent a moment ago: it is not sent twice."))
+
+
 def _channels_by_post(posts, platforms: list[str]) -> dict[int, list[Channel]]:
     by_post: dict[int, list[Channel]] = {}
     for channel in Channel.objects.filter(post__in=posts, platform__in=platforms, active=True).order_by(
@@ -1302,6 +1376,7 @@ def broadcast_advisory(actor: User, crisis, content: AdvisoryContent) -> tuple[l
     skipped = [post for post in posts if post.pk not in by_post]
     if not by_post:
         raise CrisisRefused(_("None of the affected posts has a channel on the platforms chosen."))
+    _refuse_a_repeat(actor, crisis, posts, content)
     made: list[Publication] = []
     with transaction.atomic():
         for post in posts:
@@ -1352,6 +1427,7 @@ def break_glass(actor: User, crisis, post: Post, content: AdvisoryContent, *, re
     channels = _channels_by_post([post], content.platforms).get(post.pk, [])
     if not channels:
         raise CrisisRefused(_("Your post has no channel on the platforms chosen."))
+    _refuse_a_repeat(actor, crisis, [post], content)
     with transaction.atomic():
         publication = _new_advisory(actor, crisis, post, channels, content)
         revision, results = _snapshot_revision(actor, publication)

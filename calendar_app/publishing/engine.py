@@ -118,8 +118,13 @@ def deliver(delivery_id: int) -> str:
     # workers would claim the delivery and post it twice (tests/test_worker_crash.py).
     sendable = (
         Delivery.objects.filter(pk=delivery_id)
-        # A delivery made before a crisis was declared waits while its publication is held.
-        .filter(publication__held_by__isnull=True, publication__missed_in__isnull=True)
+        # A delivery made before a crisis was declared waits while its publication is held;
+        # one of a publication cancelled, withdrawn or sent back to review waits for good.
+        .filter(
+            publication__status=PublicationStatus.APPROVED,
+            publication__held_by__isnull=True,
+            publication__missed_in__isnull=True,
+        )
         .exclude(channel__connector="manual")
     )
     claimed = (
@@ -232,6 +237,7 @@ def publish_due(deadline: float | None = None) -> dict[str, int]:
     if deadline is None:
         deadline = time.monotonic() + JOB_BUDGET_SECONDS
     now = timezone.now()
+    workflow.hold_what_active_crises_cover()
     made = create_due_deliveries(now)
     expired = expire_stale_claims(now)
     sent: dict[str, int] = {"created": made, "expired_claims": expired, "settled": settle_finished()}
@@ -256,6 +262,7 @@ def publish_publication(publication_id: int) -> dict[str, int]:
     would (`helped`: how many of those it sent). Returns the outcomes counted.
     """
     deadline = time.monotonic() + JOB_BUDGET_SECONDS
+    workflow.hold_what_active_crises_cover()
     sent: dict[str, int] = {"created": create_due_deliveries(publication_id=publication_id)}
     own = list(
         Delivery.objects.filter(publication_id=publication_id, status=DeliveryStatus.PENDING)

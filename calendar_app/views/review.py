@@ -214,8 +214,11 @@ def approval_queryset() -> Publication:
             submitted_at=Subquery(latest.values("created_at")[:1]),
             has_warnings=Exists(latest.filter(has_warnings=True)),
             urgency=Case(
-                When(kind=PublicationKind.CRISIS_ADVISORY, then=Value(0)),
-                default=Value(1),
+                # Advisories written in crisis mode come first (fast track), then other
+                # publications of that kind; a label alone changes no other rule.
+                When(crisis__isnull=False, then=Value(0)),
+                When(kind=PublicationKind.CRISIS_ADVISORY, then=Value(1)),
+                default=Value(2),
                 output_field=IntegerField(),
             ),
         )
@@ -244,7 +247,7 @@ def approvals(request: HttpRequest) -> HttpResponse:
         )
     expired_list = request.GET.get("list") == "expired"
     # A crisis advisory is due at once and goes out when approved: it never expires.
-    waiting = Q(scheduled_at__gt=now) | Q(kind=PublicationKind.CRISIS_ADVISORY)
+    waiting = Q(scheduled_at__gt=now) | Q(crisis__isnull=False, crisis__ended_at__isnull=True)
     queue = filterset.qs.exclude(waiting) if expired_list else filterset.qs.filter(waiting)
     page = Paginator(_for_queue(queue), APPROVALS_PAGE_SIZE).get_page(request.GET.get("page"))
     items = list(page.object_list)
