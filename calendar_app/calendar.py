@@ -14,8 +14,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.db.models import Count, F, Prefetch, QuerySet, Window
 from django.db.models.functions import ExtractHour, RowNumber, TruncDate
 
-from calendar_app.models import Publication
-from diplomacy.models import Channel
+from calendar_app.models import Publication, PublicationStatus
+from diplomacy.models import Channel, Platform
 
 #: How many publications a cell lists before "+N more".
 CELL_LIMIT = 3
@@ -35,6 +35,11 @@ class Cell:
     @property
     def more(self) -> int:
         return max(self.total - len(self.items), 0)
+
+    @property
+    def iso(self) -> str:
+        """The day as 2026-03-10, for links and data attributes (cheaper than the date filter)."""
+        return self.day.isoformat()
 
 
 @dataclass
@@ -164,14 +169,23 @@ def _cells(queryset: QuerySet, window: DayRange, zone: str, *, by_hour: bool) ->
     for row in counts:
         key = (_as_date(row["cell_day"]), row.get("cell_hour"))
         cells[key] = Cell(day=key[0], hour=key[1], total=row["n"])
-    # Query 2 (+1 prefetch): the first CELL_LIMIT of each cell, ranked in the database.
-    ranked = for_display(scoped).annotate(
-        cell_day=day,
-        cell_rank=Window(RowNumber(), partition_by=partition, order_by=_order(zone)),
+    # Query 2 (+1 prefetch): the first CELL_LIMIT of each cell, ranked in the database. The
+    # ranking reads only ids and times (a subquery); the display columns and joins are read
+    # for the few rows it keeps, not for every row of the window.
+    first_of_each_cell = (
+        scoped.order_by()
+        .annotate(cell_rank=Window(RowNumber(), partition_by=partition, order_by=_order(zone)))
+        .filter(cell_rank__lte=CELL_LIMIT)
+        .values("pk")
     )
+    # An upper bound that never cuts (every cell full), telling the planner the subquery is
+    # small: it then fetches the kept rows by primary key instead of scanning the table.
+    cells_in_window = ((window.last - window.first).days + 1) * (24 if by_hour else 1)
+    first_of_each_cell = first_of_each_cell[: cells_in_window * CELL_LIMIT]
+    ranked = for_display(Publication.objects.filter(pk__in=first_of_each_cell)).annotate(cell_day=day)
     if by_hour:
         ranked = ranked.annotate(cell_hour=_hour_expression(zone))
-    for publication in ranked.filter(cell_rank__lte=CELL_LIMIT).order_by(*_order(zone)):
+    for publication in ranked.order_by(*_order(zone)):
         key = (_as_date(publication.cell_day), getattr(publication, "cell_hour", None))
         cell = cells.setdefault(key, Cell(day=key[0], hour=key[1]))
         cell.items.append(publication)
@@ -198,3 +212,17 @@ def agenda(queryset: QuerySet, start: date, zone: str, *, days: int | None = Non
     if days:
         scoped = scoped.filter(scheduled_at__lt=_instant(start + timedelta(days=days), zone))
     return for_display(scoped).order_by("scheduled_at", "pk")
+
+
+def label_entries(items: list[Publication], zone: str) -> None:
+    """What each calendar entry writes, worked out once per request rather than per lookup in
+    the template: `status_label` (get_status_display), `platform_labels` (its channels'
+    platforms) and `time_label` (H:i in the display zone, or the post's local time)."""
+    status_labels = {value: str(label) for value, label in PublicationStatus.choices}
+    platform_labels = {value: str(label) for value, label in Platform.choices}
+    display_zone = None if zone == POST_ZONE else zoneinfo.ZoneInfo(zone)
+    for item in items:
+        item.status_label = status_labels.get(item.status, item.status)
+        item.platform_labels = [platform_labels.get(c.platform, c.platform) for c in item.channels.all()]
+        moment = item.local_time if display_zone is None else item.scheduled_at.astimezone(display_zone)
+        item.time_label = moment.strftime("%H:%M")

@@ -563,6 +563,9 @@ class Publication(models.Model):
             models.Index(fields=["post", "scheduled_at"], name="publication_post_time_idx"),
             models.Index(fields=["status", "scheduled_at"], name="publication_status_time_idx"),
             models.Index(fields=["post", "local_date"], name="publication_post_day_idx"),
+            # Network-wide month, week and agenda windows count, rank and sort on the
+            # post-local day and time: an index-only scan instead of a scan and a sort.
+            models.Index(fields=["local_date", "local_time", "id"], name="publication_day_time_idx"),
         ]
         constraints = [
             models.CheckConstraint(

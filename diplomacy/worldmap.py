@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 SVG_NS = "http://www.w3.org/2000/svg"
 ID_PREFIX = "country-"
@@ -74,3 +76,26 @@ def country_shapes() -> list[CountryShape]:
             )
         )
     return shapes
+
+
+@functools.cache
+def _escaped_paths() -> list[tuple[str, str, str]]:
+    """(code, escaped English name, escaped path data) per shape: the path data is most of the
+    map's 150 KB, so it is escaped once per process, not on every page."""
+    return [(shape.code, escape(shape.name), escape(shape.d)) for shape in country_shapes()]
+
+
+def svg_paths(classes: dict[str, str], titles: dict[str, str], *, default_class: str = "") -> SafeString:
+    """Every shape as ``<path d=… class=…><title>…</title></path>``, in the file's order.
+
+    `classes` and `titles` give a country's CSS class and tooltip by code (titles are
+    escaped here); a country without a class gets `default_class`, one without a title
+    its English name.
+    """
+    return mark_safe(  # noqa: S308 - escaped above and here
+        "".join(
+            f'<path d="{d}" class="{escape(classes.get(code, default_class))}">'
+            f"<title>{escape(titles[code]) if code in titles else name}</title></path>"
+            for code, name, d in _escaped_paths()
+        )
+    )

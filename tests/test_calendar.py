@@ -215,6 +215,27 @@ def test_a_late_evening_in_istanbul_stays_on_its_day_in_post_time_and_in_utc(cli
     assert '<span class="pub-time">20:30</span>' in in_utc.content.decode()
 
 
+@pytest.mark.parametrize("view", ["month", "week", "agenda"])
+def test_each_entry_shows_its_time_status_and_platforms(client, editor, istanbul, view):
+    channels = [make_channel(post=istanbul, platform="facebook"), make_channel(post=istanbul, platform="x")]
+    make_publication(
+        post=istanbul,
+        author=editor,
+        title="entry",
+        status="approved",
+        local_time=time(9, 5),
+        channels=channels,
+    )
+    client.force_login(editor)
+
+    content = page(client, view=view, date=DAY.isoformat(), tz="post").content.decode()
+
+    assert "09:05" in content
+    assert "Approved" in content
+    tag = "badge" if view == "agenda" else "pub-platform"
+    assert f'<span class="{tag}">Facebook</span><span class="{tag}">X</span>' in content
+
+
 @pytest.mark.parametrize(("zone", "shown_at"), [("UTC", "19:00"), ("Europe/Brussels", "20:00")])
 def test_a_morning_in_auckland_falls_on_the_day_before_in_european_zones(
     client, reviewer, wellington, zone, shown_at

@@ -326,3 +326,191 @@ def test_the_feed_runs_the_same_queries_with_few_and_with_many_publications(
     assert len(big) == len(small), (
         f"{len(small)} queries with {few} events, {len(big)} with {many}:\n{listing}"
     )
+
+
+# --- Serialising and caching ------------------------------------------------------------
+
+
+def icalendar_document(rows: list[tuple], texts: dict, *, stamp: datetime, base_url: str) -> bytes:
+    """The same events built with the icalendar library: the reference the fast writer matches."""
+    from icalendar import Event
+
+    cal = Calendar()
+    cal.add("prodid", "-//Diplomatic network content calendar//EN")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", "Content calendar")
+    labels = dict(Publication._meta.get_field("status").choices)
+    for pk, title, status, scheduled_at, _end, updated_at, created_at, revision, post_name in rows:
+        event = Event()
+        event.add("uid", f"publication-{pk}@content-calendar")
+        event.add("dtstamp", stamp)
+        event.add("dtstart", scheduled_at)
+        event.add("dtend", scheduled_at + timedelta(minutes=15))
+        event.add("summary", f"{title} ({post_name})")
+        description = "\n\n".join(f"[{language}] {text}" for language, text in texts.get(pk, []))
+        status_line = f"Status: {labels[status]}"
+        event.add("description", f"{status_line}\n\n{description}" if description else status_line)
+        event.add("url", base_url.rstrip("/") + reverse("publication_detail", args=[pk]))
+        event.add("sequence", revision)
+        event.add("last-modified", updated_at)
+        event.add("created", created_at)
+        event.add("status", "CANCELLED" if status == "cancelled" else "CONFIRMED")
+        cal.add_component(event)
+    return cal.to_ical()
+
+
+def test_the_feed_writer_matches_the_icalendar_library_byte_for_byte():
+    import random
+
+    from calendar_app import feeds
+
+    rng = random.Random(5545)
+    # Escapes, line ends, multi-byte characters and lengths that land on every fold boundary.
+    alphabet = list("abcdefghij klmnop") + [
+        "\\",
+        ";",
+        ",",
+        "\n",
+        "\r\n",
+        "\r",
+        "\\N",
+        "^",
+        "é",
+        "ı",
+        "日",
+        "😀",
+        ":",
+    ]
+    statuses = [value for value, _label in Publication._meta.get_field("status").choices]
+    rows, texts = [], {}
+    for pk in range(1, 400):
+        title = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 120)))
+        start, modified, created = (
+            datetime(2026, 3, 1, tzinfo=UTC) + timedelta(seconds=rng.randint(0, 10**7), microseconds=pk)
+            for _ in range(3)
+        )
+        status = rng.choice(statuses)
+        rows.append((pk, title, status, start, start, modified, created, rng.randint(1, 30), "Post, «Ñ»"))
+        if pk % 3:
+            texts[pk] = [
+                (language, "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 400))))
+                for language in sorted(rng.sample(["en", "fr", "nl", "tr"], k=rng.randint(1, 3)))
+            ]
+    stamp = datetime(2026, 3, 10, 12, 0, 0, 123456, tzinfo=UTC)
+    base_url = "https://calendar.example.org/"
+
+    ours = feeds.serialise(rows, texts, stamp=stamp, base_url=base_url)
+
+    assert ours == icalendar_document(rows, texts, stamp=stamp, base_url=base_url)
+
+
+def test_the_times_the_database_formats_are_those_icalendar_writes(editor, istanbul, ankara_editor, ankara):
+    from calendar_app import feeds
+
+    for n, post in enumerate((istanbul, ankara, istanbul)):
+        make_publication(
+            post=post,
+            author=editor,
+            title=f"n{n}; a, b",
+            status="approved",
+            local_date=DAY + timedelta(days=n),
+            local_time=time(23, 59 - n),
+            variants={"en": "Hello\nthere", "fr": "Salut"},
+            revision=n + 1,
+        )
+    Publication.objects.filter(title="n1; a, b").update(
+        updated_at=datetime(2026, 3, 9, 23, 59, 59, 999999, tzinfo=UTC)
+    )
+    queryset = Publication.objects.visible_to(editor)
+    publications = feeds.feed_publications(queryset)
+    rows = list(
+        publications.values_list(
+            "pk",
+            "title",
+            "status",
+            "scheduled_at",
+            "scheduled_at",
+            "updated_at",
+            "created_at",
+            "revision",
+            "post__name",
+        )
+    )
+    assert len(rows) == 3
+
+    built = feeds.build_feed(queryset, base_url="http://testserver/")
+
+    assert built == icalendar_document(
+        rows, feeds.feed_texts(publications), stamp=NOW, base_url="http://testserver/"
+    )
+
+
+def test_an_unchanged_feed_is_served_from_the_cache_with_fewer_queries(client, editor, istanbul):
+    make_publication(post=istanbul, author=editor, title="First", local_date=DAY)
+    path = feed_path(feed_for(editor).token)
+    with CaptureQueriesContext(connection) as first:
+        body = client.get(path).content
+    with CaptureQueriesContext(connection) as second:
+        again = client.get(path)
+    assert again.content == body
+    # The stamp query only: neither the publications nor their texts are read again.
+    assert len(second) == len(first) - 2
+    assert not any('"calendar_app_variant"' in query["sql"] for query in second.captured_queries)
+
+
+def test_an_edit_shows_in_the_next_poll_of_a_cached_feed(client, editor, istanbul, time_machine):
+    from calendar_app import workflow
+
+    publication = make_publication(post=istanbul, author=editor, title="Before", local_date=DAY)
+    other = make_publication(post=istanbul, author=editor, title="Other", local_date=DAY)
+    path = feed_path(feed_for(editor).token)
+    assert titles_in(client.get(path)) == {"Before", "Other"}
+
+    # Within the same second, without touching updated_at: the revision still moves the stamp.
+    Publication.objects.filter(pk=publication.pk).update(title="Renamed", revision=publication.revision + 1)
+    assert titles_in(client.get(path)) == {"Renamed", "Other"}
+    # A status change through the workflow.
+    time_machine.move_to(NOW + timedelta(minutes=1), tick=False)
+    workflow.cancel(editor, other)
+    assert str(events(client.get(path))["Other (Consulate-General of Belgium in Istanbul)"]["STATUS"]) == (
+        "CANCELLED"
+    )
+    # A deletion.
+    Publication.objects.filter(pk=other.pk).delete()
+    assert titles_in(client.get(path)) == {"Renamed"}
+
+
+def test_a_calendar_client_that_has_the_current_feed_gets_a_304(client, editor, istanbul):
+    make_publication(post=istanbul, author=editor, title="First", local_date=DAY)
+    path = feed_path(feed_for(editor).token)
+    response = client.get(path)
+    etag = response["ETag"]
+    assert etag.startswith('"')
+    unchanged = client.get(path, headers={"If-None-Match": etag})
+    assert unchanged.status_code == 304
+    assert unchanged.content == b""
+    make_publication(post=istanbul, author=editor, title="Second", local_date=DAY)
+    changed = client.get(path, headers={"If-None-Match": etag})
+    assert changed.status_code == 200
+    assert changed["ETag"] != etag
+    assert titles_in(changed) == {"First", "Second"}
+
+
+def test_a_cached_feed_follows_a_change_of_its_owners_rights_at_once(
+    client, editor, ankara_editor, istanbul, ankara
+):
+    from diplomacy import roles
+    from diplomacy.models import Membership
+
+    # Two drafts alike in count, time and revision: moving the editor from Istanbul to Ankara
+    # leaves the data stamp as it was, only the rights change.
+    make_publication(post=istanbul, author=editor, title="Istanbul draft", status="draft", local_date=DAY)
+    make_publication(post=ankara, author=ankara_editor, title="Ankara draft", status="draft", local_date=DAY)
+    path = feed_path(feed_for(editor).token)
+    assert titles_in(client.get(path)) == {"Istanbul draft"}
+
+    Membership.objects.filter(user=editor).update(post=ankara)
+    roles.forget_memberships(editor)
+
+    assert titles_in(client.get(path)) == {"Ankara draft"}

@@ -348,7 +348,8 @@ def test_the_page_shows_totals_the_map_and_the_table(client, reviewer, network):
 
     assert response.status_code == 200
     page = response.content.decode()
-    shapes = {shape["code"]: shape["state"] for shape in response.context["shapes"]}
+    states = response.context["report"].country_states
+    shapes = {code: states.get(code, "none") for code in ("TR", "JP", "FR", "US", "DE")}
     assert (shapes["TR"], shapes["JP"], shapes["FR"], shapes["US"], shapes["DE"]) == (
         ACTIVE,
         ACTIVE,
@@ -774,6 +775,35 @@ def test_the_90th_percentile_never_exceeds_the_slowest_decision(istanbul, author
     assert (week["count"], week["median"]) == (3, 2.0)
     assert week["p90"] <= 6
     assert week["p90"] == 5.2  # linear interpolation between the data points ("inclusive")
+
+
+def test_the_turnaround_matches_the_statistics_module_for_every_count_of_decisions(
+    istanbul, author, reviewer
+):
+    """The database picks the ranks; the figures are those of statistics.median and quantiles."""
+    import random
+    from statistics import median, quantiles
+
+    rng = random.Random(7)
+    weeks = [date(2026, 1, 26) + timedelta(weeks=n) for n in range(8)]
+    expected = {}
+    for week, count in zip(weeks, (1, 2, 3, 5, 10, 11, 12, 19), strict=True):
+        hours = [rng.choice([0.5, 1, 2.25, 7, 30, 60]) + rng.randint(0, 5) for _ in range(count)]
+        for value in hours:
+            publication = make_publication(post=istanbul, author=author, status="approved")
+            decide(
+                publication,
+                reviewer,
+                submitted=at(week, 1) + timedelta(hours=rng.randint(0, 48)),
+                hours=value,
+            )
+        values = sorted(hours)
+        p90 = quantiles(values, n=10, method="inclusive")[-1] if count > 1 else values[0]
+        expected[week] = (count, round(median(values), 1), round(p90, 1))
+
+    turnaround = reports.activity(Post.objects.all(), weeks=8).turnaround
+
+    assert {row["week"]: (row["count"], row["median"], row["p90"]) for row in turnaround} == expected
 
 
 # --- Activity: the page, weeks and CSV -----------------------------------------------------------

@@ -82,3 +82,16 @@ def test_no_script_no_event_handler_no_external_reference(svg_text):
 
 def test_the_shapes_are_cached():
     assert country_shapes() is country_shapes()
+
+
+def test_the_map_paths_carry_each_countrys_class_and_title_and_escape_them():
+    from diplomacy.worldmap import svg_paths
+
+    markup = svg_paths({"JP": "state-active"}, {"JP": "Japan: <b>active</b>"}, default_class="state-none")
+
+    assert markup.count("<path ") == len(country_shapes())
+    assert '<path d="' in markup
+    assert 'class="state-active"><title>Japan: &lt;b&gt;active&lt;/b&gt;</title></path>' in markup
+    germany = next(shape for shape in country_shapes() if shape.code == "DE")
+    assert f'class="state-none"><title>{germany.name}</title></path>' in markup
+    assert "<b>" not in markup

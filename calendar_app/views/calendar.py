@@ -10,10 +10,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import parse_etags
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -119,6 +120,7 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
         )
         page_obj = page.get_page(request.GET.get("page"))
         context.update(page_obj=page_obj, items=list(page_obj.object_list))
+    calendar.label_entries(context["items"], params.zone)
     context["legend"] = sorted(
         {item.campaign.pk: item.campaign for item in context["items"] if item.campaign_id}.values(),
         key=lambda campaign: campaign.name,
@@ -231,8 +233,17 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     filterset = PublicationFilter(request.GET, queryset=Publication.objects.visible_to(feed.user))
     if not filterset.is_valid():
         return HttpResponse(_("Unknown filter in the feed address."), status=400, content_type="text/plain")
-    body = feeds.build_feed(filterset.qs, base_url=request.build_absolute_uri("/"))
-    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
-    response["Content-Disposition"] = 'inline; filename="calendar.ics"'
-    response["Cache-Control"] = "private, max-age=300"
+    # The feed is the token's owner's view through these filters: the token, the owner's
+    # roles (what they may see) and the filters name the cached copy.
+    rights = sorted((m.role, m.post_id or 0, m.partner_id or 0) for m in roles.memberships(feed.user))
+    shape = repr((feed.token, rights, sorted(request.GET.lists())))
+    body, etag = feeds.cached_feed(filterset.qs, base_url=request.build_absolute_uri("/"), key=shape)
+    etag = f'"{etag}"'
+    if etag in parse_etags(request.headers.get("If-None-Match", "")):
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+        response["Content-Disposition"] = 'inline; filename="calendar.ics"'
+    response["ETag"] = etag
+    response["Cache-Control"] = f"private, max-age={feeds.FEED_CACHE_SECONDS}"
     return response

@@ -8,6 +8,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import formats
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -88,21 +90,26 @@ def coverage(request: HttpRequest) -> HttpResponse:
     report = reports.coverage(filterset.qs, _platforms(filterset), scope=_scope(filterset))
     if request.GET.get("format") == "csv":
         return reports.csv_response("coverage.csv", *report.csv_rows())
-    shapes = [
+    # Labels translated once, not once per table cell.
+    state_labels = {state: str(label) for state, label in reports.STATE_LABELS.items()}
+    # The map: each country with a post coloured by its best state; the outlines are escaped
+    # once per process (diplomacy.worldmap), the page only adds the class and the title.
+    names = {shape.code: shape.name for shape in worldmap.country_shapes()}
+    map_paths = worldmap.svg_paths(
+        {code: f"state-{state}" for code, state in report.country_states.items()},
         {
-            "code": shape.code,
-            "name": shape.name,
-            "d": shape.d,
-            "state": report.country_states.get(shape.code, "none"),
-        }
-        for shape in worldmap.country_shapes()
-    ]
+            code: f"{names[code]}: {state_labels[state]}"
+            for code, state in report.country_states.items()
+            if code in names
+        },
+        default_class="state-none",
+    )
     context = {
         "filter": filterset,
         "report": report,
-        "shapes": shapes,
+        "map_paths": map_paths,
         "viewbox": worldmap.viewbox(),
-        "state_labels": reports.STATE_LABELS,
+        "state_labels": state_labels,
         "states": reports.STATE_ORDER,
         "priority": PriorityCountry.objects.all(),
         "can_manage": permissions.can_manage_priorities(request.user),
@@ -147,6 +154,23 @@ def activity(request: HttpRequest) -> HttpResponse:
     )
     if request.GET.get("format") == "csv":
         return reports.csv_response("activity.csv", *report.csv_rows())
+    verdicts = {
+        "silent": _("silent"),
+        "below": _("below target"),
+        "above": _("above target"),
+        "on_target": _("on target"),
+    }
+    for number, row in enumerate(report.channels, 1):
+        row["verdict_label"] = verdicts[row["verdict"]]
+        title = _("%(handle)s: %(average)s a week on average, target %(target)s") % {
+            "handle": row["handle"],
+            "average": formats.localize(row["average"]),
+            "target": formats.localize(row["target"]),
+        }
+        row["chart_svg"] = reports.bar_chart_svg(row["chart"], chart_id=f"chart-{number}", title=title)
+        # The week cells, written once here: a template loop per cell cost more than the
+        # rest of the page (counts are small integers: no thousands separator to localise).
+        row["count_cells"] = mark_safe("".join(f"<td>{int(count)}</td>" for count in row["counts"]))  # noqa: S308
     context = {
         "filter": filterset,
         "report": report,
