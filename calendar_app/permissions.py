@@ -111,6 +111,10 @@ def allowed_actions(user: AnyUser, publication: Publication) -> set[str]:
         "withdraw": status in (PublicationStatus.IN_REVIEW, PublicationStatus.APPROVED)
         and can_withdraw(user, publication),
         "cancel": status not in CLOSED_STATUSES and can_cancel(user, publication),
+        # Posted by hand: only what may go out now (approved, not held by a crisis).
+        "record_delivery": status == PublicationStatus.APPROVED
+        and not publication.is_held
+        and can_record_delivery(user, publication),
         "retry": status == PublicationStatus.FAILED and can_retry(user, publication),
         "comment": can_comment(user, publication),
         "reschedule": can_reschedule(user, publication),

@@ -479,17 +479,14 @@ def test_advisories_waiting_fifteen_minutes_are_escalated_once_per_crisis(
 
 
 def test_crisis_notifications_are_emailed_at_once_whatever_the_digest_choice(
-    reviewer, second_reviewer, istanbul, mailoutbox
+    reviewer, second_reviewer, istanbul, mailoutbox, django_capture_on_commit_callbacks
 ):
     from calendar_app.models import NotificationPreference
 
     NotificationPreference.objects.create(user=second_reviewer, email=NotificationPreference.EMAIL_DIGEST)
     notifications.set_on_call(second_reviewer, True)
-    with pytest.MonkeyPatch.context():
-        from django.test import TestCase
-
-        with TestCase.captureOnCommitCallbacks(execute=True):
-            workflow.declare_crisis(reviewer, title="Coup", reason="Reports.", countries=["TR"])
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.declare_crisis(reviewer, title="Coup", reason="Reports.", countries=["TR"])
     assert [message.to for message in mailoutbox] == [[second_reviewer.email]]
     assert "Coup" in mailoutbox[0].body
 
