@@ -18,7 +18,9 @@ def country_choices() -> list[tuple[str, str]]:
 
 class PublicationFilter(QuickFilterSet):
     post = django_filters.ModelChoiceFilter(
-        label=_("Post"), queryset=Post.objects.order_by("name"), to_field_name="code"
+        label=_("Post"),
+        queryset=Post.objects.order_by("name").only("pk", "code", "name"),
+        to_field_name="code",
     )
     country = django_filters.ChoiceFilter(
         label=_("Country"), choices=country_choices, field_name="post__country"
@@ -33,16 +35,18 @@ class PublicationFilter(QuickFilterSet):
         label=_("Language"), method="filter_language", max_length=2, help_text=_("Two-letter code, e.g. tr.")
     )
     campaign = django_filters.ModelChoiceFilter(
-        label=_("Campaign"), queryset=Campaign.objects.order_by("name")
+        label=_("Campaign"), queryset=Campaign.objects.order_by("name").only("pk", "name")
     )
     status = django_filters.ChoiceFilter(label=_("Status"), choices=PublicationStatus.choices)
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=PublicationKind.choices)
     partner = django_filters.ModelChoiceFilter(
         label=_("From partner"),
-        queryset=Partner.objects.order_by("name"),
+        queryset=Partner.objects.order_by("name").only("pk", "code", "name"),
         field_name="proposal__partner",
         to_field_name="code",
     )
+
+    choices_read_from = (Post, Campaign, Partner)
 
     class Meta:
         model = Publication
