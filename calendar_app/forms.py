@@ -25,6 +25,7 @@ from calendar_app.models import (
 from calendar_app.timezones import check_local_time
 from calendar_app.workflow import AdvisoryContent, PublicationContent
 from diplomacy.models import Platform, Post, PostKind, User
+from diplomacy.widgets import QuickSelectMultiple
 
 #: How far ahead a publication may be planned.
 MAX_DAYS_AHEAD = 2 * 365
@@ -266,6 +267,7 @@ class DuplicateForm(ScheduleFieldsMixin, forms.Form):
         label=_("Copy to these posts"),
         queryset=Post.objects.none(),
         required=False,
+        widget=QuickSelectMultiple,
         help_text=_("Empty: the same post."),
     )
 
@@ -277,7 +279,10 @@ class DuplicateForm(ScheduleFieldsMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.zone_name = publication.timezone
         if to_other_posts:
-            self.fields["posts"].queryset = Post.objects.active().order_by("name")
+            # Only what the options write: a select of every post, on every publication page.
+            self.fields["posts"].queryset = (
+                Post.objects.active().order_by("name").only("pk", "name", "timezone")
+            )
         else:
             del self.fields["posts"]
 

@@ -10,7 +10,15 @@ class DiplomacyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.core.signals import request_finished
+        from django.db.backends.signals import connection_created
+
+        from diplomacy import freshness
+
         checks.register(check_time_settings)
+        # Every connection reports the tables it writes (page fragments stay fresh).
+        connection_created.connect(freshness.install, dispatch_uid="diplomacy.freshness")
+        request_finished.connect(freshness.move_on_everywhere, dispatch_uid="diplomacy.freshness")
 
 
 def check_time_settings(app_configs, **kwargs) -> list[checks.CheckMessage]:

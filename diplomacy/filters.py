@@ -2,9 +2,12 @@
 
 import django_filters
 from django.db.models import Q, QuerySet
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
+from diplomacy import freshness
 from diplomacy.models import Platform, Post, PostKind
 from diplomacy.widgets import use_quick_selects
 
@@ -15,13 +18,33 @@ def country_choices() -> list[tuple[str, str]]:
 
 
 class QuickFilterSet(django_filters.FilterSet):
-    """A FilterSet whose selects render fast (diplomacy.widgets)."""
+    """A FilterSet whose selects render fast (diplomacy.widgets), and whose rendered fields are
+    kept in the cache while the tables its choices come from are unchanged (`cached_form`)."""
+
+    #: The models its choices are read from.
+    choices_read_from: tuple = ()
 
     @property
     def form(self):
         if not hasattr(self, "_form"):
             use_quick_selects(super().form)
         return self._form
+
+    @property
+    def cached_form(self) -> SafeString:
+        """The form's fields as partials/_form.html writes them (a select of every post is
+        most of a filter form's cost)."""
+        form = self.form
+
+        def build() -> SafeString:
+            return render_to_string("partials/_form.html", {"form": form})
+
+        if not form.is_bound or not form.is_valid():
+            return build()
+        data = form.data.lists() if hasattr(form.data, "lists") else form.data.items()
+        return freshness.fragment(
+            f"filters-{type(self).__name__}", reads=self.choices_read_from, shape=sorted(data), build=build
+        )
 
 
 class PostFilter(QuickFilterSet):
@@ -42,6 +65,8 @@ class PostFilter(QuickFilterSet):
         max_length=2,
         help_text=_("Two-letter code, e.g. tr."),
     )
+
+    choices_read_from = (Post,)
 
     class Meta:
         model = Post

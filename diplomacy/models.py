@@ -526,3 +526,18 @@ class Invitation(models.Model):
         if self.expires_at <= timezone.now():
             return "expired"
         return "open"
+
+
+class TableVersion(models.Model):
+    """The version of one database table: a new random value after each committed write
+    (diplomacy.freshness, which keeps page fragments fresh)."""
+
+    table = models.CharField(max_length=63, primary_key=True)
+    version = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("table version")
+        verbose_name_plural = _("table versions")
+
+    def __str__(self) -> str:
+        return f"{self.table} {self.version}"

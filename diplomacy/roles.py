@@ -32,6 +32,12 @@ def memberships(user: AnyUser) -> list[Membership]:
     return cached
 
 
+def rights_of(user: AnyUser) -> tuple[tuple[str, int, int], ...]:
+    """The user's roles as a plain value (role, post id, partner id): what a cached page or
+    feed built for them depends on, besides the data."""
+    return tuple(sorted((m.role, m.post_id or 0, m.partner_id or 0) for m in memberships(user)))
+
+
 def forget_memberships(user: AnyUser) -> None:
     """Drop the per-object cache after memberships changed."""
     if hasattr(user, _CACHE_ATTR):

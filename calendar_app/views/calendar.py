@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import parse_etags
@@ -20,10 +21,11 @@ from django.views.decorators.http import require_POST
 
 from calendar_app import calendar, feeds, permissions, reports
 from calendar_app.filters import PublicationFilter
-from calendar_app.models import CalendarFeed, Publication
+from calendar_app.models import CalendarFeed, Campaign, Proposal, Publication, Variant
 from calendar_app.params import BadParameter, CalendarParams
 from calendar_app.timezones import BRUSSELS
-from diplomacy import roles
+from diplomacy import freshness, roles
+from diplomacy.models import Channel, Membership, Partner, Post
 
 #: URL parameters that are not filters.
 VIEW_PARAMETERS = ("view", "date", "tz", "span", "page", "format")
@@ -95,13 +97,36 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
         "params": params,
         "zone_choices": zone_choices(request.user, params.zone),
         "view_choices": view_choices(),
-        "today": timezone.localdate(timezone=zoneinfo.ZoneInfo(BRUSSELS)),
         "filter_query": filter_query(request),
         "navigation": _navigation(params),
         "feed_url": feed_url(request),
-        "can_plan": permissions.can_plan_publications(request.user),
         "shown": True,
     }
+    body = {
+        "params": params,
+        "today": timezone.localdate(timezone=zoneinfo.ZoneInfo(BRUSSELS)),
+        "filter_query": context["filter_query"],
+        "can_plan": permissions.can_plan_publications(request.user),
+        "page": request.GET.get("page"),
+    }
+    context["can_plan"] = body["can_plan"]
+    # The grid or list is the page's cost: kept while no publication (or what it shows) changes.
+    context["body"] = freshness.fragment(
+        "calendar",
+        reads=CALENDAR_READS,
+        shape=(roles.rights_of(request.user), sorted(body.items(), key=str)),
+        build=lambda: calendar_body(publications, body),
+    )
+    return render(request, "calendar_app/calendar.html", context)
+
+
+#: What a calendar view shows or filters on.
+CALENDAR_READS = (Publication, Variant, Channel, Post, Campaign, Proposal, Partner, Membership)
+
+
+def calendar_body(publications, context: dict) -> str:
+    """The month grid, week grid or agenda page of `publications`, and its campaign legend."""
+    params = context["params"]
     if params.view == "month":
         window, grid = calendar.month_cells(publications, params.anchor, params.zone)
         context.update(window=window, grid=grid, items=[p for week in grid for c in week for p in c.items])
@@ -118,14 +143,14 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
         page = Paginator(
             calendar.agenda(publications, params.anchor, params.zone, days=days), calendar.AGENDA_PAGE_SIZE
         )
-        page_obj = page.get_page(request.GET.get("page"))
+        page_obj = page.get_page(context["page"])
         context.update(page_obj=page_obj, items=list(page_obj.object_list))
     calendar.label_entries(context["items"], params.zone)
     context["legend"] = sorted(
         {item.campaign.pk: item.campaign for item in context["items"] if item.campaign_id}.values(),
         key=lambda campaign: campaign.name,
     )
-    return render(request, "calendar_app/calendar.html", context)
+    return render_to_string("calendar_app/_calendar_body.html", context)
 
 
 def export_csv(publications, params: CalendarParams) -> StreamingHttpResponse:
@@ -235,8 +260,7 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
         return HttpResponse(_("Unknown filter in the feed address."), status=400, content_type="text/plain")
     # The feed is the token's owner's view through these filters: the token, the owner's
     # roles (what they may see) and the filters name the cached copy.
-    rights = sorted((m.role, m.post_id or 0, m.partner_id or 0) for m in roles.memberships(feed.user))
-    shape = repr((feed.token, rights, sorted(request.GET.lists())))
+    shape = repr((feed.token, roles.rights_of(feed.user), sorted(request.GET.lists())))
     body, etag = feeds.cached_feed(filterset.qs, base_url=request.build_absolute_uri("/"), key=shape)
     etag = f'"{etag}"'
     if etag in parse_etags(request.headers.get("If-None-Match", "")):

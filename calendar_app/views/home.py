@@ -10,16 +10,26 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from calendar_app import calendar, notifications, permissions
-from calendar_app.models import Notification, NotificationPreference, Publication, PublicationStatus
+from calendar_app.models import (
+    Campaign,
+    Crisis,
+    Notification,
+    NotificationPreference,
+    Publication,
+    PublicationRevision,
+    PublicationStatus,
+)
 from calendar_app.timezones import BRUSSELS
 from calendar_app.views.review import DUE_SOON, approval_queryset
-from diplomacy import roles
-from diplomacy.models import Channel
+from diplomacy import freshness, roles
+from diplomacy.models import Channel, Membership, Post
 
 HOME_LIST = 10
 HORIZON_DAYS = 14
@@ -32,10 +42,27 @@ def home(request: HttpRequest) -> HttpResponse:
         "memberships": roles.memberships(user),
         "my_posts": roles.posts_of(user),
         "my_partners": roles.partners_of(user),
-        "is_central": roles.is_central(user),
         "network_actions": roles.allowed_actions(user),
     }
-    now = timezone.now()
+    if context["my_posts"] or permissions.can_use_approvals(user):
+        # The work lists change with the data, the viewer's posts and the minute.
+        now = timezone.now()
+        context["work"] = freshness.fragment(
+            "home",
+            reads=HOME_READS,
+            shape=(roles.rights_of(user), now.replace(second=0, microsecond=0).isoformat()),
+            build=lambda: home_work(user, now),
+        )
+    return render(request, "calendar_app/home.html", context)
+
+
+#: What the work lists of the home page read.
+HOME_READS = (Publication, PublicationRevision, Channel, Post, Campaign, Crisis, Membership)
+
+
+def home_work(user, now) -> SafeString:
+    """The queue and today's network (central), and the lists of the viewer's posts."""
+    context = {"my_posts": roles.posts_of(user)}
     post_ids = roles.post_ids(user)
     if post_ids:
         own = Publication.objects.filter(post_id__in=post_ids)
@@ -47,22 +74,7 @@ def home(request: HttpRequest) -> HttpResponse:
         ).order_by("scheduled_at")[:HOME_LIST]
         week = calendar.week_window(timezone.localdate())
         context["week"] = week
-        context["channel_cadence"] = (
-            Channel.objects.filter(post_id__in=post_ids, active=True)
-            .select_related("post")
-            .annotate(
-                planned=Count(
-                    "publications",
-                    filter=Q(
-                        publications__local_date__gte=week.first,
-                        publications__local_date__lte=week.last,
-                    )
-                    & ~Q(publications__status=PublicationStatus.CANCELLED),
-                    distinct=True,
-                )
-            )
-            .order_by("post__name", "platform")
-        )
+        context["channel_cadence"] = channel_cadence(post_ids, week)
         context["upcoming"] = calendar.for_display(
             own.between(now, now + timedelta(days=HORIZON_DAYS)).exclude(status=PublicationStatus.CANCELLED)
         ).order_by("scheduled_at")[: HOME_LIST * 3]
@@ -78,7 +90,33 @@ def home(request: HttpRequest) -> HttpResponse:
             calendar.in_window(Publication.objects.exclude(status=PublicationStatus.CANCELLED), day, BRUSSELS)
         ).order_by("scheduled_at")[: HOME_LIST * 3]
         context["today_zone"] = BRUSSELS
-    return render(request, "calendar_app/home.html", context)
+    return render_to_string("calendar_app/_home_work.html", context)
+
+
+def channel_cadence(post_ids: list[int], week: calendar.DayRange) -> list[Channel]:
+    """The active channels of these posts, each with `planned`: its publications this week
+    (cancelled ones aside). Counted from the week's publications, not from each channel's
+    whole history."""
+    planned = dict(
+        Publication.channels.through.objects.filter(
+            channel__post_id__in=post_ids,
+            publication__local_date__gte=week.first,
+            publication__local_date__lte=week.last,
+        )
+        .exclude(publication__status=PublicationStatus.CANCELLED)
+        .values("channel_id")
+        .annotate(n=Count("publication_id", distinct=True))
+        .values_list("channel_id", "n")
+        .order_by()
+    )
+    channels = list(
+        Channel.objects.filter(post_id__in=post_ids, active=True)
+        .select_related("post")
+        .order_by("post__name", "platform")
+    )
+    for channel in channels:
+        channel.planned = planned.get(channel.pk, 0)
+    return channels
 
 
 @login_required

@@ -67,6 +67,8 @@ class TriageFilter(QuickFilterSet):
         label=gettext_lazy("Window ends on or after"), field_name="window_ends_on", lookup_expr="gte"
     )
 
+    choices_read_from = (Partner,)
+
     class Meta:
         model = Proposal
         fields = ["partner", "region", "focus", "target", "status", "window_from"]

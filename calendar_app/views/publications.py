@@ -12,6 +12,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -20,9 +21,9 @@ from django.views.decorators.http import require_POST
 from calendar_app import counting, images, permissions, workflow
 from calendar_app import revisions as revisions_module
 from calendar_app.forms import DuplicateForm, PublicationForm, RescheduleForm, language_name
-from calendar_app.models import Asset, Publication, PublicationStatus
-from diplomacy import roles
-from diplomacy.models import Platform, Post
+from calendar_app.models import Asset, Campaign, Publication, PublicationStatus, Variant
+from diplomacy import freshness, roles
+from diplomacy.models import Channel, Platform, Post
 
 
 def safe_next(request: HttpRequest, default: str) -> str:
@@ -188,6 +189,16 @@ def publication_detail(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied
     status = 409 if stale else (400 if request.method == "POST" else 200)
     context = _editor_context(form, publication.post, publication) if form else {"publication": publication}
+    if form is not None and not form.is_bound:
+        # The editor's fields (every channel, language and image of the post) come from the
+        # cache while the publication and its post are unchanged.
+        editor = dict(context)
+        context["editor_fields"] = freshness.fragment(
+            "editor",
+            reads=EDITOR_READS,
+            shape=publication.pk,
+            build=lambda: render_to_string("calendar_app/_editor_fields.html", editor),
+        )
     context.update(
         actions=actions,
         stale=stale,
@@ -211,6 +222,10 @@ def publication_detail(request: HttpRequest, pk: int) -> HttpResponse:
         language_names={v.language: language_name(v.language) for v in publication.variants.all()},
     )
     return render(request, "calendar_app/publication_detail.html", context, status=status)
+
+
+#: What the editor's fields of a publication show.
+EDITOR_READS = (Publication, Variant, Channel, Post, Campaign, Asset)
 
 
 WORKFLOW_BUTTONS = [

@@ -8,8 +8,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import formats
-from django.utils.safestring import mark_safe
+from django.template.loader import render_to_string
+from django.utils import formats, timezone
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -17,10 +18,10 @@ from django.views.decorators.http import require_POST
 from calendar_app import permissions, reports
 from calendar_app.filters import country_choices
 from calendar_app.forms import clean_country_codes
-from calendar_app.models import PriorityCountry
-from diplomacy import geography, worldmap
+from calendar_app.models import Delivery, PriorityCountry, Proposal, Publication, Review, Variant
+from diplomacy import freshness, geography, worldmap
 from diplomacy.filters import QuickFilterSet
-from diplomacy.models import Platform, Post, PostKind
+from diplomacy.models import Channel, Partner, Platform, Post, PostKind
 
 MAX_WEEKS = 26
 
@@ -34,6 +35,8 @@ class ReportFilter(QuickFilterSet):
     platform = django_filters.ChoiceFilter(
         label=gettext_lazy("Platform"), choices=Platform.choices, method="filter_nothing"
     )
+
+    choices_read_from = (Post,)
 
     class Meta:
         model = Post
@@ -82,14 +85,41 @@ def _platforms(filterset) -> list[tuple[str, str]]:
     return [(code, label) for code, label in Platform.choices if not chosen or code == chosen]
 
 
+#: What the coverage report reads.
+COVERAGE_READS = (Publication, Channel, Post, PriorityCountry)
+#: What the activity report reads.
+ACTIVITY_READS = (Publication, Variant, Review, Delivery, Proposal, Partner, Channel, Post)
+
+
+def _shape(request: HttpRequest) -> tuple:
+    """What a report depends on besides its tables: the filters and the day (its 30 days, its
+    weeks). Copies live diplomacy.freshness.FRAGMENT_SECONDS, which bounds the clock's part."""
+    return (sorted(request.GET.lists()), timezone.localdate().isoformat())
+
+
 @login_required
 def coverage(request: HttpRequest) -> HttpResponse:
     filterset, error = _report_request(request)
     if error:
         return error
-    report = reports.coverage(filterset.qs, _platforms(filterset), scope=_scope(filterset))
     if request.GET.get("format") == "csv":
+        report = reports.coverage(filterset.qs, _platforms(filterset), scope=_scope(filterset))
         return reports.csv_response("coverage.csv", *report.csv_rows())
+    context = {
+        "filter": filterset,
+        "body": freshness.fragment(
+            "coverage", reads=COVERAGE_READS, shape=_shape(request), build=lambda: coverage_body(filterset)
+        ),
+        "priority": PriorityCountry.objects.all(),
+        "can_manage": permissions.can_manage_priorities(request.user),
+        "query": request.GET.urlencode(),
+    }
+    return render(request, "calendar_app/coverage.html", context)
+
+
+def coverage_body(filterset) -> SafeString:
+    """The gaps, the totals, the map and the table of the coverage report."""
+    report = reports.coverage(filterset.qs, _platforms(filterset), scope=_scope(filterset))
     # Labels translated once, not once per table cell.
     state_labels = {state: str(label) for state, label in reports.STATE_LABELS.items()}
     # The map: each country with a post coloured by its best state; the outlines are escaped
@@ -105,17 +135,13 @@ def coverage(request: HttpRequest) -> HttpResponse:
         default_class="state-none",
     )
     context = {
-        "filter": filterset,
         "report": report,
         "map_paths": map_paths,
         "viewbox": worldmap.viewbox(),
         "state_labels": state_labels,
         "states": reports.STATE_ORDER,
-        "priority": PriorityCountry.objects.all(),
-        "can_manage": permissions.can_manage_priorities(request.user),
-        "query": request.GET.urlencode(),
     }
-    return render(request, "calendar_app/coverage.html", context)
+    return render_to_string("calendar_app/_coverage_body.html", context)
 
 
 @login_required
@@ -149,11 +175,33 @@ def activity(request: HttpRequest) -> HttpResponse:
     raw_weeks = request.GET.get("weeks") or "8"
     if not (raw_weeks.isascii() and raw_weeks.isdigit()) or not 1 <= int(raw_weeks) <= MAX_WEEKS:
         return _bad_request(request, _("Choose between 1 and %(max)s weeks.") % {"max": MAX_WEEKS})
-    report = reports.activity(
-        filterset.qs, weeks=int(raw_weeks), platform=filterset.form.cleaned_data.get("platform") or None
-    )
+    weeks = int(raw_weeks)
     if request.GET.get("format") == "csv":
-        return reports.csv_response("activity.csv", *report.csv_rows())
+        return reports.csv_response("activity.csv", *_activity_report(filterset, weeks).csv_rows())
+    context = {
+        "filter": filterset,
+        "body": freshness.fragment(
+            "activity",
+            reads=ACTIVITY_READS,
+            shape=_shape(request),
+            build=lambda: activity_body(filterset, weeks),
+        ),
+        "weeks": weeks,
+        "max_weeks": MAX_WEEKS,
+        "query": request.GET.urlencode(),
+    }
+    return render(request, "calendar_app/activity.html", context)
+
+
+def _activity_report(filterset, weeks: int):
+    return reports.activity(
+        filterset.qs, weeks=weeks, platform=filterset.form.cleaned_data.get("platform") or None
+    )
+
+
+def activity_body(filterset, weeks: int) -> SafeString:
+    """Cadence, language mix, regional share and turnaround sections of the activity report."""
+    report = _activity_report(filterset, weeks)
     verdicts = {
         "silent": _("silent"),
         "below": _("below target"),
@@ -172,13 +220,10 @@ def activity(request: HttpRequest) -> HttpResponse:
         # rest of the page (counts are small integers: no thousands separator to localise).
         row["count_cells"] = mark_safe("".join(f"<td>{int(count)}</td>" for count in row["counts"]))  # noqa: S308
     context = {
-        "filter": filterset,
         "report": report,
-        "weeks": int(raw_weeks),
-        "max_weeks": MAX_WEEKS,
-        "query": request.GET.urlencode(),
+        "weeks": weeks,
         "turnaround_chart": reports.bar_chart(
             [int(round(row["median"] or 0)) for row in report.turnaround], width=320, height=60
         ),
     }
-    return render(request, "calendar_app/activity.html", context)
+    return render_to_string("calendar_app/_activity_body.html", context)

@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
@@ -22,6 +23,9 @@ from calendar_app import guidelines, permissions, workflow
 from calendar_app.filters import PublicationFilter
 from calendar_app.forms import PublicationForm
 from calendar_app.models import (
+    Campaign,
+    Crisis,
+    Proposal,
     Publication,
     PublicationKind,
     PublicationRevision,
@@ -31,7 +35,8 @@ from calendar_app.models import (
 )
 from calendar_app.timezones import check_local_time
 from calendar_app.views.publications import _get_publication_for_user, safe_next
-from diplomacy.models import Channel, Post
+from diplomacy import freshness, roles
+from diplomacy.models import Channel, Membership, Partner, Post, User
 
 APPROVALS_PAGE_SIZE = 20
 DUE_SOON = timedelta(hours=24)
@@ -92,7 +97,8 @@ def publication_transition(request: HttpRequest, pk: int, action: str) -> HttpRe
         # 200 even when refused: htmx swaps only successful answers, and the partial
         # carries the message saying what happened.
         publication = _get_publication_for_user(request, pk)
-        return render(request, "calendar_app/_approval_item.html", _item_context(request, publication))
+        context = {**_item_context(request, publication), "next": safe_next(request, reverse("approvals"))}
+        return render(request, "calendar_app/_approval_item.html", context)
     return redirect(safe_next(request, publication.get_absolute_url()))
 
 
@@ -246,6 +252,48 @@ def approvals(request: HttpRequest) -> HttpResponse:
             request, "calendar_app/approvals.html", {"filter": filterset, "expired_list": False}, status=400
         )
     expired_list = request.GET.get("list") == "expired"
+    query = request.GET.copy()
+    query.pop("page", None)
+    # What the page shows changes with the data, the viewer (four eyes: not their own) and
+    # the minute (waiting times, due within 24 hours).
+    shape = (
+        request.user.pk,
+        roles.rights_of(request.user),
+        sorted(request.GET.lists()),
+        now.replace(second=0, microsecond=0).isoformat(),
+    )
+    context = {
+        "filter": filterset,
+        "expired_list": expired_list,
+        "body": freshness.fragment(
+            "approvals",
+            reads=APPROVALS_READS,
+            shape=shape,
+            build=lambda: approvals_body(request, filterset, base, now=now, expired_list=expired_list),
+            request=request,
+        ),
+    }
+    return render(request, "calendar_app/approvals.html", context)
+
+
+#: What the approval queue shows or filters on.
+APPROVALS_READS = (
+    Publication,
+    PublicationRevision,
+    Variant,
+    Channel,
+    Post,
+    Campaign,
+    User,
+    Crisis,
+    Membership,
+    Proposal,
+    Partner,
+)
+
+
+def approvals_body(request: HttpRequest, filterset, base, *, now, expired_list: bool) -> SafeString:
+    """The counts, the queue's page of publications and its pagination."""
     # A crisis advisory is due at once and goes out when approved: it never expires.
     waiting = Q(scheduled_at__gt=now) | Q(crisis__isnull=False, crisis__ended_at__isnull=True)
     queue = filterset.qs.exclude(waiting) if expired_list else filterset.qs.filter(waiting)
@@ -259,16 +307,16 @@ def approvals(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     context = {
-        "filter": filterset,
         "page_obj": page,
         "items": [{**_item_context(request, item)} for item in items],
         "counts": counts,
         "expired_list": expired_list,
         "query": query.urlencode(),
+        "next": request.get_full_path(),
         "now": now,
         "due_soon": now + DUE_SOON,
     }
-    return render(request, "calendar_app/approvals.html", context)
+    return freshness.render_with_csrf_marker("calendar_app/_approvals_body.html", context)
 
 
 @login_required

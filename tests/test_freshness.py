@@ -1,0 +1,210 @@
+"""Cached page fragments stay fresh: every committed write moves its table's version on.
+
+Most tests here run with real commits (`transaction=True`): inside the usual test
+transaction nothing ever commits, and a fragment is then always built, never stored.
+"""
+
+from datetime import date
+
+import pytest
+from django.db import connection, transaction
+from django.utils.safestring import SafeString
+
+from calendar_app.models import Publication, Variant
+from diplomacy import freshness
+from diplomacy.models import Channel, Partner, Post, TableVersion
+from tests.calendar_factories import make_publication
+from tests.factories import make_partner, make_post
+
+PUBLICATIONS = Publication._meta.db_table
+
+
+def version(table: str) -> int:
+    return freshness.versions_of([table])[0]
+
+
+class Builds:
+    """A fragment builder that counts its calls."""
+
+    def __init__(self, html: str = "<p>built</p>") -> None:
+        self.html, self.calls = html, 0
+
+    def __call__(self) -> SafeString:
+        self.calls += 1
+        return SafeString(f"{self.html}{self.calls}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_kind_of_committed_write_moves_its_table_on(istanbul, editor):
+    seen = [version(PUBLICATIONS)]
+    publication = make_publication(post=istanbul, author=editor)  # INSERT
+    seen.append(version(PUBLICATIONS))
+    Publication.objects.filter(pk=publication.pk).update(title="Renamed")  # a bulk UPDATE
+    seen.append(version(PUBLICATIONS))
+    with connection.cursor() as cursor:  # raw SQL through Django's connection
+        cursor.execute('UPDATE "calendar_app_publication" SET title = %s', ["Raw"])
+    seen.append(version(PUBLICATIONS))
+    assert len(set(seen)) == len(seen), seen
+    variants = Variant._meta.db_table
+    before = version(variants)
+    Variant.objects.filter(publication=publication).delete()  # DELETE
+    assert version(variants) != before
+    # The many-to-many link table has a version of its own.
+    tables = freshness.tables_of([Publication])
+    assert PUBLICATIONS in tables and Publication.channels.through._meta.db_table in tables
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_moves_its_table_on_only_once_the_transaction_commits(istanbul, editor):
+    before = version(PUBLICATIONS)
+    with transaction.atomic():
+        make_publication(post=istanbul, author=editor)
+        assert version(PUBLICATIONS) == before  # not yet: others cannot see the row
+        assert freshness.written_here([PUBLICATIONS])
+    assert version(PUBLICATIONS) != before
+    assert not freshness.written_here([PUBLICATIONS])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_write_moves_nothing_on(istanbul, editor):
+    before = version(PUBLICATIONS)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        make_publication(post=istanbul, author=editor)
+        raise RuntimeError
+    assert version(PUBLICATIONS) == before
+    assert not freshness.written_here([PUBLICATIONS])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fragment_is_kept_until_a_table_it_reads_changes(istanbul, editor):
+    build = Builds()
+
+    def fragment(shape="same"):
+        return freshness.fragment("test", reads=(Publication, Post), shape=shape, build=build)
+
+    first = fragment()
+    assert fragment() == first and build.calls == 1
+    make_partner(code="other", name="Other")  # a table the fragment does not read
+    assert fragment() == first and build.calls == 1
+    assert fragment(shape="other filters") != first and build.calls == 2
+    make_publication(post=istanbul, author=editor)
+    assert fragment() != first and build.calls == 3
+    Post.objects.filter(pk=istanbul.pk).update(city="İstanbul")
+    fragment()
+    assert build.calls == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fragment_is_never_stored_from_a_transaction_that_wrote_what_it_reads(istanbul, editor):
+    build = Builds()
+    with transaction.atomic():
+        make_publication(post=istanbul, author=editor)
+        freshness.fragment("test", reads=(Publication,), shape=1, build=build)
+        freshness.fragment("test", reads=(Publication,), shape=1, build=build)
+        assert build.calls == 2  # this connection sees a row no one else sees yet
+    freshness.fragment("test", reads=(Publication,), shape=1, build=build)
+    freshness.fragment("test", reads=(Publication,), shape=1, build=build)
+    assert build.calls == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_versions_are_never_reused_after_the_table_of_versions_is_emptied(istanbul, editor):
+    make_publication(post=istanbul, author=editor)
+    first = version(PUBLICATIONS)
+    TableVersion.objects.all().delete()
+    make_publication(post=istanbul, author=editor)
+    assert version(PUBLICATIONS) not in (0, first)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_month_shows_a_change_made_after_it_was_cached(client, istanbul, editor, reviewer):
+    today = date.today()
+    publication = make_publication(post=istanbul, author=editor, title="Before the change", local_date=today)
+    client.force_login(reviewer)
+    url = f"/calendar/?view=month&date={today.isoformat()}"
+    assert "Before the change" in client.get(url).content.decode()
+    Publication.objects.filter(pk=publication.pk).update(title="After the change")
+    page = client.get(url).content.decode()
+    assert "After the change" in page and "Before the change" not in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_calendar_filter_lists_a_post_added_after_it_was_cached(client, istanbul, reviewer):
+    client.force_login(reviewer)
+    assert "Embassy of Belgium in Ankara" not in client.get("/calendar/").content.decode()
+    make_post(code="be-emb-ankara", name="Embassy of Belgium in Ankara", city="Ankara")
+    assert "Embassy of Belgium in Ankara" in client.get("/calendar/").content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_coverage_report_shows_a_channel_added_after_it_was_cached(client, istanbul, reviewer):
+    client.force_login(reviewer)
+    row = 'Consulate-General of Belgium in Istanbul</a></th><td class="state-{}">'
+    assert row.format("absent") in client.get("/network/coverage/?platform=mastodon").content.decode()
+    Channel.objects.create(post=istanbul, platform="mastodon", handle="@istanbul@mastodon.example")
+    assert row.format("silent") in client.get("/network/coverage/?platform=mastodon").content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fragments_are_per_language(client, reviewer):
+    client.force_login(reviewer)
+    english = client.get("/network/activity/", headers={"accept-language": "en"}).content.decode()
+    french = client.get("/network/activity/", headers={"accept-language": "fr"}).content.decode()
+    assert "Language mix per post" in english
+    assert "Language mix per post" not in french
+
+
+def test_unwatched_tables_are_not_versioned():
+    assert not freshness._WRITE.match('SELECT 1 FROM "calendar_app_publication"')
+    for sql, table in [
+        ('INSERT INTO "calendar_app_publication" ("title") VALUES (%s)', "calendar_app_publication"),
+        ('UPDATE "diplomacy_post" SET "city" = %s', "diplomacy_post"),
+        ('DELETE FROM "calendar_app_variant" WHERE id = 1', "calendar_app_variant"),
+        ("update calendar_app_review set x = 1", "calendar_app_review"),
+    ]:
+        assert freshness._WRITE.match(sql).group(1) == table
+    assert "django_session".startswith(freshness._UNWATCHED_PREFIXES)
+    assert not Partner._meta.db_table.startswith(freshness._UNWATCHED_PREFIXES)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_queue_served_from_the_cache_carries_the_viewers_own_csrf_token(istanbul, editor, reviewer):
+    import re
+    from datetime import time, timedelta
+
+    from django.test import Client
+    from django.utils import timezone
+
+    from calendar_app.models import PublicationRevision
+
+    soon = timezone.localdate() + timedelta(days=3)
+    publication = make_publication(
+        post=istanbul, author=editor, status="in_review", local_date=soon, local_time=time(9)
+    )
+    PublicationRevision.objects.create(
+        publication=publication, number=publication.revision, content={}, submitted_by=editor, checks=[]
+    )
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    first.force_login(reviewer)
+    second.force_login(reviewer)  # the same person in a second browser: another CSRF secret
+    first.get("/approvals/")
+    page = second.get("/approvals/").content.decode()
+    assert freshness.csrf_marker() not in page
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    response = second.post(
+        f"/publications/{publication.pk}/approve/",
+        {"csrfmiddlewaretoken": token, "revision": publication.revision, "next": "/approvals/"},
+    )
+    assert response.status_code == 302
+    publication.refresh_from_db()
+    assert publication.status == "approved"
+    # And the queue no longer lists it, for either browser.
+    assert publication.title not in first.get("/approvals/").content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_home_page_lists_a_draft_saved_after_it_was_cached(client, istanbul, editor):
+    client.force_login(editor)
+    assert "A fresh draft" not in client.get("/").content.decode()
+    make_publication(post=istanbul, author=editor, title="A fresh draft", status="draft")
+    assert "A fresh draft" in client.get("/").content.decode()
