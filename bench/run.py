@@ -123,6 +123,8 @@ class Row:
     nbytes: int
     floor: Timing
     floor_queries: int
+    # With Django's cache emptied before each request: every fragment built (diplomacy.freshness).
+    built: Timing | None = None
     profile: str = ""
 
     @property
@@ -388,6 +390,10 @@ def measure_page(page: Page, size: int, client: Client, args: argparse.Namespace
     timing, queries, nbytes = side(page.url)
     floor, floor_queries, _ = side(f"/__floor__/{nbytes}/")
     row = Row(page.name, size, timing, len(queries), nbytes, floor, len(floor_queries))
+    if page.who != "feed":  # the feed's own comparison measures it built (compare_ics)
+        row.built = timed(
+            lambda: built(client, page.url), repeat=min(args.repeat, 5), warmup=0, budget=args.budget
+        )
     if args.profile and row.ratio > PROFILE_ABOVE:
         # The profiler triples the time: one run for a slow page, none past the budget.
         median = row.timing.median_ms / 1000
@@ -395,6 +401,14 @@ def measure_page(page: Page, size: int, client: Client, args: argparse.Namespace
         found = profile(client, page.url, runs) if runs else "Not profiled: too slow for --budget.\n"
         row.profile = f"Slowest queries:\n{slowest_queries(queries)}\n{found}"
     return row
+
+
+def built(client: Client, url: str) -> HttpResponse:
+    """The page as the first viewer after a change gets it: no fragment in the cache."""
+    from django.core.cache import cache
+
+    cache.clear()
+    return get(client, url)
 
 
 def feed_events(reviewer: User) -> list[dict]:
@@ -516,6 +530,7 @@ HEADER = [
     "floor median ms",
     "floor queries",
     "ratio",
+    "built ms",
 ]
 
 
@@ -531,6 +546,7 @@ def cells(row: Row) -> list[str]:
         f"{row.floor.median_ms:.1f}",
         str(row.floor_queries),
         f"{row.ratio:.1f}x",
+        f"{row.built.median_ms:.1f}" if row.built else "",
     ]
 
 
