@@ -11,12 +11,11 @@ ahead: tens of thousands of events. Two things keep it cheap:
   icalendar library writes for the same events (tests/test_feeds.py compares
   the two), without building an object per property;
 - the finished document is kept in Django's cache under a key that holds the
-  token, the filters and a stamp of the data (how many publications, their
-  latest `updated_at`, the sum of their revisions): an edit changes the stamp
-  and so the key, and a calendar client polling an unchanged feed costs one
-  aggregate query. Entries live FEED_CACHE_SECONDS at most, which bounds what
-  the stamp cannot see (a renamed post, the window's edges moving with time)
-  to the max-age the response announces anyway.
+  token, the owner's rights, the filters, the hour and the versions of the
+  tables the feed reads (diplomacy.freshness): any committed write to them
+  changes the key, and a calendar client polling an unchanged feed costs a
+  lookup of those versions. The hour moves the window's edges along; entries
+  live FEED_CACHE_SECONDS at most, the max-age the response announces anyway.
 """
 
 from __future__ import annotations
@@ -27,12 +26,12 @@ from datetime import UTC, datetime, timedelta
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import CharField, Count, F, Func, Max, QuerySet, Sum
+from django.db.models import CharField, F, Func, QuerySet
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
 
 from calendar_app.models import PublicationStatus, Variant
+from diplomacy import freshness
 
 #: A feed covers the recent past and the coming year.
 PAST_DAYS = 30
@@ -95,37 +94,24 @@ def feed_texts(publications: QuerySet) -> dict[int, list[tuple[str, str]]]:
     return texts
 
 
-def data_stamp(publications: QuerySet) -> tuple:
-    """What the feed's rows look like, in one aggregate query: (count, latest update, revisions).
+def cached_feed(queryset: QuerySet, *, base_url: str, key: object, reads: Iterable) -> tuple[bytes, str]:
+    """The feed document and its ETag: from the cache while none of the tables it `reads`
+    changed (diplomacy.freshness), else built.
 
-    Every edit and status change writes `updated_at` or bumps `revision` (calendar_app.workflow),
-    and adding or removing a row changes the count.
+    `key` names the feed and what shapes it (token, rights, filters); the language, the base
+    URL and the hour are added here: the feed's window moves with the clock.
     """
-    totals = publications.order_by().aggregate(
-        n=Count("pk"), last=Max("updated_at"), revisions=Sum("revision")
-    )
-    return _stamp(totals["n"], totals["last"], totals["revisions"])
-
-
-def _stamp(count: int, last: datetime | None, revisions: int | None) -> tuple:
-    return (count, last.astimezone(UTC).isoformat() if last else "", revisions or 0)
-
-
-def cached_feed(queryset: QuerySet, *, base_url: str, key: str) -> tuple[bytes, str]:
-    """The feed document and its ETag: from the cache while the data stamp holds, else built.
-
-    `key` names the feed and what shapes it (token, filters); the stamp, the language of
-    the status labels and the base URL are added here.
-    """
-    publications = feed_publications(queryset)
-    stamp = data_stamp(publications)
-    etag = hashlib.sha256(repr((key, stamp, get_language(), base_url)).encode()).hexdigest()[:32]
-    cache_key = f"calendar-feed:{etag}"
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0).isoformat()
+    cache_key = freshness.current_key("feed", reads=reads, shape=(key, base_url, hour))
+    if cache_key is None:
+        # This transaction wrote what the feed shows: built, never stored, tagged by content.
+        body = build_feed(queryset, base_url=base_url)
+        return body, hashlib.sha256(body).hexdigest()[:32]
     body = cache.get(cache_key)
     if body is None:
         body = build_feed(queryset, base_url=base_url)
         cache.set(cache_key, body, FEED_CACHE_SECONDS)
-    return body, etag
+    return body, hashlib.sha256(cache_key.encode()).hexdigest()[:32]
 
 
 def build_feed(queryset: QuerySet, *, base_url: str) -> bytes:

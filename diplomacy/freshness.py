@@ -192,14 +192,22 @@ def fragment(
     return html
 
 
-def _fragment(name: str, *, reads, shape, build) -> SafeString:
+def current_key(name: str, *, reads: Iterable[type[models.Model] | str], shape: object) -> str | None:
+    """The cache key of `name` for the tables' current versions, or None when this connection's
+    open transaction wrote one of them (then nothing may be stored or served from the cache)."""
     tables = tables_of(reads)
     if written_here(tables):
-        return build()
+        return None
     move_on_everywhere()  # this request's own writes first
     versions = versions_of(tables)
     digest = hashlib.sha256(repr((name, shape, get_language(), tables, versions)).encode()).hexdigest()
-    key = f"fragment:{name}:{digest[:40]}"
+    return f"fragment:{name}:{digest[:40]}"
+
+
+def _fragment(name: str, *, reads, shape, build) -> SafeString:
+    key = current_key(name, reads=reads, shape=shape)
+    if key is None:
+        return build()
     html = cache.get(key)
     if html is None:
         html = build()

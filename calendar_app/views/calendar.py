@@ -261,7 +261,9 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     # The feed is the token's owner's view through these filters: the token, the owner's
     # roles (what they may see) and the filters name the cached copy.
     shape = repr((feed.token, roles.rights_of(feed.user), sorted(request.GET.lists())))
-    body, etag = feeds.cached_feed(filterset.qs, base_url=request.build_absolute_uri("/"), key=shape)
+    body, etag = feeds.cached_feed(
+        filterset.qs, base_url=request.build_absolute_uri("/"), key=shape, reads=CALENDAR_READS
+    )
     etag = f'"{etag}"'
     if etag in parse_etags(request.headers.get("If-None-Match", "")):
         response = HttpResponseNotModified()
