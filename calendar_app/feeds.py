@@ -21,7 +21,7 @@ ahead: tens of thousands of events. Two things keep it cheap:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 from django.core.cache import cache
@@ -94,9 +94,11 @@ def feed_texts(publications: QuerySet) -> dict[int, list[tuple[str, str]]]:
     return texts
 
 
-def cached_feed(queryset: QuerySet, *, base_url: str, key: object, reads: Iterable) -> tuple[bytes, str]:
+def cached_feed(
+    publications: Callable[[], QuerySet], *, base_url: str, key: object, reads: Iterable
+) -> tuple[bytes, str]:
     """The feed document and its ETag: from the cache while none of the tables it `reads`
-    changed (diplomacy.freshness), else built.
+    changed (diplomacy.freshness), else built from `publications()` (called only then).
 
     `key` names the feed and what shapes it (token, rights, filters); the language, the base
     URL and the hour are added here: the feed's window moves with the clock.
@@ -105,11 +107,11 @@ def cached_feed(queryset: QuerySet, *, base_url: str, key: object, reads: Iterab
     cache_key = freshness.current_key("feed", reads=reads, shape=(key, base_url, hour))
     if cache_key is None:
         # This transaction wrote what the feed shows: built, never stored, tagged by content.
-        body = build_feed(queryset, base_url=base_url)
+        body = build_feed(publications(), base_url=base_url)
         return body, hashlib.sha256(body).hexdigest()[:32]
     body = cache.get(cache_key)
     if body is None:
-        body = build_feed(queryset, base_url=base_url)
+        body = build_feed(publications(), base_url=base_url)
         cache.set(cache_key, body, FEED_CACHE_SECONDS)
     return body, hashlib.sha256(cache_key.encode()).hexdigest()[:32]
 

@@ -250,20 +250,32 @@ def _back_to_calendar(request: HttpRequest) -> str:
     return reverse("calendar") + (f"?{query}" if query else "")
 
 
+class UnknownFeedFilter(Exception):
+    """A feed address with a filter value that does not exist."""
+
+
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     """The ICS feed: a calendar client's view of what the token's owner may see."""
     feed = CalendarFeed.objects.select_related("user").filter(token=token).first()
     if feed is None or not feed.user.is_active or not permissions.can_use_calendar(feed.user):
         raise Http404
-    filterset = PublicationFilter(request.GET, queryset=Publication.objects.visible_to(feed.user))
-    if not filterset.is_valid():
-        return HttpResponse(_("Unknown filter in the feed address."), status=400, content_type="text/plain")
+
+    def publications():
+        # Only when the feed is built: a copy in the cache was built from valid filters.
+        filterset = PublicationFilter(request.GET, queryset=Publication.objects.visible_to(feed.user))
+        if not filterset.is_valid():
+            raise UnknownFeedFilter
+        return filterset.qs
+
     # The feed is the token's owner's view through these filters: the token, the owner's
     # roles (what they may see) and the filters name the cached copy.
     shape = repr((feed.token, roles.rights_of(feed.user), sorted(request.GET.lists())))
-    body, etag = feeds.cached_feed(
-        filterset.qs, base_url=request.build_absolute_uri("/"), key=shape, reads=CALENDAR_READS
-    )
+    try:
+        body, etag = feeds.cached_feed(
+            publications, base_url=request.build_absolute_uri("/"), key=shape, reads=CALENDAR_READS
+        )
+    except UnknownFeedFilter:
+        return HttpResponse(_("Unknown filter in the feed address."), status=400, content_type="text/plain")
     etag = f'"{etag}"'
     if etag in parse_etags(request.headers.get("If-None-Match", "")):
         response = HttpResponseNotModified()
