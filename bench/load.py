@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
+import probe
+
 ROOT = Path(__file__).resolve().parent.parent
 PORT = 8123
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/calendar_load"
@@ -276,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
                 break
             except OSError:
                 time.sleep(0.2)
+        speed = [probe.reference_ms()]
         print(f"Running {args.users} users for {args.seconds} s against gunicorn (2 workers)…", flush=True)
         results: list = []
         lock = threading.Lock()
@@ -296,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
+    speed.append(probe.reference_ms())
     times = [elapsed * 1000 for elapsed, _ok, _status, _path in results]
     errors = [(status, path) for _elapsed, ok, status, path in results if not ok]
     print()
@@ -306,6 +310,10 @@ def main(argv: list[str] | None = None) -> int:
             f"p99 {percentile(times, 0.99):.0f}, max {max(times):.0f}"
         )
     print(f"errors: {len(errors)}" + (f" (first: {errors[:5]})" if errors else ""))
+    print(
+        f"machine: reference loop {speed[0]:.0f} ms before, {speed[1]:.0f} ms after "
+        f"(bench/probe.py; load average {os.getloadavg()[0]:.1f})"
+    )
     slowest: dict[str, list[float]] = {}
     for elapsed, _ok, _status, path in results:
         slowest.setdefault(re.sub(r"/\d+/", "/<id>/", path), []).append(elapsed * 1000)

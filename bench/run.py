@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+import probe
 from django.http import HttpRequest, HttpResponse
 
 if TYPE_CHECKING:  # Importing these needs settings, which main() chooses first.
@@ -152,6 +153,8 @@ class Results:
     seeding: list[tuple[int, float]] = field(default_factory=list)
     # Other work on the machine skews every figure: the 1-minute load average, before and after.
     load: list[float] = field(default_factory=lambda: [os.getloadavg()[0]])
+    # The reference loop's time (bench/probe.py), before and after.
+    speed: list[float] = field(default_factory=lambda: [probe.reference_ms()])
 
 
 # --- Setting up --------------------------------------------------------------
@@ -631,10 +634,11 @@ def machine(database: str, results: Results) -> str:
             cursor.execute("show server_version")
             version = "PostgreSQL " + cursor.fetchone()[0]
     load = " → ".join(f"{value:.1f}" for value in [*results.load, os.getloadavg()[0]])
+    speed = " → ".join(f"{value:.0f} ms" for value in [*results.speed, probe.reference_ms()])
     # ru_maxrss is in kilobytes on Linux.
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return (
-        f"{platform.platform()}, {os.cpu_count()} CPUs (load average {load}), "
+        f"{platform.platform()}, {os.cpu_count()} CPUs (load average {load}; reference loop {speed}), "
         f"Python {platform.python_version()}, {version} ({database}); peak memory of the run {peak:.0f} MB"
     )
 
