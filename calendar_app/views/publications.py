@@ -13,6 +13,7 @@ from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -196,7 +197,8 @@ def publication_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context["editor_fields"] = freshness.fragment(
             "editor",
             reads=EDITOR_READS,
-            shape=publication.pk,
+            # The campaigns offered are those that ended less than 90 days ago.
+            shape=(publication.pk, timezone.localdate().isoformat()),
             build=lambda: render_to_string("calendar_app/_editor_fields.html", editor),
         )
     context.update(
