@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.core.cache import cache
@@ -30,8 +31,10 @@ from django.db.models import CharField, F, Func, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from calendar_app.models import PublicationStatus, Variant
-from diplomacy import freshness
+from calendar_app import permissions
+from calendar_app.models import CalendarFeed, PublicationStatus, Variant
+from diplomacy import freshness, roles
+from diplomacy.models import Membership, User
 
 #: A feed covers the recent past and the coming year.
 PAST_DAYS = 30
@@ -92,6 +95,36 @@ def feed_texts(publications: QuerySet) -> dict[int, list[tuple[str, str]]]:
     for publication_id, language, text in rows.iterator(chunk_size=5000):
         texts.setdefault(publication_id, []).append((language, text))
     return texts
+
+
+@dataclass(frozen=True)
+class FeedOwner:
+    """Whose feed a token is, and what their roles let them see (diplomacy.roles.rights_of)."""
+
+    user_id: int
+    rights: tuple
+
+
+#: What decides whose feed a token is and whether they may use the calendar.
+OWNER_READS = (CalendarFeed, User, Membership)
+#: A token that names no feed (or a feed whose owner may no longer use the calendar).
+_NO_OWNER = "none"
+
+
+def feed_owner(token: str) -> FeedOwner | None:
+    """The owner of the feed `token`, if they may use the calendar: from the cache while feeds,
+    users and memberships are unchanged (a poll then reads no row of them)."""
+    key = freshness.current_key("feed-owner", reads=OWNER_READS, shape=token)
+    found = cache.get(key) if key else None
+    if found is None:
+        feed = CalendarFeed.objects.select_related("user").filter(token=token).first()
+        if feed is None or not feed.user.is_active or not permissions.can_use_calendar(feed.user):
+            found = _NO_OWNER
+        else:
+            found = FeedOwner(feed.user_id, roles.rights_of(feed.user))
+        if key:
+            cache.set(key, found, freshness.FRAGMENT_SECONDS)
+    return None if found == _NO_OWNER else found
 
 
 def cached_feed(

@@ -61,6 +61,7 @@ def note_writes(execute, sql, params, many, context):
     match = _WRITE.match(sql) if isinstance(sql, str) else None
     if match and not match.group(1).startswith(_UNWATCHED_PREFIXES):
         _written(connection, match.group(1))
+        _forget_versions_read(connection)
     return result
 
 
@@ -108,13 +109,19 @@ class FreshnessMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        response = self.get_response(request)
+        connection = connections["default"]
+        connection.__dict__["_versions_read"] = {}
+        try:
+            response = self.get_response(request)
+        finally:
+            connection.__dict__.pop("_versions_read", None)
         move_on_everywhere()
         return response
 
 
 def _move_on(connection, table: str) -> None:
     connection.__dict__.setdefault("_tables_written", set()).discard(table)
+    _forget_versions_read(connection)
     versions = TableVersion.objects.using(connection.alias)
     version = secrets.randbits(62)
     try:
@@ -155,9 +162,30 @@ def written_here(tables: Iterable[str], using: str = "default") -> bool:
 
 
 def versions_of(tables: list[str], using: str = "default") -> tuple[int, ...]:
-    """The current version of each table (0 for one never written since the database began)."""
-    found = dict(TableVersion.objects.using(using).filter(table__in=tables).values_list("table", "version"))
-    return tuple(found.get(table, 0) for table in tables)
+    """The current version of each table (0 for one never written since the database began).
+
+    Within a request (FreshnessMiddleware), every version is read at the first call and
+    reused by the next ones until the request writes: one small query a request, however
+    many fragments it shows. Versions read a moment earlier are safe: a copy is then
+    stored under a version older than its data, never the other way round.
+    """
+    connection = connections[using]
+    memo: dict[str, int] | None = connection.__dict__.get("_versions_read")
+    if memo is None:
+        found = dict(
+            TableVersion.objects.using(using).filter(table__in=tables).values_list("table", "version")
+        )
+        return tuple(found.get(table, 0) for table in tables)
+    if not memo:
+        memo.update(TableVersion.objects.using(using).values_list("table", "version"))
+        memo[""] = 0  # read, even when no table has a version yet
+    return tuple(memo.get(table, 0) for table in tables)
+
+
+def _forget_versions_read(connection) -> None:
+    memo = connection.__dict__.get("_versions_read")
+    if memo:
+        memo.clear()
 
 
 def csrf_marker() -> str:

@@ -458,9 +458,10 @@ def test_an_unchanged_feed_is_served_from_the_cache_with_fewer_queries(client, e
     with CaptureQueriesContext(connection) as second:
         again = client.get(path)
     assert again.content == body
-    # The versions only: neither the publications nor their texts are read again.
-    assert len(second) == len(first) - 2
-    assert not any('"calendar_app_variant"' in query["sql"] for query in second.captured_queries)
+    # The versions only: neither the token's owner, nor the publications, nor their texts.
+    assert len(first) > 1
+    assert len(second) == 1
+    assert '"diplomacy_tableversion"' in second.captured_queries[0]["sql"]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -521,3 +522,20 @@ def test_a_cached_feed_follows_a_change_of_its_owners_rights_at_once(
     roles.forget_memberships(editor)
 
     assert titles_in(client.get(path)) == {"Ankara draft"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cached_feed_stops_at_once_when_its_owner_is_deactivated_or_the_token_renewed(
+    client, editor, istanbul
+):
+    make_publication(post=istanbul, author=editor, title="First", local_date=DAY)
+    feed = feed_for(editor)
+    path = feed_path(feed.token)
+    assert client.get(path).status_code == 200
+    assert client.get(path).status_code == 200  # from the cache
+    type(editor).objects.filter(pk=editor.pk).update(is_active=False)
+    assert client.get(path).status_code == 404
+    type(editor).objects.filter(pk=editor.pk).update(is_active=True)
+    assert client.get(path).status_code == 200
+    type(feed).objects.filter(pk=feed.pk).update(token="renewed")
+    assert client.get(path).status_code == 404

@@ -218,3 +218,15 @@ def test_the_editor_shows_a_title_changed_after_it_was_cached(client, istanbul, 
     Publication.objects.filter(pk=publication.pk).update(title="New title")
     page = client.get(f"/publications/{publication.pk}/").content.decode()
     assert 'value="New title"' in page and 'value="Old title"' not in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_reads_the_versions_once_however_many_fragments_it_shows(client, reviewer):
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(reviewer)
+    client.get("/network/coverage/")
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/network/coverage/")  # the filter form and the report, both from the cache
+    reads = [q for q in queries.captured_queries if '"diplomacy_tableversion"' in q["sql"]]
+    assert len(reads) == 1

@@ -25,7 +25,7 @@ from calendar_app.models import CalendarFeed, Campaign, Proposal, Publication, V
 from calendar_app.params import BadParameter, CalendarParams
 from calendar_app.timezones import BRUSSELS
 from diplomacy import freshness, roles
-from diplomacy.models import Channel, Membership, Partner, Post
+from diplomacy.models import Channel, Membership, Partner, Post, User
 
 #: URL parameters that are not filters.
 VIEW_PARAMETERS = ("view", "date", "tz", "span", "page", "format")
@@ -256,20 +256,21 @@ class UnknownFeedFilter(Exception):
 
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     """The ICS feed: a calendar client's view of what the token's owner may see."""
-    feed = CalendarFeed.objects.select_related("user").filter(token=token).first()
-    if feed is None or not feed.user.is_active or not permissions.can_use_calendar(feed.user):
+    owner = feeds.feed_owner(token)
+    if owner is None:
         raise Http404
 
     def publications():
         # Only when the feed is built: a copy in the cache was built from valid filters.
-        filterset = PublicationFilter(request.GET, queryset=Publication.objects.visible_to(feed.user))
+        user = User.objects.get(pk=owner.user_id)
+        filterset = PublicationFilter(request.GET, queryset=Publication.objects.visible_to(user))
         if not filterset.is_valid():
             raise UnknownFeedFilter
         return filterset.qs
 
     # The feed is the token's owner's view through these filters: the token, the owner's
     # roles (what they may see) and the filters name the cached copy.
-    shape = repr((feed.token, roles.rights_of(feed.user), sorted(request.GET.lists())))
+    shape = repr((token, owner.rights, sorted(request.GET.lists())))
     try:
         body, etag = feeds.cached_feed(
             publications, base_url=request.build_absolute_uri("/"), key=shape, reads=CALENDAR_READS
