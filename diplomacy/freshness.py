@@ -15,6 +15,9 @@ rights, the filters, the language, the day) and the versions of the tables it re
 - Inside a transaction that has written one of a fragment's tables (a request that saves,
   then shows; a test), the fragment is built and not stored: that connection sees data
   no one else sees yet.
+- A write outside a transaction is committed at once, but its version moves before the
+  connection's next statement or at the end of the request (its cursor may still hold
+  rows to read); a thread of one's own ends with `close_connections()`.
 - Copies expire after `FRAGMENT_SECONDS` whatever happens, which bounds what no table
   version can tell: writes made outside Django, the clock (a "waiting for 3 hours").
 
@@ -99,6 +102,13 @@ def move_on_everywhere(**kwargs) -> None:
     for connection in connections.all(initialized_only=True):
         if connection.__dict__.get("_versions_due") and not connection.in_atomic_block:
             move_on_due(connection)
+
+
+def close_connections() -> None:
+    """The end of a thread of one's own (the publishing engine's senders): move on what it
+    wrote outside a transaction, then close its connections, which die with the thread."""
+    move_on_everywhere()
+    connections.close_all()
 
 
 class FreshnessMiddleware:

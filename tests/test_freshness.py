@@ -230,3 +230,20 @@ def test_a_request_reads_the_versions_once_however_many_fragments_it_shows(clien
         client.get("/network/coverage/")  # the filter form and the report, both from the cache
     reads = [q for q in queries.captured_queries if '"diplomacy_tableversion"' in q["sql"]]
     assert len(reads) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_thread_that_wrote_outside_a_transaction_moves_the_version_on_before_it_ends():
+    import threading
+
+    partners = Partner._meta.db_table
+    before = version(partners)
+
+    def work():
+        Partner.objects.create(code="thread", name="Written by a thread")  # autocommit
+        freshness.close_connections()  # as the publishing engine's senders end
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    assert version(partners) != before

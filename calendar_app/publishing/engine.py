@@ -12,13 +12,14 @@ import time
 from collections import Counter
 from datetime import datetime, timedelta
 
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from calendar_app import workflow
 from calendar_app.models import Delivery, DeliveryStatus, Publication, PublicationStatus, ReviewDecision
 from calendar_app.publishing import ManualOnly, OutcomeUnknown, Published, SurelyFailed, connector_for
+from diplomacy import freshness
 
 #: Tries of a delivery that surely failed before it is marked failed.
 MAX_ATTEMPTS = 5
@@ -218,7 +219,7 @@ def send(delivery_ids: list[int], deadline: float) -> dict[str, int]:
         except BaseException as exc:  # re-raised below, in the job's own thread
             failures.append(exc)
         finally:
-            connections.close_all()  # this thread's connections only
+            freshness.close_connections()  # this thread's connections only
 
     pool = [threading.Thread(target=work, name=f"deliver-{n}") for n in range(threads)]
     for thread in pool:
