@@ -18,7 +18,15 @@ from django.views.decorators.http import require_POST
 from calendar_app import permissions, reports
 from calendar_app.filters import country_choices
 from calendar_app.forms import clean_country_codes
-from calendar_app.models import Delivery, PriorityCountry, Proposal, Publication, Review, Variant
+from calendar_app.models import (
+    Delivery,
+    PriorityCountry,
+    Proposal,
+    Publication,
+    PublicationRevision,
+    Review,
+    Variant,
+)
 from diplomacy import freshness, geography, worldmap
 from diplomacy.filters import QuickFilterSet
 from diplomacy.models import Channel, Partner, Platform, Post, PostKind
@@ -88,7 +96,17 @@ def _platforms(filterset) -> list[tuple[str, str]]:
 #: What the coverage report reads.
 COVERAGE_READS = (Publication, Channel, Post, PriorityCountry)
 #: What the activity report reads.
-ACTIVITY_READS = (Publication, Variant, Review, Delivery, Proposal, Partner, Channel, Post)
+ACTIVITY_READS = (
+    Publication,
+    PublicationRevision,
+    Variant,
+    Review,
+    Delivery,
+    Proposal,
+    Partner,
+    Channel,
+    Post,
+)
 
 
 def _shape(request: HttpRequest) -> tuple:
