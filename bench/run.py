@@ -19,7 +19,11 @@ What it does, in order:
    many bytes through the same middleware for the same client. With --profile,
    a page more than 5x its floor is profiled (cProfile) and its slowest queries
    are shown.
-4. Prints the table, the ICS feed against the icalendar library alone, whether
+4. Measures the smallest size again, last, on a copy of its database made before
+   seeding more: the growth compares the largest size with the mean of the two, so
+   that a machine slowing down (or speeding up) during the run does not pass for
+   growth.
+5. Prints the table, the ICS feed against the icalendar library alone, whether
    the largest size stays within 25% of the smallest, and the same as Markdown.
 
 The test client keeps one database connection for the whole run, so the times
@@ -41,6 +45,7 @@ import resource
 import secrets
 import shutil
 import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -66,6 +71,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # One file per run, so that two runs at once do not delete each other's database.
 SQLITE_FILE = ROOT / "bench" / f"bench-{os.getpid()}.sqlite3"
 PG_DATABASE = "calendar_bench"
+PG_SNAPSHOT = "calendar_bench_small"
 #: The network the figures describe: the demo network is topped up to these.
 TARGET_POSTS = 150
 TARGET_CHANNELS = 400
@@ -149,6 +155,9 @@ class IcsComparison:
 @dataclass
 class Results:
     rows: list[Row] = field(default_factory=list)
+    # The smallest size measured again at the end, on a copy of its database: the machine's
+    # drift during the run cancels out of the growth (bench/probe.py shows how much it drifts).
+    again: list[Row] = field(default_factory=list)
     ics: list[IcsComparison] = field(default_factory=list)
     seeding: list[tuple[int, float]] = field(default_factory=list)
     # Other work on the machine skews every figure: the 1-minute load average, before and after.
@@ -189,6 +198,54 @@ def configure_environment(static_root: str) -> str:
 def remove_sqlite_files() -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{SQLITE_FILE}{suffix}").unlink(missing_ok=True)
+
+
+def snapshot_database() -> str:
+    """A copy of the benchmark's database as it is now; returns what to switch to."""
+    from django.db import connection
+
+    connection.close()
+    if connection.vendor == "sqlite":
+        copy = f"{SQLITE_FILE}.small"
+        with sqlite3.connect(SQLITE_FILE) as source, sqlite3.connect(copy) as target:
+            source.backup(target)
+        return copy
+    import psycopg
+
+    with psycopg.connect(**_pg_admin_params(), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{PG_SNAPSHOT}"')
+        admin.execute(f'CREATE DATABASE "{PG_SNAPSHOT}" TEMPLATE "{PG_DATABASE}"')
+    return PG_SNAPSHOT
+
+
+def switch_database(name: str) -> None:
+    """Point Django's connection at another database (its next query reconnects)."""
+    from django.db import connection
+
+    connection.close()
+    connection.settings_dict["NAME"] = name
+
+
+def drop_snapshot(name: str) -> None:
+    from django.db import connection
+
+    connection.close()
+    if connection.vendor == "sqlite":
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{name}{suffix}").unlink(missing_ok=True)
+        return
+    import psycopg
+
+    with psycopg.connect(**_pg_admin_params(), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+def _pg_admin_params() -> dict:
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    params = {"host": db["HOST"], "port": db["PORT"], "user": db["USER"], "password": db["PASSWORD"]}
+    return {"dbname": "postgres", **{key: value for key, value in params.items() if value}}
 
 
 def fresh_database() -> None:
@@ -600,18 +657,33 @@ ICS_HEADER = [
 def scaling_lines(results: Results, sizes: list[int]) -> list[list[str]]:
     small, large = sizes[0], sizes[-1]
     by_key = {(row.page, row.size): row for row in results.rows}
+    again = {row.page: row for row in results.again}
     body = []
     for row in results.rows:
         if row.size != small or (row.page, large) not in by_key:
             continue
         other = by_key[(row.page, large)]
-        growth = other.timing.median_ms / row.timing.median_ms
+        # The smallest size was measured before and after the largest: their mean is the
+        # smallest size at the largest's moment, if the machine drifted steadily.
+        second = again.get(row.page)
+        small_ms = (row.timing.median_ms + second.timing.median_ms) / 2 if second else row.timing.median_ms
+        growth = other.timing.median_ms / small_ms
         within = "yes" if growth <= 1 + SCALING_TOLERANCE else "no"
-        # The same against the floor measured next to each: a machine that slows down
-        # between the two sizes (see the reference loop) slows the floor as much.
+        # Against the floor measured next to each: a slower machine slows the floor as much.
         floor_growth = other.ratio / row.ratio
         queries = "same" if other.queries == row.queries else f"{row.queries} → {other.queries}"
-        body.append([row.page, f"{growth:.2f}x", within, f"{floor_growth:.2f}x", queries])
+        body.append(
+            [
+                row.page,
+                f"{row.timing.median_ms:.1f}",
+                f"{second.timing.median_ms:.1f}" if second else "",
+                f"{other.timing.median_ms:.1f}",
+                f"{growth:.2f}x",
+                within,
+                f"{floor_growth:.2f}x",
+                queries,
+            ]
+        )
     return body
 
 
@@ -651,7 +723,10 @@ def report(results: Results, args: argparse.Namespace, database: str) -> None:
     small, large = args.sizes[0], args.sizes[-1]
     scale_header = [
         "page",
-        f"median {large:,} / {small:,}",
+        f"ms at {small:,}",
+        f"at {small:,} again, last",
+        f"at {large:,}",
+        f"{large:,} / mean of {small:,}",
         f"within {SCALING_TOLERANCE:.0%}",
         "ratio to floor, same",
         "queries",
@@ -750,6 +825,7 @@ def run(args: argparse.Namespace, database: str) -> None:
     import django
 
     django.setup()
+    from django.db import connection
     from django.test import Client
     from django.test.utils import override_settings
     from django.urls import include, path
@@ -782,6 +858,21 @@ def run(args: argparse.Namespace, database: str) -> None:
                 print(" | ".join(cells(row)), flush=True)
                 if page.who == "feed":
                     results.ics.append(compare_ics(size, row, args, clients[page.who], page.url))
+            if number == 0 and len(args.sizes) > 1:
+                snapshot = snapshot_database()
+        if len(args.sizes) > 1:
+            # The smallest size again, last: same data, same sessions (a copy), a later machine.
+            large_database = connection.settings_dict["NAME"]
+            switch_database(snapshot)
+            print(f"\n{args.sizes[0]:,} publications again (the copy made before seeding more).", flush=True)
+            try:
+                for page in pages(token, today):
+                    row = measure_page(page, args.sizes[0], clients[page.who], args)
+                    results.again.append(row)
+                    print(" | ".join(cells(row)), flush=True)
+            finally:
+                switch_database(large_database)
+                drop_snapshot(snapshot)
     report(results, args, database)
 
 
