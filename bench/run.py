@@ -195,9 +195,9 @@ def configure_environment(static_root: str) -> str:
     return str(SQLITE_FILE.relative_to(ROOT))
 
 
-def remove_sqlite_files() -> None:
+def remove_sqlite_files(path: Path | str = SQLITE_FILE) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{SQLITE_FILE}{suffix}").unlink(missing_ok=True)
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def snapshot_database() -> str:
@@ -231,8 +231,7 @@ def drop_snapshot(name: str) -> None:
 
     connection.close()
     if connection.vendor == "sqlite":
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{name}{suffix}").unlink(missing_ok=True)
+        remove_sqlite_files(name)
         return
     import psycopg
 
@@ -262,9 +261,7 @@ def fresh_database() -> None:
         import psycopg
 
         assert db["NAME"] == PG_DATABASE, db["NAME"]
-        params = {"host": db["HOST"], "port": db["PORT"], "user": db["USER"], "password": db["PASSWORD"]}
-        params = {key: value for key, value in params.items() if value}
-        with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
+        with psycopg.connect(**_pg_admin_params(), autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{PG_DATABASE}"')
             admin.execute(f'CREATE DATABASE "{PG_DATABASE}"')
     call_command("migrate", interactive=False, verbosity=0)

@@ -16,6 +16,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import parse_etags
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -124,7 +125,7 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
 CALENDAR_READS = (Publication, Variant, Channel, Post, Campaign, Proposal, Partner, Membership)
 
 
-def calendar_body(publications, context: dict) -> str:
+def calendar_body(publications, context: dict) -> SafeString:
     """The month grid, week grid or agenda page of `publications`, and its campaign legend."""
     params = context["params"]
     if params.view == "month":

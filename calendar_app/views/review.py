@@ -252,8 +252,6 @@ def approvals(request: HttpRequest) -> HttpResponse:
             request, "calendar_app/approvals.html", {"filter": filterset, "expired_list": False}, status=400
         )
     expired_list = request.GET.get("list") == "expired"
-    query = request.GET.copy()
-    query.pop("page", None)
     # What the page shows changes with the data, the viewer (four eyes: not their own) and
     # the minute (waiting times, due within 24 hours).
     shape = (
