@@ -107,24 +107,21 @@ class FeedOwner:
 
 #: What decides whose feed a token is and whether they may use the calendar.
 OWNER_READS = (CalendarFeed, User, Membership)
-#: A token that names no feed (or a feed whose owner may no longer use the calendar).
-_NO_OWNER = "none"
 
 
 def feed_owner(token: str) -> FeedOwner | None:
     """The owner of the feed `token`, if they may use the calendar: from the cache while feeds,
     users and memberships are unchanged (a poll then reads no row of them)."""
-    key = freshness.current_key("feed-owner", reads=OWNER_READS, shape=token)
-    found = cache.get(key) if key else None
-    if found is None:
-        feed = CalendarFeed.objects.select_related("user").filter(token=token).first()
-        if feed is None or not feed.user.is_active or not permissions.can_use_calendar(feed.user):
-            found = _NO_OWNER
-        else:
-            found = FeedOwner(feed.user_id, roles.rights_of(feed.user))
-        if key:
-            cache.set(key, found, freshness.FRAGMENT_SECONDS)
-    return None if found == _NO_OWNER else found
+    return freshness.remembered(
+        "feed-owner", reads=OWNER_READS, shape=token, compute=lambda: _owner_of(token)
+    )
+
+
+def _owner_of(token: str) -> FeedOwner | None:
+    feed = CalendarFeed.objects.select_related("user").filter(token=token).first()
+    if feed is None or not feed.user.is_active or not permissions.can_use_calendar(feed.user):
+        return None
+    return FeedOwner(feed.user_id, roles.rights_of(feed.user))
 
 
 def cached_feed(

@@ -25,6 +25,7 @@ from calendar_app.models import (
     PublicationKind,
     PublicationStatus,
 )
+from diplomacy import freshness
 from diplomacy.models import Membership, Role, User
 
 #: What each verb says, in the recipient's language.
@@ -147,9 +148,15 @@ def notify_proposal(
 
 
 def unread_count(user) -> int:
+    """The bell's number: asked on every page, so remembered while no notification changed."""
     if not user.is_authenticated:
         return 0
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+    return freshness.remembered(
+        "unread-notifications",
+        reads=[Notification],
+        shape=user.pk,
+        compute=lambda: Notification.objects.filter(recipient=user, read_at__isnull=True).count(),
+    )
 
 
 # --- Crisis mode: on-call reviewers first -------------------------------------------------

@@ -33,6 +33,7 @@ import logging
 import re
 import secrets
 from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from django.core.cache import cache
 from django.db import DatabaseError, connections, models, transaction
@@ -47,10 +48,16 @@ from diplomacy.models import TableVersion
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 #: How long a stored fragment lives at most.
 FRAGMENT_SECONDS = 600
-#: The statement kinds that change a table, and the table they name (quoted or not).
-_WRITE = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
+#: The statement kinds that change a table, and the table they name (quoted or not). SQLite's
+#: conflict clauses count: a many-to-many add is an `INSERT OR IGNORE INTO` there.
+_WRITE = re.compile(
+    r'\s*(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|REPLACE\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM)\s+"?(\w+)"?',
+    re.IGNORECASE,
+)
 #: Tables whose writes no fragment reads: the versions themselves, sessions, the task queue.
 _UNWATCHED_PREFIXES = ("diplomacy_tableversion", "django_session", "django_q_")
 
@@ -240,6 +247,26 @@ def current_key(name: str, *, reads: Iterable[type[models.Model] | str], shape: 
     versions = versions_of(tables)
     digest = hashlib.sha256(repr((name, shape, get_language(), tables, versions)).encode()).hexdigest()
     return f"fragment:{name}:{digest[:40]}"
+
+
+#: What the cache answers for a key it does not hold (a remembered value may be None).
+_MISSING = object()
+
+
+def remembered(
+    name: str, *, reads: Iterable[type[models.Model] | str], shape: object, compute: Callable[[], T]
+) -> T:
+    """A small value (any picklable one, None included) from the cache while none of the tables
+    it `reads` changed, else computed: what every page asks again (the bell's count, the crisis
+    banner) then costs no query of its own, the versions being read once a request."""
+    key = current_key(name, reads=reads, shape=shape)
+    if key is None:
+        return compute()
+    found = cache.get(key, _MISSING)
+    if found is _MISSING:
+        found = compute()
+        cache.set(key, found, FRAGMENT_SECONDS)
+    return found
 
 
 def _fragment(name: str, *, reads, shape, build) -> SafeString:

@@ -52,6 +52,11 @@ def test_every_kind_of_committed_write_moves_its_table_on(istanbul, editor):
     # The many-to-many link table has a version of its own.
     tables = freshness.tables_of([Publication])
     assert PUBLICATIONS in tables and Publication.channels.through._meta.db_table in tables
+    links = Publication.channels.through._meta.db_table
+    before = version(links)
+    channel = Channel.objects.create(post=istanbul, platform="mastodon", handle="@istanbul@mastodon.example")
+    publication.channels.add(channel)  # INSERT OR IGNORE on SQLite, ON CONFLICT DO NOTHING on PostgreSQL
+    assert version(links) != before
 
 
 @pytest.mark.django_db(transaction=True)
@@ -161,6 +166,18 @@ def test_unwatched_tables_are_not_versioned():
         ('UPDATE "diplomacy_post" SET "city" = %s', "diplomacy_post"),
         ('DELETE FROM "calendar_app_variant" WHERE id = 1', "calendar_app_variant"),
         ("update calendar_app_review set x = 1", "calendar_app_review"),
+        # A many-to-many add: SQLite's conflict clause, PostgreSQL's.
+        (
+            'INSERT OR IGNORE INTO "calendar_app_crisis_posts" ("crisis_id") VALUES (1)',
+            "calendar_app_crisis_posts",
+        ),
+        (
+            'INSERT INTO "calendar_app_crisis_posts" ("crisis_id") VALUES (1) ON CONFLICT DO NOTHING',
+            "calendar_app_crisis_posts",
+        ),
+        ('UPDATE OR IGNORE "diplomacy_post" SET "city" = %s', "diplomacy_post"),
+        ('REPLACE INTO "diplomacy_partner" ("code") VALUES (%s)', "diplomacy_partner"),
+        ("UPDATE orders SET x = 1", "orders"),
     ]:
         assert freshness._WRITE.match(sql).group(1) == table
     assert "django_session".startswith(freshness._UNWATCHED_PREFIXES)
@@ -247,3 +264,87 @@ def test_a_thread_that_wrote_outside_a_transaction_moves_the_version_on_before_i
     thread.start()
     thread.join()
     assert version(partners) != before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_remembered_value_is_kept_until_a_table_it_reads_changes_none_included(istanbul, editor):
+    calls = []
+
+    def nothing_yet():
+        calls.append(1)
+        return None
+
+    def remembered():
+        return freshness.remembered("test", reads=(Publication,), shape=editor.pk, compute=nothing_yet)
+
+    assert remembered() is None and remembered() is None
+    assert len(calls) == 1  # a remembered None is not taken for a missing copy
+    make_publication(post=istanbul, author=editor)
+    remembered()
+    assert len(calls) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_bell_counts_a_notification_made_after_it_was_cached_and_one_read(client, istanbul, editor):
+    from django.utils import timezone
+
+    from calendar_app.models import Notification
+
+    client.force_login(editor)
+    assert "Notifications (0 unread)" in client.get("/").content.decode()
+    notification = Notification.objects.create(recipient=editor, verb="approved")
+    assert "Notifications (1 unread)" in client.get("/").content.decode()
+    Notification.objects.filter(pk=notification.pk).update(read_at=timezone.now())
+    assert "Notifications (0 unread)" in client.get("/").content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_crisis_banner_shows_a_crisis_declared_after_it_was_cached_and_drops_it_once_ended(
+    client, istanbul, editor, reviewer
+):
+    from django.utils import timezone
+
+    from calendar_app.models import Crisis
+
+    client.force_login(editor)
+    assert "Earthquake near Istanbul" not in client.get("/").content.decode()
+    crisis = Crisis.objects.create(
+        title="Earthquake near Istanbul",
+        reason="Aftershocks",
+        declared_by=reviewer,
+        declared_at=timezone.now(),
+    )
+    crisis.posts.add(istanbul)
+    assert "Earthquake near Istanbul" in client.get("/").content.decode()
+    Crisis.objects.filter(pk=crisis.pk).update(ended_at=timezone.now())
+    assert "Earthquake near Istanbul" not in client.get("/").content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_crisis_banner_follows_the_posts_a_crisis_takes_in(client, istanbul, editor, reviewer):
+    from django.utils import timezone
+
+    from calendar_app.models import Crisis
+
+    elsewhere = make_post(code="be-emb-ankara", name="Embassy of Belgium in Ankara", city="Ankara")
+    crisis = Crisis.objects.create(
+        title="Floods in Ankara", reason="Rivers", declared_by=reviewer, declared_at=timezone.now()
+    )
+    crisis.posts.add(elsewhere)
+    client.force_login(editor)
+    assert "Floods in Ankara" not in client.get("/").content.decode()  # not the editor's post
+    crisis.posts.add(istanbul)  # only the link table changes
+    assert "Floods in Ankara" in client.get("/").content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_calendar_offers_a_feed_address_made_after_it_was_cached(client, editor):
+    from calendar_app.models import CalendarFeed
+
+    client.force_login(editor)
+    assert 'id="feed-url"' not in client.get("/calendar/").content.decode()
+    feed = CalendarFeed.objects.create(user=editor, token=CalendarFeed.new_token())
+    assert feed.token in client.get("/calendar/").content.decode()
+    CalendarFeed.objects.filter(pk=feed.pk).update(token="renewed-token")
+    page = client.get("/calendar/").content.decode()
+    assert "renewed-token" in page and feed.token not in page

@@ -219,10 +219,17 @@ def export_csv(publications, params: CalendarParams) -> StreamingHttpResponse:
 
 def feed_url(request: HttpRequest) -> str | None:
     """The viewer's personal feed address for the current filters (None before it exists)."""
-    feed = CalendarFeed.objects.filter(user=request.user).only("token").first()
-    if feed is None:
+    token = freshness.remembered(
+        "feed-token",
+        reads=[CalendarFeed],
+        shape=request.user.pk,
+        compute=lambda: (
+            CalendarFeed.objects.filter(user=request.user).values_list("token", flat=True).first()
+        ),
+    )
+    if token is None:
         return None
-    url = request.build_absolute_uri(reverse("calendar_feed", args=[feed.token]))
+    url = request.build_absolute_uri(reverse("calendar_feed", args=[token]))
     query = filter_query(request)
     return f"{url}?{query}" if query else url
 
