@@ -19,10 +19,11 @@ What it does, in order:
    many bytes through the same middleware for the same client. With --profile,
    a page more than 5x its floor is profiled (cProfile) and its slowest queries
    are shown.
-4. Measures the smallest size again, last, on a copy of its database made before
-   seeding more: the growth compares the largest size with the mean of the two, so
-   that a machine slowing down (or speeding up) during the run does not pass for
-   growth.
+4. Measures the growth request by request: a copy of the smallest size's database,
+   made before seeding more, and the largest are both kept open, and each page is
+   asked of one then of the other in turn (ABBA order), so that a machine slowing
+   down or speeding up during the run (this shared one drifts by half within minutes)
+   weighs on both sizes alike and does not pass for growth.
 5. Prints the table, the ICS feed against the icalendar library alone, whether
    the largest size stays within 25% of the smallest, and the same as Markdown.
 
@@ -34,6 +35,7 @@ DATABASE_CONN_MAX_AGE is 0, the default).
 from __future__ import annotations
 
 import argparse
+import copy
 import cProfile
 import io
 import math
@@ -140,6 +142,19 @@ class Row:
 
 
 @dataclass
+class Growth:
+    """One page at the smallest and the largest size, measured in turn (measure_growth)."""
+
+    page: str
+    small: Timing
+    large: Timing
+
+    @property
+    def ratio(self) -> float:
+        return self.large.median_ms / self.small.median_ms
+
+
+@dataclass
 class IcsComparison:
     size: int
     events: int
@@ -155,9 +170,9 @@ class IcsComparison:
 @dataclass
 class Results:
     rows: list[Row] = field(default_factory=list)
-    # The smallest size measured again at the end, on a copy of its database: the machine's
+    # The smallest and the largest size measured in turn, request by request: the machine's
     # drift during the run cancels out of the growth (bench/probe.py shows how much it drifts).
-    again: list[Row] = field(default_factory=list)
+    growth: list[Growth] = field(default_factory=list)
     ics: list[IcsComparison] = field(default_factory=list)
     seeding: list[tuple[int, float]] = field(default_factory=list)
     # Other work on the machine skews every figure: the 1-minute load average, before and after.
@@ -218,12 +233,14 @@ def snapshot_database() -> str:
     return PG_SNAPSHOT
 
 
-def switch_database(name: str) -> None:
-    """Point Django's connection at another database (its next query reconnects)."""
-    from django.db import connection
+def connection_to(name: str):
+    """A second connection of the default alias, to another database of the same server."""
+    from django.db import connections
 
-    connection.close()
-    connection.settings_dict["NAME"] = name
+    current = connections["default"]
+    settings_dict = copy.deepcopy(current.settings_dict)  # the handler's own dict is shared
+    settings_dict["NAME"] = name
+    return type(current)(settings_dict, "default")
 
 
 def drop_snapshot(name: str) -> None:
@@ -460,6 +477,44 @@ def measure_page(page: Page, size: int, client: Client, args: argparse.Namespace
     return row
 
 
+def measure_growth(page: Page, client: Client, small_database: str, args: argparse.Namespace) -> Growth:
+    """The page on the smallest and on the largest size's database, one request each in turn.
+
+    Both connections stay open and Django's default alias is pointed at one or the other
+    between requests (`django.db.connection` follows it). The order alternates (small,
+    large, large, small, ...) so that neither size always runs first. The fragment cache
+    is shared: its keys hold each table's version, which the two databases share only for
+    the tables not written since the copy (the same rows on both).
+    """
+    from django.db import connections
+
+    large = connections["default"]
+    small = connection_to(small_database)
+    samples: dict[str, list[float]] = {"small": [], "large": []}
+
+    def request(which: str, *, keep: bool) -> None:
+        connections["default"] = small if which == "small" else large
+        started = time.perf_counter()
+        get(client, page.url)
+        if keep:
+            samples[which].append(time.perf_counter() - started)
+
+    try:
+        for _ in range(args.warmup):
+            request("small", keep=False)
+            request("large", keep=False)
+        deadline = time.perf_counter() + args.budget
+        turn = 0
+        while more_runs(len(samples["large"]), args.repeat, deadline):
+            for which in ("small", "large") if turn % 2 == 0 else ("large", "small"):
+                request(which, keep=True)
+            turn += 1
+    finally:
+        connections["default"] = large
+        small.close()
+    return Growth(page.name, Timing(samples["small"]), Timing(samples["large"]))
+
+
 def built(client: Client, url: str) -> HttpResponse:
     """The page as the first viewer after a change gets it: no fragment in the cache."""
     from django.core.cache import cache
@@ -654,30 +709,19 @@ ICS_HEADER = [
 def scaling_lines(results: Results, sizes: list[int]) -> list[list[str]]:
     small, large = sizes[0], sizes[-1]
     by_key = {(row.page, row.size): row for row in results.rows}
-    again = {row.page: row for row in results.again}
     body = []
-    for row in results.rows:
-        if row.size != small or (row.page, large) not in by_key:
-            continue
-        other = by_key[(row.page, large)]
-        # The smallest size was measured before and after the largest: their mean is the
-        # smallest size at the largest's moment, if the machine drifted steadily.
-        second = again.get(row.page)
-        small_ms = (row.timing.median_ms + second.timing.median_ms) / 2 if second else row.timing.median_ms
-        growth = other.timing.median_ms / small_ms
-        within = "yes" if growth <= 1 + SCALING_TOLERANCE else "no"
-        # Against the floor measured next to each: a slower machine slows the floor as much.
-        floor_growth = other.ratio / row.ratio
-        queries = "same" if other.queries == row.queries else f"{row.queries} → {other.queries}"
+    for growth in results.growth:
+        first, last = by_key[(growth.page, small)], by_key[(growth.page, large)]
+        within = "yes" if growth.ratio <= 1 + SCALING_TOLERANCE else "no"
+        queries = "same" if first.queries == last.queries else f"{first.queries} → {last.queries}"
         body.append(
             [
-                row.page,
-                f"{row.timing.median_ms:.1f}",
-                f"{second.timing.median_ms:.1f}" if second else "",
-                f"{other.timing.median_ms:.1f}",
-                f"{growth:.2f}x",
+                growth.page,
+                f"{growth.small.median_ms:.1f}",
+                f"{growth.large.median_ms:.1f}",
+                f"{growth.ratio:.2f}x",
                 within,
-                f"{floor_growth:.2f}x",
+                f"{first.nbytes / 1024:.1f} → {last.nbytes / 1024:.1f}",
                 queries,
             ]
         )
@@ -721,11 +765,10 @@ def report(results: Results, args: argparse.Namespace, database: str) -> None:
     scale_header = [
         "page",
         f"ms at {small:,}",
-        f"at {small:,} again, last",
-        f"at {large:,}",
-        f"{large:,} / mean of {small:,}",
+        f"ms at {large:,}",
+        f"{large:,} / {small:,}",
         f"within {SCALING_TOLERANCE:.0%}",
-        "ratio to floor, same",
+        "KB",
         "queries",
     ]
     print()
@@ -734,7 +777,7 @@ def report(results: Results, args: argparse.Namespace, database: str) -> None:
     print("\nICS feed against the icalendar library alone (same events, pre-loaded):")
     print(plain_table(ICS_HEADER, ics_lines(results)))
     if len(args.sizes) > 1:
-        print(f"\nDoes {large:,} stay within {SCALING_TOLERANCE:.0%} of {small:,}?")
+        print(f"\nDoes {large:,} stay within {SCALING_TOLERANCE:.0%} of {small:,}? (medians, asked in turn)")
         print(plain_table(scale_header, scaling_lines(results, args.sizes)))
     for row in results.rows:
         if row.profile:
@@ -754,7 +797,10 @@ def report(results: Results, args: argparse.Namespace, database: str) -> None:
     print("\nICS feed against the same events built and serialised by the icalendar library alone:\n")
     print(markdown_table(ICS_HEADER, ics_lines(results)))
     if len(args.sizes) > 1:
-        print(f"\nGrowth from {small:,} to {large:,} publications:\n")
+        print(
+            f"\nGrowth from {small:,} to {large:,} publications: medians of {args.repeat} requests "
+            "to each size's database, asked in turn (ABBA), so that the machine's drift weighs on both:\n"
+        )
         print(markdown_table(scale_header, scaling_lines(results, args.sizes)))
 
 
@@ -822,7 +868,6 @@ def run(args: argparse.Namespace, database: str) -> None:
     import django
 
     django.setup()
-    from django.db import connection
     from django.test import Client
     from django.test.utils import override_settings
     from django.urls import include, path
@@ -858,17 +903,18 @@ def run(args: argparse.Namespace, database: str) -> None:
             if number == 0 and len(args.sizes) > 1:
                 snapshot = snapshot_database()
         if len(args.sizes) > 1:
-            # The smallest size again, last: same data, same sessions (a copy), a later machine.
-            large_database = connection.settings_dict["NAME"]
-            switch_database(snapshot)
-            print(f"\n{args.sizes[0]:,} publications again (the copy made before seeding more).", flush=True)
+            # Same sessions on both (the copy was made after they logged in).
+            print(f"\n{args.sizes[0]:,} and {args.sizes[-1]:,} in turn (growth):", flush=True)
             try:
                 for page in pages(token, today):
-                    row = measure_page(page, args.sizes[0], clients[page.who], args)
-                    results.again.append(row)
-                    print(" | ".join(cells(row)), flush=True)
+                    growth = measure_growth(page, clients[page.who], snapshot, args)
+                    results.growth.append(growth)
+                    print(
+                        f"{page.name} | {growth.small.median_ms:.1f} | {growth.large.median_ms:.1f} | "
+                        f"{growth.ratio:.2f}x",
+                        flush=True,
+                    )
             finally:
-                switch_database(large_database)
                 drop_snapshot(snapshot)
     report(results, args, database)
 
