@@ -580,10 +580,12 @@ def compare_ics(
     with icalendar alone."""
     from django.core.cache import cache
 
+    from calendar_app.feeds import recent_feeds
     from diplomacy.models import User
 
     def uncached() -> None:
         cache.clear()
+        recent_feeds.clear()
         get(client, url)
 
     uncached_feed = timed(uncached, repeat=args.repeat, warmup=0, budget=args.budget)

@@ -15,12 +15,18 @@ ahead: tens of thousands of events. Two things keep it cheap:
   tables the feed reads (diplomacy.freshness): any committed write to them
   changes the key, and a calendar client polling an unchanged feed costs a
   lookup of those versions. The hour moves the window's edges along; entries
-  live FEED_CACHE_SECONDS at most, the max-age the response announces anyway.
+  live FEED_CACHE_SECONDS at most, the max-age the response announces anyway;
+- the feeds a process served last also stay in its memory (RecentFeeds, up to
+  RECENT_FEEDS_BYTES): Django's cache hands out a new copy at every get, and
+  unpickling a 23 MB feed took 12 ms of a 16 ms poll.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -44,6 +50,9 @@ ENTRY_MINUTES = 15
 UID_DOMAIN = "content-calendar"
 #: A cached feed is served at most this long; the response's max-age is the same.
 FEED_CACHE_SECONDS = 300
+#: What a process keeps of the feeds it served last, in bytes (a network-wide feed of
+#: 33,000 events is 23 MB).
+RECENT_FEEDS_BYTES = 64 * 1024 * 1024
 #: Lines longer than this many octets are folded (RFC 5545 3.1; icalendar folds at 75 excluded).
 FOLD_OCTETS = 74
 
@@ -124,6 +133,54 @@ def _owner_of(token: str) -> FeedOwner | None:
     return FeedOwner(feed.user_id, roles.rights_of(feed.user))
 
 
+class RecentFeeds:
+    """The feed documents this process served last, by cache key, within a byte budget (the
+    least recently served goes first); an entry expires when the cache's copy does."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()  # gunicorn threads, the test server
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if entry[0] <= time.time():
+                self._drop(key)
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: str, body: bytes, expires: float) -> None:
+        if len(body) > self.budget:
+            return
+        with self._lock:
+            if key in self._entries:
+                self._drop(key)
+            self._entries[key] = (expires, body)
+            self._bytes += len(body)
+            while self._bytes > self.budget:
+                self._drop(next(iter(self._entries)))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _drop(self, key: str) -> None:
+        _expires, body = self._entries.pop(key)
+        self._bytes -= len(body)
+
+
+recent_feeds = RecentFeeds(RECENT_FEEDS_BYTES)
+
+
 def cached_feed(
     publications: Callable[[], QuerySet], *, base_url: str, key: object, reads: Iterable
 ) -> tuple[bytes, str]:
@@ -134,15 +191,20 @@ def cached_feed(
     URL and the hour are added here: the feed's window moves with the clock.
     """
     hour = timezone.now().replace(minute=0, second=0, microsecond=0).isoformat()
-    cache_key = freshness.current_key("feed", reads=reads, shape=(key, base_url, hour))
+    cache_key = freshness.current_key("ics-feed", reads=reads, shape=(key, base_url, hour))
     if cache_key is None:
         # This transaction wrote what the feed shows: built, never stored, tagged by content.
         body = build_feed(publications(), base_url=base_url)
         return body, hashlib.sha256(body).hexdigest()[:32]
-    body = cache.get(cache_key)
+    body = recent_feeds.get(cache_key)
     if body is None:
-        body = build_feed(publications(), base_url=base_url)
-        cache.set(cache_key, body, FEED_CACHE_SECONDS)
+        # Stored with its expiry, so that this process's copy expires with the shared one.
+        expires, body = cache.get(cache_key) or (0.0, None)
+        if body is None:
+            body = build_feed(publications(), base_url=base_url)
+            expires = time.time() + FEED_CACHE_SECONDS
+            cache.set(cache_key, (expires, body), FEED_CACHE_SECONDS)
+        recent_feeds.put(cache_key, body, expires)
     return body, hashlib.sha256(cache_key.encode()).hexdigest()[:32]
 
 

@@ -16,12 +16,17 @@ def _tasks_run_inline(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    """Rate limits live in the cache (Redis in the PostgreSQL run): start each test clean."""
+    """Rate limits live in the cache (Redis in the PostgreSQL run): start each test clean.
+    The feeds a process keeps in its memory go with it."""
     from django.core.cache import cache
 
+    from calendar_app.feeds import recent_feeds
+
     cache.clear()
+    recent_feeds.clear()
     yield
     cache.clear()
+    recent_feeds.clear()
 
 
 @pytest.fixture(autouse=True)

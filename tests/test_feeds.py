@@ -539,3 +539,62 @@ def test_a_cached_feed_stops_at_once_when_its_owner_is_deactivated_or_the_token_
     assert client.get(path).status_code == 200
     type(feed).objects.filter(pk=feed.pk).update(token="renewed")
     assert client.get(path).status_code == 404
+
+
+# --- What a process keeps in memory ------------------------------------------------------
+
+
+def test_recent_feeds_keep_the_last_served_within_their_budget():
+    from calendar_app.feeds import RecentFeeds
+
+    recent = RecentFeeds(budget=10)
+    later = NOW.timestamp() + 300
+    recent.put("a", b"aaaa", later)
+    recent.put("b", b"bbbb", later)
+    assert recent.get("a") == b"aaaa"  # now the most recently served
+    recent.put("c", b"cccc", later)  # 12 bytes: the least recently served goes
+    assert recent.get("b") is None
+    assert recent.get("a") == b"aaaa" and recent.get("c") == b"cccc"
+    recent.put("huge", b"x" * 11, later)  # larger than the whole budget: not kept, nothing dropped
+    assert recent.get("huge") is None and len(recent) == 2
+
+
+def test_a_recent_feed_expires_with_the_caches_copy(time_machine):
+    from calendar_app.feeds import RecentFeeds
+
+    recent = RecentFeeds(budget=100)
+    recent.put("a", b"feed", NOW.timestamp() + 300)
+    time_machine.move_to(NOW + timedelta(seconds=299), tick=False)
+    assert recent.get("a") == b"feed"
+    time_machine.move_to(NOW + timedelta(seconds=300), tick=False)
+    assert recent.get("a") is None and len(recent) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_poll_of_an_unchanged_feed_hands_out_the_processs_own_copy(client, editor, istanbul, monkeypatch):
+    from django.core.cache import cache
+
+    make_publication(post=istanbul, author=editor, title="First", local_date=DAY)
+    path = feed_path(feed_for(editor).token)
+    first = client.get(path).content
+    gets = []
+    real_get = cache.get
+    monkeypatch.setattr(
+        cache, "get", lambda *args, **kwargs: gets.append(args[0]) or real_get(*args, **kwargs)
+    )
+    assert client.get(path).content == first
+    assert not [key for key in gets if "ics-feed" in key]  # not unpickled from the cache again
+    make_publication(post=istanbul, author=editor, title="Second", local_date=DAY)
+    assert titles_in(client.get(path)) == {"First", "Second"}  # a new key: built again
+
+
+@pytest.mark.django_db(transaction=True)
+def test_another_process_serves_the_feed_from_the_shared_cache(client, editor, istanbul):
+    from calendar_app.feeds import recent_feeds
+
+    make_publication(post=istanbul, author=editor, title="First", local_date=DAY)
+    path = feed_path(feed_for(editor).token)
+    first = client.get(path)
+    recent_feeds.clear()  # as a second gunicorn worker, whose memory holds nothing yet
+    again = client.get(path)
+    assert again.content == first.content and again["ETag"] == first["ETag"]
