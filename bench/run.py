@@ -659,7 +659,8 @@ def cells(row: Row) -> list[str]:
         f"{row.nbytes / 1024:.1f}",
         f"{row.floor.median_ms:.1f}",
         str(row.floor_queries),
-        f"{row.ratio:.1f}x",
+        # Two decimals below 1: a poll served from memory can be a tenth of its floor.
+        f"{row.ratio:.1f}x" if row.ratio >= 1 else f"{row.ratio:.2f}x",
         f"{row.built.median_ms:.1f}" if row.built else "",
     ]
 
