@@ -122,7 +122,7 @@ def feed_owner(token: str) -> FeedOwner | None:
     """The owner of the feed `token`, if they may use the calendar: from the cache while feeds,
     users and memberships are unchanged (a poll then reads no row of them)."""
     return freshness.remembered(
-        "feed-owner", reads=OWNER_READS, shape=token, compute=lambda: _owner_of(token)
+        "feed-token-owner", reads=OWNER_READS, shape=token, compute=lambda: _owner_of(token)
     )
 
 
