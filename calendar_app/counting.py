@@ -17,6 +17,8 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+import regex
+
 LIMITS: dict[str, int] = {
     "x": 280,
     "bluesky": 300,
@@ -57,7 +59,6 @@ _PICTOGRAPHIC = (
     r"[\u203c\u2049\u2122\u2139\u2194-\u21ff\u2300-\u23ff\u24c2\u25a0-\u27bf\u2900-\u297f"
     r"\u2b00-\u2bff\u3030\u303d\u3297\u3299\U0001f000-\U0001faff]"
 )
-_PICTOGRAPHIC_RE = re.compile(_PICTOGRAPHIC)
 # What may follow an emoji within one emoji: variation selectors, skin tones, and the
 # tag characters of subdivision flags (England, Scotland, Wales).
 _EMOJI_EXTEND = r"[\ufe0e\ufe0f\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f]"
@@ -72,11 +73,8 @@ _EMOJI_RE = re.compile(
 _X_LIGHT_RANGES = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
 _X_EMOJI_WEIGHT = 2
 
-_ZWJ = "\u200d"
-# The viramas that join two consonants into one character (Unicode's InCB=Linker):
-# Devanagari, Bengali, Gujarati, Oriya, Telugu, Malayalam. Each script has a block of
-# 128 code points, so `code >> 7` names the script.
-_LINKING_VIRAMAS = frozenset((0x094D, 0x09CD, 0x0ACD, 0x0B4D, 0x0C4D, 0x0D4D, 0x17D2))
+# One extended grapheme cluster: what a reader sees as one character.
+_GRAPHEME_RE = regex.compile(r"\X")
 
 # A Mastodon mention of a remote account, @user@domain, of which only @user counts.
 _MASTODON_MENTION_RE = re.compile(r"(?<![=/\w])@([A-Za-z0-9_]+(?:[.-]+[A-Za-z0-9_]+)*)@[\w.-]*\w")
@@ -165,71 +163,13 @@ def _x_weight(char: str) -> int:
 def _grapheme_count(text: str) -> int:
     """Bluesky's length: user-perceived characters (extended grapheme clusters), limit 300.
 
-    Links count in full. Python's standard library cannot segment graphemes, so this is
-    an approximation of Unicode's rules that holds for real text. One character is a code
-    point followed by everything that attaches to it: combining marks (accents written as
-    separate code points, Indic vowel signs), variation selectors, emoji skin tones, the
-    tag characters of subdivision flags, the vowels and finals of decomposed Korean, and
-    zero-width joiners, which also pull in the next emoji when they join two emoji (a
-    family). A virama also pulls in the next consonant of its script, so that a Hindi
-    conjunct such as क्ष is one character, as in Unicode 15.1. Two regional indicators (a
-    flag) are one character, and CRLF is one.
+    Links count in full. The clusters are Unicode's (UAX #29, through the `regex` module's
+    \\X), as the browser's Intl.Segmenter finds them: an accent written as a separate code
+    point, an emoji with its skin tone or a family joined by zero-width joiners, a flag, a
+    Hindi conjunct such as क्ष, a Thai ำ or a Khmer subscript consonant each belong to the
+    character before them. CRLF is one.
     """
-    count = 0
-    index, end = 0, len(text)
-    while index < end:
-        char = text[index]
-        index += 1
-        count += 1
-        if char == "\r" and text[index : index + 1] == "\n":
-            index += 1
-            continue
-        if unicodedata.category(char) == "Cc":
-            continue  # nothing attaches to a control character (a line break, a tab)
-        if _is_regional_indicator(char) and index < end and _is_regional_indicator(text[index]):
-            index += 1
-        pictographic = bool(_PICTOGRAPHIC_RE.match(char))
-        virama_block = None  # the script block of a virama just taken in, if any
-        while index < end:
-            following = text[index]
-            code = ord(following)
-            if (
-                following == _ZWJ
-                and pictographic
-                and index + 1 < end
-                and _PICTOGRAPHIC_RE.match(text[index + 1])
-            ):
-                index += 2
-            elif code >> 7 == virama_block and unicodedata.category(following) == "Lo":
-                index += 1  # a consonant joined by the virama
-                virama_block = None
-            elif _extends(following):
-                if code in _LINKING_VIRAMAS:
-                    virama_block = code >> 7
-                index += 1
-            else:
-                break
-    return count
-
-
-def _is_regional_indicator(char: str) -> bool:
-    return 0x1F1E6 <= ord(char) <= 0x1F1FF
-
-
-def _extends(char: str) -> bool:
-    """Whether `char` belongs to the character before it (Bluesky's approximation)."""
-    code = ord(char)
-    return (
-        unicodedata.combining(char) != 0
-        or unicodedata.category(char) in ("Mn", "Mc", "Me")
-        or 0xFE00 <= code <= 0xFE0F  # variation selectors
-        or 0x1F3FB <= code <= 0x1F3FF  # emoji skin tones
-        or 0xE0020 <= code <= 0xE007F  # tags
-        or code in (0x200C, 0x200D)  # zero-width non-joiner and joiner
-        or 0x1160 <= code <= 0x11FF  # Korean jamo vowels and finals
-        or 0xD7B0 <= code <= 0xD7FF  # more of them
-        or code in (0x0E33, 0x0EB3)  # Thai and Lao SARA AM: spacing marks of the letter before
-    )
+    return sum(1 for _cluster in _GRAPHEME_RE.finditer(text))
 
 
 def _mastodon_length(text: str) -> int:

@@ -64,6 +64,19 @@ def test_bluesky_counts_crlf_as_1_and_urls_in_full():
     assert count_for_platform("https://example.org/page", "bluesky") == 24
 
 
+@pytest.mark.parametrize(
+    ("text", "characters"),
+    [
+        ("กำลัง", 3),  # Thai: SARA AM is a spacing mark of the letter before
+        ("ກຳລັງ", 3),  # Lao, the same
+        ("ភាសាខ្មែរ", 4),  # Khmer: the coeng joins a subscript consonant
+        ("မြန်မာ", 4),  # Myanmar: medial and killer signs
+    ],
+)
+def test_bluesky_counts_southeast_asian_scripts_as_a_browser_segments_them(text, characters):
+    assert count_for_platform(text, "bluesky") == characters
+
+
 def test_bluesky_counts_decomposed_korean_and_a_hindi_conjunct_as_one_character_each():
     assert count_for_platform(unicodedata.normalize("NFD", "한"), "bluesky") == 1
     assert count_for_platform("क्ष", "bluesky") == 1

@@ -149,7 +149,9 @@
     return code >= 0x1f1e6 && code <= 0x1f1ff;
   }
 
-  // The same approximation of grapheme clusters as counting._grapheme_count.
+  // Grapheme clusters for a browser without Intl.Segmenter (before 2024): an approximation
+  // that holds for Latin, Cyrillic, Arabic, Indic and CJK text and for emoji, not for Thai,
+  // Lao, Khmer or Myanmar. The server counts Unicode's clusters (counting._grapheme_count).
   function approximateGraphemeCount(text) {
     var characters = Array.from(text);
     var count = 0;

@@ -62,9 +62,9 @@ TRICKY_TEXTS = {
     "typographic quotes, dashes, primes": "“Quoted” — ‘single’ – 5′ 3″ …",
 }
 
-#: Bluesky counts grapheme clusters. The browser asks Intl.Segmenter; the server
-#: approximates (counting._grapheme_count) and misses spacing marks that are letters
-#: (Thai and Lao AM), the Khmer coeng and Myanmar's medial and killer signs.
+#: Bluesky counts grapheme clusters: the browser asks Intl.Segmenter, the server the `regex`
+#: module (counting._grapheme_count). A hand-written approximation used to miss spacing marks
+#: that are letters (Thai and Lao AM), the Khmer coeng and Myanmar's medial and killer signs.
 SOUTHEAST_ASIAN = {
     "Thai": "กำลัง",
     "Lao": "ກຳລັງ",
@@ -117,15 +117,6 @@ def test_both_refuse_an_unknown_platform(editor_page):
         count_for_platform("a", "myspace")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: calendar_app/counting.py _grapheme_count/_extends (Bluesky) disagrees with the "
-        "browser's Intl.Segmenter on Thai/Lao SARA AM (Lo, Grapheme_Cluster_Break=SpacingMark), "
-        "the Khmer coeng U+17D2 and Myanmar signs: 'กำลัง' is 4 on the server, 3 in the page; "
-        "'မြန်မာ' is 3 on the server, 4 in the page (server under-counts)."
-    ),
-)
 def test_the_browser_counts_southeast_asian_scripts_as_the_server_on_bluesky(editor_page):
     found = mismatches(editor_page, SOUTHEAST_ASIAN)
 
