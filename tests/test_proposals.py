@@ -1406,3 +1406,22 @@ def test_the_demos_decided_proposals_say_when_they_were_decided(db):
 
     decided = Proposal.objects.filter(status__in=["accepted", "declined"])
     assert decided and all(proposal.decided_at for proposal in decided)
+
+
+def test_a_proposal_whose_save_fails_after_its_image_was_stored_leaves_no_file_behind(
+    client, partner_user, media, monkeypatch
+):
+    from django.db import DatabaseError
+
+    def fail(**kwargs):
+        raise DatabaseError("the history could not be written")
+
+    monkeypatch.setattr(ProposalEvent.objects, "create", fail)  # runs after the image is stored
+    login(client, partner_user)
+    data = new_proposal_data(
+        image=SimpleUploadedFile("roof.png", png_bytes(), "image/png"), alt_en="Solar panels on a roof"
+    )
+    with pytest.raises(DatabaseError):
+        client.post(reverse("proposal_new"), data)
+    assert not Proposal.objects.exists() and not Asset.objects.exists()
+    assert [path for path in media.rglob("*") if path.is_file()] == []

@@ -517,3 +517,52 @@ def test_the_live_check_sees_the_descriptions_of_images_already_attached(
     check["alt_tr"] = "Rıhtımda bayraklar"
     page = client.post(reverse("publication_check"), check).content.decode()
     assert "Image 1 has no description" not in page
+
+
+def _files_under(root) -> list[str]:
+    return sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file())
+
+
+def test_the_upload_of_a_stale_edit_leaves_no_file_behind(
+    client, editor, manager, publication, channels, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(manager)
+    client.post(
+        publication.get_absolute_url(), form_data(channels.values(), title="Manager's title", revision=1)
+    )
+    client.force_login(editor)
+    data = form_data(channels.values(), title="Mine", revision=1, alt_en="A quay in Istanbul")
+    data["image"] = SimpleUploadedFile("photo.png", png_bytes(), content_type="image/png")
+    assert client.post(publication.get_absolute_url(), data).status_code == 409
+    assert not Asset.objects.exists()
+    assert _files_under(tmp_path) == []  # neither the image nor its renditions
+
+
+def test_the_upload_of_a_new_publication_the_workflow_refuses_leaves_no_file_behind(
+    client, editor, channels, settings, tmp_path, monkeypatch
+):
+    settings.MEDIA_ROOT = tmp_path
+
+    def refuse(*args, **kwargs):
+        raise ValidationError("Refused after the image was stored.")
+
+    monkeypatch.setattr(workflow, "create_publication", refuse)
+    client.force_login(editor)
+    data = form_data(channels.values(), alt_en="A quay in Istanbul")
+    data["image"] = SimpleUploadedFile("photo.png", png_bytes(), content_type="image/png")
+    response = client.post(reverse("publication_new"), data)
+    assert response.status_code == 400
+    assert "Refused after the image was stored." in response.content.decode()
+    assert not Asset.objects.exists()
+    assert _files_under(tmp_path) == []
+
+
+def test_a_saved_upload_keeps_its_files(client, editor, channels, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(editor)
+    data = form_data(channels.values(), alt_en="A quay in Istanbul")
+    data["image"] = SimpleUploadedFile("photo.png", png_bytes(), content_type="image/png")
+    assert client.post(reverse("publication_new"), data).status_code == 302
+    asset = Asset.objects.get()
+    assert _files_under(tmp_path) == sorted([asset.image.name, *asset.renditions.values()])

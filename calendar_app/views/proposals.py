@@ -30,7 +30,7 @@ from calendar_app.models import (
     Publication,
     PublicationStatus,
 )
-from calendar_app.views.publications import _store_asset
+from calendar_app.views.publications import _store_asset, uploads_removed_on_failure
 from diplomacy import geography, roles
 from diplomacy.filters import QuickFilterSet
 from diplomacy.models import Partner, PartnerFocus, PartnerRegion, Post
@@ -189,7 +189,7 @@ def proposal_new(request: HttpRequest) -> HttpResponse:
     partner = roles.partners_of(request.user)[0]
     form = ProposalForm(request.POST or None, request.FILES or None, partner=partner)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
+        with uploads_removed_on_failure(), transaction.atomic():
             proposal = _save_proposal(request, form, Proposal(partner=partner, created_by=request.user))
         return _after_save(request, proposal)
     status = 400 if request.method == "POST" else 200
@@ -220,7 +220,7 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         )
         if request.method == "POST" and form.is_valid():
             try:
-                with transaction.atomic():
+                with uploads_removed_on_failure(), transaction.atomic():
                     _save_proposal(request, form, proposal)
             except workflow.TransitionNotAllowed as exc:
                 messages.error(request, str(exc))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -51,8 +54,35 @@ def _get_publication_for_user(request: HttpRequest, pk: int) -> Publication:
     return publication
 
 
+#: The files stored by _store_asset inside uploads_removed_on_failure(), to remove if it fails.
+_stored_files: ContextVar[list | None] = ContextVar("stored_files", default=None)
+
+
+@contextmanager
+def uploads_removed_on_failure() -> Iterator[None]:
+    """Files stored inside the block are removed again when it fails: the database rows of a
+    refused save roll back, and its upload must not stay on disk, unreferenced, either.
+    Wrap the `transaction.atomic()` block with it (outside, so a failed commit counts too)."""
+    token = _stored_files.set([])
+    try:
+        yield
+    except BaseException:
+        for storage, name in _stored_files.get():
+            storage.delete(name)
+        raise
+    finally:
+        _stored_files.reset(token)
+
+
+def _note_stored(storage, name: str) -> None:
+    stored = _stored_files.get()
+    if stored is not None:
+        stored.append((storage, name))
+
+
 def _store_asset(owner, post: Post, clean: images.CleanImage, alt_texts: dict[str, str]) -> Asset:
-    """Save a cleaned image and its platform renditions under random names."""
+    """Save a cleaned image and its platform renditions under random names (removed again if
+    the save fails inside uploads_removed_on_failure())."""
     asset = Asset(
         owner=owner,
         post=post,
@@ -63,12 +93,14 @@ def _store_asset(owner, post: Post, clean: images.CleanImage, alt_texts: dict[st
         alt_texts=alt_texts,
     )
     asset.image.save(f"upload.{clean.extension}", ContentFile(clean.content), save=False)
+    _note_stored(asset.image.storage, asset.image.name)
     renditions = {}
     for name in images.RENDITIONS:
         rendition = images.make_rendition(clean, name)
         stored = asset.image.storage.save(
             f"assets/{secrets.token_hex(16)}-{name}.{rendition.extension}", ContentFile(rendition.content)
         )
+        _note_stored(asset.image.storage, stored)
         renditions[name] = stored
     asset.renditions = renditions
     asset.save()
@@ -100,7 +132,7 @@ def publication_new(request: HttpRequest) -> HttpResponse:
     form = PublicationForm(request.POST or None, request.FILES or None, post=post, initial=_initial(request))
     if request.method == "POST" and form.is_valid():
         try:
-            with transaction.atomic():
+            with uploads_removed_on_failure(), transaction.atomic():
                 assets = _new_assets(request, form, post)
                 publication = workflow.create_publication(request.user, post, form.content(assets))
         except ValidationError as exc:
@@ -152,7 +184,7 @@ def publication_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if request.method == "POST" and form.is_valid():
             status_before = publication.status
             try:
-                with transaction.atomic():
+                with uploads_removed_on_failure(), transaction.atomic():
                     assets = _new_assets(request, form, publication.post)
                     content = form.content(assets)
                     if not assets:
