@@ -4,9 +4,13 @@
     .venv/bin/python bench/load.py --users 50 --seconds 60 --publications 5000
 
 A mix of the three kinds of user browses and works: post editors (home, calendar,
-their publications, a comment now and then), central reviewers (the approval queue,
-publications, reports) and partners (their proposals). Each virtual user waits 0.5 to
-1.5 seconds between requests, as a person would. The script prints requests per second,
+their publications; now and then they move a publication to another day and time, or
+comment), central reviewers (the approval queue, publications, reports; now and then they
+open a publication under review and approve it or send it back) and partners (their
+proposals). `--writes` is the share of an editor's or a reviewer's steps that change
+something (default 0.05): every move and decision changes what the calendar, the queue and
+the reports show, so the pages kept in the cache are built again. Each virtual user waits
+0.5 to 1.5 seconds between requests, as a person would. The script prints requests per second,
 p50/p95/p99 latency and the error count. It only ever talks to 127.0.0.1 and stops by itself.
 """
 
@@ -24,6 +28,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -115,11 +120,15 @@ def sample_ids(env: dict[str, str]) -> dict[str, list[int]]:
     code = (
         "import json\n"
         "from calendar_app.models import Publication, Proposal\n"
+        "from django.utils import timezone\n"
         "ist = Publication.objects.filter(post__code='be-cg-istanbul')\n"
+        "movable = ist.filter(status__in=['draft', 'in_review', 'changes_requested', 'approved'],\n"
+        "                     scheduled_at__gt=timezone.now())\n"
+        "movable = list(movable.values_list('pk', flat=True)[:50])\n"
         "ist = list(ist.values_list('pk', flat=True)[:50])\n"
         "rev = list(Publication.objects.filter(status='in_review').values_list('pk', flat=True)[:100])\n"
         "fit = list(Proposal.objects.filter(partner__code='fit').values_list('pk', flat=True))\n"
-        "print(json.dumps({'istanbul': ist, 'review': rev, 'fit': fit}))\n"
+        "print(json.dumps({'istanbul': ist, 'movable': movable, 'review': rev, 'fit': fit}))\n"
     )
     import json
 
@@ -137,9 +146,11 @@ def sample_ids(env: dict[str, str]) -> dict[str, list[int]]:
 class VirtualUser(threading.Thread):
     """One person clicking through their pages until the deadline."""
 
-    def __init__(self, kind: str, session: str, ids: dict, deadline: float, results: list, lock) -> None:
+    def __init__(
+        self, kind: str, session: str, ids: dict, deadline: float, results: list, lock, writes: float
+    ) -> None:
         super().__init__(daemon=True)
-        self.kind, self.session, self.ids = kind, session, ids
+        self.kind, self.session, self.ids, self.writes = kind, session, ids, writes
         self.deadline, self.results, self.lock = deadline, results, lock
         self.rng = random.Random()
         self.csrf = ""
@@ -168,7 +179,8 @@ class VirtualUser(threading.Thread):
         prop = self.rng.choice(self.ids["fit"] or [1])
         return ["/", "/proposals/", f"/proposals/{prop}/", "/guidelines/"]
 
-    def request(self, method: str, path: str, body: str = "") -> None:
+    def request(self, method: str, path: str, body: str = "", label: str = "") -> bytes:
+        """One request, recorded under `label` (the path by default); returns the body."""
         connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
         headers = {"Cookie": f"sessionid={self.session}; csrftoken={self.csrf}", "Host": f"127.0.0.1:{PORT}"}
         if method == "POST":
@@ -203,19 +215,49 @@ class VirtualUser(threading.Thread):
             who = re.search(rb"<h1>(.*?)</h1>", again.read(), re.S)
             print(status, self.kind, path, self.session[:6], "home:", who and who.group(1)[:40], flush=True)
         with self.lock:
-            self.results.append((elapsed, ok, status, f"{path.split('?')[0]} ({self.kind})"))
+            self.results.append((elapsed, ok, status, f"{label or path.split('?')[0]} ({self.kind})"))
         connection.close()
+        return payload
 
     def run(self) -> None:
         while time.monotonic() < self.deadline:
             path = self.rng.choice(self.paths())
             self.request("GET", path)
-            if self.kind == "editor" and self.rng.random() < 0.05 and self.csrf:
+            draw = self.rng.random()
+            if self.kind == "editor" and self.csrf and draw < self.writes:
+                self.move()
+            elif self.kind == "editor" and self.csrf and draw < self.writes + 0.05:
                 pub = self.rng.choice(self.ids["istanbul"] or [1])
                 self.request(
                     "POST", f"/publications/{pub}/comment/", urlencode({"text": "Load test comment."})
                 )
+            elif self.kind == "reviewer" and self.csrf and draw < self.writes:
+                self.decide()
             time.sleep(self.rng.uniform(0.5, 1.5))
+
+    def move(self) -> None:
+        """Move one of the post's publications to another day and time (as the keyboard form does)."""
+        pub = self.rng.choice(self.ids["movable"] or [1])
+        day = date.today() + timedelta(days=self.rng.randint(2, 40))
+        moment = f"{self.rng.randint(8, 19):02d}:{self.rng.choice((0, 15, 30, 45)):02d}"
+        form = urlencode({"local_date": day.isoformat(), "local_time": moment})
+        self.request("POST", f"/publications/{pub}/reschedule/", form, label="/publications/<id>/reschedule/")
+
+    def decide(self) -> None:
+        """Open a publication under review and approve it or send it back, on the revision shown."""
+        pub = self.rng.choice(self.ids["review"] or [1])
+        page = self.request("GET", f"/publications/{pub}/")
+        found = re.search(rb'name="revision" value="(\d+)"', page)
+        if not found:
+            return  # decided meanwhile: the page offers no decision any more
+        if self.rng.random() < 0.7:
+            action, form = "approve", {"revision": found.group(1).decode()}
+        else:
+            action = "request_changes"
+            form = {"revision": found.group(1).decode(), "comment": "Please add the French text."}
+        self.request(
+            "POST", f"/publications/{pub}/{action}/", urlencode(form), label=f"/publications/<id>/{action}/"
+        )
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -230,10 +272,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--publications", type=int, default=5000)
+    parser.add_argument(
+        "--writes",
+        type=float,
+        default=0.05,
+        help="share of editors' and reviewers' steps that change something",
+    )
     parser.add_argument("--database-url", default=os.environ.get("LOAD_DATABASE_URL", DEFAULT_DATABASE))
     args = parser.parse_args(argv)
     if not 1 <= args.seconds <= 600 or not 1 <= args.users <= 500:
         parser.error("keep it bounded: 1-600 seconds, 1-500 users")
+    if not 0 <= args.writes <= 0.9:
+        parser.error("--writes is a share of the steps: 0 to 0.9")
     env = environment(args.database_url)
     print(f"Preparing {args.database_url} with {args.publications} publications…", flush=True)
     prepare_database(env, args.publications)
@@ -285,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         deadline = time.monotonic() + args.seconds
         users = []
         for (kind, _email), session in zip(plan, sessions, strict=True):
-            users.append(VirtualUser(kind, session, ids, deadline, results, lock))
+            users.append(VirtualUser(kind, session, ids, deadline, results, lock, args.writes))
         started = time.monotonic()
         for user in users:
             user.start()
@@ -304,6 +354,8 @@ def main(argv: list[str] | None = None) -> int:
     errors = [(status, path) for _elapsed, ok, status, path in results if not ok]
     print()
     print(f"requests: {len(results)} in {duration:.0f} s = {len(results) / duration:.1f} per second")
+    changes = sum(1 for *_rest, path in results if re.search(r"/(reschedule|approve|request_changes)/", path))
+    print(f"changes (moves and decisions): {changes}, {changes / duration:.1f} per second")
     if times:
         print(
             f"latency ms: p50 {statistics.median(times):.0f}, p95 {percentile(times, 0.95):.0f}, "
