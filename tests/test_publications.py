@@ -566,3 +566,24 @@ def test_a_saved_upload_keeps_its_files(client, editor, channels, settings, tmp_
     assert client.post(reverse("publication_new"), data).status_code == 302
     asset = Asset.objects.get()
     assert _files_under(tmp_path) == sorted([asset.image.name, *asset.renditions.values()])
+
+
+def test_a_file_that_cannot_be_removed_after_a_failed_save_does_not_hide_the_saves_error(
+    settings, tmp_path, monkeypatch, caplog
+):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from calendar_app.views.publications import _note_stored, uploads_removed_on_failure
+
+    settings.MEDIA_ROOT = tmp_path
+
+    def cannot(name):
+        raise PermissionError(name)
+
+    with pytest.raises(ValueError, match="the save's own error"), uploads_removed_on_failure():
+        name = default_storage.save("assets/x.png", ContentFile(b"x"))
+        _note_stored(default_storage, name)
+        monkeypatch.setattr(default_storage, "delete", cannot)
+        raise ValueError("the save's own error")
+    assert "Could not remove assets/x.png" in caplog.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -54,6 +55,8 @@ def _get_publication_for_user(request: HttpRequest, pk: int) -> Publication:
     return publication
 
 
+logger = logging.getLogger(__name__)
+
 #: The files stored by _store_asset inside uploads_removed_on_failure(), to remove if it fails.
 _stored_files: ContextVar[list | None] = ContextVar("stored_files", default=None)
 
@@ -68,7 +71,10 @@ def uploads_removed_on_failure() -> Iterator[None]:
         yield
     except BaseException:
         for storage, name in _stored_files.get():
-            storage.delete(name)
+            try:
+                storage.delete(name)
+            except OSError:  # the save's own error is the one to report
+                logger.exception("Could not remove %s after a failed save", name)
         raise
     finally:
         _stored_files.reset(token)
