@@ -236,7 +236,8 @@ class VirtualUser(threading.Thread):
             time.sleep(self.rng.uniform(0.5, 1.5))
 
     def move(self) -> None:
-        """Move one of the post's publications to another day and time (as the keyboard form does)."""
+        """Move one of the post's publications to another day and time (the keyboard form, without
+        the revision it carries: a move never meets a stale form here)."""
         pub = self.rng.choice(self.ids["movable"] or [1])
         day = date.today() + timedelta(days=self.rng.randint(2, 40))
         moment = f"{self.rng.randint(8, 19):02d}:{self.rng.choice((0, 15, 30, 45)):02d}"
