@@ -30,6 +30,8 @@ from calendar_app.models import Asset, Campaign, Publication, PublicationStatus,
 from diplomacy import freshness, roles
 from diplomacy.models import Channel, Platform, Post
 
+logger = logging.getLogger(__name__)
+
 
 def safe_next(request: HttpRequest, default: str) -> str:
     """The `next` address of a form when it stays on this site, else `default`."""
@@ -54,8 +56,6 @@ def _get_publication_for_user(request: HttpRequest, pk: int) -> Publication:
         raise Http404
     return publication
 
-
-logger = logging.getLogger(__name__)
 
 #: The files stored by _store_asset inside uploads_removed_on_failure(), to remove if it fails.
 _stored_files: ContextVar[list | None] = ContextVar("stored_files", default=None)
