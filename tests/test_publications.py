@@ -433,6 +433,10 @@ def test_an_editor_cannot_duplicate_to_another_post(client, editor, publication,
 # --- Images -------------------------------------------------------------------------
 
 
+def _files_under(root) -> list[str]:
+    return sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file())
+
+
 def test_an_image_is_stored_cleaned_with_alt_text_and_renditions(
     client, editor, channels, settings, tmp_path
 ):
@@ -445,6 +449,8 @@ def test_an_image_is_stored_cleaned_with_alt_text_and_renditions(
     assert asset.alt_texts == {"en": "Belgian flags on a quay in Istanbul"}
     assert set(asset.renditions) == {"square", "landscape", "portrait"}
     assert not asset.image.name.endswith("photo.png")
+    # A saved upload keeps its files: the image and its renditions, nothing else.
+    assert _files_under(tmp_path) == sorted([asset.image.name, *asset.renditions.values()])
     publication = Publication.objects.get()
     assert list(publication.assets.all()) == [asset]
     response = client.get(reverse("asset_file", args=[asset.pk, "landscape"]))
@@ -519,10 +525,6 @@ def test_the_live_check_sees_the_descriptions_of_images_already_attached(
     assert "Image 1 has no description" not in page
 
 
-def _files_under(root) -> list[str]:
-    return sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file())
-
-
 def test_the_upload_of_a_stale_edit_leaves_no_file_behind(
     client, editor, manager, publication, channels, settings, tmp_path
 ):
@@ -556,16 +558,6 @@ def test_the_upload_of_a_new_publication_the_workflow_refuses_leaves_no_file_beh
     assert "Refused after the image was stored." in response.content.decode()
     assert not Asset.objects.exists()
     assert _files_under(tmp_path) == []
-
-
-def test_a_saved_upload_keeps_its_files(client, editor, channels, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    client.force_login(editor)
-    data = form_data(channels.values(), alt_en="A quay in Istanbul")
-    data["image"] = SimpleUploadedFile("photo.png", png_bytes(), content_type="image/png")
-    assert client.post(reverse("publication_new"), data).status_code == 302
-    asset = Asset.objects.get()
-    assert _files_under(tmp_path) == sorted([asset.image.name, *asset.renditions.values()])
 
 
 def test_a_file_that_cannot_be_removed_after_a_failed_save_does_not_hide_the_saves_error(
