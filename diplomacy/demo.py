@@ -50,13 +50,13 @@ def handle_for(post: Post, platform: str) -> str:
 
 def channel_url(platform: str, handle: str) -> str:
     name = handle.lstrip("@")
-    base = {
+    bases: dict[str, str] = {
         Platform.FACEBOOK: "https://www.facebook.com/",
         Platform.X: "https://x.com/",
         Platform.INSTAGRAM: "https://www.instagram.com/",
         Platform.LINKEDIN: "https://www.linkedin.com/company/",
-    }[platform]
-    return base + name
+    }
+    return bases[platform] + name
 
 
 def load_partners() -> None:
@@ -110,8 +110,10 @@ def create_channels() -> None:
 
 
 def create_users(password: str) -> None:
-    posts = {p.code: p for p in Post.objects.filter(code__in=[u[3] for u in DEMO_USERS])}
-    partners = {p.code: p for p in Partner.objects.filter(code__in=[u[3] for u in DEMO_USERS])}
+    scopes = [u[3] for u in DEMO_USERS]
+    # Keyed by code or None: a central reviewer's scope is None, which finds nothing.
+    posts: dict[str | None, Post] = {p.code: p for p in Post.objects.filter(code__in=scopes)}
+    partners: dict[str | None, Partner] = {p.code: p for p in Partner.objects.filter(code__in=scopes)}
     for email, name, role, scope in DEMO_USERS:
         user = _user(email, name, password)
         Membership.objects.get_or_create(

@@ -1,14 +1,16 @@
 """Filters of the network registry (django-filter)."""
 
 import django_filters
-from django.db.models import Q, QuerySet
+from django import forms
+from django.db.models import Model, Q
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
+from django_filters.widgets import BooleanWidget
 
 from diplomacy import freshness
-from diplomacy.models import Platform, Post, PostKind
+from diplomacy.models import Platform, Post, PostKind, PostQuerySet
 from diplomacy.widgets import use_quick_selects
 
 
@@ -22,13 +24,16 @@ class QuickFilterSet(django_filters.FilterSet):
     kept in the cache while the tables its choices come from are unchanged (`cached_form`)."""
 
     #: The models its choices are read from.
-    choices_read_from: tuple = ()
+    choices_read_from: tuple[type[Model], ...] = ()
 
     @property
-    def form(self):
-        if not hasattr(self, "_form"):
-            use_quick_selects(super().form)
-        return self._form
+    def form(self) -> forms.Form:
+        # django-filter builds the form once and keeps it: swap its selects that first time only.
+        first_time = not hasattr(self, "_form")
+        form = super().form
+        if first_time:
+            use_quick_selects(form)
+        return form
 
     @property
     def cached_form(self) -> SafeString:
@@ -57,7 +62,7 @@ class PostFilter(QuickFilterSet):
     no_channel = django_filters.BooleanFilter(
         label=_("Has no channel"),
         method="filter_no_channel",
-        widget=django_filters.widgets.BooleanWidget(),
+        widget=BooleanWidget(),
     )
     language = django_filters.CharFilter(
         label=_("Language"),
@@ -72,13 +77,13 @@ class PostFilter(QuickFilterSet):
         model = Post
         fields = ["q", "country", "kind", "platform", "no_channel", "language"]
 
-    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+    def filter_search(self, queryset: PostQuerySet, name: str, value: str) -> PostQuerySet:
         return queryset.filter(Q(name__icontains=value) | Q(city__icontains=value) | Q(code__icontains=value))
 
-    def filter_platform(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+    def filter_platform(self, queryset: PostQuerySet, name: str, value: str) -> PostQuerySet:
         return queryset.filter(channels__platform=value, channels__active=True).distinct()
 
-    def filter_no_channel(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+    def filter_no_channel(self, queryset: PostQuerySet, name: str, value: bool | None) -> PostQuerySet:
         if value is None:
             return queryset
         active_channels = Q(channels__active=True)
@@ -86,7 +91,7 @@ class PostFilter(QuickFilterSet):
             return queryset.exclude(active_channels & Q(channels__isnull=False))
         return queryset.filter(active_channels).distinct()
 
-    def filter_language(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+    def filter_language(self, queryset: PostQuerySet, name: str, value: str) -> PostQuerySet:
         value = value.strip().lower()
         if not value.isalpha() or len(value) != 2:
             return queryset.none()

@@ -1,3 +1,7 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -17,6 +21,10 @@ from diplomacy.models import (
     known_timezones,
     normalise_languages,
 )
+
+if TYPE_CHECKING:
+    from django.core.files.uploadedfile import UploadedFile
+    from django_stubs_ext import StrOrPromise
 
 #: An upload larger than this is not a network file (the full network is ~25 kB).
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
@@ -53,7 +61,7 @@ class PostForm(forms.ModelForm):
         ]
         widgets = {"timezone": forms.TextInput(attrs={"list": "timezones", "autocomplete": "off"})}
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             # The code is the post's identity for imports and URLs: fixed once made.
@@ -129,7 +137,7 @@ class ChannelForm(forms.ModelForm):
             "endpoint",
         ]
 
-    def __init__(self, *args, post: Post, **kwargs) -> None:
+    def __init__(self, *args: Any, post: Post, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # The post comes from the URL, never from the submitted data: a forged
         # `post` field is ignored.
@@ -155,14 +163,15 @@ class ChannelForm(forms.ModelForm):
     def clean_connector(self) -> str:
         return self.cleaned_data.get("connector") or self.instance.connector or Connector.MANUAL
 
-    def clean_weekly_target(self) -> int:
-        value = self.cleaned_data["weekly_target"]
+    def clean_weekly_target(self) -> int | None:
+        value: int | None = self.cleaned_data["weekly_target"]
         if value is not None and value > 100:
             raise forms.ValidationError(_("A weekly target above 100 is not realistic."))
         return value
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         platform, handle = cleaned.get("platform"), cleaned.get("handle")
         if platform and handle:
             # The unique constraint includes `post`, which is not a form field,
@@ -175,7 +184,7 @@ class ChannelForm(forms.ModelForm):
         self._clean_publishing(cleaned)
         return cleaned
 
-    def _clean_publishing(self, cleaned: dict) -> None:
+    def _clean_publishing(self, cleaned: dict[str, Any]) -> None:
         connector, platform = cleaned.get("connector"), cleaned.get("platform")
         if "endpoint" in self.errors or not connector:
             return
@@ -206,7 +215,8 @@ class ChannelForm(forms.ModelForm):
                 "endpoint", _("Give the address of the Mastodon server, e.g. https://mastodon.social.")
             )
             return
-        stored, unreadable = {}, ""
+        stored: dict[str, str] = {}
+        unreadable = ""
         if self.instance.has_credentials and not remove:
             try:
                 values = self.instance.read_credentials()
@@ -221,6 +231,7 @@ class ChannelForm(forms.ModelForm):
             **({"secret": secret} if secret else {}),
         }
         if not merged.get("secret"):
+            message: StrOrPromise
             if unreadable:
                 message = unreadable
             elif self.instance.has_credentials and not remove:
@@ -254,7 +265,7 @@ class ChannelForm(forms.ModelForm):
             self.add_error("credential_secret", str(exc))
 
     def save(self, commit: bool = True) -> Channel:
-        channel = super().save(commit=False)
+        channel: Channel = super().save(commit=False)
         if self.credentials_token is not None:
             channel.set_credentials_token(self.credentials_token)
         if commit:
@@ -269,11 +280,12 @@ class NetworkImportForm(forms.Form):
         help_text=_("UTF-8, comma-separated, with a header row. At most 2 MB."),
     )
 
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_IMPORT_BYTES:
+    def clean_file(self) -> UploadedFile:
+        upload: UploadedFile = self.cleaned_data["file"]
+        size = upload.size or 0  # None only for a file object that cannot tell
+        if size > MAX_IMPORT_BYTES:
             raise forms.ValidationError(_("The file is larger than 2 MB."))
-        if upload.size == 0:
+        if size == 0:
             raise forms.ValidationError(_("The file is empty."))
         return upload
 
@@ -296,8 +308,9 @@ class InvitationForm(forms.Form):
     )
     language = forms.ChoiceField(label=_("Language of the email"), choices=settings.LANGUAGES)
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         role, post, partner = cleaned.get("role"), cleaned.get("post"), cleaned.get("partner")
         if role in POST_ROLES:
             if post is None:
@@ -322,12 +335,13 @@ class AcceptInvitationForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
-    def __init__(self, *args, email: str, **kwargs) -> None:
+    def __init__(self, *args: Any, email: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.email = email
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         p1, p2 = cleaned.get("password1"), cleaned.get("password2")
         if p1 and p2 and p1 != p2:
             self.add_error("password2", _("The two passwords differ."))

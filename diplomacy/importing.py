@@ -265,6 +265,7 @@ def _detect_kind(header: list[str]) -> tuple[str, list[RowError]]:
         return POSTS, []
     if columns.issuperset(CHANNEL_COLUMNS):
         return CHANNELS, []
+    required: tuple[str, ...]
     if columns & {"post_code", "platform", "handle"}:
         kind, required = CHANNELS, CHANNEL_COLUMNS
     elif columns & set(POST_COLUMNS):

@@ -11,7 +11,9 @@ import secrets
 import zoneinfo
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any, ClassVar
 
+from django import forms
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.exceptions import ValidationError
@@ -49,7 +51,7 @@ def validate_timezone(value: str) -> None:
 class HttpsURLField(models.URLField):
     """A URL field whose form field assumes https when the scheme is left out."""
 
-    def formfield(self, **kwargs):
+    def formfield(self, **kwargs: Any) -> forms.Field | None:
         kwargs.setdefault("assume_scheme", "https")
         return super().formfield(**kwargs)
 
@@ -73,7 +75,7 @@ def normalise_languages(codes: str | list[str]) -> str:
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
-    def _create_user(self, email: str, password: str | None, **extra) -> User:
+    def _create_user(self, email: str, password: str | None, **extra: Any) -> User:
         if not email:
             raise ValueError("A user needs an email address.")
         user = self.model(email=self.normalize_email(email).lower(), **extra)
@@ -81,12 +83,12 @@ class UserManager(BaseUserManager["User"]):
         user.save(using=self._db)
         return user
 
-    def create_user(self, email: str, password: str | None = None, **extra) -> User:
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
         extra.setdefault("is_staff", False)
         extra.setdefault("is_superuser", False)
         return self._create_user(email, password, **extra)
 
-    def create_superuser(self, email: str, password: str | None = None, **extra) -> User:
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
         extra["is_staff"] = True
         extra["is_superuser"] = True
         return self._create_user(email, password, **extra)
@@ -95,9 +97,10 @@ class UserManager(BaseUserManager["User"]):
 class User(AbstractUser):
     """A person who logs in with an email address; roles come from Memberships."""
 
-    username = None
-    first_name = None
-    last_name = None
+    # Removing AbstractUser's fields: the stubs declare them as str columns.
+    username = None  # type: ignore[assignment]
+    first_name = None  # type: ignore[assignment]
+    last_name = None  # type: ignore[assignment]
     email = models.EmailField(_("email address"), unique=True)
     full_name = models.CharField(_("full name"), max_length=150, blank=True)
     language = models.CharField(
@@ -109,9 +112,10 @@ class User(AbstractUser):
     )
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects = UserManager()
+    # Email-based, unlike the username-based manager the stubs expect of an AbstractUser.
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
 
     class Meta:
         verbose_name = _("user")

@@ -75,7 +75,7 @@ def posts_of(user: AnyUser) -> list[Post]:
     seen: dict[int, Post] = {}
     for m in memberships(user):
         if m.role in POST_ROLES and m.post is not None:
-            seen.setdefault(m.post_id, m.post)
+            seen.setdefault(m.post.pk, m.post)
     return sorted(seen.values(), key=lambda post: post.name)
 
 
@@ -84,11 +84,19 @@ def managed_post_ids(user: AnyUser) -> set[int]:
 
 
 def partner_ids(user: AnyUser) -> set[int]:
-    return {m.partner_id for m in memberships(user) if m.role == Role.PARTNER_CONTRIBUTOR}
+    # A partner contributor's membership always names a partner (membership_scope_matches_role):
+    # `is not None` here and below only says so to the type checker.
+    return {
+        m.partner_id
+        for m in memberships(user)
+        if m.role == Role.PARTNER_CONTRIBUTOR and m.partner_id is not None
+    }
 
 
 def partners_of(user: AnyUser) -> list[Partner]:
-    return [m.partner for m in memberships(user) if m.role == Role.PARTNER_CONTRIBUTOR]
+    return [
+        m.partner for m in memberships(user) if m.role == Role.PARTNER_CONTRIBUTOR and m.partner is not None
+    ]
 
 
 def works_for_post(user: AnyUser, post: Post) -> bool:

@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -29,6 +29,7 @@ from diplomacy.forms import (
     NetworkImportForm,
     PostForm,
 )
+from diplomacy.http import AuthenticatedHttpRequest
 from diplomacy.models import Channel, Invitation, Membership, Platform, Post
 
 NETWORK_PAGE_SIZE = 200
@@ -39,7 +40,7 @@ def _require(allowed: bool) -> None:
         raise PermissionDenied
 
 
-def _get_post_for_user(request: HttpRequest, code: str, *, edit: bool = False) -> Post:
+def _get_post_for_user(request: AuthenticatedHttpRequest, code: str, *, edit: bool = False) -> Post:
     """Load a post by code; 403 unless the user may see (or edit) it."""
     _require(roles.can_view_network(request.user))
     post = get_object_or_404(Post, code=code)
@@ -48,7 +49,7 @@ def _get_post_for_user(request: HttpRequest, code: str, *, edit: bool = False) -
     return post
 
 
-def _get_channel_for_user(request: HttpRequest, channel_id: int) -> Channel:
+def _get_channel_for_user(request: AuthenticatedHttpRequest, channel_id: int) -> Channel:
     """Load a channel; 403 unless the user may manage its post's channels."""
     _require(roles.can_view_network(request.user))
     channel = get_object_or_404(Channel.objects.select_related("post"), pk=channel_id)
@@ -57,7 +58,7 @@ def _get_channel_for_user(request: HttpRequest, channel_id: int) -> Channel:
 
 
 @login_required
-def network(request: HttpRequest) -> HttpResponse:
+def network(request: AuthenticatedHttpRequest) -> HttpResponse:
     _require(roles.can_view_network(request.user))
     base = Post.objects.annotate(
         channel_count=Count("channels", filter=Q(channels__active=True), distinct=True)
@@ -66,6 +67,7 @@ def network(request: HttpRequest) -> HttpResponse:
     )
     filterset = PostFilter(request.GET or None, queryset=base)
     status = 200
+    posts: QuerySet[Post]
     if filterset.is_bound and not filterset.is_valid():
         status = 400
         posts = Post.objects.none()
@@ -92,10 +94,10 @@ def network(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def post_detail(request: HttpRequest, code: str) -> HttpResponse:
+def post_detail(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     post = _get_post_for_user(request, code)
     actions = roles.allowed_actions(request.user, post)
-    staff = []
+    staff: list[Membership] | QuerySet[Membership] = []
     if "view_staff" in actions:
         staff = Membership.objects.filter(post=post).select_related("user").order_by("role", "user__email")
     context = {
@@ -109,7 +111,7 @@ def post_detail(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-def post_create(request: HttpRequest) -> HttpResponse:
+def post_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     _require(roles.can_create_post(request.user))
     form = PostForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -121,7 +123,7 @@ def post_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def post_edit(request: HttpRequest, code: str) -> HttpResponse:
+def post_edit(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     post = _get_post_for_user(request, code, edit=True)
     form = PostForm(request.POST or None, instance=post)
     if request.method == "POST" and form.is_valid():
@@ -133,7 +135,7 @@ def post_edit(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-def channel_create(request: HttpRequest, code: str) -> HttpResponse:
+def channel_create(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     post = _get_post_for_user(request, code)
     _require(roles.can_manage_channels(request.user, post))
     form = ChannelForm(request.POST or None, post=post)
@@ -148,7 +150,7 @@ def channel_create(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-def channel_edit(request: HttpRequest, channel_id: int) -> HttpResponse:
+def channel_edit(request: AuthenticatedHttpRequest, channel_id: int) -> HttpResponse:
     channel = _get_channel_for_user(request, channel_id)
     form = ChannelForm(request.POST or None, instance=channel, post=channel.post)
     if request.method == "POST" and form.is_valid():
@@ -165,7 +167,7 @@ def channel_edit(request: HttpRequest, channel_id: int) -> HttpResponse:
 
 
 @login_required
-def network_import(request: HttpRequest) -> HttpResponse:
+def network_import(request: AuthenticatedHttpRequest) -> HttpResponse:
     _require(roles.can_import_network(request.user))
     form = NetworkImportForm(request.POST or None, request.FILES or None)
     report = None
@@ -194,7 +196,7 @@ def network_import(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def invitation_list(request: HttpRequest) -> HttpResponse:
+def invitation_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     _require(roles.can_invite(request.user))
     form = InvitationForm(request.POST or None, initial={"language": request.LANGUAGE_CODE})
     if request.method == "POST" and form.is_valid():
@@ -223,7 +225,7 @@ def invitation_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
+def invitation_revoke(request: AuthenticatedHttpRequest, invitation_id: int) -> HttpResponse:
     _require(roles.can_invite(request.user))
     invitation = get_object_or_404(Invitation, pk=invitation_id)
     if invitations.revoke_invitation(request.user, invitation):

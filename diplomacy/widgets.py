@@ -8,15 +8,23 @@ the choices.
 """
 
 import html
+from typing import Any
 
 from django import forms
 from django.forms.models import ModelChoiceIteratorValue
+from django.forms.renderers import BaseRenderer
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 
 
 class QuickSelect(forms.Select):
-    def render(self, name, value, attrs=None, renderer=None) -> str:
+    def render(
+        self,
+        name: str,
+        value: Any,
+        attrs: dict[str, Any] | None = None,
+        renderer: BaseRenderer | None = None,
+    ) -> SafeString:
         # Through iter(): list() alone asks a model choice iterator for its length first,
         # which costs a COUNT query.
         choices = list(iter(self.choices))
@@ -28,7 +36,8 @@ class QuickSelect(forms.Select):
         options = []
         for option_value, label in choices:
             if isinstance(option_value, ModelChoiceIteratorValue):
-                option_value = option_value.value
+                # The stubs leave out the attribute that Django sets in __init__.
+                option_value = option_value.value  # type: ignore[attr-defined]
             text = "" if option_value is None else str(option_value)
             # A single select marks the first match only, as Django's does.
             selected = " selected" if text in wanted else ""
@@ -43,14 +52,14 @@ class QuickSelect(forms.Select):
         return mark_safe(f'<select name="{_escape(name)}"{attributes}>{"".join(options)}</select>')  # noqa: S308
 
 
-def _escape(value) -> str:
+def _escape(value: object) -> str:
     """conditional_escape without its SafeString per call (hundreds of options a page)."""
     if hasattr(value, "__html__"):
         return str(value.__html__())
     return html.escape(str(value))
 
 
-def _attributes(attrs: dict) -> str:
+def _attributes(attrs: dict[str, Any]) -> SafeString:
     """The attributes in their order, as django/forms/widgets/attrs.html writes them."""
     return format_html_join(
         "",

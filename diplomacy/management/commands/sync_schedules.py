@@ -8,6 +8,7 @@ django-q2 recurrences (they drift across DST): only housekeeping lives here.
 """
 
 from importlib import import_module
+from typing import Any
 
 from django.apps import apps
 from django.conf import settings
@@ -15,8 +16,8 @@ from django.core.management.base import BaseCommand
 from django_q.models import Schedule
 
 
-def declared_schedules() -> list[dict]:
-    schedules = []
+def declared_schedules() -> list[dict[str, Any]]:
+    schedules: list[dict[str, Any]] = []
     for config in apps.get_app_configs():
         if not str(config.path).startswith(str(settings.BASE_DIR)):
             continue  # only the project's own apps
@@ -31,7 +32,7 @@ def declared_schedules() -> list[dict]:
 class Command(BaseCommand):
     help = "Create or update the periodic background jobs."
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         declared = declared_schedules()
         for spec in declared:
             values = {k: v for k, v in spec.items() if k != "name"}
