@@ -153,6 +153,7 @@ def accepted_formats_display() -> str:
 
 
 def _read_limited(data: bytes | _Readable) -> bytes:
+    declared: int | None
     if isinstance(data, bytes | bytearray | memoryview):
         raw = bytes(data)
         declared = len(raw)

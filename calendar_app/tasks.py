@@ -17,6 +17,7 @@ from django_q.models import Schedule
 
 from calendar_app import notifications
 from calendar_app.models import Notification, NotificationPreference, Publication, PublicationStatus
+from diplomacy.models import User
 
 #: Periodic jobs of this app, declared by `manage.py sync_schedules`.
 SCHEDULES = [
@@ -86,8 +87,9 @@ def _write_publication_schedule(publication_id: int) -> None:
     )
 
 
-def _preference(user) -> str:
-    pref = getattr(user, "notification_preference", None)
+def _preference(user: User) -> str:
+    # The reverse one-to-one raises when the user never chose: getattr's default covers it.
+    pref: NotificationPreference | None = getattr(user, "notification_preference", None)
     return pref.email if pref else NotificationPreference.EMAIL_NOW
 
 
@@ -161,7 +163,7 @@ def _url_of(notification: Notification) -> str:
     return "/"
 
 
-def _send(user, items: list[Notification]) -> None:
+def _send(user: User, items: list[Notification]) -> None:
     language = user.language or settings.LANGUAGE_CODE
     with translation.override(language):
         lines = [

@@ -10,6 +10,11 @@ read that returns the account's name, or raises SurelyFailed with the reason.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from calendar_app.models import Delivery
+    from diplomacy.models import Channel
 
 
 @dataclass(frozen=True)
@@ -38,11 +43,20 @@ class ManualOnly(Exception):
     """This channel is published by a person from the "publish now" list."""
 
 
-def connector_for(name: str):
+class Connector(Protocol):
+    """What every connector module provides (see the module docstring)."""
+
+    def publish(self, delivery: Delivery, texts: dict[str, str]) -> Published: ...
+
+    def check_connection(self, channel: Channel) -> str: ...
+
+
+def connector_for(name: str) -> Connector:
     """The connector module for a Channel.connector value (KeyError when unknown)."""
     from calendar_app.publishing import bluesky, facebook, linkedin, manual, mastodon, webhook, x
 
-    return {
+    # Typed as Connector: the type checker holds each module to the protocol.
+    connectors: dict[str, Connector] = {
         "manual": manual,
         "webhook": webhook,
         "mastodon": mastodon,
@@ -50,4 +64,5 @@ def connector_for(name: str):
         "facebook": facebook,
         "x": x,
         "linkedin": linkedin,
-    }[name]
+    }
+    return connectors[name]

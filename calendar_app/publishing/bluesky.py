@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from calendar_app.publishing import Published, content, http
 
@@ -43,12 +43,12 @@ TAG_RE = re.compile(r"(?:^|(?<=\s))#([^\s#]+)")
 TRAILING_PUNCTUATION = ".,;:!?'\"»”’"
 
 
-def _expired(status: int, payload) -> bool:
+def _expired(status: int, payload: Any) -> bool:
     """An XRPC ExpiredToken/InvalidToken error comes with 400: the session was refused."""
     return isinstance(payload, dict) and payload.get("error") in {"ExpiredToken", "InvalidToken"}
 
 
-def _session(channel: Channel, base: str) -> dict:
+def _session(channel: Channel, base: str) -> dict[str, Any]:
     values = content.credentials(channel)
     identifier = values.get("account") or channel.handle.lstrip("@")
     answer = http.request(
@@ -58,7 +58,7 @@ def _session(channel: Channel, base: str) -> dict:
         body=http.json_body({"identifier": identifier, "password": values["secret"]}),
         auth_refused=_expired,
     )
-    session = answer.data
+    session: dict[str, Any] = answer.data
     if not session.get("accessJwt") or not session.get("did"):
         raise http.garbage(PLATFORM, posting=False)
     return session

@@ -72,7 +72,7 @@ def images(delivery: Delivery, platform: str, *, limit: int, language: str) -> l
     for asset in delivery.publication.assets.order_by("pk")[:limit]:
         rendition = image_tools.PLATFORM_RENDITION.get(platform)
         name = asset.renditions.get(rendition) if rendition else None
-        if name:
+        if name and rendition:
             # A rendition keeps the aspect of its size (a small source is cropped, not enlarged).
             width, height = image_tools.RENDITIONS[rendition]
             content_type = _content_type(name)

@@ -17,9 +17,17 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from calendar_app import workflow
-from calendar_app.models import Delivery, DeliveryStatus, Publication, PublicationStatus, ReviewDecision
+from calendar_app.models import (
+    Delivery,
+    DeliveryStatus,
+    Publication,
+    PublicationRevision,
+    PublicationStatus,
+    ReviewDecision,
+)
 from calendar_app.publishing import ManualOnly, OutcomeUnknown, Published, SurelyFailed, connector_for
 from diplomacy import freshness
+from diplomacy.models import User
 
 #: Tries of a delivery that surely failed before it is marked failed.
 MAX_ATTEMPTS = 5
@@ -57,6 +65,7 @@ def approved_texts(publication: Publication, platform: str) -> dict[str, str]:
         .order_by("-created_at")
         .first()
     )
+    revision: PublicationRevision | None
     if review is not None:
         revision = review.revision
     else:
@@ -73,7 +82,7 @@ def approved_texts(publication: Publication, platform: str) -> dict[str, str]:
     return texts
 
 
-def create_due_deliveries(now=None, publication_id: int | None = None) -> int:
+def create_due_deliveries(now: datetime | None = None, publication_id: int | None = None) -> int:
     """One pending Delivery per channel of every approved publication whose time has come
     (of that one publication only, when `publication_id` is given)."""
     now = now or timezone.now()
@@ -100,7 +109,7 @@ def create_due_deliveries(now=None, publication_id: int | None = None) -> int:
     return len(created)
 
 
-def expire_stale_claims(now=None) -> int:
+def expire_stale_claims(now: datetime | None = None) -> int:
     """Claims left by a dead worker: the platform may have posted, so a person checks."""
     now = now or timezone.now()
     return Delivery.objects.filter(status=DeliveryStatus.PENDING, claimed_at__lt=now - CLAIM_EXPIRY).update(
@@ -282,6 +291,7 @@ def publish_publication(publication_id: int) -> dict[str, int]:
 
 
 @transaction.atomic
-def record_manual_delivery(actor, delivery: Delivery, url: str) -> Delivery:
+def record_manual_delivery(actor: User, delivery: Delivery, url: str) -> Delivery:
     """A person posted it by hand (or checked an unknown outcome): record the live address."""
-    return workflow.record_delivery(actor, delivery, url)
+    recorded: Delivery = workflow.record_delivery(actor, delivery, url)
+    return recorded

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
 
@@ -38,17 +38,17 @@ AUTH_CODES = {102, 190, 10}
 RATE_LIMIT_CODES = {4, 17, 32, 613}
 
 
-def _code(payload) -> int | None:
+def _code(payload: Any) -> int | None:
     error = payload.get("error") if isinstance(payload, dict) else None
     return error.get("code") if isinstance(error, dict) else None
 
 
-def _auth_refused(status: int, payload) -> bool:
+def _auth_refused(status: int, payload: Any) -> bool:
     code = _code(payload)
     return code in AUTH_CODES or (isinstance(code, int) and 200 <= code < 300)
 
 
-def _rate_limited(status: int, payload) -> bool:
+def _rate_limited(status: int, payload: Any) -> bool:
     return _code(payload) in RATE_LIMIT_CODES
 
 
@@ -62,7 +62,15 @@ def _page(channel: Channel) -> tuple[str, dict[str, str], str]:
     return base, {"Authorization": f"Bearer {values['secret']}"}, page_id
 
 
-def _call(method: str, url: str, auth: dict[str, str], body=None, *, posting: bool = False, **kwargs):
+def _call(
+    method: str,
+    url: str,
+    auth: dict[str, str],
+    body: tuple[bytes, str] | None = None,
+    *,
+    posting: bool = False,
+    **kwargs: Any,
+) -> http.Answer:
     return http.request(
         method,
         url,

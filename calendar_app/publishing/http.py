@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
-from typing import Any
+from typing import IO, Any
 
 from django.utils.translation import gettext as _
 
@@ -72,7 +72,15 @@ class Answer:
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     """A platform API does not redirect; following one would carry the token elsewhere."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl) -> None:
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: Message,
+        newurl: str,
+    ) -> None:
         return None
 
 
@@ -235,11 +243,14 @@ def platform_message(payload: Any) -> str:
     if not isinstance(payload, dict):
         return ""
     error = payload.get("error")
-    if isinstance(error, dict) and isinstance(error.get("message"), str):
-        return error["message"][:300]
+    if isinstance(error, dict):
+        message = error.get("message")
+        if isinstance(message, str):
+            return message[:300]
     for key in ("message", "detail", "error_description"):
-        if isinstance(payload.get(key), str) and payload[key]:
-            return payload[key][:300]
+        value = payload.get(key)
+        if isinstance(value, str) and value:
+            return value[:300]
     if isinstance(error, str) and error:
         return error[:300]
     errors = payload.get("errors")
@@ -285,7 +296,7 @@ def _clamp(seconds: float) -> int:
     return int(min(max(seconds, 1), MAX_RETRY_AFTER))
 
 
-def _read(response: Any) -> bytes:
+def _read(response: IO[bytes]) -> bytes:
     return response.read(MAX_ANSWER_BYTES)
 
 

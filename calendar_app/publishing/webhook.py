@@ -13,11 +13,16 @@ import socket
 import urllib.error
 import urllib.parse
 import urllib.request
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 
 from calendar_app.publishing import OutcomeUnknown, Published, SurelyFailed, http
+
+if TYPE_CHECKING:
+    from calendar_app.models import Delivery
+    from diplomacy.models import Channel
 
 TIMEOUT_SECONDS = 10
 
@@ -27,7 +32,7 @@ def sign(body: bytes) -> str:
     return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
-def publish(delivery, texts: dict[str, str]) -> Published:
+def publish(delivery: Delivery, texts: dict[str, str]) -> Published:
     channel = delivery.channel
     if not channel.endpoint:
         raise SurelyFailed("The channel has no webhook address.")
@@ -76,7 +81,7 @@ def publish(delivery, texts: dict[str, str]) -> Published:
     return Published(post_id=str(answer.get("id", ""))[:200], url=str(answer.get("url", ""))[:500])
 
 
-def check_connection(channel) -> str:
+def check_connection(channel: Channel) -> str:
     """A HEAD request to the webhook address: any answer below 500 (405 included) means a
     receiver is there. HEAD carries no body and changes nothing, so nothing is published;
     the signature and the receiver's own checks are not tested by it."""

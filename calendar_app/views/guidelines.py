@@ -5,17 +5,18 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from calendar_app import guidelines, permissions
 from calendar_app.forms import GuidelineForm
 from calendar_app.models import GuidelineVersion
+from diplomacy.http import AuthenticatedHttpRequest
 
 
 @login_required
-def guideline_list(request: HttpRequest) -> HttpResponse:
+def guideline_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not permissions.can_view_guidelines(request.user):
         raise PermissionDenied
     rules = guidelines.configured_rules()
@@ -31,7 +32,7 @@ def guideline_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def guideline_edit(request: HttpRequest, code: str) -> HttpResponse:
+def guideline_edit(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     if not permissions.can_manage_guidelines(request.user):
         raise PermissionDenied
     if code not in guidelines.RULES:

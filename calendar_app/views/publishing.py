@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import URLValidator
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,13 +20,14 @@ from calendar_app.models import Delivery, DeliveryStatus, PublicationStatus
 from calendar_app.publishing import ManualOnly, OutcomeUnknown, SurelyFailed, connector_for, engine
 from calendar_app.views.publications import safe_next
 from diplomacy import roles
+from diplomacy.http import AuthenticatedHttpRequest
 from diplomacy.models import Channel
 
 logger = logging.getLogger(__name__)
 
 
 @login_required
-def publish_now(request: HttpRequest) -> HttpResponse:
+def publish_now(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Approved publications due on channels posted by hand, with the exact approved text."""
     if not permissions.can_use_calendar(request.user):
         raise PermissionDenied
@@ -50,7 +51,7 @@ def publish_now(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def delivery_record(request: HttpRequest, pk: int) -> HttpResponse:
+def delivery_record(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     delivery = get_object_or_404(Delivery.objects.select_related("publication__post", "channel"), pk=pk)
     if not permissions.can_record_delivery(request.user, delivery.publication):
         raise PermissionDenied
@@ -71,7 +72,7 @@ def delivery_record(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def delivery_retry(request: HttpRequest, pk: int) -> HttpResponse:
+def delivery_retry(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     delivery = get_object_or_404(Delivery.objects.select_related("publication__post", "channel"), pk=pk)
     try:
         workflow.retry_delivery(request.user, delivery)
@@ -84,7 +85,7 @@ def delivery_retry(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def channel_test_connection(request: HttpRequest, channel_id: int) -> HttpResponse:
+def channel_test_connection(request: AuthenticatedHttpRequest, channel_id: int) -> HttpResponse:
     """A harmless authenticated read on the channel's platform ("Connected as …"), for
     whoever may edit the channel; the outcome is shown as a message on the channel page."""
     channel = get_object_or_404(Channel.objects.select_related("post"), pk=channel_id)

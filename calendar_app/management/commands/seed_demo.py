@@ -4,6 +4,8 @@ Running it again updates the network and the users and adds no publication
 twice (publications are only generated into an empty calendar).
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
@@ -27,7 +29,7 @@ class Command(BaseCommand):
         parser.add_argument("--force", action="store_true", help="Run even with DEBUG off.")
         parser.add_argument("--if-empty", action="store_true", help="Do nothing if posts exist.")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG and not options["force"]:
             raise CommandError(
                 "seed_demo creates users with a known password; it refuses to run with "
