@@ -7,7 +7,9 @@ and fast (bulk inserts) so that the benchmark can ask for 50,000.
 from __future__ import annotations
 
 import random
-from datetime import date, time, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -16,6 +18,7 @@ from django.utils import timezone
 from calendar_app.models import (
     Campaign,
     Comment,
+    Proposal,
     Publication,
     PublicationEvent,
     PublicationKind,
@@ -145,8 +148,12 @@ BUSY_POSTS = {
 }
 
 
-def _pick(rng: random.Random, weighted: list[tuple[str, int]]) -> str:
-    values, weights = zip(*weighted, strict=True)
+T = TypeVar("T")
+
+
+def _pick(rng: random.Random, weighted: Sequence[tuple[T, int]]) -> T:
+    values = [value for value, _weight in weighted]
+    weights = [weight for _value, weight in weighted]
     return rng.choices(values, weights=weights)[0]
 
 
@@ -175,7 +182,8 @@ def post_authors(posts: list[Post]) -> dict[int, User]:
     for membership in Membership.objects.filter(
         role__in=[Role.POST_EDITOR, Role.POST_MANAGER]
     ).select_related("user"):
-        authors.setdefault(membership.post_id, membership.user)
+        if membership.post_id is not None:  # always, for a post role
+            authors.setdefault(membership.post_id, membership.user)
     for post in posts:
         if post.pk in authors:
             continue
@@ -266,8 +274,9 @@ def create_publications(count: int, *, today: date | None = None, seed: int = 20
     return len(created)
 
 
-def _texts(rng: random.Random, kind: str, post: Post) -> dict[str, str]:
-    country = post.country.name
+def _texts(rng: random.Random, kind: PublicationKind, post: Post) -> dict[str, str]:
+    # django-countries types the field as a plain CharField (str); the attribute is a Country.
+    country = post.country.name  # type: ignore[attr-defined]
     texts = {lang: template.format(city=post.city, country=country) for lang, template in TEXTS[kind].items()}
     if kind == PublicationKind.REGULAR:
         # Regular publications follow the post's language policy, more or less.
@@ -293,7 +302,7 @@ SUBMITTED = REVIEWED | {PublicationStatus.IN_REVIEW, PublicationStatus.CHANGES_R
 
 
 def _event(
-    publication: Publication, actor, verb: str, source: str, target: str, comment: str = ""
+    publication: Publication, actor: User | None, verb: str, source: str, target: str, comment: str = ""
 ) -> PublicationEvent:
     return PublicationEvent(
         publication=publication,
@@ -306,7 +315,9 @@ def _event(
     )
 
 
-def _create_histories(rng: random.Random, created: list[Publication], plan: list) -> None:
+def _create_histories(
+    rng: random.Random, created: list[Publication], plan: list[tuple[list[Channel], dict[str, str]]]
+) -> None:
     """Consistent histories: created, submitted, decided (approved or sent back), comments."""
     S = PublicationStatus
     reviewers = list(User.objects.filter(memberships__role=Role.CENTRAL_REVIEWER).order_by("email"))
@@ -535,7 +546,7 @@ def create_proposals(today: date | None = None) -> int:
     return made
 
 
-def _adopt_for_demo(proposal, today: date) -> None:
+def _adopt_for_demo(proposal: Proposal, today: date) -> None:
     """Two or three posts adopted it: one published, one approved, one still a draft."""
     posts = list(
         Post.objects.filter(channels__active=True)
@@ -652,8 +663,16 @@ def create_crisis_templates() -> int:
 
 
 def _demo_publication(
-    post: Post, author: User, title: str, kind: str, status: str, when, channels, texts, **extra
-):
+    post: Post,
+    author: User,
+    title: str,
+    kind: str,
+    status: str,
+    when: datetime,
+    channels: list[Channel],
+    texts: dict[str, str],
+    **extra: Any,
+) -> Publication:
     local = when.astimezone(post.zone)
     publication = Publication.objects.create(
         post=post,

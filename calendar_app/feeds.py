@@ -30,17 +30,25 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import CharField, F, Func, QuerySet
+from django.db.models import CharField, F, Func, Model, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from calendar_app import permissions
-from calendar_app.models import CalendarFeed, PublicationStatus, Variant
+from calendar_app.models import CalendarFeed, Publication, PublicationQuerySet, PublicationStatus, Variant
 from diplomacy import freshness, roles
 from diplomacy.models import Membership, User
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler
+
+#: What a query expression compiles to: SQL and its parameters.
+SqlAndParams = tuple[str, tuple[str | int, ...]]
 
 #: A feed covers the recent past and the coming year.
 PAST_DAYS = 30
@@ -68,7 +76,7 @@ FOOTER = b"END:VCALENDAR\r\n"
 _PK_PLACEHOLDER = 987654321987
 
 
-def feed_publications(queryset: QuerySet) -> QuerySet:
+def feed_publications(queryset: PublicationQuerySet) -> PublicationQuerySet:
     now = timezone.now()
     return (
         queryset.between(now - timedelta(days=PAST_DAYS), now + timedelta(days=FUTURE_DAYS))
@@ -89,7 +97,7 @@ def feed_publications(queryset: QuerySet) -> QuerySet:
     )
 
 
-def feed_texts(publications: QuerySet) -> dict[int, list[tuple[str, str]]]:
+def feed_texts(publications: QuerySet[Publication]) -> dict[int, list[tuple[str, str]]]:
     """Every variant of the feed's publications in one query, by publication, languages in order.
 
     (A prefetch with a chunked iterator would cost one query per chunk: the query
@@ -111,7 +119,7 @@ class FeedOwner:
     """Whose feed a token is, and what their roles let them see (diplomacy.roles.rights_of)."""
 
     user_id: int
-    rights: tuple
+    rights: tuple[tuple[str, int, int], ...]
 
 
 #: What decides whose feed a token is and whether they may use the calendar.
@@ -182,7 +190,11 @@ recent_feeds = RecentFeeds(RECENT_FEEDS_BYTES)
 
 
 def cached_feed(
-    publications: Callable[[], QuerySet], *, base_url: str, key: object, reads: Iterable
+    publications: Callable[[], PublicationQuerySet],
+    *,
+    base_url: str,
+    key: object,
+    reads: Iterable[type[Model] | str],
 ) -> tuple[bytes, str]:
     """The feed document and its ETag: from the cache while none of the tables it `reads`
     changed (diplomacy.freshness), else built from `publications()` (called only then).
@@ -194,8 +206,8 @@ def cached_feed(
     cache_key = freshness.current_key("ics-feed", reads=reads, shape=(key, base_url, hour))
     if cache_key is None:
         # This transaction wrote what the feed shows: built, never stored, tagged by content.
-        body = build_feed(publications(), base_url=base_url)
-        return body, hashlib.sha256(body).hexdigest()[:32]
+        document = build_feed(publications(), base_url=base_url)
+        return document, hashlib.sha256(document).hexdigest()[:32]
     body = recent_feeds.get(cache_key)
     if body is None:
         # Stored with its expiry, so that this process's copy expires with the shared one.
@@ -208,7 +220,7 @@ def cached_feed(
     return body, hashlib.sha256(cache_key.encode()).hexdigest()[:32]
 
 
-def build_feed(queryset: QuerySet, *, base_url: str) -> bytes:
+def build_feed(queryset: PublicationQuerySet, *, base_url: str) -> bytes:
     """The ICS document for the publications of `queryset` in the feed's window."""
     publications = feed_publications(queryset)
     texts = feed_texts(publications)
@@ -249,13 +261,15 @@ class UtcStamp(Func):
     VENDORS = ("postgresql", "sqlite")
     output_field = CharField()
 
-    def __init__(self, expression, *, minutes: int = 0, **extra) -> None:
+    def __init__(self, expression: str, *, minutes: int = 0, **extra: Any) -> None:
         """`minutes` later than the timestamp (the entry's end), added in SQL: on SQLite,
         Django's date arithmetic is a Python callback per row."""
         super().__init__(expression, **extra)
         self.minutes = int(minutes)
 
-    def as_postgresql(self, compiler, connection, **extra):
+    def as_postgresql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> SqlAndParams:
         # to_char, not a cast to text: a cast follows the server's DateStyle.
         moment = (
             f"(%(expressions)s + interval '{self.minutes} minutes')" if self.minutes else "%(expressions)s"
@@ -263,7 +277,9 @@ class UtcStamp(Func):
         template = f"to_char({moment} AT TIME ZONE 'UTC', 'YYYYMMDD\"T\"HH24MISS\"Z\"')"
         return self.as_sql(compiler, connection, template=template, **extra)
 
-    def as_sqlite(self, compiler, connection, **extra):
+    def as_sqlite(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> SqlAndParams:
         # %% twice: once for this template, once for the driver's parameter style.
         shift = f", '+{self.minutes} minutes'" if self.minutes else ""
         template = f"strftime('%%%%Y%%%%m%%%%dT%%%%H%%%%M%%%%SZ', %(expressions)s{shift})"
@@ -350,25 +366,38 @@ def _fold(line: str) -> str:
     if line.isascii():
         if len(line) <= FOLD_OCTETS:
             return line
-        data: str | bytes = line
-    else:
-        data = line.encode()
-        if len(data) <= FOLD_OCTETS:
-            return line
+        return "\r\n ".join(_ascii_pieces(line))
+    data = line.encode()
+    if len(data) <= FOLD_OCTETS:
+        return line
+    return b"\r\n ".join(_utf8_pieces(data)).decode()
+
+
+def _ascii_pieces(line: str) -> list[str]:
+    """_fold's pieces of an ASCII line: one character is one octet."""
+    pieces = []
+    start = 0
+    while len(line) - start > FOLD_OCTETS:
+        end = start + FOLD_OCTETS
+        if line[end - 1] in "\\^":
+            end -= 1
+        pieces.append(line[start:end])
+        start = end
+    pieces.append(line[start:])
+    return pieces
+
+
+def _utf8_pieces(data: bytes) -> list[bytes]:
+    """_fold's pieces of an encoded line, each ending on a character's last byte."""
     pieces = []
     start = 0
     while len(data) - start > FOLD_OCTETS:
         end = start + FOLD_OCTETS
-        if isinstance(data, bytes):
-            while data[end] & 0xC0 == 0x80:  # a continuation byte: the character starts earlier
-                end -= 1
-            if data[end - 1] in b"\\^":
-                end -= 1
-        elif data[end - 1] in "\\^":
+        while data[end] & 0xC0 == 0x80:  # a continuation byte: the character starts earlier
+            end -= 1
+        if data[end - 1] in b"\\^":
             end -= 1
         pieces.append(data[start:end])
         start = end
     pieces.append(data[start:])
-    if isinstance(data, bytes):
-        return b"\r\n ".join(pieces).decode()
-    return "\r\n ".join(pieces)
+    return pieces

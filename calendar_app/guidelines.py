@@ -16,7 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count
 from django.urls import reverse
@@ -34,6 +35,9 @@ from calendar_app.models import (
     language_names,
 )
 from diplomacy.models import Platform, Post, PostKind
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 BLOCKING = "blocking"
 WARNING = "warning"
@@ -55,7 +59,7 @@ class CheckContext:
     alt_texts: list[dict[str, str]]
     campaign_hashtags: list[str]
     scheduled_at: datetime | None
-    local_date: object = None
+    local_date: date | None = None
     channel_ids: list[int] = field(default_factory=list)
     publication_id: int | None = None
 
@@ -104,8 +108,8 @@ class Rule:
     title: object  # lazy string
     explanation: object  # lazy string
     severity: str
-    check: Callable[[CheckContext, dict], list[str]]
-    params: dict = field(default_factory=dict)
+    check: Callable[[CheckContext, dict[str, Any]], list[str]]
+    params: dict[str, Any] = field(default_factory=dict)
     #: Default scope; empty means every one.
     publication_kinds: tuple[str, ...] = ()
     exempt_kinds: tuple[str, ...] = ()
@@ -114,7 +118,7 @@ class Rule:
 # --- The rules --------------------------------------------------------------------
 
 
-def _text_length(ctx: CheckContext, params: dict) -> list[str]:
+def _text_length(ctx: CheckContext, params: dict[str, Any]) -> list[str]:
     problems = []
     for language in sorted(ctx.variants):
         for platform in ctx.platforms:
@@ -137,7 +141,7 @@ def _split_codes(value: str) -> list[str]:
     return [code.strip().lower() for code in re.split(r"[,;\s]+", value or "") if code.strip()]
 
 
-def _required_languages(ctx: CheckContext, params: dict) -> list[str]:
+def _required_languages(ctx: CheckContext, params: dict[str, Any]) -> list[str]:
     if ctx.kind in (PublicationKind.CONSULAR_ADVICE, PublicationKind.CRISIS_ADVISORY):
         required = _split_codes(params.get("advisory_languages", "nl,fr"))
     elif params.get("follow_post_policy", True):
@@ -150,7 +154,7 @@ def _required_languages(ctx: CheckContext, params: dict) -> list[str]:
     return [_("Add the text in: %(languages)s.") % {"languages": language_names(missing)}]
 
 
-def _alt_text(ctx: CheckContext, params: dict) -> list[str]:
+def _alt_text(ctx: CheckContext, params: dict[str, Any]) -> list[str]:
     problems = []
     for number, alts in enumerate(ctx.alt_texts, start=1):
         missing = [lang for lang in sorted(ctx.variants) if not (alts.get(lang) or "").strip()]
@@ -162,7 +166,7 @@ def _alt_text(ctx: CheckContext, params: dict) -> list[str]:
     return problems
 
 
-def _lead_time(ctx: CheckContext, params: dict) -> list[str]:
+def _lead_time(ctx: CheckContext, params: dict[str, Any]) -> list[str]:
     hours = int(params.get("hours", 48))
     if ctx.scheduled_at is None:
         return []
@@ -174,7 +178,7 @@ def _lead_time(ctx: CheckContext, params: dict) -> list[str]:
     return []
 
 
-def _campaign_hashtag(ctx: CheckContext, params: dict) -> list[str]:
+def _campaign_hashtag(ctx: CheckContext, params: dict[str, Any]) -> list[str]:
     if not ctx.campaign_hashtags:
         return []
     tags = [tag.lower() for tag in ctx.campaign_hashtags]
@@ -189,7 +193,7 @@ def _campaign_hashtag(ctx: CheckContext, params: dict) -> list[str]:
     ]
 
 
-def _sensitive_terms(ctx: CheckContext, params: dict) -> list[str]:
+def _sensitive_terms(ctx: CheckContext, params: dict[str, Any]) -> list[str]:
     terms = [term.strip() for term in (params.get("terms") or "").split(",") if term.strip()]
     found = sorted(
         {
@@ -207,14 +211,14 @@ def _sensitive_terms(ctx: CheckContext, params: dict) -> list[str]:
 _HTTP_LINK = re.compile(r"\bhttp://\S+", re.IGNORECASE)
 
 
-def _https_links(ctx: CheckContext, params: dict) -> list[str]:
+def _https_links(ctx: CheckContext, params: dict[str, Any]) -> list[str]:
     links = sorted({m.group() for text in ctx.variants.values() for m in _HTTP_LINK.finditer(text)})
     if not links:
         return []
     return [_("Use https for these links: %(links)s.") % {"links": ", ".join(links)}]
 
 
-def _frequency(ctx: CheckContext, params: dict) -> list[str]:
+def _frequency(ctx: CheckContext, params: dict[str, Any]) -> list[str]:
     if not ctx.channel_ids or ctx.local_date is None:
         return []
     from diplomacy.models import Channel
@@ -227,11 +231,11 @@ def _frequency(ctx: CheckContext, params: dict) -> list[str]:
             local_date__lt=week_start + timedelta(days=7),
         )
         .exclude(status=PublicationStatus.CANCELLED)
-        .exclude(pk=ctx.publication_id)
-        .values("channels")
-        .annotate(n=Count("pk", distinct=True))
     )
-    counts = {row["channels"]: row["n"] for row in planned}
+    if ctx.publication_id is not None:  # a saved publication does not count against itself
+        planned = planned.exclude(pk=ctx.publication_id)
+    per_channel = planned.values("channels").annotate(n=Count("pk", distinct=True))
+    counts = {row["channels"]: row["n"] for row in per_channel}
     problems = []
     for channel in Channel.objects.filter(pk__in=ctx.channel_ids):
         total = counts.get(channel.pk, 0) + 1
@@ -329,7 +333,7 @@ class Configured:
     post_kinds: list[str]
     platforms: list[str]
     publication_kinds: list[str]
-    params: dict
+    params: dict[str, Any]
     explanation: str
 
     @property
@@ -408,5 +412,5 @@ def current_version() -> int:
     return latest or 0
 
 
-def post_kind_choices() -> list:
+def post_kind_choices() -> list[tuple[str, StrOrPromise]]:
     return list(PostKind.choices)

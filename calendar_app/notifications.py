@@ -7,10 +7,10 @@ notifies nobody and a request never waits for a mail server.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, Max, OuterRef, Q
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -27,6 +27,7 @@ from calendar_app.models import (
 )
 from diplomacy import freshness
 from diplomacy.models import Membership, Role, User
+from diplomacy.roles import AnyUser
 
 #: What each verb says, in the recipient's language.
 VERBS = {
@@ -65,6 +66,7 @@ ESCALATE_AFTER = timedelta(minutes=15)
 
 def recipients(verb: str, publication: Publication, actor: User | None) -> list[int]:
     """User ids to notify: reviewers for work to review, the post for decisions."""
+    ids: QuerySet[Membership, int] | list[int]
     if verb in ("submitted", "due_soon"):
         ids = Membership.objects.filter(role=Role.CENTRAL_REVIEWER).values_list("user_id", flat=True)
     elif verb in ("approved", "changes_requested", "delivery_failed"):
@@ -129,16 +131,15 @@ def notify_proposal(
         ids = Membership.objects.filter(role=Role.CENTRAL_REVIEWER).values_list("user_id", flat=True)
     else:
         ids = Membership.objects.filter(partner=proposal.partner).values_list("user_id", flat=True)
-    actor_id = getattr(actor, "pk", None)
-    users = (
-        User.objects.filter(pk__in=set(ids), is_active=True).exclude(pk=actor_id).values_list("pk", flat=True)
-    )
+    users = User.objects.filter(pk__in=set(ids), is_active=True)
+    if actor is not None:
+        users = users.exclude(pk=actor.pk)
     rows = Notification.objects.bulk_create(
         [
             Notification(
                 recipient_id=user_id, verb=verb, proposal=proposal, actor=actor, comment=comment[:2000]
             )
-            for user_id in sorted(users)
+            for user_id in sorted(users.values_list("pk", flat=True))
         ]
     )
     ids_ = [row.pk for row in rows if row.pk]
@@ -147,7 +148,7 @@ def notify_proposal(
     return rows
 
 
-def unread_count(user) -> int:
+def unread_count(user: AnyUser) -> int:
     """The bell's number: asked on every page, so remembered while no notification changed."""
     if not user.is_authenticated:
         return 0
@@ -216,9 +217,10 @@ def notify_crisis(
         ) % {"count": numbers["missed"]}
     if numbers.get("count", 0) > 1:
         comment = comment or str(_("%(count)s publications, one per post.") % {"count": numbers["count"]})
-    actor_id = getattr(actor, "pk", None)
     ids = _crisis_recipients(verb, crisis) - (exclude or set())
-    users = User.objects.filter(pk__in=ids, is_active=True).exclude(pk=actor_id).values_list("pk", flat=True)
+    users = User.objects.filter(pk__in=ids, is_active=True)
+    if actor is not None:
+        users = users.exclude(pk=actor.pk)
     rows = Notification.objects.bulk_create(
         [
             Notification(
@@ -229,7 +231,7 @@ def notify_crisis(
                 actor=actor,
                 comment=comment[:2000],
             )
-            for user_id in sorted(users)
+            for user_id in sorted(users.values_list("pk", flat=True))
         ]
     )
     created = [row.pk for row in rows if row.pk]
@@ -238,7 +240,7 @@ def notify_crisis(
     return rows
 
 
-def escalate_unanswered(now=None) -> dict[str, int]:
+def escalate_unanswered(now: datetime | None = None) -> dict[str, int]:
     """The every-minute job: tell everyone central what on-call reviewers left for 15 minutes.
 
     A crisis nobody acknowledged, and advisories still waiting for approval. Each is
@@ -275,21 +277,21 @@ def escalate_unanswered(now=None) -> dict[str, int]:
         .exclude(Exists(already))
         .select_related("crisis")
     )
-    by_crisis: dict[int, list[Publication]] = {}
+    by_crisis: dict[Crisis, list[Publication]] = {}
     for publication in waiting:
-        by_crisis.setdefault(publication.crisis_id, []).append(publication)
+        if publication.crisis is not None:  # always: the query asks for a crisis
+            by_crisis.setdefault(publication.crisis, []).append(publication)
     escalated_advisories = 0
-    for publications in by_crisis.values():
-        crisis = publications[0].crisis
+    for crisis, advisories in by_crisis.items():
         claimed = []
-        for publication in publications:
+        for advisory in advisories:
             # Claimed by its unique timeline row: a second run at the same time skips it.
             try:
                 with transaction.atomic():
-                    CrisisEvent.objects.create(crisis=crisis, verb="escalated", publication=publication)
+                    CrisisEvent.objects.create(crisis=crisis, verb="escalated", publication=advisory)
             except IntegrityError:
                 continue
-            claimed.append(publication)
+            claimed.append(advisory)
         if not claimed:
             continue
         escalated_advisories += len(claimed)
