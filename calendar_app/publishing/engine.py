@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
@@ -281,7 +281,6 @@ def publish_publication(publication_id: int) -> dict[str, int]:
     return sent
 
 
-@transaction.atomic
 def record_manual_delivery(actor, delivery: Delivery, url: str) -> Delivery:
     """A person posted it by hand (or checked an unknown outcome): record the live address."""
     return workflow.record_delivery(actor, delivery, url)

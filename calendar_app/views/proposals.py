@@ -23,7 +23,6 @@ from calendar_app.models import (
     DeliveryStatus,
     Proposal,
     ProposalDismissal,
-    ProposalEvent,
     ProposalStatus,
     ProposalTarget,
     ProposalVariant,
@@ -138,48 +137,12 @@ def sorted_for_triage(queryset):
 
 
 def _save_proposal(request: HttpRequest, form: ProposalForm, proposal: Proposal) -> Proposal:
-    """A plain edit of a draft (no status change), recorded in the proposal's history."""
+    """The uploaded photo (if any) and the draft, for the caller's transaction."""
     data = form.cleaned_data
-    verb = "edited" if proposal.pk else "created"
-    fields = {
-        "title": data["title"],
-        "summary": data["summary"],
-        "target": data["target"],
-        "target_countries": ",".join(data["target_countries"]),
-        "window_starts_on": data["window_starts_on"],
-        "window_ends_on": data["window_ends_on"],
-        "campaign": data["campaign"],
-        "contact": data["contact"],
-    }
-    for name, value in fields.items():
-        setattr(proposal, name, value)
-    if proposal.pk:
-        # Only the fields of the form, and only while it is a draft: a colleague who
-        # submitted it meanwhile wins (a plain save would write the old status back).
-        if not Proposal.objects.filter(pk=proposal.pk, status=ProposalStatus.DRAFT).update(
-            updated_at=timezone.now(), **fields
-        ):
-            raise workflow.TransitionNotAllowed(
-                _("This proposal was sent meanwhile: it can no longer be edited.")
-            )
-    else:
-        proposal.save()
-    proposal.target_posts.set(data["target_posts"] if data["target"] == ProposalTarget.POSTS else [])
-    proposal.variants.exclude(language__in=list(data["texts"])).delete()
-    for language, text in data["texts"].items():
-        ProposalVariant.objects.update_or_create(
-            proposal=proposal, language=language, defaults={"text": text}
-        )
+    assets = []
     if data.get("clean_image"):
-        proposal.assets.add(_store_asset(request.user, None, data["clean_image"], data["alt_texts"]))
-    ProposalEvent.objects.create(
-        proposal=proposal,
-        actor=request.user,
-        verb=verb,
-        from_status=proposal.status,
-        to_status=proposal.status,
-    )
-    return proposal
+        assets = [_store_asset(request.user, None, data["clean_image"], data["alt_texts"])]
+    return workflow.save_proposal(request.user, proposal, form.content(assets))
 
 
 @login_required
@@ -322,6 +285,8 @@ def proposal_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             return redirect("proposal_list")
         else:
             raise Http404
+    except workflow.StaleEdit:
+        messages.error(request, _("Someone else acted on this proposal first."))
     except (workflow.TransitionNotAllowed, workflow.DecisionRefused) as exc:
         messages.error(request, str(exc))
     return redirect(proposal)

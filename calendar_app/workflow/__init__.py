@@ -5,7 +5,7 @@ Each action authorises through calendar_app.permissions (PermissionDenied), guar
 state against the transition tables in `core`, changes the row with a compare-and-set
 update, writes its history row in the same transaction and sends notifications after
 commit. The modules: `core` (errors, tables, history, compare-and-set), `publications`,
-`review`, `proposals`, `deliveries`, `crisis`.
+`review`, `proposals`, `deliveries`, `crisis`, `guidelines` (central's changes to the rules).
 """
 
 from calendar_app.workflow.core import (
@@ -14,11 +14,13 @@ from calendar_app.workflow.core import (
     PROPOSAL_ACTION_LABELS,
     PROPOSAL_TRANSITIONS,
     TRANSITIONS,
+    USER_ACTIONS,
     CrisisRefused,
     DecisionRefused,
     GuidelinesFailed,
     StaleEdit,
     TransitionNotAllowed,
+    WorkflowError,
     content_snapshot,
     record_event,
 )
@@ -35,11 +37,14 @@ from calendar_app.workflow.crisis import (
     review_after_the_fact,
 )
 from calendar_app.workflow.deliveries import record_delivery, retry_delivery, settle_publication
+from calendar_app.workflow.guidelines import change_guideline
 from calendar_app.workflow.proposals import (
+    ProposalContent,
     accept_proposal,
     adopt_proposal,
     decline_proposal,
     dismiss_proposal,
+    save_proposal,
     submit_proposal,
     withdraw_proposal,
 )
@@ -61,13 +66,16 @@ __all__ = [
     "PROPOSAL_TRANSITIONS",
     "REPEAT_WINDOW",
     "TRANSITIONS",
+    "USER_ACTIONS",
     "AdvisoryContent",
     "CrisisRefused",
     "DecisionRefused",
     "GuidelinesFailed",
+    "ProposalContent",
     "PublicationContent",
     "StaleEdit",
     "TransitionNotAllowed",
+    "WorkflowError",
     "accept_proposal",
     "acknowledge_crisis",
     "add_comment",
@@ -76,6 +84,7 @@ __all__ = [
     "break_glass",
     "broadcast_advisory",
     "cancel",
+    "change_guideline",
     "content_snapshot",
     "create_publication",
     "decline_proposal",
@@ -93,6 +102,7 @@ __all__ = [
     "resubmit",
     "retry",
     "retry_delivery",
+    "save_proposal",
     "review_after_the_fact",
     "settle_publication",
     "submit",

@@ -29,8 +29,8 @@ from calendar_app.workflow.core import (
     MAX_COMMENT,
     CrisisRefused,
     GuidelinesFailed,
-    StaleEdit,
     TransitionNotAllowed,
+    action_transaction,
     move,
     record_event,
     snapshot_revision,
@@ -72,7 +72,11 @@ def hold_if_in_crisis(actor: User, publication: Publication) -> None:
     crisis = crises.first()
     if crisis is None:
         return
-    Publication.objects.filter(pk=publication.pk).update(held_by=crisis)
+    # Compare-and-set: only an approved publication nothing holds yet is held.
+    if not Publication.objects.filter(
+        pk=publication.pk, status=PublicationStatus.APPROVED, held_by__isnull=True
+    ).update(held_by=crisis):
+        return
     publication.held_by = crisis
     record_event(publication, actor, "held", from_status=publication.status, data={"crisis": crisis.pk})
     _crisis_event(crisis, actor, "held", publication=publication, data={"count": 1})
@@ -135,7 +139,7 @@ def declare_crisis(
         raise CrisisRefused(_("Give the crisis a title and say why it is declared."))
     if not (whole_network or countries or posts):
         raise CrisisRefused(_("Say where the crisis is: the whole network, some countries or some posts."))
-    with transaction.atomic():
+    with action_transaction():
         crisis = Crisis.objects.create(
             title=title[:200],
             reason=reason[:5000],
@@ -209,7 +213,7 @@ def release_publication(actor: User, publication: Publication) -> str:
         raise PermissionDenied
     crisis = Crisis.objects.get(pk=publication.held_by_id)
     late = publication.scheduled_at <= timezone.now()
-    with transaction.atomic():
+    with action_transaction():
         changes = {"held_by": None, "released_from": crisis}
         if late:
             changes["missed_in"] = crisis
@@ -235,7 +239,7 @@ def end_crisis(actor: User, crisis) -> dict[str, int]:
     if not permissions.can_end_crisis(actor, crisis):
         raise PermissionDenied
     now = timezone.now()
-    with transaction.atomic():
+    with action_transaction():
         if not Crisis.objects.filter(pk=crisis.pk, ended_at__isnull=True).update(
             ended_at=now, ended_by=actor
         ):
@@ -287,7 +291,7 @@ def acknowledge_crisis(actor: User, crisis) -> None:
     """
     if not permissions.can_acknowledge_crisis(actor, crisis):
         raise PermissionDenied
-    with transaction.atomic():
+    with action_transaction():
         if crisis.events.filter(verb="acknowledged", actor=actor).exists():
             return
         _crisis_event(crisis, actor, "acknowledged")
@@ -298,14 +302,16 @@ class AdvisoryContent:
     """An advisory as the composer cleaned it."""
 
     title: str
-    #: {language: text}: Dutch and French required, English and host languages optional.
+    #: {language: text}: the guidelines' advisory languages required (Dutch and French
+    #: unless central changed them), others optional.
     variants: dict[str, str]
     platforms: list[str]
 
 
 def _advisory_languages_for(post: Post, variants: dict[str, str]) -> dict[str, str]:
-    """The advisory's texts a post publishes: the network languages, and its own host languages."""
-    own = set(NETWORK_LANGUAGES) | set(post.host_language_list)
+    """The advisory's texts a post publishes: the network languages, the advisory languages
+    the guidelines require, and the post's own host languages."""
+    own = set(NETWORK_LANGUAGES) | set(guidelines.advisory_languages()) | set(post.host_language_list)
     return {language: text for language, text in variants.items() if text.strip() and language in own}
 
 
@@ -318,11 +324,12 @@ def _advisory_moment(post: Post) -> tuple[date, time, object]:
 def _check_advisory(content: AdvisoryContent) -> None:
     if not content.title.strip():
         raise CrisisRefused(_("Give the advisory a title."))
-    missing = [code for code in ("nl", "fr") if not content.variants.get(code, "").strip()]
+    required = guidelines.advisory_languages()
+    missing = [code for code in required if not content.variants.get(code, "").strip()]
     if missing:
         raise CrisisRefused(
-            _("An advisory is published in Dutch and French: add the text in %(languages)s.")
-            % {"languages": language_names(missing)}
+            _("An advisory is published in %(required)s: add the text in %(languages)s.")
+            % {"required": language_names(required), "languages": language_names(missing)}
         )
     if not content.platforms:
         raise CrisisRefused(_("Choose at least one platform."))
@@ -395,7 +402,7 @@ def broadcast_advisory(actor: User, crisis, content: AdvisoryContent) -> tuple[l
         raise CrisisRefused(_("None of the affected posts has a channel on the platforms chosen."))
     _refuse_a_repeat(actor, crisis, posts, content)
     made: list[Publication] = []
-    with transaction.atomic():
+    with action_transaction():
         for post in posts:
             if post.pk not in by_post:
                 continue
@@ -430,7 +437,7 @@ def break_glass(actor: User, crisis, post: Post, content: AdvisoryContent, *, re
     """A post manager publishes an advisory for their own post at once, without review.
 
     Who: a manager of `post`, during a crisis that takes it in; the reason is
-    required. The guidelines still apply (Dutch and French). Audited on the
+    required. The guidelines still apply (the advisory languages). Audited on the
     publication and flagged on the crisis timeline; central reviews it after the fact.
     """
     if not permissions.can_break_glass(actor, post, crisis):
@@ -443,24 +450,16 @@ def break_glass(actor: User, crisis, post: Post, content: AdvisoryContent, *, re
     if not channels:
         raise CrisisRefused(_("Your post has no channel on the platforms chosen."))
     _refuse_a_repeat(actor, crisis, [post], content)
-    with transaction.atomic():
+    with action_transaction():
         publication = _new_advisory(actor, crisis, post, channels, content)
         revision, results = snapshot_revision(actor, publication)
         failures = guidelines.blocking_failures(results)
         if failures:
             raise GuidelinesFailed(failures)
-        # Draft straight to approved: the one move outside TRANSITIONS, audited as such.
-        if not Publication.objects.filter(pk=publication.pk, status=PublicationStatus.DRAFT).update(
-            status=PublicationStatus.APPROVED, updated_at=timezone.now()
-        ):
-            raise StaleEdit(Publication.objects.get(pk=publication.pk))
-        publication.status = PublicationStatus.APPROVED
-        record_event(
-            publication,
+        move(
             actor,
+            publication,
             "break_glass",
-            from_status=PublicationStatus.DRAFT,
-            to_status=PublicationStatus.APPROVED,
             comment=reason[:MAX_COMMENT],
             data={"revision": revision.number, "crisis": crisis.pk},
         )
@@ -477,7 +476,7 @@ def review_after_the_fact(actor: User, publication: Publication, *, comment: str
     """
     if not permissions.can_review_after_the_fact(actor):
         raise PermissionDenied
-    with transaction.atomic():
+    with action_transaction():
         events = publication.events.filter(verb__in=["break_glass", "reviewed_after"])
         verbs = set(events.values_list("verb", flat=True))
         if "break_glass" not in verbs:

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from calendar_app import notifications, permissions
 from calendar_app.models import Delivery, DeliveryStatus, Publication, PublicationStatus
-from calendar_app.workflow.core import TransitionNotAllowed, record_event
+from calendar_app.workflow.core import StaleEdit, TransitionNotAllowed, action_transaction, move, record_event
 from calendar_app.workflow.crisis import hold_what_active_crises_cover
 from diplomacy.models import User
 
@@ -17,30 +17,37 @@ from diplomacy.models import User
 def settle_publication(publication_id: int) -> str:
     """Approved → published once every delivery is delivered, → failed if one failed for good.
 
-    Called by the engine (no actor); compare-and-set on `approved`, with a history row.
+    Called by the engine (no actor), any number of times: the move is a compare-and-set
+    on `approved`, so only one call settles it (with its history row; a failure is
+    reported to the post after commit). Returns the new status, or "" when nothing moved.
+    Not durable: the engine's jobs may run inside a transaction (django-q2's scheduler
+    runs a synchronous task inside its own).
     """
+    with transaction.atomic():
+        return _settle(publication_id)
+
+
+def _settle(publication_id: int) -> str:
     statuses = set(Delivery.objects.filter(publication_id=publication_id).values_list("status", flat=True))
-    if not statuses:
-        return ""
     if statuses == {DeliveryStatus.DELIVERED}:
-        target, verb = PublicationStatus.PUBLISHED, "published"
+        action, verb = "publish", "published"
     elif DeliveryStatus.FAILED in statuses:
-        target, verb = PublicationStatus.FAILED, "delivery_failed"
+        action, verb = "fail", "delivery_failed"
     else:
         return ""
-    with transaction.atomic():
-        if not Publication.objects.filter(pk=publication_id, status=PublicationStatus.APPROVED).update(
-            status=target, updated_at=timezone.now()
-        ):
-            return ""
-        publication = Publication.objects.get(pk=publication_id)
-        record_event(publication, None, verb, from_status=PublicationStatus.APPROVED, to_status=target)
-        if target == PublicationStatus.FAILED:
-            # Reported to the post, with the platform's reason.
-            errors = Delivery.objects.filter(publication_id=publication_id, status=DeliveryStatus.FAILED)
-            notifications.notify(
-                "delivery_failed", publication, None, "; ".join(errors.values_list("error", flat=True))
-            )
+    publication = Publication.objects.get(pk=publication_id)
+    if publication.status != PublicationStatus.APPROVED:
+        return ""  # settled already
+    try:
+        target = move(None, publication, action, verb=verb)
+    except StaleEdit:
+        return ""  # another worker settled it first
+    if target == PublicationStatus.FAILED:
+        # Reported to the post, with the platform's reason.
+        errors = Delivery.objects.filter(publication_id=publication_id, status=DeliveryStatus.FAILED)
+        notifications.notify(
+            "delivery_failed", publication, None, "; ".join(errors.values_list("error", flat=True))
+        )
     return target
 
 
@@ -50,10 +57,9 @@ def record_delivery(actor: User, delivery, url: str):
     Who: the post's staff and central. From: a pending or unknown delivery of an
     approved publication.
     """
-
     if not permissions.can_record_delivery(actor, delivery.publication):
         raise PermissionDenied
-    with transaction.atomic():
+    with action_transaction():
         return _record_delivery(actor, delivery, url)
 
 
@@ -88,17 +94,21 @@ def _record_delivery(actor: User, delivery, url: str):
         from_status=delivery.publication.status,
         data={"channel": delivery.channel_id, "url": url},
     )
-    settle_publication(delivery.publication_id)
+    _settle(delivery.publication_id)
     return delivery
 
 
 def retry_delivery(actor: User, delivery):
-    """After checking the channel: the unknown delivery did not go out; send it again."""
+    """After checking the channel: the unknown delivery did not go out; send it again.
+
+    Who: the post's staff and central. From: an unknown delivery (compare-and-set).
+    """
     if not permissions.can_record_delivery(actor, delivery.publication):
         raise PermissionDenied
-    if not Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.UNKNOWN).update(
-        status=DeliveryStatus.PENDING, claimed_at=None, next_attempt_at=timezone.now(), error=""
-    ):
-        raise TransitionNotAllowed(_("Only a delivery whose outcome is unknown can be sent again."))
-    record_event(delivery.publication, actor, "delivery_retried", from_status=delivery.publication.status)
+    with action_transaction():
+        if not Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.UNKNOWN).update(
+            status=DeliveryStatus.PENDING, claimed_at=None, next_attempt_at=timezone.now(), error=""
+        ):
+            raise TransitionNotAllowed(_("Only a delivery whose outcome is unknown can be sent again."))
+        record_event(delivery.publication, actor, "delivery_retried", from_status=delivery.publication.status)
     return delivery

@@ -1,8 +1,10 @@
-"""Partner proposals: submit, withdraw, accept, decline; posts adopt or dismiss them."""
+"""Partner proposals: write a draft, submit, withdraw, accept, decline; posts adopt or
+dismiss them."""
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from dataclasses import dataclass, field
+from datetime import date, time, timedelta
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -11,17 +13,97 @@ from django.utils.translation import gettext as _
 
 from calendar_app import notifications, permissions
 from calendar_app.models import (
+    Asset,
     Campaign,
     Proposal,
     ProposalDismissal,
-    ProposalEvent,
+    ProposalStatus,
+    ProposalTarget,
+    ProposalVariant,
     Publication,
     PublicationKind,
     PublicationStatus,
 )
-from calendar_app.workflow.core import MAX_COMMENT, DecisionRefused, move_proposal, record_event
+from calendar_app.workflow.core import (
+    MAX_COMMENT,
+    DecisionRefused,
+    TransitionNotAllowed,
+    action_transaction,
+    move,
+    record_event,
+    record_proposal_event,
+)
 from calendar_app.workflow.publications import PublicationContent, create_publication
 from diplomacy.models import Post, User
+
+
+@dataclass
+class ProposalContent:
+    """Everything a partner writes in a proposal, as the form cleaned it."""
+
+    title: str
+    summary: str
+    target: str
+    target_countries: list[str]
+    target_posts: list[Post]
+    window_starts_on: date | None
+    window_ends_on: date | None
+    campaign: Campaign | None
+    contact: str
+    #: {language: text}; a language left out loses its text.
+    texts: dict[str, str]
+    new_assets: list[Asset] = field(default_factory=list)
+
+
+def save_proposal(actor: User, proposal: Proposal, content: ProposalContent) -> Proposal:
+    """Write a partner's draft: a new proposal (not saved yet), or changes to a draft.
+
+    Who: the partner's contributors. From: draft only: a proposal a colleague sent
+    meanwhile is refused (TransitionNotAllowed) and nothing is written. Recorded in
+    its history. Not durable: the view stores the uploaded photo in the same transaction.
+    """
+    allowed = (
+        permissions.can_edit_proposal(actor, proposal)
+        if proposal.pk
+        else permissions.can_create_proposal(actor)
+    )
+    if not allowed:
+        raise PermissionDenied
+    fields = {
+        "title": content.title,
+        "summary": content.summary,
+        "target": content.target,
+        "target_countries": ",".join(content.target_countries),
+        "window_starts_on": content.window_starts_on,
+        "window_ends_on": content.window_ends_on,
+        "campaign": content.campaign,
+        "contact": content.contact,
+    }
+    verb = "edited" if proposal.pk else "created"
+    with transaction.atomic():
+        if proposal.pk:
+            # Only the fields of the form, and only while it is a draft: a colleague who
+            # submitted it meanwhile wins (a plain save would write the old status back).
+            if not Proposal.objects.filter(pk=proposal.pk, status=ProposalStatus.DRAFT).update(
+                updated_at=timezone.now(), **fields
+            ):
+                raise TransitionNotAllowed(_("This proposal was sent meanwhile: it can no longer be edited."))
+            for name, value in fields.items():
+                setattr(proposal, name, value)
+        else:
+            for name, value in fields.items():
+                setattr(proposal, name, value)
+            proposal.save()
+        proposal.target_posts.set(content.target_posts if content.target == ProposalTarget.POSTS else [])
+        proposal.variants.exclude(language__in=list(content.texts)).delete()
+        for language, text in content.texts.items():
+            ProposalVariant.objects.update_or_create(
+                proposal=proposal, language=language, defaults={"text": text}
+            )
+        if content.new_assets:
+            proposal.assets.add(*content.new_assets)
+        record_proposal_event(proposal, actor, verb, from_status=proposal.status)
+    return proposal
 
 
 def submit_proposal(actor: User, proposal: Proposal) -> Proposal:
@@ -34,8 +116,8 @@ def submit_proposal(actor: User, proposal: Proposal) -> Proposal:
         raise PermissionDenied
     if not proposal.variants.exists():
         raise DecisionRefused(_("Write a suggested text in at least one language first."))
-    with transaction.atomic():
-        move_proposal(actor, proposal, "submit", submitted_at=timezone.now())
+    with action_transaction():
+        move(actor, proposal, "submit", submitted_at=timezone.now())
         notifications.notify_proposal("proposal_submitted", proposal, actor)
     return proposal
 
@@ -47,8 +129,8 @@ def withdraw_proposal(actor: User, proposal: Proposal) -> Proposal:
     """
     if not permissions.can_withdraw_proposal(actor, proposal):
         raise PermissionDenied
-    with transaction.atomic():
-        move_proposal(actor, proposal, "withdraw")
+    with action_transaction():
+        move(actor, proposal, "withdraw")
     return proposal
 
 
@@ -73,8 +155,8 @@ def accept_proposal(
         changes["target_countries"] = ",".join(countries or []) if target == "countries" else ""
     if campaign is not None:
         changes["campaign"] = campaign
-    with transaction.atomic():
-        move_proposal(actor, proposal, "accept", **changes)
+    with action_transaction():
+        move(actor, proposal, "accept", **changes)
         if target == "posts":
             proposal.target_posts.set(posts or [])
         elif target:
@@ -95,8 +177,8 @@ def decline_proposal(actor: User, proposal: Proposal, *, reason: str) -> Proposa
         raise DecisionRefused(_("Say why the proposal is declined: the partner reads it."))
     if len(reason) > MAX_COMMENT:
         raise DecisionRefused(_("A comment has at most %(max)s characters.") % {"max": MAX_COMMENT})
-    with transaction.atomic():
-        move_proposal(
+    with action_transaction():
+        move(
             actor,
             proposal,
             "decline",
@@ -131,7 +213,7 @@ def adopt_proposal(actor: User, proposal: Proposal, post: Post) -> Publication:
         .exists()
     ):
         raise DecisionRefused(_("Your post already adopted this proposal: find it on the calendar."))
-    with transaction.atomic():
+    with action_transaction():
         content = PublicationContent(
             title=proposal.title[:200],
             kind=PublicationKind.PARTNER_RELAY,
@@ -148,12 +230,11 @@ def adopt_proposal(actor: User, proposal: Proposal, post: Post) -> Publication:
         record_event(
             publication, actor, "adopted", to_status=publication.status, data={"proposal": proposal.pk}
         )
-        ProposalEvent.objects.create(
-            proposal=proposal,
-            actor=actor,
-            verb="adopted",
+        record_proposal_event(
+            proposal,
+            actor,
+            "adopted",
             from_status=proposal.status,
-            to_status=proposal.status,
             data={"post": post.code, "publication": publication.pk},
         )
     return publication
@@ -163,6 +244,7 @@ def dismiss_proposal(actor: User, proposal: Proposal, post: Post, *, reason: str
     """A post says "not for us"; it leaves the post's library. Central can read the reason."""
     if not permissions.can_adopt_proposal(actor, proposal, post):
         raise PermissionDenied
-    ProposalDismissal.objects.update_or_create(
-        proposal=proposal, post=post, defaults={"user": actor, "reason": (reason or "").strip()[:2000]}
-    )
+    with action_transaction():
+        ProposalDismissal.objects.update_or_create(
+            proposal=proposal, post=post, defaults={"user": actor, "reason": (reason or "").strip()[:2000]}
+        )

@@ -24,7 +24,9 @@ from calendar_app.workflow.core import (
     MAX_COMMENT,
     DecisionRefused,
     StaleEdit,
+    action_transaction,
     content_snapshot,
+    move,
     record_event,
     snapshot_revision,
 )
@@ -89,6 +91,8 @@ def create_publication(actor: User, post: Post, content: PublicationContent) -> 
         raise PermissionDenied
     _check_channels(post, content.channels)
     scheduled_at = check_local_time(content.local_date, content.local_time, post.timezone)
+    # Not durable: the editor view stores the uploaded image in the same transaction, and
+    # duplicating and adopting create publications inside their own.
     with transaction.atomic():
         publication = Publication.objects.create(
             post=post,
@@ -143,6 +147,7 @@ def update_publication(
         raise PermissionDenied
     _check_channels(publication.post, content.channels)
     scheduled_at = check_local_time(content.local_date, content.local_time, publication.timezone)
+    # Not durable: the editor view stores the uploaded image in the same transaction.
     with transaction.atomic():
         before = content_snapshot(publication)
         # Compare-and-set on the revision: an edit made from an older form is refused.
@@ -176,23 +181,14 @@ def update_publication(
         after = content_snapshot(publication)
         changed = sorted(key for key in after if after[key] != before[key])
         if from_status == PublicationStatus.APPROVED and changed:
-            to_status = PublicationStatus.IN_REVIEW
-            Publication.objects.filter(pk=publication.pk).update(
-                status=to_status, held_by=None, missed_in=None, released_from=None
+            to_status = move(
+                actor, publication, "reopen_review", verb="edited_after_approval", data={"changed": changed}
             )
-            publication.status = to_status
-            publication.held_by_id = publication.missed_in_id = None
+        else:
+            record_event(publication, actor, "edited", from_status=from_status, data={"changed": changed})
         if to_status == PublicationStatus.IN_REVIEW:
             # The reviewer decides on what is there now: a revision for the new number, checked again.
             snapshot_revision(actor, publication)
-        record_event(
-            publication,
-            actor,
-            "edited" if to_status == from_status else "edited_after_approval",
-            from_status=from_status,
-            to_status=to_status,
-            data={"changed": changed},
-        )
         if to_status == PublicationStatus.IN_REVIEW and changed:
             notifications.notify("submitted", publication, actor)
     return publication
@@ -216,45 +212,44 @@ def reschedule_publication(
         raise PermissionDenied
     scheduled_at = check_local_time(local_date, local_time, publication.timezone)
     expected = publication.revision if expected_revision is None else expected_revision
-    with transaction.atomic():
+    with action_transaction():
         old = {"date": publication.local_date.isoformat(), "time": publication.local_time.strftime("%H:%M")}
-        from_status = publication.status
-        to_status = from_status
-        if from_status == PublicationStatus.APPROVED and not roles.is_central(actor):
-            to_status = PublicationStatus.IN_REVIEW
-        if to_status == PublicationStatus.APPROVED and scheduled_at <= timezone.now():
-            # It would go out at once, late (a missed publication moved to an hour gone by).
-            raise ValidationError(_("Choose a time that has not passed yet."))
-        changes = {}
-        if to_status != PublicationStatus.APPROVED:
-            changes["held_by"] = None
-        updated = Publication.objects.filter(pk=publication.pk, revision=expected, status=from_status).update(
-            local_date=local_date,
-            local_time=local_time,
-            scheduled_at=scheduled_at,
-            status=to_status,
-            revision=F("revision") + 1,
-            updated_at=timezone.now(),
+        data = {"from": old, "to": {"date": local_date.isoformat(), "time": local_time.strftime("%H:%M")}}
+        times = {
+            "local_date": local_date,
+            "local_time": local_time,
+            "scheduled_at": scheduled_at,
+            "revision": F("revision") + 1,
             # A new time takes it off the missed list: it goes out then (still held if a crisis is on).
-            missed_in=None,
-            **changes,
-        )
-        if not updated:
-            raise StaleEdit(Publication.objects.get(pk=publication.pk))
-        publication.refresh_from_db()
-        if to_status == PublicationStatus.APPROVED and publication.held_by_id is None:
-            hold_if_in_crisis(actor, publication)
-        if to_status == PublicationStatus.IN_REVIEW:
+            "missed_in": None,
+        }
+        from_status = publication.status
+        if from_status == PublicationStatus.APPROVED and not roles.is_central(actor):
+            # Moved by its post: the approval covered the old time.
+            move(
+                actor,
+                publication,
+                "reopen_review",
+                expected_revision=expected,
+                verb="rescheduled",
+                data=data,
+                **times,
+            )
             snapshot_revision(actor, publication)
             notifications.notify("submitted", publication, actor)
-        record_event(
-            publication,
-            actor,
-            "rescheduled",
-            from_status=from_status,
-            to_status=to_status,
-            data={"from": old, "to": {"date": local_date.isoformat(), "time": local_time.strftime("%H:%M")}},
-        )
+            return publication
+        if from_status == PublicationStatus.APPROVED and scheduled_at <= timezone.now():
+            # It would go out at once, late (a missed publication moved to an hour gone by).
+            raise ValidationError(_("Choose a time that has not passed yet."))
+        # The same state, a new time: a compare-and-set on the revision the form saw.
+        if not Publication.objects.filter(pk=publication.pk, revision=expected, status=from_status).update(
+            updated_at=timezone.now(), **times
+        ):
+            raise StaleEdit(Publication.objects.get(pk=publication.pk))
+        publication.refresh_from_db()
+        if from_status == PublicationStatus.APPROVED and publication.held_by_id is None:
+            hold_if_in_crisis(actor, publication)
+        record_event(publication, actor, "rescheduled", from_status=from_status, data=data)
     return publication
 
 
@@ -280,7 +275,7 @@ def duplicate_publication(
     platforms = {channel.platform for channel in publication.channels.all()}
     variants = list(publication.variants.all())
     copies = []
-    with transaction.atomic():
+    with action_transaction():
         for post in targets:
             channels = (
                 list(publication.channels.all())
@@ -314,22 +309,23 @@ def recompute_instants_for_zone(zone_name: str) -> int:
     future = Publication.objects.filter(timezone=zone_name, scheduled_at__gte=timezone.now()).exclude(
         status__in=[PublicationStatus.PUBLISHED, PublicationStatus.CANCELLED]
     )
-    for publication in future.only("pk", "local_date", "local_time", "timezone", "scheduled_at"):
-        instant = instant_for(publication.local_date, publication.local_time, publication.timezone)
-        if instant != publication.scheduled_at:
-            # A new revision and time: calendar clients see SEQUENCE and LAST-MODIFIED change.
-            Publication.objects.filter(pk=publication.pk).update(
-                scheduled_at=instant, revision=F("revision") + 1, updated_at=timezone.now()
-            )
-            publication.refresh_from_db()
-            record_event(
-                publication,
-                None,
-                "zone_rules_changed",
-                from_status=publication.status,
-                data={"zone": zone_name, "utc": instant.isoformat()},
-            )
-            moved += 1
+    with action_transaction():
+        for publication in future.only("pk", "local_date", "local_time", "timezone", "scheduled_at"):
+            instant = instant_for(publication.local_date, publication.local_time, publication.timezone)
+            if instant != publication.scheduled_at:
+                # A new revision and time: calendar clients see SEQUENCE and LAST-MODIFIED change.
+                Publication.objects.filter(pk=publication.pk).update(
+                    scheduled_at=instant, revision=F("revision") + 1, updated_at=timezone.now()
+                )
+                publication.refresh_from_db()
+                record_event(
+                    publication,
+                    None,
+                    "zone_rules_changed",
+                    from_status=publication.status,
+                    data={"zone": zone_name, "utc": instant.isoformat()},
+                )
+                moved += 1
     return moved
 
 
@@ -342,7 +338,7 @@ def add_comment(actor: User, publication: Publication, text: str):
         raise DecisionRefused(_("Write a comment first."))
     if len(text) > MAX_COMMENT:
         raise DecisionRefused(_("A comment has at most %(max)s characters.") % {"max": MAX_COMMENT})
-    with transaction.atomic():
+    with action_transaction():
         comment = Comment.objects.create(publication=publication, author=actor, text=text)
         notifications.notify("commented", publication, actor, text)
     return comment

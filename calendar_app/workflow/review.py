@@ -7,7 +7,6 @@ history row in the same transaction, notifications after commit.
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,6 +18,7 @@ from calendar_app.workflow.core import (
     DecisionRefused,
     GuidelinesFailed,
     StaleEdit,
+    action_transaction,
     guard,
     move,
     snapshot_revision,
@@ -49,7 +49,7 @@ def _send_to_review(actor: User, publication: Publication, action: str) -> Publi
     if not permissions.can_submit(actor, publication):
         raise PermissionDenied
     guard(publication, action)
-    with transaction.atomic():
+    with action_transaction():
         if publication.reviews.filter(revision__number=publication.revision).exists():
             # That revision was decided already (sent back unchanged): number a new one.
             bumped = Publication.objects.filter(
@@ -113,15 +113,13 @@ def _decide(
     revision = publication.latest_revision
     if revision is None or revision.number != expected_revision or publication.revision != expected_revision:
         raise StaleEdit(Publication.objects.get(pk=publication.pk))
-    # Fast track: an advisory written in crisis mode, while its crisis is on (not merely
-    # a publication whose kind says "crisis advisory").
-    is_advisory = publication.crisis_id is not None and publication.crisis.is_active
+    is_advisory = permissions.is_live_advisory(publication)
     if action == "approve":
         if any(c["severity"] == guidelines.BLOCKING and not c["passed"] for c in revision.checks):
             raise DecisionRefused(_("This revision fails a blocking guideline: request changes instead."))
-        if publication.scheduled_at <= timezone.now() and not is_advisory:
+        if permissions._expired_in_review(publication, timezone.now()):
             raise DecisionRefused(_("Its time has passed: the post must reschedule it first."))
-    with transaction.atomic():
+    with action_transaction():
         move(actor, publication, action, expected_revision=expected_revision, comment=comment)
         if action == "approve" and is_advisory:
             fast_track(actor, publication)
@@ -153,7 +151,7 @@ def withdraw(actor: User, publication: Publication) -> Publication:
     """
     if not permissions.can_withdraw(actor, publication):
         raise PermissionDenied
-    with transaction.atomic():
+    with action_transaction():
         move(actor, publication, "withdraw")
     return publication
 
@@ -165,7 +163,7 @@ def cancel(actor: User, publication: Publication, *, comment: str = "") -> Publi
     """
     if not permissions.can_cancel(actor, publication):
         raise PermissionDenied
-    with transaction.atomic():
+    with action_transaction():
         move(actor, publication, "cancel", comment=(comment or "")[:MAX_COMMENT])
     return publication
 
@@ -178,7 +176,7 @@ def retry(actor: User, publication: Publication) -> Publication:
     """
     if not permissions.can_retry(actor, publication):
         raise PermissionDenied
-    with transaction.atomic():
+    with action_transaction():
         move(actor, publication, "retry")
         Delivery.objects.filter(publication=publication, status=DeliveryStatus.FAILED).update(
             status=DeliveryStatus.PENDING,
@@ -188,5 +186,5 @@ def retry(actor: User, publication: Publication) -> Publication:
             error="",
         )
         hold_if_in_crisis(actor, publication)
-    tasks.schedule_publication(publication)
+        tasks.schedule_publication(publication)
     return publication
