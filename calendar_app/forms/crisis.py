@@ -7,7 +7,13 @@ from django.utils.translation import gettext_lazy as _
 
 from calendar_app import guidelines
 from calendar_app.forms.proposals import TargetFieldsMixin
-from calendar_app.models import CrisisTemplate, ProposalTarget, language_name, language_names
+from calendar_app.models import (
+    NETWORK_LANGUAGES,
+    CrisisTemplate,
+    ProposalTarget,
+    language_name,
+    language_names,
+)
 from calendar_app.workflow import AdvisoryContent
 from diplomacy.models import Platform, Post, User
 
@@ -63,7 +69,7 @@ class DeclareCrisisForm(TargetFieldsMixin, forms.Form):
 
 class AdvisoryForm(forms.Form):
     """One advisory: the guidelines' advisory languages required (Dutch and French unless
-    central changed them); English, German and the posts' host languages optional."""
+    central changed them); the other network languages and the posts' host languages optional."""
 
     title = forms.CharField(label=_("Internal title"), max_length=200)
     platforms = forms.MultipleChoiceField(
@@ -77,7 +83,7 @@ class AdvisoryForm(forms.Form):
         self.required_languages = guidelines.advisory_languages()
         self.extra_languages = [
             code
-            for code in dict.fromkeys(["en", "de", *extra_languages])
+            for code in dict.fromkeys(["nl", "fr", "en", "de", *extra_languages])
             if code not in self.required_languages
         ]
         for code in self.required_languages:
@@ -140,9 +146,9 @@ class BreakGlassForm(AdvisoryForm):
 
 
 def template_languages() -> list[str]:
-    """The languages a crisis template is written in: the advisory languages, then English
-    and German."""
-    return list(dict.fromkeys([*guidelines.advisory_languages(), "en", "de"]))
+    """The languages a crisis template is written in: the advisory languages first, then
+    the other network languages."""
+    return list(dict.fromkeys([*guidelines.advisory_languages(), *NETWORK_LANGUAGES]))
 
 
 class CrisisTemplateForm(forms.Form):

@@ -15,8 +15,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
+from django_countries import countries
 
-from calendar_app import permissions, workflow
+from calendar_app import permissions, reports, workflow
 from calendar_app.forms import AcceptProposalForm, ProposalForm
 from calendar_app.models import (
     Delivery,
@@ -234,8 +235,6 @@ def _posts_yet_to_adopt(user, proposal: Proposal) -> list[Post]:
 
 
 def geography_name(code: str) -> str:
-    from django_countries import countries
-
     return f"{countries.name(code) or code} ({code})"
 
 
@@ -297,8 +296,6 @@ def proposal_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 @login_required
 def regional_share(request: HttpRequest) -> HttpResponse:
-    from calendar_app import reports
-
     if not permissions.can_view_regional_share(request.user):
         raise PermissionDenied
     report = reports.regional_share()
