@@ -168,6 +168,23 @@ def test_a_move_by_the_post_of_an_approved_publication_goes_through_the_table(
     assert Publication.objects.get(pk=publication.pk).local_date == DAY
 
 
+def test_break_glass_goes_through_the_table(monkeypatch, manager, reviewer, istanbul):
+    make_channel(post=istanbul, platform="facebook")
+    crisis = workflow.declare_crisis(reviewer, title="Coup", reason="Reports.", countries=["TR"])
+    advisory = workflow.AdvisoryContent(
+        title="Stay indoors", variants={"nl": "Blijf binnen.", "fr": "Restez."}, platforms=["facebook"]
+    )
+    _without(monkeypatch, "break_glass")
+    with pytest.raises(workflow.TransitionNotAllowed):
+        workflow.break_glass(manager, crisis, istanbul, advisory, reason="Shots fired near the consulate.")
+    assert not Publication.objects.filter(crisis=crisis).exists()
+
+
+def test_every_move_offered_on_a_page_has_its_predicate():
+    assert set(permissions._MOVE_PREDICATES) == set(workflow.USER_ACTIONS)
+    assert set(permissions._PROPOSAL_MOVE_PREDICATES) == set(workflow.PROPOSAL_TRANSITIONS)
+
+
 @pytest.mark.parametrize(
     ("outcome", "action"), [(DeliveryStatus.DELIVERED, "publish"), (DeliveryStatus.FAILED, "fail")]
 )
