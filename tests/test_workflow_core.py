@@ -13,6 +13,7 @@ import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from calendar_app import permissions, workflow
@@ -356,3 +357,28 @@ def test_only_central_changes_a_guideline(reviewer, editor):
     version = workflow.change_guideline(reviewer, "frequency", values)
     assert (version.number, version.change, version.changed_by) == (1, "frequency", reviewer)
     assert GuidelineVersion.objects.count() == 1
+
+
+def test_a_draft_a_colleague_sent_while_it_was_saved_is_a_message_not_an_error(
+    client, monkeypatch, fit, partner_user
+):
+    colleague = make_user(email="colleague@fit.example.org", role=Role.PARTNER_CONTRIBUTOR, partner=fit)
+    proposal = workflow.save_proposal(
+        partner_user, Proposal(partner=fit, created_by=partner_user), _proposal_content()
+    )
+    submit = workflow.submit_proposal
+
+    def colleague_first(actor, seen):
+        submit(colleague, Proposal.objects.get(pk=seen.pk))
+        return submit(actor, seen)
+
+    monkeypatch.setattr(workflow, "submit_proposal", colleague_first)
+    client.force_login(partner_user)
+    data = {"title": "Trade mission", "target": "network", "text_en": "Join the mission.", "submit": "1"}
+
+    response = client.post(reverse("proposal_detail", args=[proposal.pk]), data)
+
+    assert response.status_code == 302
+    shown = [str(message) for message in response.wsgi_request._messages]
+    assert "Someone else acted on this proposal first." in shown
+    assert Proposal.objects.get(pk=proposal.pk).status == ProposalStatus.SUBMITTED

@@ -164,7 +164,9 @@ def _after_save(request: HttpRequest, proposal: Proposal) -> HttpResponse:
     if "submit" in request.POST:
         try:
             workflow.submit_proposal(request.user, proposal)
-        except workflow.DecisionRefused as exc:
+        except workflow.StaleEdit:
+            messages.error(request, _("Someone else acted on this proposal first."))
+        except (workflow.DecisionRefused, workflow.TransitionNotAllowed) as exc:
             messages.error(request, str(exc))
         else:
             messages.success(request, _("Proposal sent to central communications."))
