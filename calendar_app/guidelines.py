@@ -402,6 +402,15 @@ def check(ctx: CheckContext, rules: list[Configured] | None = None) -> list[Resu
     return sorted(results, key=lambda r: (r.passed, r.severity != BLOCKING, r.code))
 
 
+def advisory_languages() -> list[str]:
+    """The languages every consular advice and crisis advisory is written in, as central
+    set the required-languages rule (Dutch and French unless changed); the advisory
+    composer and the crisis workflow ask this rather than naming languages themselves."""
+    configured = next(rule for rule in configured_rules() if rule.code == "required-languages")
+    codes = _split_codes(configured.params.get("advisory_languages", ""))
+    return codes or _split_codes(RULES["required-languages"].params["advisory_languages"])
+
+
 def blocking_failures(results: list[Result]) -> list[Result]:
     return [result for result in results if result.blocking]
 

@@ -1,7 +1,9 @@
-"""Who may do what to publications (and, with later issues, proposals and crises).
+"""Who may do what to publications, proposals and crises.
 
 Built on diplomacy.roles (who is who). Views, tasks and workflow functions ask
-these predicates and nothing else; templates ask `allowed_actions`.
+these predicates and nothing else; templates ask `allowed_actions`, which takes
+the moves a state allows from the workflow's transition tables and adds who may
+take each.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ from calendar_app.models import (
     Publication,
     PublicationStatus,
 )
+
+# The workflow asks these predicates and this module reads the workflow's tables: the
+# import works in either order because neither module uses the other before a call.
+from calendar_app.workflow.core import PROPOSAL_TRANSITIONS, TRANSITIONS, actions_from
 from diplomacy import roles
 from diplomacy.models import Post
 from diplomacy.roles import AnyUser
@@ -96,32 +102,48 @@ def can_view_asset(
 
 
 def allowed_actions(user: AnyUser, publication: Publication) -> set[str]:
-    """The action names `user` may take on `publication`, for templates."""
-    status = publication.status
-    actions = {
+    """The action names `user` may take on `publication`, for templates.
+
+    The moves are those TRANSITIONS allows from its status that a person takes on the
+    page, each kept when its predicate says `user` may; then the actions that are not moves.
+    """
+    moves = {
+        action
+        for action in actions_from(TRANSITIONS, publication.status)
+        if action in _MOVE_PREDICATES and _MOVE_PREDICATES[action](user, publication)
+    }
+    others = {
         "view": can_view_publication(user, publication),
         "edit": can_edit_publication(user, publication),
-        "submit": status == PublicationStatus.DRAFT and can_submit(user, publication),
-        "resubmit": status == PublicationStatus.CHANGES_REQUESTED and can_submit(user, publication),
-        "approve": status == PublicationStatus.IN_REVIEW
-        # A crisis advisory whose moment passed goes out at approval (fast track).
-        and (publication.scheduled_at > timezone.now() or publication.crisis_id is not None)
-        and can_review(user, publication),
-        "request_changes": status == PublicationStatus.IN_REVIEW and can_review(user, publication),
-        "withdraw": status in (PublicationStatus.IN_REVIEW, PublicationStatus.APPROVED)
-        and can_withdraw(user, publication),
-        "cancel": status not in CLOSED_STATUSES and can_cancel(user, publication),
         # Posted by hand: only what may go out now (approved, not held by a crisis).
-        "record_delivery": status == PublicationStatus.APPROVED
+        "record_delivery": publication.status == PublicationStatus.APPROVED
         and not publication.is_held
         and can_record_delivery(user, publication),
-        "retry": status == PublicationStatus.FAILED and can_retry(user, publication),
         "comment": can_comment(user, publication),
         "reschedule": can_reschedule(user, publication),
         "duplicate": can_duplicate(user, publication),
         "duplicate_to_posts": can_duplicate(user, publication) and can_duplicate_to_other_posts(user),
     }
-    return {name for name, allowed in actions.items() if allowed}
+    return moves | {name for name, allowed in others.items() if allowed}
+
+
+def is_live_advisory(publication: Publication) -> bool:
+    """An advisory written in crisis mode while its crisis is on (not merely a publication
+    whose kind says "crisis advisory"): it is fast-tracked."""
+    return publication.crisis_id is not None and publication.crisis.is_active
+
+
+def _expired_in_review(publication: Publication, now) -> bool:
+    """Its time passed while it waited for review: it is not approved any more, its post
+    reschedules it first. A live crisis advisory goes out at approval instead (fast track).
+
+    The one statement of the rule, for the approve action and the button offering it.
+    """
+    return publication.scheduled_at <= now and not is_live_advisory(publication)
+
+
+def _can_approve(user: AnyUser, publication: Publication) -> bool:
+    return can_review(user, publication) and not _expired_in_review(publication, timezone.now())
 
 
 # --- Review workflow ---------------------------------------------------------------
@@ -165,6 +187,19 @@ def can_retry(user: AnyUser, publication: Publication) -> bool:
 def can_comment(user: AnyUser, publication: Publication) -> bool:
     """The thread is between the post's staff and central."""
     return roles.is_central(user) or roles.works_for_post(user, publication.post)
+
+
+#: Who may take each move of TRANSITIONS that a person takes on a publication page; the
+#: table's other moves (the engine's, steps of editing and break-glass) are offered nowhere.
+_MOVE_PREDICATES = {
+    "submit": can_submit,
+    "resubmit": can_submit,
+    "approve": _can_approve,
+    "request_changes": can_review,
+    "withdraw": can_withdraw,
+    "cancel": can_cancel,
+    "retry": can_retry,
+}
 
 
 def can_use_approvals(user: AnyUser) -> bool:
@@ -228,10 +263,9 @@ def can_submit_proposal(user: AnyUser, proposal: Proposal) -> bool:
 
 
 def can_withdraw_proposal(user: AnyUser, proposal: Proposal) -> bool:
-    return is_own_partner(user, proposal) and proposal.status in (
-        ProposalStatus.DRAFT,
-        ProposalStatus.SUBMITTED,
-        ProposalStatus.ACCEPTED,
+    """The partner takes its own proposal back, from wherever the table allows it."""
+    return is_own_partner(user, proposal) and "withdraw" in actions_from(
+        PROPOSAL_TRANSITIONS, proposal.status
     )
 
 
@@ -258,17 +292,28 @@ def can_view_regional_share(user: AnyUser) -> bool:
 
 
 def proposal_actions(user: AnyUser, proposal: Proposal) -> set[str]:
-    """The action names `user` may take on `proposal`, for templates."""
-    actions = {
+    """The action names `user` may take on `proposal`, for templates: the moves
+    PROPOSAL_TRANSITIONS allows from its status that `user` may take, then the others."""
+    moves = {
+        action
+        for action in actions_from(PROPOSAL_TRANSITIONS, proposal.status)
+        if _PROPOSAL_MOVE_PREDICATES[action](user, proposal)
+    }
+    others = {
         "edit": can_edit_proposal(user, proposal),
-        "submit": can_submit_proposal(user, proposal),
-        "withdraw": can_withdraw_proposal(user, proposal),
-        "accept": proposal.status == ProposalStatus.SUBMITTED and can_triage_proposal(user, proposal),
-        "decline": proposal.status == ProposalStatus.SUBMITTED and can_triage_proposal(user, proposal),
         "adopt": bool(posts_that_may_adopt(user, proposal)),
         "see_adoptions": is_own_partner(user, proposal) or roles.is_central(user),
     }
-    return {name for name, allowed in actions.items() if allowed}
+    return moves | {name for name, allowed in others.items() if allowed}
+
+
+#: Who may take each move of PROPOSAL_TRANSITIONS.
+_PROPOSAL_MOVE_PREDICATES = {
+    "submit": can_submit_proposal,
+    "withdraw": can_withdraw_proposal,
+    "accept": can_triage_proposal,
+    "decline": can_triage_proposal,
+}
 
 
 # --- Network insight ---------------------------------------------------------------------

@@ -45,6 +45,13 @@ MOVES = {
     "withdraw": ({"in_review", "approved"}, "draft"),
     "cancel": ({"draft", "in_review", "changes_requested", "approved", "failed"}, "cancelled"),
     "retry": ({"failed"}, "approved"),
+    # Steps of other actions: an edit or a move by the post sends an approved one back to
+    # review; a post manager's break-glass advisory is approved at once.
+    "reopen_review": ({"approved"}, "in_review"),
+    "break_glass": ({"draft"}, "approved"),
+    # The engine's outcomes: the time comes and every delivery went out, or one failed for good.
+    "publish": ({"approved"}, "published"),
+    "fail": ({"approved"}, "failed"),
 }
 COMMENTS = {
     "approve": "Fine, thank you.",
@@ -138,6 +145,10 @@ def test_the_transition_table_is_the_one_of_the_design():
     assert {action: (set(sources), target) for action, (sources, target) in workflow.TRANSITIONS.items()} == (
         MOVES
     )
+
+
+def test_the_moves_people_take_on_a_publication_page_are_the_matrix_actions():
+    assert list(workflow.USER_ACTIONS) == ACTIONS
 
 
 @pytest.mark.parametrize("action", ACTIONS)

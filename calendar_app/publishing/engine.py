@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
@@ -27,7 +27,6 @@ from calendar_app.models import (
 )
 from calendar_app.publishing import ManualOnly, OutcomeUnknown, Published, SurelyFailed, connector_for
 from diplomacy import freshness
-from diplomacy.models import User
 
 #: Tries of a delivery that surely failed before it is marked failed.
 MAX_ATTEMPTS = 5
@@ -290,8 +289,3 @@ def publish_publication(publication_id: int) -> dict[str, int]:
     return sent
 
 
-@transaction.atomic
-def record_manual_delivery(actor: User, delivery: Delivery, url: str) -> Delivery:
-    """A person posted it by hand (or checked an unknown outcome): record the live address."""
-    recorded: Delivery = workflow.record_delivery(actor, delivery, url)
-    return recorded

@@ -15,15 +15,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
+from django_countries import countries
 
-from calendar_app import permissions, workflow
+from calendar_app import permissions, reports, workflow
 from calendar_app.forms import AcceptProposalForm, ProposalForm
 from calendar_app.models import (
     Delivery,
     DeliveryStatus,
     Proposal,
     ProposalDismissal,
-    ProposalEvent,
     ProposalStatus,
     ProposalTarget,
     ProposalVariant,
@@ -138,48 +138,12 @@ def sorted_for_triage(queryset):
 
 
 def _save_proposal(request: HttpRequest, form: ProposalForm, proposal: Proposal) -> Proposal:
-    """A plain edit of a draft (no status change), recorded in the proposal's history."""
+    """The uploaded photo (if any) and the draft, for the caller's transaction."""
     data = form.cleaned_data
-    verb = "edited" if proposal.pk else "created"
-    fields = {
-        "title": data["title"],
-        "summary": data["summary"],
-        "target": data["target"],
-        "target_countries": ",".join(data["target_countries"]),
-        "window_starts_on": data["window_starts_on"],
-        "window_ends_on": data["window_ends_on"],
-        "campaign": data["campaign"],
-        "contact": data["contact"],
-    }
-    for name, value in fields.items():
-        setattr(proposal, name, value)
-    if proposal.pk:
-        # Only the fields of the form, and only while it is a draft: a colleague who
-        # submitted it meanwhile wins (a plain save would write the old status back).
-        if not Proposal.objects.filter(pk=proposal.pk, status=ProposalStatus.DRAFT).update(
-            updated_at=timezone.now(), **fields
-        ):
-            raise workflow.TransitionNotAllowed(
-                _("This proposal was sent meanwhile: it can no longer be edited.")
-            )
-    else:
-        proposal.save()
-    proposal.target_posts.set(data["target_posts"] if data["target"] == ProposalTarget.POSTS else [])
-    proposal.variants.exclude(language__in=list(data["texts"])).delete()
-    for language, text in data["texts"].items():
-        ProposalVariant.objects.update_or_create(
-            proposal=proposal, language=language, defaults={"text": text}
-        )
+    assets = []
     if data.get("clean_image"):
-        proposal.assets.add(_store_asset(request.user, None, data["clean_image"], data["alt_texts"]))
-    ProposalEvent.objects.create(
-        proposal=proposal,
-        actor=request.user,
-        verb=verb,
-        from_status=proposal.status,
-        to_status=proposal.status,
-    )
-    return proposal
+        assets = [_store_asset(request.user, None, data["clean_image"], data["alt_texts"])]
+    return workflow.save_proposal(request.user, proposal, form.content(assets))
 
 
 @login_required
@@ -200,7 +164,9 @@ def _after_save(request: HttpRequest, proposal: Proposal) -> HttpResponse:
     if "submit" in request.POST:
         try:
             workflow.submit_proposal(request.user, proposal)
-        except workflow.DecisionRefused as exc:
+        except workflow.StaleEdit:
+            messages.error(request, _("Someone else acted on this proposal first."))
+        except (workflow.DecisionRefused, workflow.TransitionNotAllowed) as exc:
             messages.error(request, str(exc))
         else:
             messages.success(request, _("Proposal sent to central communications."))
@@ -271,8 +237,6 @@ def _posts_yet_to_adopt(user, proposal: Proposal) -> list[Post]:
 
 
 def geography_name(code: str) -> str:
-    from django_countries import countries
-
     return f"{countries.name(code) or code} ({code})"
 
 
@@ -322,6 +286,8 @@ def proposal_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             return redirect("proposal_list")
         else:
             raise Http404
+    except workflow.StaleEdit:
+        messages.error(request, _("Someone else acted on this proposal first."))
     except (workflow.TransitionNotAllowed, workflow.DecisionRefused) as exc:
         messages.error(request, str(exc))
     return redirect(proposal)
@@ -332,8 +298,6 @@ def proposal_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 @login_required
 def regional_share(request: HttpRequest) -> HttpResponse:
-    from calendar_app import reports
-
     if not permissions.can_view_regional_share(request.user):
         raise PermissionDenied
     report = reports.regional_share()

@@ -63,7 +63,7 @@ def _revision_from(request: HttpRequest) -> int | None:
 @require_POST
 def publication_transition(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     """One endpoint per workflow action; the rules are in workflow and permissions."""
-    if action not in workflow.TRANSITIONS:
+    if action not in workflow.USER_ACTIONS:
         raise Http404
     publication = _get_publication_for_user(request, pk)
     comment = request.POST.get("comment", "")

@@ -1,0 +1,192 @@
+"""Crisis mode: declaring a crisis, composing an advisory, break-glass, advisory templates."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from calendar_app import guidelines
+from calendar_app.forms.proposals import TargetFieldsMixin
+from calendar_app.models import (
+    NETWORK_LANGUAGES,
+    CrisisTemplate,
+    ProposalTarget,
+    language_name,
+    language_names,
+)
+from calendar_app.workflow import AdvisoryContent
+from diplomacy.models import Platform, Post, User
+
+
+class DeclareCrisisForm(TargetFieldsMixin, forms.Form):
+    """Central names the scope freely; a post manager declares for the posts they manage."""
+
+    title = forms.CharField(
+        label=_("Title"), max_length=200, help_text=_("For example: Coup attempt in Turkey.")
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("What is happening, in a few words, for everyone who sees the banner."),
+    )
+    target = forms.ChoiceField(
+        label=_("Where?"), choices=ProposalTarget.choices, widget=forms.RadioSelect, initial="countries"
+    )
+    target_countries = forms.CharField(
+        label=_("Countries"),
+        required=False,
+        help_text=_("Two-letter codes separated by commas, e.g. TR, DE."),
+    )
+    target_posts = forms.ModelMultipleChoiceField(
+        label=_("Posts"), queryset=Post.objects.none(), required=False
+    )
+
+    def __init__(self, *args, central: bool, managed_posts=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if central:
+            self.fields["target_posts"].queryset = Post.objects.filter(active=True).order_by("name")
+        else:
+            # A post manager's crisis is for their own post(s), named one by one.
+            del self.fields["target"]
+            del self.fields["target_countries"]
+            self.fields["target_posts"].queryset = Post.objects.filter(
+                pk__in=[post.pk for post in managed_posts or []]
+            ).order_by("name")
+            self.fields["target_posts"].required = True
+            if len(managed_posts or []) == 1:
+                self.fields["target_posts"].initial = [managed_posts[0].pk]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if "target" in self.fields:
+            self.clean_targets(cleaned)
+        else:
+            cleaned["target"] = ProposalTarget.POSTS
+            cleaned["target_countries"] = []
+        return cleaned
+
+
+class AdvisoryForm(forms.Form):
+    """One advisory: the guidelines' advisory languages required (Dutch and French unless
+    central changed them); the other network languages and the posts' host languages optional."""
+
+    title = forms.CharField(label=_("Internal title"), max_length=200)
+    platforms = forms.MultipleChoiceField(
+        label=_("Platforms"),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("The advisory goes to every channel of the affected posts on these platforms."),
+    )
+
+    def __init__(self, *args, platforms: list[str], extra_languages: list[str], template=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.required_languages = guidelines.advisory_languages()
+        self.extra_languages = [
+            code
+            for code in dict.fromkeys(["nl", "fr", "en", "de", *extra_languages])
+            if code not in self.required_languages
+        ]
+        for code in self.required_languages:
+            self.fields[f"text_{code}"] = forms.CharField(
+                label=language_name(code), widget=forms.Textarea(attrs={"rows": 4, "lang": code})
+            )
+        for code in self.extra_languages:
+            self.fields[f"text_{code}"] = forms.CharField(
+                label=_("%(language)s (optional)") % {"language": language_name(code)},
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 4, "lang": code}),
+            )
+        choices = [(value, label) for value, label in Platform.choices if value in platforms]
+        self.fields["platforms"].choices = choices
+        self.fields["platforms"].initial = [value for value, _label in choices]
+        if template is not None and not self.is_bound:
+            self.fields["title"].initial = template.name
+            for code, text in (template.texts or {}).items():
+                if f"text_{code}" in self.fields:
+                    self.fields[f"text_{code}"].initial = text
+
+    def texts_help(self) -> str:
+        return _(
+            "Required: %(languages)s; the other languages are optional. Each post publishes the texts "
+            "in the network's languages and in its own host languages."
+        ) % {"languages": language_names(self.required_languages)}
+
+    def language_fields(self) -> list:
+        return [self[f"text_{code}"] for code in (*self.required_languages, *self.extra_languages)]
+
+    def content(self) -> AdvisoryContent:
+        data = self.cleaned_data
+        codes = (*self.required_languages, *self.extra_languages)
+        variants = {code: data.get(f"text_{code}", "") for code in codes}
+        return AdvisoryContent(
+            title=data["title"],
+            variants={code: text for code, text in variants.items() if text and text.strip()},
+            platforms=list(data["platforms"]),
+        )
+
+
+class BreakGlassForm(AdvisoryForm):
+    """The advisory, the post, and why it cannot wait for central."""
+
+    post = forms.ModelChoiceField(label=_("Post"), queryset=Post.objects.none(), empty_label=None)
+    reason = forms.CharField(
+        label=_("Why it cannot wait for central's approval"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    confirm = forms.BooleanField(
+        label=_("I publish this at once without review; central will review it after the fact."),
+    )
+
+    def __init__(self, *args, posts: list[Post], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["post"].queryset = Post.objects.filter(pk__in=[post.pk for post in posts]).order_by(
+            "name"
+        )
+
+
+def template_languages() -> list[str]:
+    """The languages a crisis template is written in: the advisory languages first, then
+    the other network languages."""
+    return list(dict.fromkeys([*guidelines.advisory_languages(), *NETWORK_LANGUAGES]))
+
+
+class CrisisTemplateForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+
+    def __init__(self, *args, template=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.template = template
+        self.languages = template_languages()
+        required = guidelines.advisory_languages()
+        for code in self.languages:
+            self.fields[f"text_{code}"] = forms.CharField(
+                label=language_name(code),
+                required=code in required,
+                max_length=5000,
+                widget=forms.Textarea(attrs={"rows": 4, "lang": code}),
+                initial=(template.texts or {}).get(code, "") if template else "",
+            )
+        if template is not None:
+            self.fields["name"].initial = template.name
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        others = CrisisTemplate.objects.filter(name__iexact=name)
+        if self.template is not None:
+            others = others.exclude(pk=self.template.pk)
+        if others.exists():
+            raise forms.ValidationError(_("A template with this name exists already."))
+        return name
+
+    def save(self, user: User) -> CrisisTemplate:
+        template = self.template or CrisisTemplate()
+        template.name = self.cleaned_data["name"]
+        template.texts = {
+            code: self.cleaned_data[f"text_{code}"].strip()
+            for code in self.languages
+            if self.cleaned_data.get(f"text_{code}", "").strip()
+        }
+        template.updated_by = user
+        template.save()
+        return template

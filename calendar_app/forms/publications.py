@@ -1,0 +1,296 @@
+"""The publication editor, rescheduling and duplication: fields in the post's zone and languages."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from calendar_app import counting, images
+from calendar_app.models import (
+    NETWORK_LANGUAGES,
+    Campaign,
+    Publication,
+    PublicationKind,
+    is_whole_number,
+    language_name,
+)
+from calendar_app.timezones import check_local_time
+from calendar_app.workflow import PublicationContent
+from diplomacy.models import Platform, Post
+from diplomacy.widgets import QuickSelectMultiple
+
+#: How far ahead a publication may be planned.
+MAX_DAYS_AHEAD = 2 * 365
+
+
+def languages_for(post: Post) -> list[str]:
+    """Content languages offered for a post: the network's and the post's host languages."""
+    return list(dict.fromkeys([*NETWORK_LANGUAGES, *post.host_language_list, *post.publishing_language_list]))
+
+
+def check_schedule(local_date: date, local_time: time, zone_name: str) -> datetime:
+    """The instant for a wall time, refusing DST gaps and times in the past or too far ahead."""
+    instant = check_local_time(local_date, local_time, zone_name)
+    now = timezone.now()
+    if instant < now:
+        raise forms.ValidationError(
+            _("This time has already passed in %(zone)s. Choose a time in the future."),
+            params={"zone": zone_name},
+            code="past",
+        )
+    if instant > now + timedelta(days=MAX_DAYS_AHEAD):
+        raise forms.ValidationError(_("Plan at most two years ahead."), code="too_far")
+    return instant
+
+
+class ChannelCheckboxes(forms.CheckboxSelectMultiple):
+    """Channel checkboxes that tell the page their platform (for the live counters)."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None) -> dict:
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        instance = getattr(value, "instance", None)
+        if instance is not None:
+            option["attrs"]["data-platform"] = instance.platform
+        return option
+
+
+class ScheduleFieldsMixin:
+    """Date and time fields in the post's zone, checked together."""
+
+    zone_name: str
+
+    def clean_schedule(self, cleaned: dict) -> None:
+        local_date, local_time = cleaned.get("local_date"), cleaned.get("local_time")
+        if local_date and local_time:
+            try:
+                check_schedule(local_date, local_time, self.zone_name)
+            except forms.ValidationError as exc:
+                self.add_error("local_time", exc)
+
+
+class PublicationForm(ScheduleFieldsMixin, forms.Form):
+    """The editor, built for one post: its channels, its languages, its zone."""
+
+    title = forms.CharField(label=_("Internal title"), max_length=200)
+    kind = forms.ChoiceField(
+        label=_("Kind"), choices=PublicationKind.choices, initial=PublicationKind.REGULAR
+    )
+    campaign = forms.ModelChoiceField(label=_("Campaign"), queryset=Campaign.objects.none(), required=False)
+    channels = forms.ModelMultipleChoiceField(
+        label=_("Channels"),
+        queryset=None,
+        widget=ChannelCheckboxes,
+        help_text=_("Where this publication goes out."),
+    )
+    local_date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    local_time = forms.TimeField(label=_("Time"), widget=forms.TimeInput(attrs={"type": "time"}))
+    revision = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    image = forms.FileField(
+        label=_("Add an image"),
+        required=False,
+        help_text=_("JPEG, PNG, WebP or GIF, at most 20 MB and 50 megapixels."),
+    )
+
+    def __init__(self, *args, post: Post, publication: Publication | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.post = post
+        self.publication = publication
+        self.zone_name = publication.timezone if publication else post.timezone
+        self.fields["channels"].queryset = post.channels.filter(active=True).order_by("platform", "handle")
+        self.fields["campaign"].queryset = Campaign.objects.filter(
+            ends_on__gte=timezone.localdate() - timedelta(days=90)
+        )
+        self.fields["local_time"].help_text = _("Local time in %(zone)s.") % {"zone": self.zone_name}
+        self.languages = languages_for(post)
+        self.platforms = sorted({channel.platform for channel in self.fields["channels"].queryset})
+        for language in self.languages:
+            self.fields[f"variant_{language}"] = forms.CharField(
+                label=_("Text in %(language)s") % {"language": language_name(language)},
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 4, "lang": language}),
+                max_length=63206,
+            )
+            for platform in self.platforms:
+                self.fields[f"variant_{language}__{platform}"] = forms.CharField(
+                    label=_("Text in %(language)s for %(platform)s only")
+                    % {"language": language_name(language), "platform": Platform(platform).label},
+                    required=False,
+                    widget=forms.Textarea(attrs={"rows": 2, "lang": language}),
+                )
+            self.fields[f"alt_{language}"] = forms.CharField(
+                label=_("Image description (alt text) in %(language)s")
+                % {"language": language_name(language)},
+                required=False,
+                max_length=1000,
+            )
+        if publication is not None:
+            self.fields["revision"].required = True
+            self.initial.update(
+                {
+                    "title": publication.title,
+                    "kind": publication.kind,
+                    "campaign": publication.campaign_id,
+                    "channels": [c.pk for c in publication.channels.all()],
+                    "local_date": publication.local_date,
+                    "local_time": publication.local_time.strftime("%H:%M"),
+                    "revision": publication.revision,
+                }
+            )
+            first_image = next(iter(publication.assets.all()), None)
+            if first_image is not None:
+                for language, text in first_image.alt_texts.items():
+                    self.initial[f"alt_{language}"] = text
+            for variant in publication.variants.all():
+                self.initial[f"variant_{variant.language}"] = variant.text
+                for platform, text in variant.platform_texts.items():
+                    self.initial[f"variant_{variant.language}__{platform}"] = text
+
+    def variant_rows(self) -> list[dict]:
+        """For the template: each language with its text, overrides and alt-text fields."""
+        return [
+            {
+                "language": language,
+                "text": self[f"variant_{language}"],
+                "overrides": [self[f"variant_{language}__{platform}"] for platform in self.platforms],
+                "alt": self[f"alt_{language}"],
+            }
+            for language in self.languages
+        ]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        unknown = sorted(
+            key.removeprefix("variant_").split("__")[0]
+            for key in self.data
+            if key.startswith("variant_") and key not in self.fields
+        )
+        if unknown:
+            raise forms.ValidationError(
+                _("Unknown language code: %(codes)s."), params={"codes": ", ".join(unknown)}, code="language"
+            )
+        texts = {lang: (cleaned.get(f"variant_{lang}") or "").strip() for lang in self.languages}
+        if not any(texts.values()):
+            raise forms.ValidationError(_("Write the text in at least one language."), code="no_text")
+        self.clean_schedule(cleaned)
+        channels = cleaned.get("channels") or []
+        for language, text in texts.items():
+            if not text:
+                continue
+            for channel in channels:
+                own = (cleaned.get(f"variant_{language}__{channel.platform}") or "").strip()
+                used = counting.count_for_platform(own or text, channel.platform)
+                limit = counting.LIMITS[channel.platform]
+                if used > limit:
+                    self.add_error(
+                        f"variant_{language}__{channel.platform}" if own else f"variant_{language}",
+                        _("Too long for %(platform)s: %(used)s of %(limit)s characters.")
+                        % {
+                            "platform": channel.get_platform_display(),
+                            "used": used,
+                            "limit": limit,
+                        },
+                    )
+        upload = cleaned.get("image")
+        if upload:
+            try:
+                cleaned["clean_image"] = images.clean_image(upload)
+            except images.ImageRefused as exc:
+                self.add_error("image", str(exc))
+        # The descriptions go to the new image, or else to the image already shown.
+        alts = {lang: (cleaned.get(f"alt_{lang}") or "").strip() for lang in self.languages}
+        cleaned["alt_texts"] = {lang: text for lang, text in alts.items() if text}
+        return cleaned
+
+    def content(self, new_assets: list | None = None) -> PublicationContent:
+        data = self.cleaned_data
+        return PublicationContent(
+            title=data["title"],
+            kind=data["kind"],
+            campaign=data["campaign"],
+            channels=list(data["channels"]),
+            local_date=data["local_date"],
+            local_time=data["local_time"],
+            variants={lang: data.get(f"variant_{lang}") or "" for lang in self.languages},
+            platform_texts={
+                lang: {p: data.get(f"variant_{lang}__{p}") or "" for p in self.platforms}
+                for lang in self.languages
+            },
+            new_assets=new_assets or [],
+            removed_asset_ids=[int(pk) for pk in self.data.getlist("remove_asset") if is_whole_number(pk)]
+            if hasattr(self.data, "getlist")
+            else [],
+        )
+
+
+class RescheduleForm(ScheduleFieldsMixin, forms.Form):
+    local_date = forms.DateField(label=_("New date"), widget=forms.DateInput(attrs={"type": "date"}))
+    # Without a time (a drag to another day), the publication keeps its local time.
+    local_time = forms.TimeField(
+        label=_("New time"), widget=forms.TimeInput(attrs={"type": "time"}), required=False
+    )
+    revision = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, publication: Publication, **kwargs) -> None:
+        kwargs.setdefault(
+            "initial",
+            {
+                "local_date": publication.local_date,
+                "local_time": publication.local_time.strftime("%H:%M"),
+                "revision": publication.revision,
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.publication = publication
+        self.zone_name = publication.timezone
+        self.fields["local_time"].help_text = _("Local time in %(zone)s.") % {"zone": self.zone_name}
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("local_time") is None and cleaned.get("local_date"):
+            cleaned["local_time"] = self.publication.local_time
+        self.clean_schedule(cleaned)
+        return cleaned
+
+
+class DuplicateForm(ScheduleFieldsMixin, forms.Form):
+    local_date = forms.DateField(label=_("Date of the copy"), widget=forms.DateInput(attrs={"type": "date"}))
+    local_time = forms.TimeField(label=_("Time of the copy"), widget=forms.TimeInput(attrs={"type": "time"}))
+    posts = forms.ModelMultipleChoiceField(
+        label=_("Copy to these posts"),
+        queryset=Post.objects.none(),
+        required=False,
+        widget=QuickSelectMultiple,
+        help_text=_("Empty: the same post."),
+    )
+
+    def __init__(self, *args, publication: Publication, to_other_posts: bool, **kwargs) -> None:
+        kwargs.setdefault(
+            "initial",
+            {"local_date": publication.local_date + timedelta(days=7), "local_time": publication.local_time},
+        )
+        super().__init__(*args, **kwargs)
+        self.zone_name = publication.timezone
+        if to_other_posts:
+            # Only what the options write: a select of every post, on every publication page.
+            self.fields["posts"].queryset = (
+                Post.objects.active().order_by("name").only("pk", "name", "timezone")
+            )
+        else:
+            del self.fields["posts"]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        posts = cleaned.get("posts")
+        zones = {post.timezone for post in posts} if posts else {self.zone_name}
+        local_date, local_time = cleaned.get("local_date"), cleaned.get("local_time")
+        if local_date and local_time:
+            for zone in sorted(zones):
+                try:
+                    check_schedule(local_date, local_time, zone)
+                except forms.ValidationError as exc:
+                    self.add_error("local_time", exc)
+                    break
+        return cleaned
