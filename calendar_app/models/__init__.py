@@ -17,6 +17,8 @@ from calendar_app.models.proposals import (
     ProposalEvent,
     ProposalQuerySet,
     ProposalVariant,
+    aimed_at,
+    open_for_adoption,
 )
 from calendar_app.models.publications import (
     EVENT_VERBS,
@@ -26,6 +28,8 @@ from calendar_app.models.publications import (
     PublicationQuerySet,
     Variant,
     asset_path,
+    fast_tracked,
+    in_time_for_review,
     instant_for,
 )
 from calendar_app.models.review import Comment, PublicationRevision, Review
@@ -81,9 +85,13 @@ __all__ = [
     "Review",
     "ReviewDecision",
     "Variant",
+    "aimed_at",
     "asset_path",
+    "fast_tracked",
+    "in_time_for_review",
     "instant_for",
     "is_whole_number",
     "language_name",
     "language_names",
+    "open_for_adoption",
 ]

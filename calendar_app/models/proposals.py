@@ -2,25 +2,64 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import date
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from calendar_app.models.campaigns import Campaign
 from calendar_app.models.statuses import ProposalStatus, ProposalTarget
+from diplomacy import roles
 from diplomacy.models import Partner, Post
+from diplomacy.roles import AnyUser
+
+
+def aimed_at(posts: Iterable[Post]) -> Q:
+    """Proposals aimed at any of `posts`: the whole network, one of their countries, or one of
+    them by name. The named posts are read in a subquery: no join, so no duplicate rows."""
+    posts = list(posts)
+    if not posts:
+        return Q(pk__in=[])
+    countries = "|".join(sorted({post.country.code for post in posts}))
+    named = Proposal.target_posts.through.objects.filter(post__in=[post.pk for post in posts])
+    return (
+        Q(target=ProposalTarget.NETWORK)
+        | Q(target=ProposalTarget.COUNTRIES, target_countries__regex=rf"(^|,)({countries})(,|$)")
+        | Q(target=ProposalTarget.POSTS, pk__in=named.values("proposal_id"))
+    )
+
+
+def open_for_adoption(today: date) -> Q:
+    """Accepted, and its window not over."""
+    return Q(status=ProposalStatus.ACCEPTED) & (Q(window_ends_on__isnull=True) | Q(window_ends_on__gte=today))
 
 
 class ProposalQuerySet(models.QuerySet["Proposal"]):
     def targeting(self, post: Post) -> ProposalQuerySet:
         """Proposals aimed at `post`: the whole network, its country, or the post itself."""
-        return self.filter(
-            Q(target=ProposalTarget.NETWORK)
-            | Q(target=ProposalTarget.COUNTRIES, target_countries__regex=rf"(^|,){post.country.code}(,|$)")
-            | Q(target=ProposalTarget.POSTS, target_posts=post)
-        ).distinct()
+        return self.filter(aimed_at([post]))
+
+    def open_for(self, post: Post, today: date | None = None) -> ProposalQuerySet:
+        """What `post` may adopt: accepted, in its window, aimed at the post (the instance
+        form: `Proposal.is_open_for`). A post that said "not for us" may still adopt it."""
+        return self.filter(open_for_adoption(today or timezone.localdate())).targeting(post)
+
+    def visible_to(self, user: AnyUser) -> ProposalQuerySet:
+        """What `user` may see: their partner's own proposals, every proposal sent to central
+        (for central), the accepted ones aimed at their posts (for a post's staff); partners
+        never see another partner's work (the instance form: `Proposal.is_visible_to`)."""
+        seen = Q(partner_id__in=roles.partner_ids(user))
+        if roles.is_central(user):
+            # Central sees what was sent to it, even if withdrawn later; never an unsent draft.
+            seen |= Q(submitted_at__isnull=False)
+        if roles.is_post_staff(user):
+            seen |= Q(status=ProposalStatus.ACCEPTED) & aimed_at(roles.posts_of(user))
+        return self.filter(seen)
 
 
 class Proposal(models.Model):
@@ -100,6 +139,32 @@ class Proposal(models.Model):
     @property
     def target_country_list(self) -> list[str]:
         return [code for code in self.target_countries.split(",") if code]
+
+    def is_aimed_at(self, post: Post) -> bool:
+        """See `aimed_at`; reads the named posts (prefetched, or one query)."""
+        if self.target == ProposalTarget.NETWORK:
+            return True
+        if self.target == ProposalTarget.COUNTRIES:
+            return post.country.code in self.target_country_list
+        return any(target.pk == post.pk for target in self.target_posts.all())
+
+    def is_open_for(self, post: Post, today: date | None = None) -> bool:
+        """The rule of `ProposalQuerySet.open_for`, for one proposal."""
+        today = today or timezone.localdate()
+        in_window = self.window_ends_on is None or self.window_ends_on >= today
+        return self.status == ProposalStatus.ACCEPTED and in_window and self.is_aimed_at(post)
+
+    def is_visible_to(self, user: AnyUser) -> bool:
+        """The rule of `ProposalQuerySet.visible_to`, for one proposal."""
+        if self.partner_id in roles.partner_ids(user):
+            return True
+        if roles.is_central(user) and self.submitted_at is not None:
+            return True
+        return (
+            roles.is_post_staff(user)
+            and self.status == ProposalStatus.ACCEPTED
+            and any(self.is_aimed_at(post) for post in roles.posts_of(user))
+        )
 
 
 class ProposalVariant(models.Model):

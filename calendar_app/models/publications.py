@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
@@ -33,20 +34,64 @@ from calendar_app.models.statuses import (
 )
 from diplomacy import roles
 from diplomacy.models import Channel, Post, validate_timezone
+from diplomacy.roles import AnyUser
 
 if TYPE_CHECKING:
     from calendar_app.models.review import PublicationRevision
 
 
+def fast_tracked() -> Q:
+    """An advisory written in crisis mode while its crisis is on: one approval sends it at
+    once, whatever its time (a publication whose kind merely says "crisis advisory" is not)."""
+    return Q(crisis__isnull=False, crisis__ended_at__isnull=True)
+
+
+def in_time_for_review(now: datetime) -> Q:
+    """Still decidable: its moment is ahead, or it is fast-tracked. The negation of
+    `expired_in_review`, as a condition for counting both in one query."""
+    return Q(scheduled_at__gt=now) | fast_tracked()
+
+
 class PublicationQuerySet(models.QuerySet["Publication"]):
-    def visible_to(self, user) -> PublicationQuerySet:
-        """What `user` may see on the calendar (rule: calendar_app.permissions)."""
+    def visible_to(self, user: AnyUser) -> PublicationQuerySet:
+        """What `user` may see: central everything, a post's staff their posts' publications
+        and the rest of the network's approved and published ones, anybody else nothing
+        (the instance form: `Publication.is_visible_to`)."""
         if roles.is_central(user):
             return self
         if not roles.is_post_staff(user):
             return self.none()
         own_posts = roles.post_ids(user)
         return self.filter(Q(post_id__in=own_posts) | Q(status__in=NETWORK_VISIBLE_STATUSES))
+
+    def in_care_of(self, user: AnyUser) -> PublicationQuerySet:
+        """What `user` works on: central every publication, a post's staff their own posts'
+        ones (not the network's), anybody else none. Crisis pages and the publish-now list."""
+        if roles.is_central(user):
+            return self
+        return self.filter(post_id__in=roles.post_ids(user))
+
+    def awaiting_review(self) -> PublicationQuerySet:
+        """Sent to review and not decided yet, in time or not (the approval queue)."""
+        return self.filter(status=PublicationStatus.IN_REVIEW)
+
+    def fast_tracked(self) -> PublicationQuerySet:
+        return self.filter(fast_tracked())
+
+    def expired_in_review(self, now: datetime | None = None) -> PublicationQuerySet:
+        """In review, its moment passed: nobody may approve it until the post moves it. An
+        advisory of an active crisis never expires (it goes out when approved)."""
+        return self.awaiting_review().exclude(in_time_for_review(now or timezone.now()))
+
+    def may_go_out(self, now: datetime | None = None) -> PublicationQuerySet:
+        """Approved, its time come, neither held by a crisis nor missed during one: what the
+        engine sends and staff may post by hand (the instance form: `Publication.may_go_out`)."""
+        return self.filter(
+            status=PublicationStatus.APPROVED,
+            scheduled_at__lte=now or timezone.now(),
+            held_by__isnull=True,
+            missed_in__isnull=True,
+        )
 
     def between(self, start: datetime, end: datetime) -> PublicationQuerySet:
         """Publications whose UTC instant falls in [start, end) (served by the index)."""
@@ -181,6 +226,36 @@ class Publication(models.Model):
     @property
     def is_held(self) -> bool:
         return self.held_by_id is not None or self.missed_in_id is not None
+
+    def is_visible_to(self, user: AnyUser) -> bool:
+        """The rule of `PublicationQuerySet.visible_to`, for one publication already loaded."""
+        if roles.is_central(user):
+            return True
+        if not roles.is_post_staff(user):
+            return False
+        return self.post_id in roles.post_ids(user) or self.status in NETWORK_VISIBLE_STATUSES
+
+    @property
+    def is_fast_tracked(self) -> bool:
+        """See `fast_tracked()`; reads the crisis (a query unless it was selected)."""
+        return self.crisis_id is not None and self.crisis.is_active
+
+    def is_expired_in_review(self, now: datetime | None = None) -> bool:
+        """The rule of `PublicationQuerySet.expired_in_review`, for one publication. The
+        crisis is read only for a publication in review whose moment passed."""
+        return (
+            self.status == PublicationStatus.IN_REVIEW
+            and self.scheduled_at <= (now or timezone.now())
+            and not self.is_fast_tracked
+        )
+
+    def may_go_out(self, now: datetime | None = None) -> bool:
+        """The rule of `PublicationQuerySet.may_go_out`, for one publication."""
+        return (
+            self.status == PublicationStatus.APPROVED
+            and self.scheduled_at <= (now or timezone.now())
+            and not self.is_held
+        )
 
 
 def instant_for(local_date: date, local_time: time, zone_name: str) -> datetime:
