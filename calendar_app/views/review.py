@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import django_filters
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -291,7 +303,7 @@ APPROVALS_READS = (
 )
 
 
-def queue_counts(queue, now) -> dict[str, int]:
+def queue_counts(queue: QuerySet[Publication], now: datetime) -> dict[str, int]:
     """Waiting (still decidable), due within DUE_SOON, and expired in review, in one query.
 
     The rule of `Publication.objects.expired_in_review`, as a condition: an advisory of an
