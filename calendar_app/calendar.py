@@ -14,8 +14,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.db.models import Count, F, Prefetch, QuerySet, Window
 from django.db.models.functions import ExtractHour, RowNumber, TruncDate
 
+from calendar_app import permissions
 from calendar_app.models import Publication, PublicationStatus
 from diplomacy.models import Channel, Platform
+from diplomacy.roles import AnyUser
 
 #: How many publications a cell lists before "+N more".
 CELL_LIMIT = 3
@@ -226,3 +228,11 @@ def label_entries(items: list[Publication], zone: str) -> None:
         item.platform_labels = [platform_labels.get(c.platform, c.platform) for c in item.channels.all()]
         moment = item.local_time if display_zone is None else item.scheduled_at.astimezone(display_zone)
         item.time_label = moment.strftime("%H:%M")
+
+
+def mark_movable(items: list[Publication], user: AnyUser) -> None:
+    """Set `can_move` on each entry: whether `user` may reschedule it (the rule the move
+    itself checks), so that a page offers a drag only where the server accepts the drop.
+    Reads no row: roles are cached on the user and entries carry their post."""
+    for item in items:
+        item.can_move = permissions.can_reschedule(user, item)

@@ -23,7 +23,6 @@ from calendar_app.models import (
     Proposal,
     Publication,
     PublicationKind,
-    PublicationStatus,
 )
 from diplomacy import freshness
 from diplomacy.models import Membership, Role, User
@@ -266,12 +265,9 @@ def escalate_unanswered(now: datetime | None = None) -> dict[str, int]:
                 escalated_crises += 1
     already = CrisisEvent.objects.filter(publication=OuterRef("pk"), verb="escalated")
     waiting = (
-        Publication.objects.filter(
-            kind=PublicationKind.CRISIS_ADVISORY,
-            status=PublicationStatus.IN_REVIEW,
-            crisis__ended_at__isnull=True,
-            crisis__isnull=False,
-        )
+        Publication.objects.awaiting_review()
+        .fast_tracked()
+        .filter(kind=PublicationKind.CRISIS_ADVISORY)
         .annotate(sent_at=Max("events__created_at", filter=Q(events__verb__in=["submit", "resubmit"])))
         .filter(sent_at__lte=cutoff)
         .exclude(Exists(already))

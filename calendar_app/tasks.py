@@ -16,7 +16,7 @@ from django.utils import timezone, translation
 from django_q.models import Schedule
 
 from calendar_app import notifications
-from calendar_app.models import Notification, NotificationPreference, Publication, PublicationStatus
+from calendar_app.models import Notification, NotificationPreference, Publication
 from diplomacy.models import User
 
 #: Periodic jobs of this app, declared by `manage.py sync_schedules`.
@@ -141,9 +141,11 @@ def remind_due_soon() -> int:
     """Tell reviewers about publications due within 24 hours and still in review (once each)."""
     now = timezone.now()
     already = Notification.objects.filter(publication=OuterRef("pk"), verb="due_soon")
-    due = Publication.objects.filter(
-        status=PublicationStatus.IN_REVIEW, scheduled_at__gt=now, scheduled_at__lte=now + timedelta(hours=24)
-    ).exclude(Exists(already))
+    due = (
+        Publication.objects.awaiting_review()
+        .filter(scheduled_at__gt=now, scheduled_at__lte=now + timedelta(hours=24))
+        .exclude(Exists(already))
+    )
     count = 0
     for publication in due.select_related("post"):
         notifications.notify("due_soon", publication, None)

@@ -158,6 +158,72 @@ def test_visible_to_agrees_with_can_view_publication_for_every_status_and_post(
         assert Publication.objects.visible_to(persona).filter(pk=publication.pk).exists() is expected
 
 
+# --- Moving by drag ----------------------------------------------------------------------
+
+#: An entry of the month or week grid: its attributes and its title.
+ENTRY = re.compile(r'<li class="pub[^"]*"([^>]*)>.*?<span class="pub-title">([^<]*)</span>', re.DOTALL)
+DRAG = re.compile(r'draggable="true" data-reschedule-url="([^"]+)" data-revision="(\d+)"')
+#: Every status a post's staff or central may move (published, cancelled and failed are over).
+MOVABLE = {"draft", "in_review", "changes_requested", "approved"}
+
+
+def entries(response) -> dict[str, tuple[str, str] | None]:
+    """Each entry's title, with (reschedule address, revision) when the page offers to drag it."""
+    found = {}
+    for attributes, title in ENTRY.findall(response.content.decode()):
+        drag = DRAG.search(attributes)
+        found[html.unescape(title)] = drag.groups() if drag else None
+    return found
+
+
+@pytest.fixture
+def before_march(time_machine):
+    time_machine.move_to(datetime(2026, 3, 1, 9, 0, tzinfo=UTC), tick=False)
+
+
+@pytest.mark.parametrize("view", ["month", "week"])
+def test_a_post_editor_is_offered_a_drag_only_on_their_own_posts_movable_entries(
+    client, editor, every_status, before_march, view
+):
+    client.force_login(editor)
+    response = page(client, view=view, date=DAY.isoformat())
+    shown = entries(response)
+    assert {"ankara-approved", "ankara-published"} & set(shown), "the other post's entries are on the page"
+    draggable = {title for title, drag in shown.items() if drag}
+    assert draggable == {f"istanbul-{status}" for status in MOVABLE} & set(shown)
+    assert not any(title.startswith("ankara-") for title in draggable)
+
+
+def test_central_is_offered_a_drag_on_every_posts_movable_entries(
+    client, reviewer, every_status, before_march
+):
+    client.force_login(reviewer)
+    draggable = {
+        title for title, drag in entries(page(client, view="month", date=DAY.isoformat())).items() if drag
+    }
+    assert draggable == {f"{post}-{status}" for post in ("istanbul", "ankara") for status in MOVABLE}
+
+
+@pytest.mark.parametrize("persona", ["editor", "reviewer"], indirect=True)
+def test_every_drop_the_page_offers_is_accepted_and_every_other_move_refused(
+    client, persona, every_status, before_march
+):
+    client.force_login(persona)
+    shown = entries(page(client, view="month", date=DAY.isoformat()))
+    for title, drag in shown.items():
+        publication = every_status[title]
+        address = reverse("publication_reschedule", args=[publication.pk])
+        # The last day of the grid: a cell the page offers as a drop target.
+        drop = {"local_date": MONTH_LAST.isoformat(), "revision": publication.revision}
+        response = client.post(address, drop, HTTP_ACCEPT="application/json")
+        if drag:
+            assert drag == (address, str(publication.revision)), title
+            assert response.status_code == 200 and response.json()["ok"], title
+            assert Publication.objects.get(pk=publication.pk).local_date == MONTH_LAST, title
+        else:
+            assert response.status_code == 403, title
+
+
 # --- The month grid ---------------------------------------------------------------------
 
 

@@ -1155,6 +1155,20 @@ def test_an_advisory_stays_at_the_top_of_the_queue_after_its_minute_has_passed(
     assert shown == {p.pk for p in made}
 
 
+def test_the_home_page_counts_an_advisory_past_its_minute_as_waiting_as_the_queue_does(
+    client, frozen, reviewer, second_reviewer, channels
+):
+    crisis = declare(reviewer)
+    made, _skipped = workflow.broadcast_advisory(reviewer, crisis, content())
+    frozen.shift(90)
+    client.force_login(second_reviewer)
+    queue = client.get(reverse("approvals")).context["counts"]
+    assert queue == {"waiting": len(made), "due_soon": len(made), "expired": 0}
+    home = text(client.get(reverse("home")))
+    assert f"{len(made)} waiting for review" in home
+    assert "0 expired in review" in home
+
+
 def test_reviewing_after_the_fact_what_was_not_break_glass_or_twice_says_so(
     client, reviewer, second_reviewer, manager, istanbul, channels
 ):

@@ -218,6 +218,24 @@ def test_a_delivery_already_claimed_is_not_sent_again(approved, webhook):
     assert webhook.received == []
 
 
+def test_a_delivery_made_before_central_moved_the_publication_later_waits_for_its_new_time(
+    approved, reviewer, webhook, time_machine
+):
+    publication, hooked, _manual = approved
+    engine.create_due_deliveries()
+    later = timezone.now() + timedelta(days=2)
+    workflow.reschedule_publication(
+        reviewer, publication, local_date=later.date(), local_time=publication.local_time
+    )
+    assert Publication.objects.get(pk=publication.pk).status == PublicationStatus.APPROVED
+    assert engine.deliver(Delivery.objects.get(channel=hooked).pk) == "skipped"
+    engine.publish_due()
+    assert webhook.received == []
+    time_machine.move_to(later + timedelta(days=1))
+    engine.publish_due()
+    assert len(webhook.received) == 1
+
+
 def test_the_partner_sees_the_live_link_of_an_adopted_publication(approved, client, fit, partner_user):
     from tests.calendar_factories import make_proposal
 

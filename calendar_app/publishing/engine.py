@@ -87,9 +87,7 @@ def create_due_deliveries(now: datetime | None = None, publication_id: int | Non
     now = now or timezone.now()
     # A crisis holds publications (held_by) and lists those it made miss their time
     # (missed_in): neither goes out until a person releases or reschedules it.
-    due = Publication.objects.filter(
-        status=PublicationStatus.APPROVED, scheduled_at__lte=now, held_by__isnull=True, missed_in__isnull=True
-    )
+    due = Publication.objects.may_go_out(now)
     if publication_id is not None:
         due = due.filter(pk=publication_id)
     # Leaving out the deliveries made already keeps the count honest (bulk_create counts
@@ -129,11 +127,7 @@ def deliver(delivery_id: int) -> str:
         Delivery.objects.filter(pk=delivery_id)
         # A delivery made before a crisis was declared waits while its publication is held;
         # one of a publication cancelled, withdrawn or sent back to review waits for good.
-        .filter(
-            publication__status=PublicationStatus.APPROVED,
-            publication__held_by__isnull=True,
-            publication__missed_in__isnull=True,
-        )
+        .filter(publication__in=Publication.objects.may_go_out(now))
         .exclude(channel__connector="manual")
     )
     claimed = (
@@ -252,7 +246,7 @@ def publish_due(deadline: float | None = None) -> dict[str, int]:
     sent: dict[str, int] = {"created": made, "expired_claims": expired, "settled": settle_finished()}
     due = (
         Delivery.objects.filter(status=DeliveryStatus.PENDING, claimed_at__isnull=True)
-        .filter(publication__held_by__isnull=True, publication__missed_in__isnull=True)
+        .filter(publication__in=Publication.objects.may_go_out(now))
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
         .exclude(channel__connector="manual")
         .order_by("next_attempt_at", "pk")

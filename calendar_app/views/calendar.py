@@ -116,7 +116,7 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
         "calendar",
         reads=CALENDAR_READS,
         shape=(roles.rights_of(request.user), sorted(body.items(), key=str)),
-        build=lambda: calendar_body(publications, body),
+        build=lambda: calendar_body(publications, body, request.user),
     )
     return render(request, "calendar_app/calendar.html", context)
 
@@ -125,8 +125,10 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
 CALENDAR_READS = (Publication, Variant, Channel, Post, Campaign, Proposal, Partner, Membership)
 
 
-def calendar_body(publications, context: dict) -> SafeString:
-    """The month grid, week grid or agenda page of `publications`, and its campaign legend."""
+def calendar_body(publications, context: dict, user: User) -> SafeString:
+    """The month grid, week grid or agenda page of `publications`, and its campaign legend.
+
+    What `user` may move depends only on their roles, which name the cached copy."""
     params = context["params"]
     if params.view == "month":
         window, grid = calendar.month_cells(publications, params.anchor, params.zone)
@@ -147,6 +149,7 @@ def calendar_body(publications, context: dict) -> SafeString:
         page_obj = page.get_page(context["page"])
         context.update(page_obj=page_obj, items=list(page_obj.object_list))
     calendar.label_entries(context["items"], params.zone)
+    calendar.mark_movable(context["items"], user)
     context["legend"] = sorted(
         {item.campaign.pk: item.campaign for item in context["items"] if item.campaign_id}.values(),
         key=lambda campaign: campaign.name,

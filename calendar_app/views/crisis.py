@@ -43,12 +43,6 @@ def _get_crisis_for_user(request: HttpRequest, pk: int) -> Crisis:
     return crisis
 
 
-def _visible_publications(user) -> Q:
-    if roles.is_central(user):
-        return Q()
-    return Q(post_id__in=roles.post_ids(user))
-
-
 def _after_the_fact_queryset():
     """Break-glass publications central has not reviewed yet."""
     broke = PublicationEvent.objects.filter(publication=OuterRef("pk"), verb="break_glass")
@@ -82,8 +76,8 @@ def crisis_list(
         if permissions.can_view_crisis(user, c)
     ]
     missed = (
-        Publication.objects.filter(missed_in__isnull=False)
-        .filter(_visible_publications(user))
+        Publication.objects.in_care_of(user)
+        .filter(missed_in__isnull=False)
         .select_related("post", "missed_in")
         .order_by("scheduled_at")[:LIST_LIMIT]
     )
@@ -146,22 +140,12 @@ def crisis_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Scope, timeline, held publications, advisories and their deliveries, missed list."""
     crisis = _get_crisis_for_user(request, pk)
     user = request.user
-    visible = _visible_publications(user)
-    held = (
-        Publication.objects.filter(held_by=crisis)
-        .filter(visible)
-        .select_related("post")
-        .order_by("scheduled_at")
-    )
-    missed = (
-        Publication.objects.filter(missed_in=crisis)
-        .filter(visible)
-        .select_related("post")
-        .order_by("scheduled_at")
-    )
+    # Central sees every post's publications here; a post's staff only their own posts'.
+    visible = Publication.objects.in_care_of(user)
+    held = visible.filter(held_by=crisis).select_related("post").order_by("scheduled_at")
+    missed = visible.filter(missed_in=crisis).select_related("post").order_by("scheduled_at")
     advisories = (
-        Publication.objects.filter(crisis=crisis)
-        .filter(visible)
+        visible.filter(crisis=crisis)
         .select_related("post")
         .prefetch_related(Prefetch("deliveries", queryset=Delivery.objects.select_related("channel")))
         .order_by("post__name", "pk")

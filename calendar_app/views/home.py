@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -27,7 +27,7 @@ from calendar_app.models import (
     PublicationStatus,
 )
 from calendar_app.timezones import BRUSSELS
-from calendar_app.views.review import DUE_SOON, approval_queryset
+from calendar_app.views.review import approval_queryset, queue_counts
 from diplomacy import freshness, roles
 from diplomacy.models import Channel, Membership, Post
 
@@ -79,11 +79,7 @@ def home_work(user, now) -> SafeString:
             own.between(now, now + timedelta(days=HORIZON_DAYS)).exclude(status=PublicationStatus.CANCELLED)
         ).order_by("scheduled_at")[: HOME_LIST * 3]
     if permissions.can_use_approvals(user):
-        context["queue"] = approval_queryset().aggregate(
-            waiting=Count("pk", filter=Q(scheduled_at__gt=now)),
-            due_soon=Count("pk", filter=Q(scheduled_at__gt=now, scheduled_at__lte=now + DUE_SOON)),
-            expired=Count("pk", filter=Q(scheduled_at__lte=now)),
-        )
+        context["queue"] = queue_counts(approval_queryset(), now)
         today = timezone.localdate(timezone=zoneinfo.ZoneInfo(BRUSSELS))
         day = calendar.DayRange(today, today)
         context["today"] = calendar.for_display(

@@ -11,12 +11,11 @@ from django.core.validators import URLValidator
 from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from calendar_app import permissions, workflow
-from calendar_app.models import Delivery, DeliveryStatus, PublicationStatus
+from calendar_app.models import Delivery, DeliveryStatus, Publication
 from calendar_app.publishing import ManualOnly, OutcomeUnknown, SurelyFailed, connector_for, engine
 from calendar_app.views.publications import safe_next
 from diplomacy import roles
@@ -32,16 +31,12 @@ def publish_now(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not permissions.can_use_calendar(request.user):
         raise PermissionDenied
     engine.create_due_deliveries()
+    # Held by a crisis, or missed during one: not to be posted until released or rescheduled.
+    sendable = Publication.objects.may_go_out().in_care_of(request.user)
     deliveries = Delivery.objects.filter(
         Q(status=DeliveryStatus.PENDING, channel__connector="manual") | Q(status=DeliveryStatus.UNKNOWN),
-        publication__status=PublicationStatus.APPROVED,
-        publication__scheduled_at__lte=timezone.now(),
-        # Held by a crisis, or missed during one: not to be posted until released or rescheduled.
-        publication__held_by__isnull=True,
-        publication__missed_in__isnull=True,
+        publication__in=sendable,
     ).select_related("publication__post", "channel")
-    if not roles.is_central(request.user):
-        deliveries = deliveries.filter(publication__post_id__in=roles.post_ids(request.user))
     items = [
         {"delivery": d, "texts": engine.approved_texts(d.publication, d.channel.platform)}
         for d in deliveries.order_by("publication__scheduled_at", "pk")[:100]

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import django_filters
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -29,8 +41,8 @@ from calendar_app.models import (
     Publication,
     PublicationKind,
     PublicationRevision,
-    PublicationStatus,
     Variant,
+    in_time_for_review,
     is_whole_number,
 )
 from calendar_app.timezones import check_local_time
@@ -215,7 +227,7 @@ def approval_queryset() -> Publication:
     """Publications in review with their latest revision's time and flags, most urgent first."""
     latest = PublicationRevision.objects.filter(publication=OuterRef("pk"), number=OuterRef("revision"))
     return (
-        Publication.objects.filter(status=PublicationStatus.IN_REVIEW)
+        Publication.objects.awaiting_review()
         .annotate(
             submitted_at=Subquery(latest.values("created_at")[:1]),
             has_warnings=Exists(latest.filter(has_warnings=True)),
@@ -233,7 +245,8 @@ def approval_queryset() -> Publication:
 
 
 def _for_queue(queryset):
-    return queryset.select_related("post", "campaign", "author").prefetch_related(
+    # The crisis too: whether an item whose moment passed may still be approved reads it.
+    return queryset.select_related("post", "campaign", "author", "crisis").prefetch_related(
         Prefetch("channels", queryset=Channel.objects.only("pk", "platform", "handle", "post_id")),
         Prefetch("variants", queryset=Variant.objects.order_by("language")),
         "revisions",
@@ -290,18 +303,27 @@ APPROVALS_READS = (
 )
 
 
-def approvals_body(request: HttpRequest, filterset, base, *, now, expired_list: bool) -> SafeString:
-    """The counts, the queue's page of publications and its pagination."""
-    # A crisis advisory is due at once and goes out when approved: it never expires.
-    waiting = Q(scheduled_at__gt=now) | Q(crisis__isnull=False, crisis__ended_at__isnull=True)
-    queue = filterset.qs.exclude(waiting) if expired_list else filterset.qs.filter(waiting)
-    page = Paginator(_for_queue(queue), APPROVALS_PAGE_SIZE).get_page(request.GET.get("page"))
-    items = list(page.object_list)
-    counts = base.aggregate(
+def queue_counts(queue: QuerySet[Publication], now: datetime) -> dict[str, int]:
+    """Waiting (still decidable), due within DUE_SOON, and expired in review, in one query.
+
+    The rule of `Publication.objects.expired_in_review`, as a condition: an advisory of an
+    active crisis is waiting whatever its time (it goes out when approved), never expired.
+    """
+    waiting = in_time_for_review(now)
+    return queue.aggregate(
         waiting=Count("pk", filter=waiting),
         due_soon=Count("pk", filter=waiting & Q(scheduled_at__lte=now + DUE_SOON)),
         expired=Count("pk", filter=~waiting),
     )
+
+
+def approvals_body(request: HttpRequest, filterset, base, *, now, expired_list: bool) -> SafeString:
+    """The counts, the queue's page of publications and its pagination."""
+    queue = filterset.qs
+    queue = queue.expired_in_review(now) if expired_list else queue.filter(in_time_for_review(now))
+    page = Paginator(_for_queue(queue), APPROVALS_PAGE_SIZE).get_page(request.GET.get("page"))
+    items = list(page.object_list)
+    counts = queue_counts(base, now)
     query = request.GET.copy()
     query.pop("page", None)
     context = {

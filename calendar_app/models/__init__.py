@@ -1,0 +1,97 @@
+"""The calendar's models, one module per aggregate; every public name is importable from here.
+
+statuses (every choice list), campaigns, proposals, crisis, publications (Publication,
+Variant, Asset, history), review (revisions, decisions, comments), guidelines (and priority
+countries), notifications (bell, email preference, ICS feed), deliveries; text holds the
+language and number helpers forms and messages share.
+"""
+
+from calendar_app.models.campaigns import CAMPAIGN_COLOURS, Campaign
+from calendar_app.models.crisis import CRISIS_VERBS, Crisis, CrisisEvent, CrisisQuerySet, CrisisTemplate
+from calendar_app.models.deliveries import Delivery
+from calendar_app.models.guidelines import Guideline, GuidelineVersion, PriorityCountry
+from calendar_app.models.notifications import CalendarFeed, Notification, NotificationPreference
+from calendar_app.models.proposals import (
+    Proposal,
+    ProposalDismissal,
+    ProposalEvent,
+    ProposalQuerySet,
+    ProposalVariant,
+    aimed_at,
+    open_for_adoption,
+)
+from calendar_app.models.publications import (
+    EVENT_VERBS,
+    Asset,
+    Publication,
+    PublicationEvent,
+    PublicationQuerySet,
+    Variant,
+    asset_path,
+    fast_tracked,
+    in_time_for_review,
+    instant_for,
+)
+from calendar_app.models.review import Comment, PublicationRevision, Review
+from calendar_app.models.statuses import (
+    CLOSED_STATUSES,
+    NETWORK_VISIBLE_STATUSES,
+    STATUS_ICONS,
+    DeliveryStatus,
+    ProposalStatus,
+    ProposalTarget,
+    PublicationKind,
+    PublicationStatus,
+    ReviewDecision,
+)
+from calendar_app.models.text import NETWORK_LANGUAGES, is_whole_number, language_name, language_names
+
+__all__ = [
+    "CAMPAIGN_COLOURS",
+    "CLOSED_STATUSES",
+    "CRISIS_VERBS",
+    "EVENT_VERBS",
+    "NETWORK_LANGUAGES",
+    "NETWORK_VISIBLE_STATUSES",
+    "STATUS_ICONS",
+    "Asset",
+    "CalendarFeed",
+    "Campaign",
+    "Comment",
+    "Crisis",
+    "CrisisEvent",
+    "CrisisQuerySet",
+    "CrisisTemplate",
+    "Delivery",
+    "DeliveryStatus",
+    "Guideline",
+    "GuidelineVersion",
+    "Notification",
+    "NotificationPreference",
+    "PriorityCountry",
+    "Proposal",
+    "ProposalDismissal",
+    "ProposalEvent",
+    "ProposalQuerySet",
+    "ProposalStatus",
+    "ProposalTarget",
+    "ProposalVariant",
+    "Publication",
+    "PublicationEvent",
+    "PublicationKind",
+    "PublicationQuerySet",
+    "PublicationRevision",
+    "PublicationStatus",
+    "Review",
+    "ReviewDecision",
+    "Variant",
+    "aimed_at",
+    "asset_path",
+    "fast_tracked",
+    "in_time_for_review",
+    "instant_for",
+    "is_whole_number",
+    "language_name",
+    "language_names",
+    "open_for_adoption",
+]

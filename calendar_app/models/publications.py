@@ -1,0 +1,408 @@
+"""What goes out, where and when: publications, their variants, images and history.
+
+A publication's time is kept as the post-local wall time plus the zone (the
+source of truth: "09:00 in Istanbul" stays 09:00 there) and the UTC instant
+derived from them (`scheduled_at`, indexed, what the calendar and the
+publisher query). `recompute_scheduled_at` re-derives the instant when a
+country changes its time-zone rules.
+"""
+
+from __future__ import annotations
+
+import secrets
+import zoneinfo
+from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+
+from calendar_app.models.campaigns import Campaign
+from calendar_app.models.crisis import Crisis
+from calendar_app.models.proposals import Proposal
+from calendar_app.models.statuses import (
+    CLOSED_STATUSES,
+    NETWORK_VISIBLE_STATUSES,
+    STATUS_ICONS,
+    PublicationKind,
+    PublicationStatus,
+)
+from diplomacy import roles
+from diplomacy.models import Channel, Post, validate_timezone
+from diplomacy.roles import AnyUser
+
+if TYPE_CHECKING:
+    from calendar_app.models.review import PublicationRevision
+
+
+def fast_tracked() -> Q:
+    """An advisory written in crisis mode while its crisis is on: one approval sends it at
+    once, whatever its time (a publication whose kind merely says "crisis advisory" is not)."""
+    return Q(crisis__isnull=False, crisis__ended_at__isnull=True)
+
+
+def in_time_for_review(now: datetime) -> Q:
+    """Still decidable: its moment is ahead, or it is fast-tracked. The negation of
+    `expired_in_review`, as a condition for counting both in one query."""
+    return Q(scheduled_at__gt=now) | fast_tracked()
+
+
+class PublicationQuerySet(models.QuerySet["Publication"]):
+    def visible_to(self, user: AnyUser) -> PublicationQuerySet:
+        """What `user` may see: central everything, a post's staff their posts' publications
+        and the rest of the network's approved and published ones, anybody else nothing
+        (the instance form: `Publication.is_visible_to`)."""
+        if roles.is_central(user):
+            return self
+        if not roles.is_post_staff(user):
+            return self.none()
+        own_posts = roles.post_ids(user)
+        return self.filter(Q(post_id__in=own_posts) | Q(status__in=NETWORK_VISIBLE_STATUSES))
+
+    def in_care_of(self, user: AnyUser) -> PublicationQuerySet:
+        """What `user` works on: central every publication, a post's staff their own posts'
+        ones (not the network's), anybody else none. Crisis pages and the publish-now list."""
+        if roles.is_central(user):
+            return self
+        return self.filter(post_id__in=roles.post_ids(user))
+
+    def awaiting_review(self) -> PublicationQuerySet:
+        """Sent to review and not decided yet, in time or not (the approval queue)."""
+        return self.filter(status=PublicationStatus.IN_REVIEW)
+
+    def fast_tracked(self) -> PublicationQuerySet:
+        return self.filter(fast_tracked())
+
+    def expired_in_review(self, now: datetime | None = None) -> PublicationQuerySet:
+        """In review, its moment passed: nobody may approve it until the post moves it. An
+        advisory of an active crisis never expires (it goes out when approved)."""
+        return self.awaiting_review().exclude(in_time_for_review(now or timezone.now()))
+
+    def may_go_out(self, now: datetime | None = None) -> PublicationQuerySet:
+        """Approved, its time come, neither held by a crisis nor missed during one: what the
+        engine sends and staff may post by hand (the instance form: `Publication.may_go_out`)."""
+        return self.filter(
+            status=PublicationStatus.APPROVED,
+            scheduled_at__lte=now or timezone.now(),
+            held_by__isnull=True,
+            missed_in__isnull=True,
+        )
+
+    def between(self, start: datetime, end: datetime) -> PublicationQuerySet:
+        """Publications whose UTC instant falls in [start, end) (served by the index)."""
+        return self.filter(scheduled_at__gte=start, scheduled_at__lt=end)
+
+
+class Publication(models.Model):
+    """One planned social-media message, for one post, on one or more of its channels."""
+
+    post = models.ForeignKey(
+        Post, on_delete=models.PROTECT, related_name="publications", verbose_name=_("post")
+    )
+    channels = models.ManyToManyField(
+        Channel, related_name="publications", verbose_name=_("channels"), blank=True
+    )
+    campaign = models.ForeignKey(
+        Campaign,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="publications",
+        verbose_name=_("campaign"),
+    )
+    proposal = models.ForeignKey(
+        Proposal,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="publications",
+        verbose_name=_("proposal"),
+    )
+    title = models.CharField(_("internal title"), max_length=200)
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=PublicationKind.choices, default=PublicationKind.REGULAR
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=PublicationStatus.choices, default=PublicationStatus.DRAFT
+    )
+    # The source of truth for the time: the wall time where the post is.
+    local_date = models.DateField(_("date"))
+    local_time = models.TimeField(_("time"))
+    timezone = models.CharField(_("time zone"), max_length=64, validators=[validate_timezone])
+    # Derived from the three above; what queries use.
+    scheduled_at = models.DateTimeField(_("scheduled at (UTC)"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="publications",
+        verbose_name=_("author"),
+    )
+    # Optimistic locking: every saved edit bumps it; a form carrying an older
+    # number is refused instead of silently overwriting the other person.
+    revision = models.PositiveIntegerField(default=1)
+    assets = models.ManyToManyField("Asset", blank=True, related_name="publications")
+    #: The crisis an advisory was written for.
+    crisis = models.ForeignKey(
+        Crisis, on_delete=models.SET_NULL, null=True, blank=True, related_name="advisories"
+    )
+    #: Set while a crisis holds this approved publication: the engine does not send it.
+    held_by = models.ForeignKey(
+        Crisis, on_delete=models.SET_NULL, null=True, blank=True, related_name="held_publications"
+    )
+    #: Its time passed while it was held: it waits to be rescheduled, never sent late.
+    missed_in = models.ForeignKey(
+        Crisis, on_delete=models.SET_NULL, null=True, blank=True, related_name="missed_publications"
+    )
+    #: Central let it go out during this crisis: the crisis does not hold it again.
+    released_from = models.ForeignKey(
+        Crisis, on_delete=models.SET_NULL, null=True, blank=True, related_name="released_publications"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PublicationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["scheduled_at", "pk"]
+        verbose_name = _("publication")
+        verbose_name_plural = _("publications")
+        indexes = [
+            # The calendar and the publisher read time windows, network-wide or per post.
+            models.Index(fields=["scheduled_at"], name="publication_time_idx"),
+            models.Index(fields=["post", "scheduled_at"], name="publication_post_time_idx"),
+            models.Index(fields=["status", "scheduled_at"], name="publication_status_time_idx"),
+            models.Index(fields=["post", "local_date"], name="publication_post_day_idx"),
+            # Network-wide month, week and agenda windows count, rank and sort on the
+            # post-local day and time: an index-only scan instead of a scan and a sort.
+            models.Index(fields=["local_date", "local_time", "id"], name="publication_day_time_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=PublicationStatus.values), name="publication_status_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=PublicationKind.values), name="publication_kind_known"
+            ),
+            models.CheckConstraint(condition=Q(revision__gte=1), name="publication_revision_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("publication_detail", args=[self.pk])
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def local_datetime(self) -> datetime:
+        return self.scheduled_at.astimezone(self.zone)
+
+    def recompute_scheduled_at(self) -> datetime:
+        """The UTC instant of the stored wall time under today's zone rules."""
+        return instant_for(self.local_date, self.local_time, self.timezone)
+
+    @cached_property
+    def latest_revision(self) -> PublicationRevision | None:
+        """The last submitted revision (uses prefetched revisions when there are)."""
+        revisions = list(self.revisions.all())
+        return max(revisions, key=lambda revision: revision.number) if revisions else None
+
+    @property
+    def status_icon(self) -> str:
+        return STATUS_ICONS.get(self.status, "")
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in CLOSED_STATUSES
+
+    @property
+    def is_held(self) -> bool:
+        return self.held_by_id is not None or self.missed_in_id is not None
+
+    def is_visible_to(self, user: AnyUser) -> bool:
+        """The rule of `PublicationQuerySet.visible_to`, for one publication already loaded."""
+        if roles.is_central(user):
+            return True
+        if not roles.is_post_staff(user):
+            return False
+        return self.post_id in roles.post_ids(user) or self.status in NETWORK_VISIBLE_STATUSES
+
+    @property
+    def is_fast_tracked(self) -> bool:
+        """See `fast_tracked()`; reads the crisis (a query unless it was selected)."""
+        return self.crisis_id is not None and self.crisis.is_active
+
+    def is_expired_in_review(self, now: datetime | None = None) -> bool:
+        """The rule of `PublicationQuerySet.expired_in_review`, for one publication. The
+        crisis is read only for a publication in review whose moment passed."""
+        return (
+            self.status == PublicationStatus.IN_REVIEW
+            and self.scheduled_at <= (now or timezone.now())
+            and not self.is_fast_tracked
+        )
+
+    def may_go_out(self, now: datetime | None = None) -> bool:
+        """The rule of `PublicationQuerySet.may_go_out`, for one publication."""
+        return (
+            self.status == PublicationStatus.APPROVED
+            and self.scheduled_at <= (now or timezone.now())
+            and not self.is_held
+        )
+
+
+def instant_for(local_date: date, local_time: time, zone_name: str) -> datetime:
+    """The UTC instant of a wall time in a zone (fold=0 for ambiguous times).
+
+    Forms refuse nonexistent and ambiguous times before calling this
+    (calendar_app.timezones.check_local_time).
+    """
+    local = datetime.combine(local_date, local_time).replace(tzinfo=zoneinfo.ZoneInfo(zone_name))
+    return local.astimezone(UTC)
+
+
+class Variant(models.Model):
+    """The text of a publication in one language."""
+
+    publication = models.ForeignKey(
+        Publication, on_delete=models.CASCADE, related_name="variants", verbose_name=_("publication")
+    )
+    language = models.CharField(_("language"), max_length=2)
+    text = models.TextField(_("text"), max_length=63206)
+    #: Optional text per platform ({"x": "shorter text"}) when one platform needs its own.
+    platform_texts = models.JSONField(_("text per platform"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["publication", "language"]
+        verbose_name = _("variant")
+        verbose_name_plural = _("variants")
+        constraints = [
+            # One text per language per publication.
+            models.UniqueConstraint(fields=["publication", "language"], name="variant_one_per_language"),
+            models.CheckConstraint(
+                condition=Q(language__regex=r"^[a-z]{2}$"), name="variant_language_is_a_code"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.publication} [{self.language}]"
+
+    def text_for(self, platform: str) -> str:
+        return self.platform_texts.get(platform) or self.text
+
+
+def asset_path(instance: Asset, filename: str) -> str:
+    # Random names: an upload's own name never reaches the file system.
+    extension = filename.rsplit(".", 1)[-1].lower()
+    return f"assets/{secrets.token_hex(16)}.{extension}"
+
+
+class Asset(models.Model):
+    """An image, re-encoded without metadata, with alt text per language and renditions."""
+
+    image = models.FileField(_("image"), upload_to=asset_path)
+    content_type = models.CharField(max_length=40)
+    alt_texts = models.JSONField(
+        _("alt text per language"), default=dict, blank=True, help_text=_('{"en": "…", "nl": "…"}')
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assets", verbose_name=_("owner")
+    )
+    post = models.ForeignKey(
+        Post, on_delete=models.CASCADE, null=True, blank=True, related_name="assets", verbose_name=_("post")
+    )
+    checksum = models.CharField(_("checksum (SHA-256)"), max_length=64, db_index=True)
+    width = models.PositiveIntegerField(_("width"))
+    height = models.PositiveIntegerField(_("height"))
+    #: {"landscape": "assets/…-landscape.jpg", ...}
+    renditions = models.JSONField(_("renditions"), default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("image")
+        verbose_name_plural = _("images")
+
+    def __str__(self) -> str:
+        return self.alt_text() or f"{self.width}×{self.height}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("asset_file", args=[self.pk, "original"])
+
+    def alt_text(self, language: str = "en") -> str:
+        return self.alt_texts.get(language) or next(iter(self.alt_texts.values()), "")
+
+
+#: The registered history verbs and how the history reads them.
+EVENT_VERBS = {
+    "created": _("created it"),
+    "edited": _("edited it"),
+    "edited_after_approval": _("edited it after approval: back to review"),
+    "rescheduled": _("moved it"),
+    "duplicated": _("copied it from another publication"),
+    "submit": _("sent it to review"),
+    "resubmit": _("sent it to review again"),
+    "approve": _("approved it"),
+    "request_changes": _("asked for changes"),
+    "withdraw": _("withdrew it to draft"),
+    "cancel": _("cancelled it"),
+    "retry": _("sent it again after a failed delivery"),
+    "published": _("published it"),
+    "delivery_failed": _("could not be delivered"),
+    "delivery_recorded": _("recorded it as published on a channel"),
+    "delivery_retried": _("sent it again to a channel"),
+    "zone_rules_changed": _("moved it in UTC after a change of the zone's rules (same local time)"),
+    "held": _("held it: a crisis was declared"),
+    "released": _("released it from the crisis hold"),
+    "missed": _("its time passed during the crisis: to be rescheduled"),
+    "break_glass": _("published it at once without review (break-glass)"),
+    "reviewed_after": _("reviewed the break-glass publication after the fact"),
+    "advisory_retimed": _("moved the advisory to the moment of approval"),
+}
+
+
+class PublicationEvent(models.Model):
+    """Append-only history of a publication: who did what, when, from which state to which.
+
+    Rows are only ever inserted (workflow.record_event); nothing updates or
+    deletes them.
+    """
+
+    publication = models.ForeignKey(Publication, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    verb = models.CharField(max_length=40)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)
+    comment = models.TextField(blank=True)
+    revision = models.PositiveIntegerField()
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("history entry")
+        verbose_name_plural = _("history")
+
+    def __str__(self) -> str:
+        return f"{self.publication_id} {self.verb}"
+
+    @property
+    def verb_label(self) -> str:
+        return str(EVENT_VERBS.get(self.verb, self.verb))
+
+    @property
+    def from_label(self) -> str:
+        return PublicationStatus(self.from_status).label if self.from_status else ""
+
+    @property
+    def to_label(self) -> str:
+        return PublicationStatus(self.to_status).label if self.to_status else ""

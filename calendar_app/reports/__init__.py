@@ -1,0 +1,53 @@
+"""Reports that count publications and proposals; aggregates in the database, a fixed
+number of queries whatever the amount of data.
+
+One module a report: coverage, activity (cadence, languages, partner share), timing
+(review turnaround, on-time share), regional (partner proposals and adoptions); figures
+and export hold what they share (percentages, charts, CSV).
+"""
+
+from calendar_app.reports.activity import Activity, activity
+from calendar_app.reports.coverage import (
+    ABSENT,
+    ACTIVE,
+    INACTIVE,
+    SILENT,
+    SILENT_AFTER_DAYS,
+    STATE_LABELS,
+    STATE_ORDER,
+    Coverage,
+    CoverageRow,
+    coverage,
+)
+from calendar_app.reports.export import csv_response, looks_like_a_formula, spreadsheet_safe
+from calendar_app.reports.figures import bar_chart, bar_chart_svg, rate
+from calendar_app.reports.regional import TREND_MONTHS, RegionalShare, regional_share
+from calendar_app.reports.timing import ON_TIME, MondayUTC, SecondsBetween, on_time_share
+
+__all__ = [
+    "ABSENT",
+    "ACTIVE",
+    "INACTIVE",
+    "ON_TIME",
+    "SILENT",
+    "SILENT_AFTER_DAYS",
+    "STATE_LABELS",
+    "STATE_ORDER",
+    "TREND_MONTHS",
+    "Activity",
+    "Coverage",
+    "CoverageRow",
+    "MondayUTC",
+    "RegionalShare",
+    "SecondsBetween",
+    "activity",
+    "bar_chart",
+    "bar_chart_svg",
+    "coverage",
+    "csv_response",
+    "looks_like_a_formula",
+    "on_time_share",
+    "rate",
+    "regional_share",
+    "spreadsheet_safe",
+]

@@ -1,0 +1,33 @@
+"""Reports as CSV, with cells a spreadsheet shows as text and never runs as formulas."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django.http import HttpResponse
+
+
+def spreadsheet_safe(value):
+    """A cell a spreadsheet will not run: text starting like a formula is quoted."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and looks_like_a_formula(value):
+        return "'" + value
+    return value
+
+
+def looks_like_a_formula(text: str) -> bool:
+    """=, + and - start formulas; @ too, but a handle such as @BelgiumInTurkey is left alone."""
+    return text[:1] in ("=", "+", "-") or (text[:1] == "@" and "(" in text)
+
+
+def csv_response(filename: str, header: list[str], rows: list[list]) -> HttpResponse:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([spreadsheet_safe(value) for value in row])
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
