@@ -232,10 +232,11 @@ def move(
     """Move `obj` (a publication or a proposal) along its table; returns the new status.
 
     Guards the state (TransitionNotAllowed), then compare-and-sets the status, on the
-    revision too when given, with `changes` in the same UPDATE: when two people act at
-    once only one UPDATE matches the state both saw, and the other gets StaleEdit
-    carrying the row as it is now, on SQLite and PostgreSQL alike. Writes the history
-    row (`verb`, the action by default). Must run inside the action's transaction.
+    revision too when given (a publication's; a proposal has none), with `changes` in the
+    same UPDATE: when two people act at once only one UPDATE matches the state both saw,
+    and the other gets StaleEdit carrying the row as it is now, on SQLite and PostgreSQL
+    alike. Writes the history row (`verb`, the action by default). Must run inside the
+    action's transaction.
     """
     target = guard(obj, action)
     source = obj.status
