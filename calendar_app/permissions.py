@@ -8,7 +8,12 @@ take each.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+from typing import cast
+
 from django.utils import timezone
+from django_countries.fields import Country
 
 from calendar_app.models import (
     CLOSED_STATUSES,
@@ -88,7 +93,7 @@ def can_duplicate_to_other_posts(user: AnyUser) -> bool:
 
 
 def can_view_asset(
-    user: AnyUser, asset: Asset, publications: list[Publication], proposals: list[Proposal] = ()
+    user: AnyUser, asset: Asset, publications: Sequence[Publication], proposals: Sequence[Proposal] = ()
 ) -> bool:
     """An image is visible to its owner, its post's staff, central, and whoever sees
     a publication or a proposal that uses it."""
@@ -130,10 +135,10 @@ def allowed_actions(user: AnyUser, publication: Publication) -> set[str]:
 def is_live_advisory(publication: Publication) -> bool:
     """An advisory written in crisis mode while its crisis is on (not merely a publication
     whose kind says "crisis advisory"): it is fast-tracked."""
-    return publication.crisis_id is not None and publication.crisis.is_active
+    return publication.crisis is not None and publication.crisis.is_active
 
 
-def _expired_in_review(publication: Publication, now) -> bool:
+def _expired_in_review(publication: Publication, now: datetime) -> bool:
     """Its time passed while it waited for review: it is not approved any more, its post
     reschedules it first. A live crisis advisory goes out at approval instead (fast track).
 
@@ -229,7 +234,9 @@ def proposal_targets_post(proposal: Proposal, post: Post) -> bool:
     if proposal.target == ProposalTarget.NETWORK:
         return True
     if proposal.target == ProposalTarget.COUNTRIES:
-        return post.country.code in proposal.target_country_list
+        # django-stubs types a CountryField as the CharField it extends (str); the
+        # attribute is a django-countries Country, whose code is what the list holds.
+        return cast(Country, post.country).code in proposal.target_country_list
     return any(target.pk == post.pk for target in proposal.target_posts.all())
 
 

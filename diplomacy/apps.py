@@ -1,3 +1,6 @@
+from collections.abc import Sequence
+from typing import Any
+
 from django.apps import AppConfig
 from django.conf import settings
 from django.core import checks
@@ -21,9 +24,9 @@ class DiplomacyConfig(AppConfig):
         request_finished.connect(freshness.move_on_everywhere, dispatch_uid="diplomacy.freshness")
 
 
-def check_time_settings(app_configs, **kwargs) -> list[checks.CheckMessage]:
+def check_time_settings(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[checks.CheckMessage]:
     """Times are stored in UTC; post-local times are derived, never stored as naive."""
-    errors = []
+    errors: list[checks.CheckMessage] = []
     if not settings.USE_TZ or settings.TIME_ZONE != "UTC":
         errors.append(
             checks.Error(

@@ -124,6 +124,14 @@ def test_a_proposal_someone_moved_first_is_refused_the_same_way(fit, reviewer):
     assert not proposal.events.exists()
 
 
+def test_a_proposal_has_no_revision_to_compare_and_set_on(fit, reviewer):
+    proposal = make_proposal(partner=fit, status=ProposalStatus.SUBMITTED)
+    with transaction.atomic(), pytest.raises(TypeError):
+        core.move(reviewer, proposal, "accept", expected_revision=1)
+    assert Proposal.objects.get(pk=proposal.pk).status == ProposalStatus.SUBMITTED
+    assert not proposal.events.exists()
+
+
 def test_a_move_the_table_lacks_is_refused_before_any_write(editor, istanbul):
     publication = make_publication(post=istanbul, author=editor, status=PublicationStatus.PUBLISHED)
     with pytest.raises(workflow.TransitionNotAllowed):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
+from django.forms import BoundField
 from django.utils.translation import gettext_lazy as _
 
 from calendar_app import guidelines
@@ -42,23 +45,27 @@ class DeclareCrisisForm(TargetFieldsMixin, forms.Form):
         label=_("Posts"), queryset=Post.objects.none(), required=False
     )
 
-    def __init__(self, *args, central: bool, managed_posts=None, **kwargs) -> None:
+    def __init__(
+        self, *args: Any, central: bool, managed_posts: list[Post] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        target_posts = cast("forms.ModelMultipleChoiceField[Post]", self.fields["target_posts"])
         if central:
-            self.fields["target_posts"].queryset = Post.objects.filter(active=True).order_by("name")
+            target_posts.queryset = Post.objects.filter(active=True).order_by("name")
         else:
             # A post manager's crisis is for their own post(s), named one by one.
             del self.fields["target"]
             del self.fields["target_countries"]
-            self.fields["target_posts"].queryset = Post.objects.filter(
+            target_posts.queryset = Post.objects.filter(
                 pk__in=[post.pk for post in managed_posts or []]
             ).order_by("name")
-            self.fields["target_posts"].required = True
-            if len(managed_posts or []) == 1:
-                self.fields["target_posts"].initial = [managed_posts[0].pk]
+            target_posts.required = True
+            if managed_posts and len(managed_posts) == 1:
+                target_posts.initial = [managed_posts[0].pk]
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         if "target" in self.fields:
             self.clean_targets(cleaned)
         else:
@@ -78,7 +85,14 @@ class AdvisoryForm(forms.Form):
         help_text=_("The advisory goes to every channel of the affected posts on these platforms."),
     )
 
-    def __init__(self, *args, platforms: list[str], extra_languages: list[str], template=None, **kwargs):
+    def __init__(
+        self,
+        *args: Any,
+        platforms: list[str],
+        extra_languages: list[str],
+        template: CrisisTemplate | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.required_languages = guidelines.advisory_languages()
         self.extra_languages = [
@@ -97,7 +111,7 @@ class AdvisoryForm(forms.Form):
                 widget=forms.Textarea(attrs={"rows": 4, "lang": code}),
             )
         choices = [(value, label) for value, label in Platform.choices if value in platforms]
-        self.fields["platforms"].choices = choices
+        cast(forms.MultipleChoiceField, self.fields["platforms"]).choices = choices
         self.fields["platforms"].initial = [value for value, _label in choices]
         if template is not None and not self.is_bound:
             self.fields["title"].initial = template.name
@@ -111,7 +125,7 @@ class AdvisoryForm(forms.Form):
             "in the network's languages and in its own host languages."
         ) % {"languages": language_names(self.required_languages)}
 
-    def language_fields(self) -> list:
+    def language_fields(self) -> list[BoundField]:
         return [self[f"text_{code}"] for code in (*self.required_languages, *self.extra_languages)]
 
     def content(self) -> AdvisoryContent:
@@ -138,11 +152,11 @@ class BreakGlassForm(AdvisoryForm):
         label=_("I publish this at once without review; central will review it after the fact."),
     )
 
-    def __init__(self, *args, posts: list[Post], **kwargs) -> None:
+    def __init__(self, *args: Any, posts: list[Post], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["post"].queryset = Post.objects.filter(pk__in=[post.pk for post in posts]).order_by(
-            "name"
-        )
+        cast("forms.ModelChoiceField[Post]", self.fields["post"]).queryset = Post.objects.filter(
+            pk__in=[post.pk for post in posts]
+        ).order_by("name")
 
 
 def template_languages() -> list[str]:
@@ -154,7 +168,7 @@ def template_languages() -> list[str]:
 class CrisisTemplateForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
 
-    def __init__(self, *args, template=None, **kwargs) -> None:
+    def __init__(self, *args: Any, template: CrisisTemplate | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.template = template
         self.languages = template_languages()
@@ -171,7 +185,7 @@ class CrisisTemplateForm(forms.Form):
             self.fields["name"].initial = template.name
 
     def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
+        name: str = self.cleaned_data["name"].strip()
         others = CrisisTemplate.objects.filter(name__iexact=name)
         if self.template is not None:
             others = others.exclude(pk=self.template.pk)

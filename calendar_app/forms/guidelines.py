@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -44,7 +46,7 @@ class GuidelineForm(forms.Form):
         label=_("Explanation in French"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
 
-    def __init__(self, *args, code: str, **kwargs) -> None:
+    def __init__(self, *args: Any, code: str, **kwargs: Any) -> None:
         self.rule = guidelines.RULES[code]
         self.row = Guideline.objects.filter(code=code).first()
         super().__init__(*args, **kwargs)

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
 from django import forms
 from django.db.models import Q
+from django.forms import BoundField
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from calendar_app import images
-from calendar_app.models import Campaign, ProposalTarget, language_name
+from calendar_app.models import Asset, Campaign, Proposal, ProposalTarget, language_name
 from calendar_app.workflow import ProposalContent
-from diplomacy.models import Post
+from diplomacy.models import Partner, Post
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 def clean_country_codes(value: str) -> list[str]:
@@ -27,10 +33,16 @@ def clean_country_codes(value: str) -> list[str]:
     return list(dict.fromkeys(codes))
 
 
+class _FormWithErrors(Protocol):
+    """What TargetFieldsMixin needs of the form it is mixed into."""
+
+    def add_error(self, field: str | None, error: forms.ValidationError | StrOrPromise) -> None: ...
+
+
 class TargetFieldsMixin:
     """Who a proposal is for: the network, some countries or some posts."""
 
-    def clean_targets(self, cleaned: dict) -> None:
+    def clean_targets(self: _FormWithErrors, cleaned: dict[str, Any]) -> None:
         target = cleaned.get("target")
         if target == ProposalTarget.COUNTRIES:
             raw = cleaned.get("target_countries") or ""
@@ -94,10 +106,18 @@ class ProposalForm(TargetFieldsMixin, forms.Form):
         help_text=_("JPEG, PNG, WebP or GIF, at most 20 MB and 50 megapixels."),
     )
 
-    def __init__(self, *args, partner=None, proposal=None, **kwargs) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        partner: Partner | None = None,
+        proposal: Proposal | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["target_posts"].queryset = Post.objects.active().order_by("name")
-        self.fields["campaign"].queryset = Campaign.objects.filter(
+        cast(
+            "forms.ModelMultipleChoiceField[Post]", self.fields["target_posts"]
+        ).queryset = Post.objects.active().order_by("name")
+        cast("forms.ModelChoiceField[Campaign]", self.fields["campaign"]).queryset = Campaign.objects.filter(
             campaigns_open_to(partner), ends_on__gte=timezone.localdate()
         ).order_by("name")
         for language in PROPOSAL_LANGUAGES:
@@ -150,17 +170,18 @@ class ProposalForm(TargetFieldsMixin, forms.Form):
                     self.initial[f"extra_language_{extra}"] = variant.language
                     self.initial[f"extra_text_{extra}"] = variant.text
 
-    def text_fields(self) -> list:
+    def text_fields(self) -> list[BoundField]:
         return [self[f"text_{language}"] for language in PROPOSAL_LANGUAGES]
 
-    def extra_fields(self) -> list[tuple]:
+    def extra_fields(self) -> list[tuple[BoundField, BoundField]]:
         return [(self[f"extra_language_{n}"], self[f"extra_text_{n}"]) for n in range(1, EXTRA_LANGUAGES + 1)]
 
-    def alt_fields(self) -> list:
+    def alt_fields(self) -> list[BoundField]:
         return [self[f"alt_{language}"] for language in ("en", "nl", "fr")]
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         self.clean_targets(cleaned)
         start, end = cleaned.get("window_starts_on"), cleaned.get("window_ends_on")
         if start and end and end < start:
@@ -194,7 +215,7 @@ class ProposalForm(TargetFieldsMixin, forms.Form):
         }
         return cleaned
 
-    def content(self, new_assets: list | None = None) -> ProposalContent:
+    def content(self, new_assets: list[Asset] | None = None) -> ProposalContent:
         """The cleaned proposal, for workflow.save_proposal."""
         data = self.cleaned_data
         return ProposalContent(
@@ -212,7 +233,7 @@ class ProposalForm(TargetFieldsMixin, forms.Form):
         )
 
 
-def campaigns_open_to(partner) -> Q:
+def campaigns_open_to(partner: Partner | None) -> Q:
     """Central's campaigns, and the partner's own."""
     return Q(partner__isnull=True) | Q(partner=partner) if partner else Q(partner__isnull=True)
 
@@ -233,7 +254,7 @@ class AcceptProposalForm(TargetFieldsMixin, forms.Form):
     )
     campaign = forms.ModelChoiceField(label=_("Campaign"), queryset=Campaign.objects.none(), required=False)
 
-    def __init__(self, *args, proposal, **kwargs) -> None:
+    def __init__(self, *args: Any, proposal: Proposal, **kwargs: Any) -> None:
         kwargs.setdefault(
             "initial",
             {
@@ -244,12 +265,15 @@ class AcceptProposalForm(TargetFieldsMixin, forms.Form):
             },
         )
         super().__init__(*args, **kwargs)
-        self.fields["target_posts"].queryset = Post.objects.active().order_by("name")
-        self.fields["campaign"].queryset = Campaign.objects.filter(
+        cast(
+            "forms.ModelMultipleChoiceField[Post]", self.fields["target_posts"]
+        ).queryset = Post.objects.active().order_by("name")
+        cast("forms.ModelChoiceField[Campaign]", self.fields["campaign"]).queryset = Campaign.objects.filter(
             ends_on__gte=timezone.localdate()
         ).order_by("name")
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         self.clean_targets(cleaned)
         return cleaned

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from django import forms
 from django.utils import timezone
@@ -11,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from calendar_app import counting, images
 from calendar_app.models import (
     NETWORK_LANGUAGES,
+    Asset,
     Campaign,
     Publication,
     PublicationKind,
@@ -19,8 +21,11 @@ from calendar_app.models import (
 )
 from calendar_app.timezones import check_local_time
 from calendar_app.workflow import PublicationContent
-from diplomacy.models import Platform, Post
+from diplomacy.models import Channel, Platform, Post
 from diplomacy.widgets import QuickSelectMultiple
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 #: How far ahead a publication may be planned.
 MAX_DAYS_AHEAD = 2 * 365
@@ -49,7 +54,16 @@ def check_schedule(local_date: date, local_time: time, zone_name: str) -> dateti
 class ChannelCheckboxes(forms.CheckboxSelectMultiple):
     """Channel checkboxes that tell the page their platform (for the live counters)."""
 
-    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None) -> dict:
+    def create_option(
+        self,
+        name: str,
+        value: Any,
+        label: int | str,
+        selected: bool,
+        index: int,
+        subindex: int | None = None,
+        attrs: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         option = super().create_option(name, value, label, selected, index, subindex, attrs)
         instance = getattr(value, "instance", None)
         if instance is not None:
@@ -57,12 +71,20 @@ class ChannelCheckboxes(forms.CheckboxSelectMultiple):
         return option
 
 
+class _ZonedForm(Protocol):
+    """What ScheduleFieldsMixin needs of the form it is mixed into."""
+
+    zone_name: str
+
+    def add_error(self, field: str | None, error: forms.ValidationError | StrOrPromise) -> None: ...
+
+
 class ScheduleFieldsMixin:
     """Date and time fields in the post's zone, checked together."""
 
     zone_name: str
 
-    def clean_schedule(self, cleaned: dict) -> None:
+    def clean_schedule(self: _ZonedForm, cleaned: dict[str, Any]) -> None:
         local_date, local_time = cleaned.get("local_date"), cleaned.get("local_time")
         if local_date and local_time:
             try:
@@ -79,7 +101,8 @@ class PublicationForm(ScheduleFieldsMixin, forms.Form):
         label=_("Kind"), choices=PublicationKind.choices, initial=PublicationKind.REGULAR
     )
     campaign = forms.ModelChoiceField(label=_("Campaign"), queryset=Campaign.objects.none(), required=False)
-    channels = forms.ModelMultipleChoiceField(
+    # Its queryset is the post's channels, set in __init__.
+    channels: forms.ModelMultipleChoiceField[Channel] = forms.ModelMultipleChoiceField(
         label=_("Channels"),
         queryset=None,
         widget=ChannelCheckboxes,
@@ -94,18 +117,19 @@ class PublicationForm(ScheduleFieldsMixin, forms.Form):
         help_text=_("JPEG, PNG, WebP or GIF, at most 20 MB and 50 megapixels."),
     )
 
-    def __init__(self, *args, post: Post, publication: Publication | None = None, **kwargs) -> None:
+    def __init__(self, *args: Any, post: Post, publication: Publication | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.post = post
         self.publication = publication
         self.zone_name = publication.timezone if publication else post.timezone
-        self.fields["channels"].queryset = post.channels.filter(active=True).order_by("platform", "handle")
-        self.fields["campaign"].queryset = Campaign.objects.filter(
+        channels = cast("forms.ModelMultipleChoiceField[Channel]", self.fields["channels"])
+        channels.queryset = post.channels.filter(active=True).order_by("platform", "handle")
+        cast("forms.ModelChoiceField[Campaign]", self.fields["campaign"]).queryset = Campaign.objects.filter(
             ends_on__gte=timezone.localdate() - timedelta(days=90)
         )
         self.fields["local_time"].help_text = _("Local time in %(zone)s.") % {"zone": self.zone_name}
         self.languages = languages_for(post)
-        self.platforms = sorted({channel.platform for channel in self.fields["channels"].queryset})
+        self.platforms = sorted({channel.platform for channel in channels.queryset})
         for language in self.languages:
             self.fields[f"variant_{language}"] = forms.CharField(
                 label=_("Text in %(language)s") % {"language": language_name(language)},
@@ -148,7 +172,7 @@ class PublicationForm(ScheduleFieldsMixin, forms.Form):
                 for platform, text in variant.platform_texts.items():
                     self.initial[f"variant_{variant.language}__{platform}"] = text
 
-    def variant_rows(self) -> list[dict]:
+    def variant_rows(self) -> list[dict[str, Any]]:
         """For the template: each language with its text, overrides and alt-text fields."""
         return [
             {
@@ -160,8 +184,9 @@ class PublicationForm(ScheduleFieldsMixin, forms.Form):
             for language in self.languages
         ]
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         unknown = sorted(
             key.removeprefix("variant_").split("__")[0]
             for key in self.data
@@ -204,7 +229,7 @@ class PublicationForm(ScheduleFieldsMixin, forms.Form):
         cleaned["alt_texts"] = {lang: text for lang, text in alts.items() if text}
         return cleaned
 
-    def content(self, new_assets: list | None = None) -> PublicationContent:
+    def content(self, new_assets: list[Asset] | None = None) -> PublicationContent:
         data = self.cleaned_data
         return PublicationContent(
             title=data["title"],
@@ -233,7 +258,7 @@ class RescheduleForm(ScheduleFieldsMixin, forms.Form):
     )
     revision = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args, publication: Publication, **kwargs) -> None:
+    def __init__(self, *args: Any, publication: Publication, **kwargs: Any) -> None:
         kwargs.setdefault(
             "initial",
             {
@@ -247,8 +272,9 @@ class RescheduleForm(ScheduleFieldsMixin, forms.Form):
         self.zone_name = publication.timezone
         self.fields["local_time"].help_text = _("Local time in %(zone)s.") % {"zone": self.zone_name}
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("local_time") is None and cleaned.get("local_date"):
             cleaned["local_time"] = self.publication.local_time
         self.clean_schedule(cleaned)
@@ -266,7 +292,7 @@ class DuplicateForm(ScheduleFieldsMixin, forms.Form):
         help_text=_("Empty: the same post."),
     )
 
-    def __init__(self, *args, publication: Publication, to_other_posts: bool, **kwargs) -> None:
+    def __init__(self, *args: Any, publication: Publication, to_other_posts: bool, **kwargs: Any) -> None:
         kwargs.setdefault(
             "initial",
             {"local_date": publication.local_date + timedelta(days=7), "local_time": publication.local_time},
@@ -275,14 +301,15 @@ class DuplicateForm(ScheduleFieldsMixin, forms.Form):
         self.zone_name = publication.timezone
         if to_other_posts:
             # Only what the options write: a select of every post, on every publication page.
-            self.fields["posts"].queryset = (
+            cast("forms.ModelMultipleChoiceField[Post]", self.fields["posts"]).queryset = (
                 Post.objects.active().order_by("name").only("pk", "name", "timezone")
             )
         else:
             del self.fields["posts"]
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         posts = cleaned.get("posts")
         zones = {post.timezone for post in posts} if posts else {self.zone_name}
         local_date, local_time = cleaned.get("local_date"), cleaned.get("local_time")

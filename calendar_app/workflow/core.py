@@ -7,8 +7,10 @@ and permissions derives the actions it offers from them.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -53,7 +55,7 @@ class TransitionNotAllowed(WorkflowError):
 class GuidelinesFailed(WorkflowError):
     """Blocking guideline failures stop a submission; `results` says what to fix."""
 
-    def __init__(self, results: list) -> None:
+    def __init__(self, results: list[guidelines.Result]) -> None:
         super().__init__("blocking guidelines")
         self.results = results
 
@@ -176,7 +178,7 @@ def record_event(
     from_status: str = "",
     to_status: str = "",
     comment: str = "",
-    data: dict | None = None,
+    data: dict[str, Any] | None = None,
 ) -> PublicationEvent:
     """Append a history row (never updated, never deleted)."""
     return PublicationEvent.objects.create(
@@ -199,7 +201,7 @@ def record_proposal_event(
     from_status: str = "",
     to_status: str = "",
     comment: str = "",
-    data: dict | None = None,
+    data: dict[str, Any] | None = None,
 ) -> ProposalEvent:
     """Append a row to a proposal's history (never updated, never deleted)."""
     return ProposalEvent.objects.create(
@@ -224,27 +226,33 @@ def move(
     expected_revision: int | None = None,
     verb: str = "",
     comment: str = "",
-    data: dict | None = None,
-    **changes,
+    data: dict[str, Any] | None = None,
+    **changes: Any,
 ) -> str:
     """Move `obj` (a publication or a proposal) along its table; returns the new status.
 
     Guards the state (TransitionNotAllowed), then compare-and-sets the status, on the
-    revision too when given, with `changes` in the same UPDATE: when two people act at
-    once only one UPDATE matches the state both saw, and the other gets StaleEdit
-    carrying the row as it is now, on SQLite and PostgreSQL alike. Writes the history
-    row (`verb`, the action by default). Must run inside the action's transaction.
+    revision too when given (a publication's; a proposal has none), with `changes` in the
+    same UPDATE: when two people act at once only one UPDATE matches the state both saw,
+    and the other gets StaleEdit carrying the row as it is now, on SQLite and PostgreSQL
+    alike. Writes the history row (`verb`, the action by default). Must run inside the
+    action's transaction.
     """
     target = guard(obj, action)
     source = obj.status
-    model = type(obj)
-    rows = model.objects.filter(pk=obj.pk, status=source)
-    if expected_revision is not None:
-        rows = rows.filter(revision=expected_revision)
-    if isinstance(obj, Publication) and target in CLEARS_CRISIS_MARKS:
-        changes = {"held_by": None, "missed_in": None, "released_from": None, **changes}
+    rows: QuerySet[Publication] | QuerySet[Proposal]
+    if isinstance(obj, Publication):
+        rows = Publication.objects.filter(pk=obj.pk, status=source)
+        if expected_revision is not None:
+            rows = rows.filter(revision=expected_revision)
+        if target in CLEARS_CRISIS_MARKS:
+            changes = {"held_by": None, "missed_in": None, "released_from": None, **changes}
+    else:
+        if expected_revision is not None:
+            raise TypeError("A proposal has no revision to compare.")
+        rows = Proposal.objects.filter(pk=obj.pk, status=source)
     if not rows.update(status=target, updated_at=timezone.now(), **changes):
-        raise StaleEdit(model.objects.get(pk=obj.pk))
+        raise StaleEdit(type(obj).objects.get(pk=obj.pk))
     obj.status = target
     computed = [name for name, value in changes.items() if hasattr(value, "resolve_expression")]
     for name, value in changes.items():
@@ -252,15 +260,21 @@ def move(
             setattr(obj, name, value)
     if computed:
         obj.refresh_from_db(fields=computed)
-    record = record_proposal_event if isinstance(obj, Proposal) else record_event
-    record(obj, actor, verb or action, from_status=source, to_status=target, comment=comment, data=data)
+    if isinstance(obj, Proposal):
+        record_proposal_event(
+            obj, actor, verb or action, from_status=source, to_status=target, comment=comment, data=data
+        )
+    else:
+        record_event(
+            obj, actor, verb or action, from_status=source, to_status=target, comment=comment, data=data
+        )
     return target
 
 
 # --- The revision under review -------------------------------------------------------------
 
 
-def content_snapshot(publication: Publication) -> dict:
+def content_snapshot(publication: Publication) -> dict[str, Any]:
     """What an approval covers: the content, the channels, the time and the images."""
     return {
         "title": publication.title,
@@ -275,7 +289,9 @@ def content_snapshot(publication: Publication) -> dict:
     }
 
 
-def snapshot_revision(actor: User, publication: Publication) -> tuple:
+def snapshot_revision(
+    actor: User, publication: Publication
+) -> tuple[PublicationRevision, list[guidelines.Result]]:
     """Store the content under review as a revision, with its guideline results."""
     results = guidelines.check(guidelines.CheckContext.for_publication(publication))
     snapshot = content_snapshot(publication)

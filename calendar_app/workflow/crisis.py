@@ -4,7 +4,8 @@ review after the fact."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -38,13 +39,21 @@ from calendar_app.workflow.core import (
 from diplomacy.models import Channel, Post, User
 
 
-def _crisis_event(crisis, actor: User | None, verb: str, *, publication=None, comment: str = "", data=None):
+def _crisis_event(
+    crisis: Crisis,
+    actor: User | None,
+    verb: str,
+    *,
+    publication: Publication | None = None,
+    comment: str = "",
+    data: dict[str, Any] | None = None,
+) -> CrisisEvent:
     return CrisisEvent.objects.create(
         crisis=crisis, actor=actor, verb=verb, publication=publication, comment=comment, data=data or {}
     )
 
 
-def _events_for(publications: list[Publication], actor: User | None, verb: str, **fields) -> None:
+def _events_for(publications: list[Publication], actor: User | None, verb: str, **fields: Any) -> None:
     """One history row per publication, in one query (holds touch many rows at once)."""
     PublicationEvent.objects.bulk_create(
         [
@@ -121,7 +130,7 @@ def declare_crisis(
     whole_network: bool = False,
     countries: list[str] | None = None,
     posts: list[Post] | None = None,
-):
+) -> Crisis:
     """Declare a crisis for the whole network, some countries or some posts.
 
     Who: central for any scope; a post manager for posts they manage. Holds every
@@ -163,7 +172,7 @@ def declare_crisis(
     return crisis
 
 
-def _hold_publications(crisis, actor: User | None) -> int:
+def _hold_publications(crisis: Crisis, actor: User | None) -> int:
     """Hold the approved, not yet delivered publications of the crisis's posts (advisories go on)."""
     candidates = list(
         Publication.objects.filter(
@@ -211,6 +220,8 @@ def release_publication(actor: User, publication: Publication) -> str:
     """
     if not permissions.can_release_hold(actor, publication):
         raise PermissionDenied
+    # can_release_hold refuses a publication that nothing holds.
+    assert publication.held_by_id is not None
     crisis = Crisis.objects.get(pk=publication.held_by_id)
     late = publication.scheduled_at <= timezone.now()
     with action_transaction():
@@ -229,7 +240,7 @@ def release_publication(actor: User, publication: Publication) -> str:
     return verb
 
 
-def end_crisis(actor: User, crisis) -> dict[str, int]:
+def end_crisis(actor: User, crisis: Crisis) -> dict[str, int]:
     """End a crisis: held publications come back; those whose time passed are listed as missed.
 
     Who: central, or the post manager for a crisis of their own posts. From: active.
@@ -264,7 +275,10 @@ def end_crisis(actor: User, crisis) -> dict[str, int]:
         still_held = 0
         for other_pk, ids in handed_over.items():
             still_held += Publication.objects.filter(pk__in=ids, held_by=crisis).update(held_by=other_pk)
-        changes = {"released": {"held_by": None}, "missed": {"held_by": None, "missed_in": crisis}}
+        changes: dict[str, dict[str, Crisis | None]] = {
+            "released": {"held_by": None},
+            "missed": {"held_by": None, "missed_in": crisis},
+        }
         for verb in ("released", "missed"):
             moved[verb] = [
                 p
@@ -284,7 +298,7 @@ def end_crisis(actor: User, crisis) -> dict[str, int]:
     return counts
 
 
-def acknowledge_crisis(actor: User, crisis) -> None:
+def acknowledge_crisis(actor: User, crisis: Crisis) -> None:
     """A central reviewer takes the crisis up: the on-call escalation stops.
 
     Who: central, not the declarer. Once per reviewer.
@@ -315,7 +329,7 @@ def _advisory_languages_for(post: Post, variants: dict[str, str]) -> dict[str, s
     return {language: text for language, text in variants.items() if text.strip() and language in own}
 
 
-def _advisory_moment(post: Post) -> tuple[date, time, object]:
+def _advisory_moment(post: Post) -> tuple[date, time, datetime]:
     """This minute where the post is: an advisory is due at once and goes out when approved."""
     local = timezone.now().astimezone(post.zone).replace(second=0, microsecond=0)
     return local.date(), local.time(), instant_for(local.date(), local.time(), post.timezone)
@@ -335,7 +349,9 @@ def _check_advisory(content: AdvisoryContent) -> None:
         raise CrisisRefused(_("Choose at least one platform."))
 
 
-def _new_advisory(actor: User, crisis, post: Post, channels: list[Channel], content: AdvisoryContent):
+def _new_advisory(
+    actor: User, crisis: Crisis, post: Post, channels: list[Channel], content: AdvisoryContent
+) -> Publication:
     local_date, local_time, scheduled_at = _advisory_moment(post)
     publication = Publication.objects.create(
         post=post,
@@ -363,7 +379,7 @@ def _new_advisory(actor: User, crisis, post: Post, channels: list[Channel], cont
 REPEAT_WINDOW = timedelta(minutes=2)
 
 
-def _refuse_a_repeat(actor: User, crisis, posts: list[Post], content: AdvisoryContent) -> None:
+def _refuse_a_repeat(actor: User, crisis: Crisis, posts: list[Post], content: AdvisoryContent) -> None:
     recent = Publication.objects.filter(
         crisis=crisis,
         author=actor,
@@ -375,7 +391,7 @@ def _refuse_a_repeat(actor: User, crisis, posts: list[Post], content: AdvisoryCo
         raise CrisisRefused(_("This advisory was sent a moment ago: it is not sent twice."))
 
 
-def _channels_by_post(posts, platforms: list[str]) -> dict[int, list[Channel]]:
+def _channels_by_post(posts: list[Post], platforms: list[str]) -> dict[int, list[Channel]]:
     by_post: dict[int, list[Channel]] = {}
     for channel in Channel.objects.filter(post__in=posts, platform__in=platforms, active=True).order_by(
         "platform", "handle"
@@ -384,7 +400,9 @@ def _channels_by_post(posts, platforms: list[str]) -> dict[int, list[Channel]]:
     return by_post
 
 
-def broadcast_advisory(actor: User, crisis, content: AdvisoryContent) -> tuple[list[Publication], list[Post]]:
+def broadcast_advisory(
+    actor: User, crisis: Crisis, content: AdvisoryContent
+) -> tuple[list[Publication], list[Post]]:
     """One advisory to every affected post's channels on the chosen platforms, sent to review.
 
     Who: central, while the crisis is active. Each post gets its own publication
@@ -433,7 +451,9 @@ def broadcast_advisory(actor: User, crisis, content: AdvisoryContent) -> tuple[l
     return made, skipped
 
 
-def break_glass(actor: User, crisis, post: Post, content: AdvisoryContent, *, reason: str) -> Publication:
+def break_glass(
+    actor: User, crisis: Crisis, post: Post, content: AdvisoryContent, *, reason: str
+) -> Publication:
     """A post manager publishes an advisory for their own post at once, without review.
 
     Who: a manager of `post`, during a crisis that takes it in; the reason is

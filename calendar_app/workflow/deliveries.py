@@ -51,7 +51,7 @@ def _settle(publication_id: int) -> str:
     return target
 
 
-def record_delivery(actor: User, delivery, url: str):
+def record_delivery(actor: User, delivery: Delivery, url: str) -> Delivery:
     """Staff posted it by hand, or checked an unknown outcome: delivered, with its live address.
 
     Who: the post's staff and central. From: a pending or unknown delivery of an
@@ -63,7 +63,7 @@ def record_delivery(actor: User, delivery, url: str):
         return _record_delivery(actor, delivery, url)
 
 
-def _record_delivery(actor: User, delivery, url: str):
+def _record_delivery(actor: User, delivery: Delivery, url: str) -> Delivery:
     hold_what_active_crises_cover()
     # Only for a publication that may go out now: approved, neither held nor missed (a
     # subquery, so that the compare-and-set itself names only the delivery's columns).
@@ -98,7 +98,7 @@ def _record_delivery(actor: User, delivery, url: str):
     return delivery
 
 
-def retry_delivery(actor: User, delivery):
+def retry_delivery(actor: User, delivery: Delivery) -> Delivery:
     """After checking the channel: the unknown delivery did not go out; send it again.
 
     Who: the post's staff and central. From: an unknown delivery (compare-and-set).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 
@@ -11,7 +13,7 @@ from calendar_app.workflow.core import action_transaction
 from diplomacy.models import User
 
 
-def change_guideline(actor: User, code: str, values: dict) -> GuidelineVersion:
+def change_guideline(actor: User, code: str, values: dict[str, Any]) -> GuidelineVersion:
     """Store central's settings of rule `code` and a new version of the whole set.
 
     Who: central reviewers. `values` are the Guideline fields the form cleaned. Each

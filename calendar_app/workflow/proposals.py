@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -149,7 +150,7 @@ def accept_proposal(
     """
     if not permissions.can_triage_proposal(actor, proposal):
         raise PermissionDenied
-    changes: dict = {"decided_by": actor, "decided_at": timezone.now()}
+    changes: dict[str, Any] = {"decided_by": actor, "decided_at": timezone.now()}
     if target:
         changes["target"] = target
         changes["target_countries"] = ",".join(countries or []) if target == "countries" else ""

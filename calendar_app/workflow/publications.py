@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, time
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -215,7 +216,7 @@ def reschedule_publication(
     with action_transaction():
         old = {"date": publication.local_date.isoformat(), "time": publication.local_time.strftime("%H:%M")}
         data = {"from": old, "to": {"date": local_date.isoformat(), "time": local_time.strftime("%H:%M")}}
-        times = {
+        times: dict[str, Any] = {
             "local_date": local_date,
             "local_time": local_time,
             "scheduled_at": scheduled_at,
@@ -329,7 +330,7 @@ def recompute_instants_for_zone(zone_name: str) -> int:
     return moved
 
 
-def add_comment(actor: User, publication: Publication, text: str):
+def add_comment(actor: User, publication: Publication, text: str) -> Comment:
     """Add a message to the publication's thread; notifies the other side after commit."""
     if not permissions.can_comment(actor, publication):
         raise PermissionDenied
