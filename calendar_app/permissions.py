@@ -9,20 +9,13 @@ take each.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import cast
-
-from django.utils import timezone
-from django_countries.fields import Country
 
 from calendar_app.models import (
     CLOSED_STATUSES,
-    NETWORK_VISIBLE_STATUSES,
     Asset,
     Crisis,
     Proposal,
     ProposalStatus,
-    ProposalTarget,
     Publication,
     PublicationStatus,
 )
@@ -43,11 +36,7 @@ def can_use_calendar(user: AnyUser) -> bool:
 def can_view_publication(user: AnyUser, publication: Publication) -> bool:
     """Central sees everything; a post's staff see all of their post's publications;
     the rest of the network sees approved and published ones only."""
-    if roles.is_central(user):
-        return True
-    if not roles.is_post_staff(user):
-        return False
-    return roles.works_for_post(user, publication.post) or publication.status in NETWORK_VISIBLE_STATUSES
+    return publication.is_visible_to(user)
 
 
 def can_create_publication(user: AnyUser, post: Post) -> bool:
@@ -120,10 +109,8 @@ def allowed_actions(user: AnyUser, publication: Publication) -> set[str]:
     others = {
         "view": can_view_publication(user, publication),
         "edit": can_edit_publication(user, publication),
-        # Posted by hand: only what may go out now (approved, not held by a crisis).
-        "record_delivery": publication.status == PublicationStatus.APPROVED
-        and not publication.is_held
-        and can_record_delivery(user, publication),
+        # Posted by hand: only what may go out now (approved, due, not held by a crisis).
+        "record_delivery": publication.may_go_out() and can_record_delivery(user, publication),
         "comment": can_comment(user, publication),
         "reschedule": can_reschedule(user, publication),
         "duplicate": can_duplicate(user, publication),
@@ -132,23 +119,8 @@ def allowed_actions(user: AnyUser, publication: Publication) -> set[str]:
     return moves | {name for name, allowed in others.items() if allowed}
 
 
-def is_live_advisory(publication: Publication) -> bool:
-    """An advisory written in crisis mode while its crisis is on (not merely a publication
-    whose kind says "crisis advisory"): it is fast-tracked."""
-    return publication.crisis is not None and publication.crisis.is_active
-
-
-def _expired_in_review(publication: Publication, now: datetime) -> bool:
-    """Its time passed while it waited for review: it is not approved any more, its post
-    reschedules it first. A live crisis advisory goes out at approval instead (fast track).
-
-    The one statement of the rule, for the approve action and the button offering it.
-    """
-    return publication.scheduled_at <= now and not is_live_advisory(publication)
-
-
 def _can_approve(user: AnyUser, publication: Publication) -> bool:
-    return can_review(user, publication) and not _expired_in_review(publication, timezone.now())
+    return can_review(user, publication) and not publication.is_expired_in_review()
 
 
 # --- Review workflow ---------------------------------------------------------------
@@ -223,21 +195,9 @@ def can_view_guidelines(user: AnyUser) -> bool:
 # --- Partner proposals ----------------------------------------------------------------
 
 
-def _proposal_is_open_for_adoption(proposal: Proposal) -> bool:
-    return proposal.status == ProposalStatus.ACCEPTED and (
-        proposal.window_ends_on is None or proposal.window_ends_on >= timezone.localdate()
-    )
-
-
 def proposal_targets_post(proposal: Proposal, post: Post) -> bool:
     """Whether an accepted proposal is aimed at `post` (network, its country, or itself)."""
-    if proposal.target == ProposalTarget.NETWORK:
-        return True
-    if proposal.target == ProposalTarget.COUNTRIES:
-        # django-stubs types a CountryField as the CharField it extends (str); the
-        # attribute is a django-countries Country, whose code is what the list holds.
-        return cast(Country, post.country).code in proposal.target_country_list
-    return any(target.pk == post.pk for target in proposal.target_posts.all())
+    return proposal.is_aimed_at(post)
 
 
 def is_own_partner(user: AnyUser, proposal: Proposal) -> bool:
@@ -246,14 +206,7 @@ def is_own_partner(user: AnyUser, proposal: Proposal) -> bool:
 
 def can_view_proposal(user: AnyUser, proposal: Proposal) -> bool:
     """The partner's own people; central once submitted; posts it is offered to."""
-    if is_own_partner(user, proposal):
-        return True
-    if roles.is_central(user):
-        # Central sees what was sent to it, even if withdrawn later; never an unsent draft.
-        return proposal.submitted_at is not None
-    if roles.is_post_staff(user) and proposal.status == ProposalStatus.ACCEPTED:
-        return any(proposal_targets_post(proposal, post) for post in roles.posts_of(user))
-    return False
+    return proposal.is_visible_to(user)
 
 
 def can_create_proposal(user: AnyUser) -> bool:
@@ -283,11 +236,7 @@ def can_triage_proposal(user: AnyUser, proposal: Proposal) -> bool:
 
 def can_adopt_proposal(user: AnyUser, proposal: Proposal, post: Post) -> bool:
     """A post's staff adopt an accepted proposal aimed at their post, inside its window."""
-    return (
-        roles.works_for_post(user, post)
-        and _proposal_is_open_for_adoption(proposal)
-        and proposal_targets_post(proposal, post)
-    )
+    return roles.works_for_post(user, post) and proposal.is_open_for(post)
 
 
 def posts_that_may_adopt(user: AnyUser, proposal: Proposal) -> list[Post]:

@@ -14,7 +14,6 @@ import time_machine
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
 
 from calendar_app import permissions, workflow
 from calendar_app.models import (
@@ -265,7 +264,7 @@ def test_a_reviewer_is_offered_every_decision_the_table_allows_on_a_publication_
 def test_approval_is_not_offered_once_the_time_passed_in_review(editor, second_reviewer, istanbul):
     publication = _in_review(istanbul, editor)
     with time_machine.travel(publication.scheduled_at + timedelta(minutes=1), tick=False):
-        assert permissions._expired_in_review(publication, timezone.now())
+        assert publication.is_expired_in_review()
         assert "approve" not in permissions.allowed_actions(second_reviewer, publication)
         with pytest.raises(workflow.DecisionRefused):
             workflow.approve(second_reviewer, publication, expected_revision=publication.revision)

@@ -8,10 +8,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Prefetch, Q, Value, When
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Prefetch, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -83,16 +82,12 @@ def library_for(user) -> list[dict]:
     posts = roles.posts_of(user)
     if not posts:
         return []
-    today = timezone.localdate()
-    open_ = Proposal.objects.filter(status=ProposalStatus.ACCEPTED).filter(
-        Q(window_ends_on__isnull=True) | Q(window_ends_on__gte=today)
-    )
     sections = []
     for post in posts:
         dismissed = ProposalDismissal.objects.filter(proposal=OuterRef("pk"), post=post)
         adopted = Publication.objects.filter(proposal=OuterRef("pk"), post=post)
         items = (
-            open_.targeting(post)
+            Proposal.objects.open_for(post)
             .exclude(Exists(dismissed))
             .annotate(adopted=Exists(adopted))
             .select_related("partner")

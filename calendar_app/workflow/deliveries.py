@@ -65,17 +65,12 @@ def record_delivery(actor: User, delivery: Delivery, url: str) -> Delivery:
 
 def _record_delivery(actor: User, delivery: Delivery, url: str) -> Delivery:
     hold_what_active_crises_cover()
-    # Only for a publication that may go out now: approved, neither held nor missed (a
-    # subquery, so that the compare-and-set itself names only the delivery's columns).
-    sendable = Delivery.objects.filter(
-        pk=delivery.pk,
-        publication__status=PublicationStatus.APPROVED,
-        publication__held_by__isnull=True,
-        publication__missed_in__isnull=True,
-    )
+    # Only for a publication that may go out now (a subquery, so that the compare-and-set
+    # itself names only the delivery's columns).
+    sendable = Delivery.objects.filter(pk=delivery.pk, publication__in=Publication.objects.may_go_out())
     if not sendable.exists():
         raise TransitionNotAllowed(
-            _("This publication may not go out now (held by a crisis, or not approved).")
+            _("This publication may not go out now (not approved, not yet due, or held by a crisis).")
         )
     updated = (
         Delivery.objects.filter(pk=delivery.pk, status__in=[DeliveryStatus.PENDING, DeliveryStatus.UNKNOWN])

@@ -113,11 +113,11 @@ def _decide(
     revision = publication.latest_revision
     if revision is None or revision.number != expected_revision or publication.revision != expected_revision:
         raise StaleEdit(Publication.objects.get(pk=publication.pk))
-    is_advisory = permissions.is_live_advisory(publication)
+    is_advisory = publication.is_fast_tracked
     if action == "approve":
         if any(c["severity"] == guidelines.BLOCKING and not c["passed"] for c in revision.checks):
             raise DecisionRefused(_("This revision fails a blocking guideline: request changes instead."))
-        if permissions._expired_in_review(publication, timezone.now()):
+        if publication.is_expired_in_review():
             raise DecisionRefused(_("Its time has passed: the post must reschedule it first."))
     with action_transaction():
         move(actor, publication, action, expected_revision=expected_revision, comment=comment)
