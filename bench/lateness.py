@@ -63,6 +63,7 @@ def configure_environment() -> str | None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "diplomacy.settings"
     os.environ["DJANGO_DEBUG"] = "0"
     os.environ["DJANGO_SECRET_KEY"] = "bench-" + secrets.token_urlsafe(32)
+    os.environ["WEBHOOK_SIGNING_KEY"] = "bench-webhook-" + secrets.token_urlsafe(32)
     os.environ["DJANGO_ALLOWED_HOSTS"] = "127.0.0.1"
     os.environ["DJANGO_LOG_LEVEL"] = "ERROR"
     os.environ.pop("REDIS_URL", None)  # the local-memory cache: nothing but the database

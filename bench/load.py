@@ -46,6 +46,7 @@ def environment(database_url: str) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "diplomacy.settings",
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": os.environ.get("LOAD_SECRET_KEY", secrets.token_urlsafe(50)),
+        "WEBHOOK_SIGNING_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_SECURE_SSL_REDIRECT": "0",
         "DATABASE_URL": database_url,

@@ -191,6 +191,7 @@ def configure_environment(static_root: str) -> str:
     # DEBUG off: no query log, no debug pages, hashed static files as in production.
     os.environ["DJANGO_DEBUG"] = "0"
     os.environ["DJANGO_SECRET_KEY"] = "bench-" + secrets.token_urlsafe(32)
+    os.environ["WEBHOOK_SIGNING_KEY"] = "bench-webhook-" + secrets.token_urlsafe(32)
     os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver,127.0.0.1"
     # Requests are made as https (secure=True), so no redirect either way.
     os.environ["DJANGO_SECURE_SSL_REDIRECT"] = "0"

@@ -20,11 +20,26 @@ from django.utils.translation import gettext_lazy as _
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
 def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
+    """A switch from the environment; a value that is not clearly on or off stops start-up.
+
+    Reading anything unknown as "off" would turn DJANGO_DEBUG=Flase into production mode
+    and DJANGO_SECURE_SSL_REDIRECT=ture into no redirect, silently.
+    """
+    value = os.environ.get(name, "").strip().lower()
+    if value == "":
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    if value in TRUE_WORDS:
+        return True
+    if value in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(
+        f"{name} must be one of 1/0, true/false, yes/no, on/off, got {os.environ[name]!r}."
+    )
 
 
 def env_int(name: str, default: int) -> int:
@@ -227,8 +242,19 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-# Signs what the webhook connector sends (HMAC-SHA256); the receiver checks it.
-WEBHOOK_SIGNING_KEY = os.environ.get("WEBHOOK_SIGNING_KEY", SECRET_KEY)
+# Signs what the webhook connector sends (HMAC-SHA256); the receiver checks it. The
+# receiver must hold this key, so it is never SECRET_KEY (which signs sessions, password
+# resets and queued tasks): production needs its own, development derives a throw-away one.
+if DEBUG:
+    WEBHOOK_SIGNING_KEY = os.environ.get("WEBHOOK_SIGNING_KEY", "").strip() or (
+        "development-webhook-key-" + hashlib.sha256(f"webhook-signing:{SECRET_KEY}".encode()).hexdigest()
+    )
+else:
+    WEBHOOK_SIGNING_KEY = env_required("WEBHOOK_SIGNING_KEY")
+    if WEBHOOK_SIGNING_KEY == SECRET_KEY:
+        raise ImproperlyConfigured(
+            "WEBHOOK_SIGNING_KEY must differ from DJANGO_SECRET_KEY: the webhook receiver holds it."
+        )
 # Encrypts channel credentials at rest (diplomacy.credentials): Fernet keys, comma-separated
 # to rotate (the first encrypts, all decrypt). With DEBUG on and none set, one is derived
 # from SECRET_KEY; in production, without it, credentials can be neither stored nor read

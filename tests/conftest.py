@@ -2,6 +2,7 @@
 reviewer, a second reviewer, a partner contributor and an outsider."""
 
 import pytest
+from django.utils import translation
 from django_q.conf import Conf
 
 from diplomacy.models import Role
@@ -27,6 +28,15 @@ def _clean_cache():
     yield
     cache.clear()
     recent_feeds.clear()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """A request through LocaleMiddleware leaves its language active on the thread after the
+    response: a test asking for Dutch would otherwise make the next test's strings Dutch."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

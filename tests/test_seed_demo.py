@@ -13,8 +13,10 @@ from diplomacy.models import Channel, Membership, Partner, Post, User
 
 @pytest.fixture
 def seeded(db, settings):
+    """The whole demo with a small calendar: its 1,500 default publications cost seconds per
+    test and none of these tests counts them (the 300-publication test below checks them)."""
     settings.DEBUG = True
-    call_command("seed_demo", "--password", "demo-pass-123", verbosity=0)
+    call_command("seed_demo", "--password", "demo-pass-123", "--publications", "50", verbosity=0)
 
 
 def test_the_demo_network_holds_the_belgian_posts_partners_and_channels(seeded):

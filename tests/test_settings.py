@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
 from diplomacy.apps import check_time_settings
+from diplomacy.settings import env_bool
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,6 +36,7 @@ PRODUCTION = {
     "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
     "DJANGO_ALLOWED_HOSTS": "calendar.example.org",
     "DJANGO_SECURE_HSTS_SECONDS": "31536000",
+    "WEBHOOK_SIGNING_KEY": secrets.token_urlsafe(50),
 }
 
 
@@ -42,12 +45,76 @@ def test_production_settings_pass_the_deploy_check():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS"])
+@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "WEBHOOK_SIGNING_KEY"])
 def test_a_missing_production_variable_stops_start_up_with_its_name(missing):
     env = {k: v for k, v in PRODUCTION.items() if k != missing}
     result = manage("check", **env)
     assert result.returncode != 0
     assert missing in result.stderr
+
+
+def test_production_refuses_the_secret_key_as_the_webhook_signing_key():
+    result = manage("check", **{**PRODUCTION, "WEBHOOK_SIGNING_KEY": PRODUCTION["DJANGO_SECRET_KEY"]})
+    assert result.returncode != 0
+    assert "WEBHOOK_SIGNING_KEY must differ from DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_development_signs_webhooks_with_a_derived_key_not_the_secret_key():
+    shown = "from django.conf import settings; print(settings.WEBHOOK_SIGNING_KEY, settings.SECRET_KEY)"
+    result = manage("shell", "-v", "0", "-c", shown)
+    assert result.returncode == 0, result.stderr
+    webhook_key, secret_key = result.stdout.split()
+    assert webhook_key.startswith("development-webhook-key-")
+    assert secret_key not in webhook_key
+
+
+def test_a_webhook_signing_key_from_the_environment_is_used_in_development():
+    shown = "from django.conf import settings; print(settings.WEBHOOK_SIGNING_KEY)"
+    result = manage("shell", "-v", "0", "-c", shown, WEBHOOK_SIGNING_KEY="shared-with-the-receiver")
+    assert result.stdout.strip() == "shared-with-the-receiver", result.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1", True),
+        ("true", True),
+        ("TRUE", True),
+        ("Yes", True),
+        (" on ", True),
+        ("0", False),
+        ("false", False),
+        ("False", False),
+        ("NO", False),
+        ("off", False),
+    ],
+)
+def test_a_switch_reads_the_clear_words_for_on_and_off(monkeypatch, value, expected):
+    monkeypatch.setenv("SOME_SWITCH", value)
+    assert env_bool("SOME_SWITCH", not expected) is expected
+
+
+@pytest.mark.parametrize("value", [None, "", "  "])
+def test_an_unset_or_empty_switch_takes_its_default(monkeypatch, value):
+    if value is None:
+        monkeypatch.delenv("SOME_SWITCH", raising=False)
+    else:
+        monkeypatch.setenv("SOME_SWITCH", value)
+    assert env_bool("SOME_SWITCH", True) is True
+    assert env_bool("SOME_SWITCH", False) is False
+
+
+@pytest.mark.parametrize("value", ["Flase", "ture", "2", "enabled", "y", "-1"])
+def test_an_unreadable_switch_is_refused_with_its_name(monkeypatch, value):
+    monkeypatch.setenv("SOME_SWITCH", value)
+    with pytest.raises(ImproperlyConfigured, match=f"SOME_SWITCH must be one of .*{value!r}"):
+        env_bool("SOME_SWITCH", False)
+
+
+def test_an_unreadable_debug_switch_stops_start_up_instead_of_meaning_production():
+    result = manage("check", DJANGO_DEBUG="Flase")
+    assert result.returncode != 0
+    assert "DJANGO_DEBUG must be one of 1/0, true/false, yes/no, on/off" in result.stderr
 
 
 def test_a_malformed_number_stops_start_up_with_a_clear_message():

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.servers.basehttp import ThreadedWSGIServer
+from django.test.testcases import LiveServerThread
 from playwright.sync_api import Browser, sync_playwright
 from pytest_django.fixtures import Settings
 from pytest_django.live_server_helper import LiveServer
@@ -37,6 +39,21 @@ CHROMIUM_ARGS = [
     # resolve nothing but loopback, so that no test ever leaves the machine.
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
 ]
+
+
+class QuickToStopWSGIServer(ThreadedWSGIServer):
+    """`shutdown()` waits until serve_forever next looks at its flag (every 0.5 s by default)."""
+
+    def serve_forever(self, poll_interval: float = 0.01) -> None:
+        super().serve_forever(poll_interval)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _live_server_stops_at_once() -> Iterator[None]:
+    """Autouse, so it is in place before pytest-django's session `live_server` starts."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(LiveServerThread, "server_class", QuickToStopWSGIServer)
+        yield
 
 
 @pytest.fixture(scope="session")
