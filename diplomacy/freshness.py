@@ -147,12 +147,6 @@ class _Written:
         self.alias = connection.alias
         self.levels: list[tuple[str | None, set[str]]] = [(None, set())]
         self.done = False
-        self._hook(connection)
-
-    def _hook(self, connection) -> None:
-        # Django drops a callback with the savepoint it was registered in; the ids noted here
-        # say whether rolling a savepoint back takes this one along (`rolled_back`).
-        self.hooked_in = set(connection.savepoint_ids)
         connection.on_commit(self.committed, robust=True)
 
     def tables(self) -> set[str]:
@@ -168,24 +162,21 @@ class _Written:
         """What was written inside savepoint `sid` now belongs to the level around it."""
         at = self._level_of(sid)
         if at is None:
-            return  # opened before the first write: everything is at an outer level already
+            return  # opened before the first write: every table stays where it is
         kept = set().union(*(tables for _sid, tables in self.levels[at:]))
         del self.levels[at:]
         self.levels[-1][1].update(kept)
 
-    def rolled_back(self, connection, sid: str) -> None:
+    def rolled_back(self, sid: str) -> None:
         """Forget what was written since savepoint `sid` (which stays open, empty)."""
         at = self._level_of(sid)
         if at is None:
             # Opened before this transaction's first write: every table was written after it.
+            # (When an atomic block opened it, Django drops this callback with it, too.)
             self.levels = [(None, set())]
         else:
             del self.levels[at:]
             self.levels.append((sid, set()))
-        if sid in self.hooked_in:
-            # Django is about to drop this callback with the savepoint: register it again at
-            # the level around (Atomic has already popped `sid` from savepoint_ids).
-            self._hook(connection)
 
     def _level_of(self, sid: str) -> int | None:
         for at, (level_sid, _tables) in enumerate(self.levels):
@@ -236,7 +227,7 @@ def _savepoint_moved(connection, statement: str, sid: str) -> None:
     elif statement.startswith("RELEASE"):
         written.released(sid)
     else:
-        written.rolled_back(connection, sid)
+        written.rolled_back(sid)
 
 
 def move_on_due(connection) -> None:
