@@ -40,7 +40,7 @@ from django.utils import timezone
 from calendar_app import permissions
 from calendar_app.models import CalendarFeed, PublicationStatus, Variant
 from diplomacy import freshness, roles
-from diplomacy.models import Membership, User
+from diplomacy.models import Membership, Partner, Post, User
 
 #: A feed covers the recent past and the coming year.
 PAST_DAYS = 30
@@ -114,8 +114,9 @@ class FeedOwner:
     rights: tuple
 
 
-#: What decides whose feed a token is and whether they may use the calendar.
-OWNER_READS = (CalendarFeed, User, Membership)
+#: What decides whose feed a token is and whether they may use the calendar (memberships are
+#: read with their post and partner).
+OWNER_READS = (CalendarFeed, User, Membership, Post, Partner)
 
 
 def feed_owner(token: str) -> FeedOwner | None:
