@@ -20,7 +20,8 @@ from diplomacy.models import TableVersion
 #: What any build may read undeclared: the versions themselves and the session.
 ALWAYS_READ = frozenset({TableVersion._meta.db_table, "django_session"})
 _SELECT = re.compile(r"\s*(?:SELECT|WITH)\b", re.IGNORECASE)
-_TABLE = re.compile(r'\b(?:FROM|JOIN)\s+"?(\w+)"?', re.IGNORECASE)
+#: A name after FROM or JOIN, unless a column follows it (`EXTRACT(DAY FROM U0."at")`).
+_TABLE = re.compile(r'\b(?:FROM|JOIN)\s+(?:"(\w+)"|(\w+)\b)(?!\s*\.)', re.IGNORECASE)
 
 
 def tables_read(statements: Iterable[str]) -> set[str]:
@@ -28,7 +29,7 @@ def tables_read(statements: Iterable[str]) -> set[str]:
     tables: set[str] = set()
     for sql in statements:
         if _SELECT.match(sql):
-            tables.update(_TABLE.findall(sql))
+            tables.update(quoted or bare for quoted, bare in _TABLE.findall(sql))
     return tables
 
 

@@ -15,6 +15,7 @@ def test_the_tables_of_a_select_are_those_after_from_and_join():
             'LEFT OUTER JOIN "calendar_app_campaign" ON (1 = 1) WHERE "a"."id" IN '
             '(SELECT U0."id" FROM "calendar_app_variant" U0)',
             'SELECT EXTRACT(YEAR FROM ("x"."at" AT TIME ZONE \'UTC\')) FROM diplomacy_channel',
+            'SELECT EXTRACT(DOW FROM U0."at"), EXTRACT(DOW FROM "U1"."at") FROM "calendar_app_review" U0',
             'UPDATE "diplomacy_partner" SET "name" = %s',  # a write, not a read
         ]
     ) == {
@@ -23,6 +24,7 @@ def test_the_tables_of_a_select_are_those_after_from_and_join():
         "calendar_app_campaign",
         "calendar_app_variant",
         "diplomacy_channel",
+        "calendar_app_review",
     }
 
 
