@@ -190,19 +190,30 @@ class _Written:
             return
         self.done = True
         connection = connections[self.alias]
+        connection.__dict__.pop("_writes_seen", None)
         due: set[str] = connection.__dict__.get("_versions_due") or set()
         connection.__dict__["_versions_due"] = set()
         _move_on(connection, self.tables() | due)
 
 
 def _open_writes(connection) -> _Written | None:
-    """What this connection's open transaction wrote, if it wrote anything (Django's list of
-    on-commit callbacks, the one `TestCase.captureOnCommitCallbacks` reads, holds it)."""
+    """What this connection's open transaction wrote, if it wrote anything.
+
+    Django's list of on-commit callbacks (the one `TestCase.captureOnCommitCallbacks` reads)
+    holds it. Django replaces that list by a new one whenever it drops or runs callbacks (a
+    commit, a rollback, a savepoint rolled back), so while the list is the one seen last,
+    the answer found then still holds: a transaction of many writes scans it once.
+    """
     if not connection.in_atomic_block:
         return None
-    for _sids, callback, _robust in connection.run_on_commit:
+    callbacks = connection.run_on_commit
+    seen = connection.__dict__.get("_writes_seen")
+    if seen is not None and seen[1] is callbacks and not seen[0].done:
+        return seen[0]
+    for _sids, callback, _robust in callbacks:
         written = getattr(callback, "__self__", None)
         if isinstance(written, _Written) and not written.done:
+            connection.__dict__["_writes_seen"] = (written, callbacks)
             return written
     return None
 
@@ -215,7 +226,11 @@ def _written(connection, table: str) -> None:
         # or at the end of the request, the task, the thread or the process.
         connection.__dict__.setdefault("_versions_due", set()).add(table)
         return
-    (_open_writes(connection) or _Written(connection)).add(table)
+    written = _open_writes(connection)
+    if written is None:
+        written = _Written(connection)
+        connection.__dict__["_writes_seen"] = (written, connection.run_on_commit)
+    written.add(table)
 
 
 def _savepoint_moved(connection, statement: str, sid: str) -> None:
