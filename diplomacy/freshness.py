@@ -70,7 +70,9 @@ _WRITE = re.compile(
     re.IGNORECASE,
 )
 #: The savepoint statements Django sends (atomic blocks and `transaction.savepoint()` alike).
-_SAVEPOINT = re.compile(r'\s*(SAVEPOINT|RELEASE\s+SAVEPOINT|ROLLBACK\s+TO\s+SAVEPOINT)\s+"?(\w+)"?', re.I)
+_SAVEPOINT = re.compile(
+    r'\s*(SAVEPOINT|RELEASE\s+SAVEPOINT|ROLLBACK\s+TO\s+SAVEPOINT)\s+"?(\w+)"?', re.IGNORECASE
+)
 #: Tables whose writes no fragment reads: the versions themselves, sessions, the task queue,
 #: the record of migrations.
 _UNWATCHED_PREFIXES = ("diplomacy_tableversion", "django_session", "django_q_", "django_migrations")
