@@ -4,6 +4,13 @@ A write outside a transaction waits for the connection's next statement to move 
 a worker waiting for its next task, or a process about to exit, may have none.
 """
 
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -76,3 +83,40 @@ def test_the_exit_never_fails_on_a_database_that_cannot_answer(monkeypatch, capl
     monkeypatch.setattr(freshness, "_move_on", unreachable)
     freshness.move_on_at_exit()
     assert "Could not move the versions due on at exit" in caplog.text
+
+
+def a_database_for_another_process(tmp_path: Path) -> tuple[str, Callable[[str], int]]:
+    """The test database as another process reaches it (SQLite's in-memory one copied to a
+    file), and how to read a table's version there."""
+    if connection.vendor == "postgresql":
+        url = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + connection.settings_dict["NAME"]
+        return url, lambda table: versions(table)[0]
+    path = tmp_path / "copy.sqlite3"
+    with sqlite3.connect(connection.settings_dict["NAME"], uri=True) as source, sqlite3.connect(path) as copy:
+        source.backup(copy)
+
+    def version_in_the_copy(table: str) -> int:
+        with sqlite3.connect(path) as copy:
+            found = copy.execute(
+                'SELECT "version" FROM "diplomacy_tableversion" WHERE "table" = ?', [table]
+            ).fetchone()
+        return found[0] if found else 0
+
+    return f"sqlite:///{path}", version_in_the_copy
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_shell_that_wrote_outside_a_transaction_moves_it_on_as_it_exits(tmp_path):
+    url, version = a_database_for_another_process(tmp_path)
+    before = version(PARTNERS)
+    typed = "from diplomacy.models import Partner; Partner.objects.create(code='shell', name='Typed')"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", typed],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert version(PARTNERS) != before  # no statement came after the write: the exit moved it
