@@ -6,13 +6,16 @@ Every test here lets commits happen for real (`transaction=True`).
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from calendar_app.models import Publication, Variant
+from calendar_app.views.calendar import CALENDAR_READS
+from calendar_app.views.review import APPROVALS_READS
 from diplomacy import freshness
 from diplomacy.models import Partner, Post, TableVersion, User
 from tests.calendar_factories import make_publication
-from tests.factories import make_partner
+from tests.factories import PASSWORD, make_partner
 
 PUBLICATIONS = Publication._meta.db_table
 VARIANTS = Variant._meta.db_table
@@ -193,3 +196,12 @@ def test_an_update_sets_only_unshown_columns_when_every_assigned_column_is_liste
     assert not only(USERS, 'UPDATE "diplomacy_user" SET "full_name" = %s WHERE "last_login" = %s')
     assert not only(USERS, 'DELETE FROM "diplomacy_user" WHERE "last_login" = %s')
     assert not only(POSTS, 'UPDATE "diplomacy_post" SET "last_login" = %s')
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_login_through_the_login_page_leaves_every_page_of_the_network_cached(client, editor):
+    tables = sorted({*freshness.tables_of(APPROVALS_READS), *freshness.tables_of(CALENDAR_READS)})
+    before = freshness.versions_of(tables)
+    response = client.post(reverse("account_login"), {"login": editor.email, "password": PASSWORD})
+    assert response.status_code == 302 and "_auth_user_id" in client.session
+    assert freshness.versions_of(tables) == before
