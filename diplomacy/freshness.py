@@ -18,11 +18,12 @@ rights, the filters, the language, the day) and the versions of the tables it re
   random version (`TableVersion`) in ONE statement, after the commit, never before.
 - A write outside a transaction is committed at once; its version moves with the other
   ones due on that connection, in one statement, before the connection's next statement
-  outside a transaction (its cursor may still hold rows to read) or at the latest at one of
-  the ends that every kind of process has: the end of a request (`FreshnessMiddleware`,
-  `request_finished`), of a django-q2 task (`post_execute_in_worker` in the worker,
-  `post_execute` in the monitor), of a thread of one's own (`close_connections()`), of a
-  management command or a shell (at exit).
+  outside a transaction (its cursor may still hold rows to read; a transaction managed by
+  hand, without an atomic block, counts as one until autocommit is back), or at the latest
+  at one of the ends that every kind of process has: the end of a request
+  (`FreshnessMiddleware`, `request_finished`), of a django-q2 task (`post_execute_in_worker`
+  in the worker, `post_execute` in the monitor), of a thread of one's own
+  (`close_connections()`), of a management command or a shell (at exit).
 - A reader reads the versions first and the data after, so a copy stored under a version
   never holds data older than that version; a write that commits while a fragment is being
   built changes the version, and the next reader builds again.
@@ -90,7 +91,7 @@ _RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
 def note_writes(execute, sql, params, many, context):
     """A connection's execute wrapper: each write's table moves on once the write is committed."""
     connection = context["connection"]
-    if connection.__dict__.get("_versions_due") and not connection.in_atomic_block:
+    if connection.__dict__.get("_versions_due") and _committed_so_far(connection):
         move_on_due(connection)
     result = execute(sql, params, many, context)
     if isinstance(sql, str):
@@ -247,6 +248,13 @@ def _savepoint_moved(connection, statement: str, sid: str) -> None:
         written.rolled_back(sid)
 
 
+def _committed_so_far(connection) -> bool:
+    """Whether every write this connection made is committed: no atomic block is open, and
+    no transaction managed by hand (`set_autocommit(False)`) either, which has no on-commit
+    callbacks; what it wrote moves on once autocommit is back."""
+    return not connection.in_atomic_block and connection.autocommit
+
+
 def move_on_due(connection) -> None:
     """Move on the tables written outside a transaction since the last time (one statement)."""
     due: set[str] = connection.__dict__.get("_versions_due") or set()
@@ -257,7 +265,7 @@ def move_on_due(connection) -> None:
 def move_on_everywhere(**kwargs) -> None:
     """Receiver of the ends of work (a request, a django-q2 task, the process): nothing stays due."""
     for connection in connections.all(initialized_only=True):
-        if connection.__dict__.get("_versions_due") and not connection.in_atomic_block:
+        if connection.__dict__.get("_versions_due") and _committed_so_far(connection):
             move_on_due(connection)
 
 

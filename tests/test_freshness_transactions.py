@@ -205,3 +205,16 @@ def test_a_login_through_the_login_page_leaves_every_page_of_the_network_cached(
     response = client.post(reverse("account_login"), {"login": editor.email, "password": PASSWORD})
     assert response.status_code == 302 and "_auth_user_id" in client.session
     assert freshness.versions_of(tables) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_managed_by_hand_moves_its_tables_on_only_once_committed(istanbul):
+    before = versions(POSTS)
+    transaction.set_autocommit(False)
+    try:
+        Post.objects.filter(pk=istanbul.pk).update(city="Constantinople")
+        assert versions(POSTS) == before  # others cannot see the change yet
+        transaction.commit()
+    finally:
+        transaction.set_autocommit(True)
+    assert versions(POSTS) != before
