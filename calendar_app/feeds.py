@@ -41,7 +41,7 @@ from django.utils import timezone
 from calendar_app import permissions
 from calendar_app.models import CalendarFeed, Publication, PublicationQuerySet, PublicationStatus, Variant
 from diplomacy import freshness, roles
-from diplomacy.models import Membership, User
+from diplomacy.models import Membership, Partner, Post, User
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -122,8 +122,9 @@ class FeedOwner:
     rights: tuple[tuple[str, int, int], ...]
 
 
-#: What decides whose feed a token is and whether they may use the calendar.
-OWNER_READS = (CalendarFeed, User, Membership)
+#: What decides whose feed a token is and whether they may use the calendar (memberships are
+#: read with their post and partner).
+OWNER_READS = (CalendarFeed, User, Membership, Post, Partner)
 
 
 def feed_owner(token: str) -> FeedOwner | None:

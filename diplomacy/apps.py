@@ -1,3 +1,4 @@
+import atexit
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,13 +16,20 @@ class DiplomacyConfig(AppConfig):
     def ready(self) -> None:
         from django.core.signals import request_finished
         from django.db.backends.signals import connection_created
+        from django_q.signals import post_execute, post_execute_in_worker
 
         from diplomacy import freshness
 
         checks.register(check_time_settings)
-        # Every connection reports the tables it writes (page fragments stay fresh).
+        # Every connection reports the tables it writes (page fragments stay fresh), and what
+        # was written outside a transaction moves on at the latest when the work ends: a
+        # request, a task (in the worker that ran it, and in the monitor that ran its hook),
+        # a management command or a shell (the process).
         connection_created.connect(freshness.install, dispatch_uid="diplomacy.freshness")
         request_finished.connect(freshness.move_on_everywhere, dispatch_uid="diplomacy.freshness")
+        post_execute_in_worker.connect(freshness.move_on_everywhere, dispatch_uid="diplomacy.freshness")
+        post_execute.connect(freshness.move_on_everywhere, dispatch_uid="diplomacy.freshness")
+        atexit.register(freshness.move_on_at_exit)
 
 
 def check_time_settings(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[checks.CheckMessage]:

@@ -1,4 +1,4 @@
-"""Fresh copies of expensive page fragments: a version per table, moved by every committed write.
+"""Fresh copies of expensive page fragments: a version per table, moved by every committed change.
 
 A page fragment that takes tens of milliseconds to build (the month grid, the network
 reports) is kept in Django's cache under a key that holds what shapes it (the viewer's
@@ -8,16 +8,28 @@ rights, the filters, the language, the day) and the versions of the tables it re
   by a wrapper on that connection (`note_writes`, installed in `DiplomacyConfig.ready`):
   the ORM, bulk updates, compare-and-set updates, migrations, raw SQL. Nothing has to
   remember to say "I changed something".
-- Once the transaction that wrote commits, each table it wrote gets a new random version
-  (`TableVersion`). A reader reads the versions first and the data after, so a copy
-  stored under a version never holds data older than that version; a write that commits
-  while a fragment is being built changes the version, and the next reader builds again.
+- Only a statement that changed rows counts: an UPDATE or DELETE that matched nothing (a
+  lost compare-and-set), an INSERT that a conflict clause turned into nothing (a many-to-many
+  add of a link already there) move nothing on. Neither does an UPDATE that sets only
+  columns no page shows (`UNSHOWN_COLUMNS`: a login's `last_login`).
+- What a transaction wrote belongs to that transaction, savepoint by savepoint (`_Written`):
+  a savepoint rolled back takes the tables written inside it along, a transaction rolled
+  back takes all of them, and once the transaction commits every table it wrote gets a new
+  random version (`TableVersion`) in ONE statement, after the commit, never before.
+- A write outside a transaction is committed at once; its version moves with the other
+  ones due on that connection, in one statement, before the connection's next statement
+  outside a transaction (its cursor may still hold rows to read; a transaction managed by
+  hand, without an atomic block, counts as one until autocommit is back), or at the latest
+  at one of the ends that every kind of process has: the end of a request
+  (`FreshnessMiddleware`, `request_finished`), of a django-q2 task (`post_execute_in_worker`
+  in the worker, `post_execute` in the monitor), of a thread of one's own
+  (`close_connections()`), of a management command or a shell (at exit).
+- A reader reads the versions first and the data after, so a copy stored under a version
+  never holds data older than that version; a write that commits while a fragment is being
+  built changes the version, and the next reader builds again.
 - Inside a transaction that has written one of a fragment's tables (a request that saves,
   then shows; a test), the fragment is built and not stored: that connection sees data
   no one else sees yet.
-- A write outside a transaction is committed at once, but its version moves before the
-  connection's next statement or at the end of the request (its cursor may still hold
-  rows to read); a thread of one's own ends with `close_connections()`.
 - Copies expire after `FRAGMENT_SECONDS` whatever happens, which bounds what no table
   version can tell: writes made outside Django, the clock (a "waiting for 3 hours").
 
@@ -36,7 +48,7 @@ from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from django.core.cache import cache
-from django.db import DatabaseError, connections, models, transaction
+from django.db import DatabaseError, connections, models
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
@@ -44,7 +56,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
-from diplomacy.models import TableVersion
+from diplomacy.models import TableVersion, User
 
 logger = logging.getLogger(__name__)
 
@@ -58,21 +70,65 @@ _WRITE = re.compile(
     r'\s*(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|REPLACE\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM)\s+"?(\w+)"?',
     re.IGNORECASE,
 )
-#: Tables whose writes no fragment reads: the versions themselves, sessions, the task queue.
-_UNWATCHED_PREFIXES = ("diplomacy_tableversion", "django_session", "django_q_")
+#: The savepoint statements Django sends (atomic blocks and `transaction.savepoint()` alike).
+_SAVEPOINT = re.compile(
+    r'\s*(SAVEPOINT|RELEASE\s+SAVEPOINT|ROLLBACK\s+TO\s+SAVEPOINT)\s+"?(\w+)"?', re.IGNORECASE
+)
+#: Tables whose writes no fragment reads: the versions themselves, sessions, the task queue,
+#: the record of migrations.
+_UNWATCHED_PREFIXES = ("diplomacy_tableversion", "django_session", "django_q_", "django_migrations")
+#: Columns that change often and that no page shows, by table: an UPDATE that sets nothing
+#: else moves nothing on. Without it every login (`last_login`) rebuilt the approval queue,
+#: the calendar and every fragment that names a person.
+UNSHOWN_COLUMNS: dict[str, frozenset[str]] = {User._meta.db_table: frozenset({"last_login"})}
+#: An UPDATE's SET clause, and the columns it assigns (a column named in an expression there
+#: counts too, which errs on the side of moving on).
+_SET_CLAUSE = re.compile(r"\bSET\s+(.*?)(?:\bWHERE\b|\bRETURNING\b|$)", re.IGNORECASE | re.DOTALL)
+_ASSIGNED = re.compile(r'"?(\w+)"?\s*=(?!=)')
+_RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
 
 
 def note_writes(execute, sql, params, many, context):
     """A connection's execute wrapper: each write's table moves on once the write is committed."""
     connection = context["connection"]
-    if connection.__dict__.get("_versions_due") and not connection.in_atomic_block:
+    if connection.__dict__.get("_versions_due") and _committed_so_far(connection):
         move_on_due(connection)
     result = execute(sql, params, many, context)
-    match = _WRITE.match(sql) if isinstance(sql, str) else None
-    if match and not match.group(1).startswith(_UNWATCHED_PREFIXES):
-        _written(connection, match.group(1))
-        _forget_versions_read(connection)
+    if isinstance(sql, str):
+        match = _WRITE.match(sql)
+        if match:
+            table = match.group(1)
+            if not table.startswith(_UNWATCHED_PREFIXES) and changes_what_pages_show(
+                table, sql, context["cursor"]
+            ):
+                _written(connection, table)
+        elif connection.in_atomic_block:
+            match = _SAVEPOINT.match(sql)
+            if match:
+                _savepoint_moved(connection, match.group(1).upper(), match.group(2))
     return result
+
+
+def changes_what_pages_show(table: str, sql: str, cursor) -> bool:
+    """Whether a write that just ran on `cursor` changed rows of `table` that a page may show.
+
+    An UPDATE or DELETE that matched no row, an INSERT that a conflict clause skipped, change
+    nothing. SQLite counts the rows of an `INSERT ... RETURNING` only once they are read, so
+    there a count of 0 is taken to mean "not known yet".
+    """
+    if cursor.rowcount == 0 and not _RETURNING.search(sql):
+        return False
+    return not sets_only_unshown_columns(table, sql)
+
+
+def sets_only_unshown_columns(table: str, sql: str) -> bool:
+    """Whether `sql` is an UPDATE of `table` that sets only columns of UNSHOWN_COLUMNS."""
+    unshown = UNSHOWN_COLUMNS.get(table)
+    if not unshown or sql.lstrip()[:6].upper() != "UPDATE":
+        return False
+    clause = _SET_CLAUSE.search(sql)
+    columns = set(_ASSIGNED.findall(clause.group(1))) if clause else set()
+    return bool(columns) and columns <= unshown
 
 
 def install(connection, **kwargs) -> None:
@@ -81,34 +137,145 @@ def install(connection, **kwargs) -> None:
         connection.execute_wrappers.append(note_writes)
 
 
+class _Written:
+    """The tables an open transaction wrote, level by level: the transaction itself, then each
+    savepoint opened since its first write (outer first).
+
+    It is the transaction's on-commit callback (`committed`), so Django keeps it exactly as long
+    as the transaction: it is dropped with a transaction that rolls back, run once after the
+    commit. A savepoint rolled back drops the levels opened inside it (`rolled_back`).
+    """
+
+    def __init__(self, connection) -> None:
+        self.alias = connection.alias
+        self.levels: list[tuple[str | None, set[str]]] = [(None, set())]
+        self.done = False
+        connection.on_commit(self.committed, robust=True)
+
+    def tables(self) -> set[str]:
+        return set().union(*(tables for _sid, tables in self.levels))
+
+    def add(self, table: str) -> None:
+        self.levels[-1][1].add(table)
+
+    def opened(self, sid: str) -> None:
+        self.levels.append((sid, set()))
+
+    def released(self, sid: str) -> None:
+        """What was written inside savepoint `sid` now belongs to the level around it."""
+        at = self._level_of(sid)
+        if at is None:
+            return  # opened before the first write: every table stays where it is
+        kept = set().union(*(tables for _sid, tables in self.levels[at:]))
+        del self.levels[at:]
+        self.levels[-1][1].update(kept)
+
+    def rolled_back(self, sid: str) -> None:
+        """Forget what was written since savepoint `sid` (which stays open, empty)."""
+        at = self._level_of(sid)
+        if at is None:
+            # Opened before this transaction's first write: every table was written after it.
+            # (When an atomic block opened it, Django drops this callback with it, too.)
+            self.levels = [(None, set())]
+        else:
+            del self.levels[at:]
+            self.levels.append((sid, set()))
+
+    def _level_of(self, sid: str) -> int | None:
+        for at, (level_sid, _tables) in enumerate(self.levels):
+            if level_sid == sid:
+                return at
+        return None
+
+    def committed(self) -> None:
+        """On commit: every table the transaction wrote (and any due already) in one statement."""
+        if self.done:
+            return
+        self.done = True
+        connection = connections[self.alias]
+        connection.__dict__.pop("_writes_seen", None)
+        due: set[str] = connection.__dict__.get("_versions_due") or set()
+        connection.__dict__["_versions_due"] = set()
+        _move_on(connection, self.tables() | due)
+
+
+def _open_writes(connection) -> _Written | None:
+    """What this connection's open transaction wrote, if it wrote anything.
+
+    Django's list of on-commit callbacks (the one `TestCase.captureOnCommitCallbacks` reads)
+    holds it. Django replaces that list by a new one whenever it drops or runs callbacks (a
+    commit, a rollback, a savepoint rolled back), so while the list is the one seen last,
+    the answer found then still holds: a transaction of many writes scans it once.
+    """
+    if not connection.in_atomic_block:
+        return None
+    callbacks = connection.run_on_commit
+    seen = connection.__dict__.get("_writes_seen")
+    if seen is not None and seen[1] is callbacks and not seen[0].done:
+        return seen[0]
+    for _sids, callback, _robust in callbacks:
+        written = getattr(callback, "__self__", None)
+        if isinstance(written, _Written) and not written.done:
+            connection.__dict__["_writes_seen"] = (written, callbacks)
+            return written
+    return None
+
+
 def _written(connection, table: str) -> None:
+    _forget_versions_read(connection)
     if not connection.in_atomic_block:
         # Committed already, but its cursor may still hold rows to read (an INSERT's
         # RETURNING on SQLite): the version moves before the connection's next statement,
-        # or at the end of the request (FreshnessMiddleware, request_finished).
+        # or at the end of the request, the task, the thread or the process.
         connection.__dict__.setdefault("_versions_due", set()).add(table)
         return
-    pending: set[str] = connection.__dict__.setdefault("_tables_written", set())
-    if table in pending:
-        return
-    pending.add(table)
-    alias = connection.alias
-    transaction.on_commit(lambda: _move_on(connections[alias], table), using=alias, robust=True)
+    written = _open_writes(connection)
+    if written is None:
+        written = _Written(connection)
+        connection.__dict__["_writes_seen"] = (written, connection.run_on_commit)
+    written.add(table)
+
+
+def _savepoint_moved(connection, statement: str, sid: str) -> None:
+    written = _open_writes(connection)
+    if written is None:
+        return  # nothing written yet: no savepoint matters
+    if statement == "SAVEPOINT":
+        written.opened(sid)
+    elif statement.startswith("RELEASE"):
+        written.released(sid)
+    else:
+        written.rolled_back(sid)
+
+
+def _committed_so_far(connection) -> bool:
+    """Whether every write this connection made is committed: no atomic block is open, and
+    no transaction managed by hand (`set_autocommit(False)`) either, which has no on-commit
+    callbacks; what it wrote moves on once autocommit is back."""
+    return not connection.in_atomic_block and connection.autocommit
 
 
 def move_on_due(connection) -> None:
-    """Move on the tables written outside a transaction since the last time."""
+    """Move on the tables written outside a transaction since the last time (one statement)."""
     due: set[str] = connection.__dict__.get("_versions_due") or set()
-    tables, connection.__dict__["_versions_due"] = sorted(due), set()
-    for table in tables:
-        _move_on(connection, table)
+    connection.__dict__["_versions_due"] = set()
+    _move_on(connection, due)
 
 
 def move_on_everywhere(**kwargs) -> None:
-    """`request_finished` receiver, and the middleware's last step: nothing stays due."""
+    """Receiver of the ends of work (a request, a django-q2 task, the process): nothing stays due."""
     for connection in connections.all(initialized_only=True):
-        if connection.__dict__.get("_versions_due") and not connection.in_atomic_block:
+        if connection.__dict__.get("_versions_due") and _committed_so_far(connection):
             move_on_due(connection)
+
+
+def move_on_at_exit() -> None:
+    """`atexit` hook: a management command or a shell that wrote outside a transaction leaves
+    nothing due. Never fails the exit (the database may be gone by then: a test run's)."""
+    try:
+        move_on_everywhere()
+    except Exception:  # the process is ending: say so, do not raise
+        logger.exception("Could not move the versions due on at exit")
 
 
 def close_connections() -> None:
@@ -136,20 +303,37 @@ class FreshnessMiddleware:
         return response
 
 
-def _move_on(connection, table: str) -> None:
-    connection.__dict__.setdefault("_tables_written", set()).discard(table)
+def _move_on(connection, tables: Iterable[str]) -> None:
+    """Give each of `tables` a new random version: one upsert, tables in order (two processes
+    moving the same tables on lock their rows in the same order on PostgreSQL)."""
+    tables = sorted(tables)
+    if not tables:
+        return
     _forget_versions_read(connection)
-    versions = TableVersion.objects.using(connection.alias)
-    version = secrets.randbits(62)
+    # One plain statement: bulk_create(update_conflicts=True) says the same but wraps it in a
+    # transaction of its own, two more round trips after every commit. SQLite and PostgreSQL
+    # both speak this dialect of upsert.
+    quote = connection.ops.quote_name
+    meta = TableVersion._meta
+    table, key, version = (
+        quote(meta.db_table),
+        quote(meta.get_field("table").column),
+        quote(meta.get_field("version").column),
+    )
+    rows = ", ".join(["(%s, %s)"] * len(tables))
+    sql = (
+        f"INSERT INTO {table} ({key}, {version}) VALUES {rows} "  # noqa: S608 (names from the model)
+        f"ON CONFLICT ({key}) DO UPDATE SET {version} = EXCLUDED.{version}"
+    )
+    params = [value for name in tables for value in (name, secrets.randbits(62))]
     try:
-        if not versions.filter(table=table).update(version=version):
-            versions.bulk_create([TableVersion(table=table, version=0)], ignore_conflicts=True)
-            versions.filter(table=table).update(version=version)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
     except DatabaseError:
-        if TableVersion._meta.db_table not in connection.introspection.table_names():
+        if meta.db_table not in connection.introspection.table_names():
             return  # migrating a new database: no fragment is stored yet
-        # The write itself is committed; its fragments age out after FRAGMENT_SECONDS.
-        logger.exception("Could not move the version of %s on", table)
+        # The writes themselves are committed; their fragments age out after FRAGMENT_SECONDS.
+        logger.exception("Could not move the versions of %s on", ", ".join(tables))
 
 
 def tables_of(sources: Iterable[type[models.Model] | str]) -> list[str]:
@@ -166,16 +350,10 @@ def tables_of(sources: Iterable[type[models.Model] | str]) -> list[str]:
 
 
 def written_here(tables: Iterable[str], using: str = "default") -> bool:
-    """Whether this connection's open transaction has written one of these tables."""
-    connection = connections[using]
-    pending = connection.__dict__.get("_tables_written")
-    if not pending:
-        return False
-    if not connection.in_atomic_block:
-        # What a rolled-back transaction wrote never moved on, and never will.
-        pending.clear()
-        return False
-    return not pending.isdisjoint(tables)
+    """Whether this connection's open transaction has written one of these tables (and not
+    rolled that write back)."""
+    written = _open_writes(connections[using])
+    return written is not None and not written.tables().isdisjoint(tables)
 
 
 def versions_of(tables: list[str], using: str = "default") -> tuple[int, ...]:
@@ -261,21 +439,27 @@ def remembered(
     banner) then costs no query of its own, the versions being read once a request."""
     key = current_key(name, reads=reads, shape=shape)
     if key is None:
-        return compute()
+        return _build(name, reads, compute)
     found = cache.get(key, _MISSING)
     if found is _MISSING:
-        found = compute()
+        found = _build(name, reads, compute)
         cache.set(key, found, FRAGMENT_SECONDS)
     return found
+
+
+def _build(name: str, reads: Iterable[type[models.Model] | str], build: Callable[[], T]) -> T:
+    """Build the fragment or value `name`, which says it reads only `reads`: the one place
+    every build passes, where the tests check that claim (tests/fragment_reads.py)."""
+    return build()
 
 
 def _fragment(name: str, *, reads, shape, build) -> SafeString:
     key = current_key(name, reads=reads, shape=shape)
     if key is None:
-        return build()
+        return _build(name, reads, build)
     html = cache.get(key)
     if html is None:
-        html = build()
+        html = _build(name, reads, build)
         cache.set(key, str(html), FRAGMENT_SECONDS)
     # Built from a template (escaped there), stored as text.
     return mark_safe(html)  # noqa: S308

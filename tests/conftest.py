@@ -105,3 +105,7 @@ def persona(request):
     if request.param == "anonymous":
         return None
     return request.getfixturevalue(request.param)
+
+
+# Every cached fragment reads only the tables it declares (tests/fragment_reads.py).
+pytest_plugins = ["tests.fragment_reads"]
