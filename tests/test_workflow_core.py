@@ -389,3 +389,14 @@ def test_a_draft_a_colleague_sent_while_it_was_saved_is_a_message_not_an_error(
     shown = [str(message) for message in response.wsgi_request._messages]
     assert "Someone else acted on this proposal first." in shown
     assert Proposal.objects.get(pk=proposal.pk).status == ProposalStatus.SUBMITTED
+
+
+def test_a_publication_moved_while_in_review_can_still_be_approved(editor, second_reviewer, istanbul):
+    publication = _in_review(istanbul, editor)
+    moved = workflow.reschedule_publication(
+        editor, publication, local_date=publication.local_date + timedelta(days=1), local_time=time(11, 0)
+    )
+    assert moved.status == PublicationStatus.IN_REVIEW
+    assert moved.latest_revision.number == moved.revision  # the new time is the revision decided on
+    approved = workflow.approve(second_reviewer, moved, expected_revision=moved.revision)
+    assert approved.status == PublicationStatus.APPROVED

@@ -250,6 +250,10 @@ def reschedule_publication(
         publication.refresh_from_db()
         if from_status == PublicationStatus.APPROVED and publication.held_by_id is None:
             hold_if_in_crisis(actor, publication)
+        if from_status == PublicationStatus.IN_REVIEW:
+            # The reviewers decide on a revision: the new time is one, or nobody could approve it.
+            snapshot_revision(actor, publication)
+            notifications.notify("submitted", publication, actor)
         record_event(publication, actor, "rescheduled", from_status=from_status, data=data)
     return publication
 
