@@ -167,6 +167,13 @@ class Publication(models.Model):
 
     objects = PublicationQuerySet.as_manager()
 
+    # Not fields: what a calendar entry writes, set on the entries of one page by
+    # calendar.label_entries and calendar.mark_movable (declared here for the type checker).
+    status_label: str
+    platform_labels: list[str]
+    time_label: str
+    can_move: bool
+
     class Meta:
         ordering = ["scheduled_at", "pk"]
         verbose_name = _("publication")
