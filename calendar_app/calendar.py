@@ -11,7 +11,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import Count, F, Prefetch, QuerySet, Window
+from django.db.models import Count, F, OrderBy, Prefetch, QuerySet, Window
 from django.db.models.functions import ExtractHour, RowNumber, TruncDate
 
 from calendar_app import permissions
@@ -74,7 +74,7 @@ def _instant(day: date, zone: str) -> datetime:
     return datetime.combine(day, time.min).replace(tzinfo=zoneinfo.ZoneInfo(zone)).astimezone(UTC)
 
 
-def in_window(queryset: QuerySet, window: DayRange, zone: str) -> QuerySet:
+def in_window(queryset: QuerySet[Publication], window: DayRange, zone: str) -> QuerySet[Publication]:
     """Restrict to the window's days: by post-local date, or by instant in `zone`."""
     if zone == POST_ZONE:
         return queryset.filter(local_date__gte=window.first, local_date__lte=window.last)
@@ -84,25 +84,25 @@ def in_window(queryset: QuerySet, window: DayRange, zone: str) -> QuerySet:
     )
 
 
-def _day_expression(zone: str):
+def _day_expression(zone: str) -> F | TruncDate:
     if zone == POST_ZONE:
         return F("local_date")
     return TruncDate("scheduled_at", tzinfo=zoneinfo.ZoneInfo(zone))
 
 
-def _hour_expression(zone: str):
+def _hour_expression(zone: str) -> ExtractHour:
     if zone == POST_ZONE:
         return ExtractHour("local_time")
     return ExtractHour("scheduled_at", tzinfo=zoneinfo.ZoneInfo(zone))
 
 
-def _order(zone: str) -> list:
+def _order(zone: str) -> list[OrderBy]:
     if zone == POST_ZONE:
         return [F("local_time").asc(), F("pk").asc()]
     return [F("scheduled_at").asc(), F("pk").asc()]
 
 
-def for_display(queryset: QuerySet) -> QuerySet:
+def for_display(queryset: QuerySet[Publication]) -> QuerySet[Publication]:
     """Only what a calendar entry draws: title, time, status, post, campaign, channels."""
     return (
         queryset.select_related("post", "campaign")
@@ -131,7 +131,9 @@ def for_display(queryset: QuerySet) -> QuerySet:
     )
 
 
-def month_cells(queryset: QuerySet, anchor: date, zone: str) -> tuple[DayRange, list[list[Cell]]]:
+def month_cells(
+    queryset: QuerySet[Publication], anchor: date, zone: str
+) -> tuple[DayRange, list[list[Cell]]]:
     """Weeks of day cells for the month of `anchor`: counts plus the first few of each day."""
     window = month_window(anchor)
     cells = _cells(queryset, window, zone, by_hour=False)
@@ -147,7 +149,9 @@ def month_cells(queryset: QuerySet, anchor: date, zone: str) -> tuple[DayRange, 
     return window, grid
 
 
-def week_cells(queryset: QuerySet, anchor: date, zone: str) -> tuple[DayRange, list[tuple[int, list[Cell]]]]:
+def week_cells(
+    queryset: QuerySet[Publication], anchor: date, zone: str
+) -> tuple[DayRange, list[tuple[int, list[Cell]]]]:
     """Rows of hours, each with a cell per day of the week of `anchor`."""
     window = week_window(anchor)
     cells = _cells(queryset, window, zone, by_hour=True)
@@ -158,12 +162,14 @@ def week_cells(queryset: QuerySet, anchor: date, zone: str) -> tuple[DayRange, l
     return window, rows
 
 
-def _cells(queryset: QuerySet, window: DayRange, zone: str, *, by_hour: bool) -> dict[tuple, Cell]:
+def _cells(
+    queryset: QuerySet[Publication], window: DayRange, zone: str, *, by_hour: bool
+) -> dict[tuple, Cell]:
     scoped = in_window(queryset, window, zone)
     day = _day_expression(zone)
     partition = [day, _hour_expression(zone)] if by_hour else [day]
     # Query 1: how many per cell.
-    count_fields = {"cell_day": day}
+    count_fields: dict[str, F | TruncDate | ExtractHour] = {"cell_day": day}
     if by_hour:
         count_fields["cell_hour"] = _hour_expression(zone)
     counts = scoped.annotate(**count_fields).values(*count_fields).annotate(n=Count("pk")).order_by()
@@ -202,7 +208,9 @@ def _as_date(value: date | datetime | str) -> date:
     return value
 
 
-def agenda(queryset: QuerySet, start: date, zone: str, *, days: int | None = None) -> QuerySet:
+def agenda(
+    queryset: QuerySet[Publication], start: date, zone: str, *, days: int | None = None
+) -> QuerySet[Publication]:
     """Publications from `start` on (or for `days` days), in time order, for a paginator."""
     scoped = queryset
     if zone == POST_ZONE:

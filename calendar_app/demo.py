@@ -29,6 +29,7 @@ from calendar_app.models import (
     Variant,
 )
 from calendar_app.timezones import check_local_time
+from diplomacy.geography import country_of
 from diplomacy.models import Channel, Membership, Partner, Post, Role, User
 
 #: (name, days from today to start, length in days, partner code or None, hashtags, colour)
@@ -275,8 +276,7 @@ def create_publications(count: int, *, today: date | None = None, seed: int = 20
 
 
 def _texts(rng: random.Random, kind: PublicationKind, post: Post) -> dict[str, str]:
-    # django-countries types the field as a plain CharField (str); the attribute is a Country.
-    country = post.country.name  # type: ignore[attr-defined]
+    country = country_of(post.country).name
     texts = {lang: template.format(city=post.city, country=country) for lang, template in TEXTS[kind].items()}
     if kind == PublicationKind.REGULAR:
         # Regular publications follow the post's language policy, more or less.

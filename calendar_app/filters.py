@@ -1,11 +1,20 @@
 """Filters of the calendar (django-filter); kept in the URL so views can be shared."""
 
+from typing import cast
+
 import django_filters
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
-from calendar_app.models import Campaign, Publication, PublicationKind, PublicationStatus, Variant
+from calendar_app.models import (
+    Campaign,
+    Publication,
+    PublicationKind,
+    PublicationQuerySet,
+    PublicationStatus,
+    Variant,
+)
 from diplomacy import geography
 from diplomacy.filters import QuickFilterSet
 from diplomacy.models import Partner, Platform, Post
@@ -61,6 +70,12 @@ class PublicationFilter(QuickFilterSet):
             "kind",
             "partner",
         ]
+
+    @property
+    def publications(self) -> PublicationQuerySet:
+        """`qs` as what it is: the filters narrow a PublicationQuerySet (the one given, or
+        the model's default), but django-filter types `qs` as a plain QuerySet."""
+        return cast(PublicationQuerySet, self.qs)
 
     def filter_region(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(post__country__in=geography.countries_in(value))

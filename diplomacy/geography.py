@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django_countries.fields import Country
 
 REGIONS: list[tuple[str, Promise]] = [
     ("europe", _("Europe")),
@@ -104,6 +105,18 @@ _COUNTRIES_BY_REGION: dict[str, tuple[str, ...]] = {
 COUNTRY_REGION: dict[str, str] = {
     country: region for region, countries in _COUNTRIES_BY_REGION.items() for country in countries
 }
+
+
+def country_of(value: str) -> Country:
+    """The django-countries Country held by a CountryField attribute.
+
+    The type stubs declare the field a plain CharField (`str`), but at run time its
+    attribute is a Country; this one helper says so to the type checker, so that code
+    reads `.code` and `.name` without a cast at each use. A bare code is wrapped.
+    """
+    if isinstance(value, Country):
+        return value
+    return Country(code=value)
 
 
 def region_of(country_code: str) -> str | None:

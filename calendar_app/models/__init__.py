@@ -1,11 +1,12 @@
 """The calendar's models, one module per aggregate; every public name is importable from here.
 
-statuses (every choice list), campaigns, proposals, crisis, publications (Publication,
-Variant, Asset, history), review (revisions, decisions, comments), guidelines (and priority
-countries), notifications (bell, email preference, ICS feed), deliveries; text holds the
-language and number helpers forms and messages share.
+statuses (every choice list), assets (images), campaigns, proposals, crisis, publications
+(Publication, Variant, history), review (revisions, decisions, comments), guidelines (and
+priority countries), notifications (bell, email preference, ICS feed), deliveries; text
+holds the language and number helpers forms and messages share.
 """
 
+from calendar_app.models.assets import Asset, asset_path
 from calendar_app.models.campaigns import CAMPAIGN_COLOURS, Campaign
 from calendar_app.models.crisis import CRISIS_VERBS, Crisis, CrisisEvent, CrisisQuerySet, CrisisTemplate
 from calendar_app.models.deliveries import Delivery
@@ -22,12 +23,10 @@ from calendar_app.models.proposals import (
 )
 from calendar_app.models.publications import (
     EVENT_VERBS,
-    Asset,
     Publication,
     PublicationEvent,
     PublicationQuerySet,
     Variant,
-    asset_path,
     fast_tracked,
     in_time_for_review,
     instant_for,

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from diplomacy.geography import country_of
 from diplomacy.models import Post
 
 
@@ -18,7 +19,9 @@ class CrisisQuerySet(models.QuerySet["Crisis"]):
     def affecting(self, post: Post) -> CrisisQuerySet:
         """Crises whose scope takes in `post`: the whole network, its country, or the post itself."""
         return self.filter(
-            Q(whole_network=True) | Q(posts=post) | Q(countries__regex=rf"(^|,){post.country.code}(,|$)")
+            Q(whole_network=True)
+            | Q(posts=post)
+            | Q(countries__regex=rf"(^|,){country_of(post.country).code}(,|$)")
         ).distinct()
 
 
@@ -84,7 +87,7 @@ class Crisis(models.Model):
 
     def takes_in(self, post: Post, post_ids: set[int] | None = None) -> bool:
         """Whether `post` is in scope; pass the crisis's own post ids to save a query."""
-        if self.whole_network or post.country.code in self.country_list:
+        if self.whole_network or country_of(post.country).code in self.country_list:
             return True
         if post_ids is None:
             post_ids = {p.pk for p in self.posts.all()}

@@ -8,6 +8,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
+from diplomacy.geography import country_of
+
 
 def _codes(value: str) -> list[str]:
     return [code for code in value.split(",") if code]
@@ -100,4 +102,4 @@ class PriorityCountry(models.Model):
         verbose_name_plural = _("priority countries")
 
     def __str__(self) -> str:
-        return str(self.country.name)
+        return str(country_of(self.country).name)

@@ -12,9 +12,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from calendar_app.models.assets import Asset
 from calendar_app.models.campaigns import Campaign
 from calendar_app.models.statuses import ProposalStatus, ProposalTarget
 from diplomacy import roles
+from diplomacy.geography import country_of
 from diplomacy.models import Partner, Post
 from diplomacy.roles import AnyUser
 
@@ -25,7 +27,7 @@ def aimed_at(posts: Iterable[Post]) -> Q:
     posts = list(posts)
     if not posts:
         return Q(pk__in=[])
-    countries = "|".join(sorted({post.country.code for post in posts}))
+    countries = "|".join(sorted({country_of(post.country).code for post in posts}))
     named = Proposal.target_posts.through.objects.filter(post__in=[post.pk for post in posts])
     return (
         Q(target=ProposalTarget.NETWORK)
@@ -97,7 +99,7 @@ class Proposal(models.Model):
         blank=True,
         help_text=_("Who posts can ask about it: name, email, phone."),
     )
-    assets = models.ManyToManyField("Asset", blank=True, related_name="proposals")
+    assets = models.ManyToManyField(Asset, blank=True, related_name="proposals")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -145,7 +147,7 @@ class Proposal(models.Model):
         if self.target == ProposalTarget.NETWORK:
             return True
         if self.target == ProposalTarget.COUNTRIES:
-            return post.country.code in self.target_country_list
+            return country_of(post.country).code in self.target_country_list
         return any(target.pk == post.pk for target in self.target_posts.all())
 
     def is_open_for(self, post: Post, today: date | None = None) -> bool:

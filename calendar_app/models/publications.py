@@ -1,4 +1,4 @@
-"""What goes out, where and when: publications, their variants, images and history.
+"""What goes out, where and when: publications, their variants and history.
 
 A publication's time is kept as the post-local wall time plus the zone (the
 source of truth: "09:00 in Istanbul" stays 09:00 there) and the UTC instant
@@ -9,7 +9,6 @@ country changes its time-zone rules.
 
 from __future__ import annotations
 
-import secrets
 import zoneinfo
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING
@@ -22,6 +21,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from calendar_app.models.assets import Asset
 from calendar_app.models.campaigns import Campaign
 from calendar_app.models.crisis import Crisis
 from calendar_app.models.proposals import Proposal
@@ -145,7 +145,7 @@ class Publication(models.Model):
     # Optimistic locking: every saved edit bumps it; a form carrying an older
     # number is refused instead of silently overwriting the other person.
     revision = models.PositiveIntegerField(default=1)
-    assets = models.ManyToManyField("Asset", blank=True, related_name="publications")
+    assets = models.ManyToManyField(Asset, blank=True, related_name="publications")
     #: The crisis an advisory was written for.
     crisis = models.ForeignKey(
         Crisis, on_delete=models.SET_NULL, null=True, blank=True, related_name="advisories"
@@ -166,6 +166,13 @@ class Publication(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = PublicationQuerySet.as_manager()
+
+    # Not fields: what a calendar entry writes, set on the entries of one page by
+    # calendar.label_entries and calendar.mark_movable (declared here for the type checker).
+    status_label: str
+    platform_labels: list[str]
+    time_label: str
+    can_move: bool
 
     class Meta:
         ordering = ["scheduled_at", "pk"]
@@ -238,7 +245,8 @@ class Publication(models.Model):
     @property
     def is_fast_tracked(self) -> bool:
         """See `fast_tracked()`; reads the crisis (a query unless it was selected)."""
-        return self.crisis_id is not None and self.crisis.is_active
+        crisis = self.crisis  # None without a query when there is no crisis
+        return crisis is not None and crisis.is_active
 
     def is_expired_in_review(self, now: datetime | None = None) -> bool:
         """The rule of `PublicationQuerySet.expired_in_review`, for one publication. The
@@ -296,48 +304,6 @@ class Variant(models.Model):
 
     def text_for(self, platform: str) -> str:
         return self.platform_texts.get(platform) or self.text
-
-
-def asset_path(instance: Asset, filename: str) -> str:
-    # Random names: an upload's own name never reaches the file system.
-    extension = filename.rsplit(".", 1)[-1].lower()
-    return f"assets/{secrets.token_hex(16)}.{extension}"
-
-
-class Asset(models.Model):
-    """An image, re-encoded without metadata, with alt text per language and renditions."""
-
-    image = models.FileField(_("image"), upload_to=asset_path)
-    content_type = models.CharField(max_length=40)
-    alt_texts = models.JSONField(
-        _("alt text per language"), default=dict, blank=True, help_text=_('{"en": "…", "nl": "…"}')
-    )
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assets", verbose_name=_("owner")
-    )
-    post = models.ForeignKey(
-        Post, on_delete=models.CASCADE, null=True, blank=True, related_name="assets", verbose_name=_("post")
-    )
-    checksum = models.CharField(_("checksum (SHA-256)"), max_length=64, db_index=True)
-    width = models.PositiveIntegerField(_("width"))
-    height = models.PositiveIntegerField(_("height"))
-    #: {"landscape": "assets/…-landscape.jpg", ...}
-    renditions = models.JSONField(_("renditions"), default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        verbose_name = _("image")
-        verbose_name_plural = _("images")
-
-    def __str__(self) -> str:
-        return self.alt_text() or f"{self.width}×{self.height}"
-
-    def get_absolute_url(self) -> str:
-        return reverse("asset_file", args=[self.pk, "original"])
-
-    def alt_text(self, language: str = "en") -> str:
-        return self.alt_texts.get(language) or next(iter(self.alt_texts.values()), "")
 
 
 #: The registered history verbs and how the history reads them.
@@ -401,8 +367,8 @@ class PublicationEvent(models.Model):
 
     @property
     def from_label(self) -> str:
-        return PublicationStatus(self.from_status).label if self.from_status else ""
+        return str(PublicationStatus(self.from_status).label) if self.from_status else ""
 
     @property
     def to_label(self) -> str:
-        return PublicationStatus(self.to_status).label if self.to_status else ""
+        return str(PublicationStatus(self.to_status).label) if self.to_status else ""

@@ -43,7 +43,7 @@ class PublicationStatus(models.TextChoices):
 
 
 #: Status is shown as text and icon, never as colour alone.
-STATUS_ICONS = {
+STATUS_ICONS: dict[str, str] = {
     PublicationStatus.DRAFT: "✎",
     PublicationStatus.IN_REVIEW: "◔",
     PublicationStatus.CHANGES_REQUESTED: "↩",

@@ -77,8 +77,10 @@ def images(delivery: Delivery, platform: str, *, limit: int, language: str) -> l
             width, height = image_tools.RENDITIONS[rendition]
             content_type = _content_type(name)
         else:
+            # A saved asset always has its file; were it missing, opening "" fails below
+            # like any unreadable image.
             name, width, height, content_type = (
-                asset.image.name,
+                asset.image.name or "",
                 asset.width,
                 asset.height,
                 asset.content_type,

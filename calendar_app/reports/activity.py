@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from calendar_app.models import Publication, PublicationStatus, Variant
 from calendar_app.reports.figures import bar_chart, rate
 from calendar_app.reports.timing import MondayUTC, on_time_share, turnaround_figures, turnaround_ranks
 from diplomacy import geography
-from diplomacy.models import Channel
+from diplomacy.geography import country_of
+from diplomacy.models import Channel, Post
 
 
 @dataclass
@@ -50,11 +51,11 @@ class Activity:
         return header, rows
 
 
-def _week_start(day) -> object:
+def _week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def activity(posts, *, weeks: int, platform: str | None = None) -> Activity:
+def activity(posts: QuerySet[Post], *, weeks: int, platform: str | None = None) -> Activity:
     """Per channel publications a week against target, language mix per post, regional
     share per post, approval turnaround per week: five queries."""
     today = timezone.localdate()
@@ -83,13 +84,14 @@ def activity(posts, *, weeks: int, platform: str | None = None) -> Activity:
             publication__status=PublicationStatus.PUBLISHED,
             publication__scheduled_at__gte=start,
         )
-        .annotate(week=MondayUTC("publication__scheduled_at"))
-        .values("channel_id", "week")
+        # The week as an expression of values(), not an earlier annotate(): the same SQL,
+        # and the type checker sees the column on the auto-created through model.
+        .values("channel_id", week=MondayUTC("publication__scheduled_at"))
         .annotate(n=Count("publication_id"))
     )
     per_channel: dict[int, dict] = {}
-    for row in counts:
-        per_channel.setdefault(row["channel_id"], {})[row["week"]] = row["n"]
+    for weekly in counts:
+        per_channel.setdefault(weekly["channel_id"], {})[weekly["week"]] = weekly["n"]
     channel_rows = []
     for channel in channels.order_by("post__name", "platform"):
         series = [per_channel.get(channel.pk, {}).get(week, 0) for week in week_list]
@@ -128,8 +130,8 @@ def activity(posts, *, weeks: int, platform: str | None = None) -> Activity:
         .annotate(n=Count("pk"))
     )
     per_post_languages: dict[int, dict[str, int]] = {}
-    for row in mix:
-        per_post_languages.setdefault(row["publication__post_id"], {})[row["language"]] = row["n"]
+    for mixed in mix:
+        per_post_languages.setdefault(mixed["publication__post_id"], {})[mixed["language"]] = mixed["n"]
     share = (
         Publication.objects.filter(
             post_id__in=post_ids, status=PublicationStatus.PUBLISHED, scheduled_at__gte=start
@@ -152,15 +154,15 @@ def activity(posts, *, weeks: int, platform: str | None = None) -> Activity:
                 "outside": sorted(lang for lang in used if lang not in policy),
             }
         )
-        row = per_post_share.get(post.pk)
-        if row:
+        shared = per_post_share.get(post.pk)
+        if shared:
             share_rows.append(
                 {
                     "post": post,
-                    "total": row["total"],
-                    "from_partners": row["from_partners"],
-                    "share": rate(row["from_partners"], row["total"]),
-                    "region": geography.region_of(post.country.code),
+                    "total": shared["total"],
+                    "from_partners": shared["from_partners"],
+                    "share": rate(shared["from_partners"], shared["total"]),
+                    "region": geography.region_of(country_of(post.country).code),
                 }
             )
     # Approval turnaround: time from the revision sent to review to the decision, per week.

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy, ngettext
 
 from calendar_app.models import PriorityCountry, Publication, PublicationStatus
 from diplomacy import geography
-from diplomacy.models import Channel
+from diplomacy.geography import country_of
+from diplomacy.models import Channel, Post
 
 ACTIVE, SILENT, INACTIVE, ABSENT = "active", "silent", "inactive", "absent"
 #: Best first: a country's state on a platform is the best of its posts'.
@@ -21,7 +22,7 @@ SILENT_AFTER_DAYS = 30
 
 @dataclass
 class CoverageRow:
-    post: object
+    post: Post
     region: str
     states: list[str]  # one per platform, in PLATFORMS order
 
@@ -48,7 +49,14 @@ class Coverage:
             *[code for code, _label in self.platforms],
         ]
         rows = [
-            [row.post.code, row.post.name, row.post.country.code, row.region, row.post.kind, *row.states]
+            [
+                row.post.code,
+                row.post.name,
+                country_of(row.post.country).code,
+                row.region,
+                row.post.kind,
+                *row.states,
+            ]
             for row in self.rows
         ]
         return header, rows
@@ -58,13 +66,15 @@ def _best(states: list[str]) -> str:
     return min(states, key=STATE_ORDER.index) if states else ABSENT
 
 
-def coverage(posts, platforms: list[tuple[str, str]], scope: set[str] | None = None) -> Coverage:
+def coverage(
+    posts: QuerySet[Post], platforms: list[tuple[str, str]], scope: set[str] | None = None
+) -> Coverage:
     """Posts x platforms, grouped by world region and country; three queries.
 
     `scope`: the countries the selection covers (None: the whole world); priority
     countries outside it are not judged.
     """
-    posts = list(posts.order_by("country", "city", "name"))
+    post_list = list(posts.order_by("country", "city", "name"))
     now = timezone.now()
     recent = now - timedelta(days=SILENT_AFTER_DAYS)
     # Which channels published in the last 30 days: read from the publications of those 30
@@ -75,7 +85,7 @@ def coverage(posts, platforms: list[tuple[str, str]], scope: set[str] | None = N
         publication__scheduled_at__lte=now,
     ).values("channel_id")
     channels = (
-        Channel.objects.filter(post__in=[p.pk for p in posts])
+        Channel.objects.filter(post__in=[p.pk for p in post_list])
         .annotate(recent=ExpressionWrapper(Q(pk__in=published_recently), output_field=BooleanField()))
         .values("post_id", "platform", "active", "recent")
     )
@@ -93,10 +103,10 @@ def coverage(posts, platforms: list[tuple[str, str]], scope: set[str] | None = N
     rows = [
         CoverageRow(
             post=post,
-            region=geography.region_of(post.country.code) or "",
+            region=geography.region_of(country_of(post.country).code) or "",
             states=[by_post.get(post.pk, {}).get(code, ABSENT) for code in codes],
         )
-        for post in posts
+        for post in post_list
     ]
     totals = [
         {"platform": label, **{state: sum(1 for r in rows if r.states[i] == state) for state in STATE_ORDER}}
@@ -105,12 +115,12 @@ def coverage(posts, platforms: list[tuple[str, str]], scope: set[str] | None = N
     # Group: world region -> country -> posts; a country's state is the best of its posts'.
     groups: dict[str, dict[str, list[CoverageRow]]] = {}
     for row in rows:
-        groups.setdefault(row.region, {}).setdefault(row.post.country.code, []).append(row)
+        groups.setdefault(row.region, {}).setdefault(country_of(row.post.country).code, []).append(row)
     region_labels = dict(geography.REGIONS)
     # Each country's name translated once: a translated name costs a catalogue lookup, and
     # the grouping and the gaps below ask for it once per post and platform.
     country_names = {
-        code: str(c_rows[0].post.country.name)
+        code: str(country_of(c_rows[0].post.country).name)
         for by_region in groups.values()
         for code, c_rows in by_region.items()
     }
@@ -127,7 +137,7 @@ def coverage(posts, platforms: list[tuple[str, str]], scope: set[str] | None = N
             country_states[country] = _best(states)
             countries_.append((country, country_names[country], states, country_rows))
         grouped.append((region, region_labels.get(region, ""), countries_))
-    priority = {p.country.code: p for p in PriorityCountry.objects.all()}
+    priority = {country_of(p.country).code: p for p in PriorityCountry.objects.all()}
     gaps = []
     for i, (_code, label) in enumerate(platforms):
         present_elsewhere = sorted(
@@ -143,7 +153,7 @@ def coverage(posts, platforms: list[tuple[str, str]], scope: set[str] | None = N
                 continue
             state = country_platform.get(country, [ABSENT] * len(codes))[i]
             if state != ACTIVE:
-                gaps.append(_gap_message(entry.country.name, label, state, present_elsewhere))
+                gaps.append(_gap_message(country_of(entry.country).name, label, state, present_elsewhere))
     return Coverage(platforms, rows, grouped, totals, country_states, gaps)
 
 

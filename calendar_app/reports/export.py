@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Sequence
 
 from django.http import HttpResponse
 
 
-def spreadsheet_safe(value):
+def spreadsheet_safe(value: object) -> object:
     """A cell a spreadsheet will not run: text starting like a formula is quoted."""
     if value is None:
         return ""
@@ -22,7 +23,7 @@ def looks_like_a_formula(text: str) -> bool:
     return text[:1] in ("=", "+", "-") or (text[:1] == "@" and "(" in text)
 
 
-def csv_response(filename: str, header: list[str], rows: list[list]) -> HttpResponse:
+def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> HttpResponse:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)

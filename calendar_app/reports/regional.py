@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -22,7 +23,7 @@ TREND_MONTHS = 6
 class RegionalShare:
     partners: list[dict]
     regions: list[dict]
-    posts: list[dict]
+    posts: list[Mapping[str, object]]
     #: [(month, [count per world region, in geography.REGIONS order])]
     trend: list[tuple] = field(default_factory=list)
 
@@ -124,11 +125,11 @@ def regional_share() -> RegionalShare:
         .order_by("month")
     )
     trend: dict = {}
-    for row in monthly:
-        month = row["month"].date() if hasattr(row["month"], "date") else row["month"]
-        region = geography.region_of(row["post__country"]) or "other"
+    for entry in monthly:
+        month = entry["month"].date() if hasattr(entry["month"], "date") else entry["month"]
+        region = geography.region_of(entry["post__country"]) or "other"
         trend.setdefault(month, {}).setdefault(region, 0)
-        trend[month][region] += row["n"]
+        trend[month][region] += entry["n"]
     order = [code for code, _label in geography.REGIONS]
     return RegionalShare(
         partners=partner_rows,

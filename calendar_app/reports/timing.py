@@ -7,6 +7,7 @@ queries whatever the number of reviews.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import (
     Count,
@@ -25,6 +26,13 @@ from django.db.models.functions import RowNumber
 
 from calendar_app.models import Publication, PublicationStatus, Review
 from calendar_app.reports.figures import rate
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler
+
+#: What a query expression compiles to: SQL and its parameters.
+SqlAndParams = tuple[str, tuple[str | int, ...]]
 
 
 def turnaround_ranks(post_ids: QuerySet, start: datetime, week_list: list) -> list[tuple]:
@@ -67,12 +75,14 @@ class MondayUTC(Func):
 
     output_field = DateField()
 
-    def as_sqlite(self, compiler, connection, **extra):
+    def as_sqlite(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any) -> SqlAndParams:
         # Back six days, then forward to the next Monday: the Monday on or before.
         template = "date(%(expressions)s, '-6 days', 'weekday 1')"
         return self.as_sql(compiler, connection, template=template, **extra)
 
-    def as_postgresql(self, compiler, connection, **extra):
+    def as_postgresql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> SqlAndParams:
         template = "(date_trunc('week', %(expressions)s AT TIME ZONE 'UTC'))::date"
         return self.as_sql(compiler, connection, template=template, **extra)
 
@@ -83,11 +93,13 @@ class SecondsBetween(Func):
 
     output_field = FloatField()
 
-    def as_sqlite(self, compiler, connection, **extra):
+    def as_sqlite(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any) -> SqlAndParams:
         template = "((julianday(%(expressions)s)) * 86400.0)"
         return self.as_sql(compiler, connection, template=template, arg_joiner=") - julianday(", **extra)
 
-    def as_postgresql(self, compiler, connection, **extra):
+    def as_postgresql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> SqlAndParams:
         template = "EXTRACT(EPOCH FROM (%(expressions)s))"
         return self.as_sql(compiler, connection, template=template, arg_joiner=" - ", **extra)
 

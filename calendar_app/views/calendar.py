@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import zoneinfo
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -22,11 +25,13 @@ from django.views.decorators.http import require_POST
 
 from calendar_app import calendar, feeds, permissions, reports
 from calendar_app.filters import PublicationFilter
-from calendar_app.models import CalendarFeed, Campaign, Proposal, Publication, Variant
+from calendar_app.models import CalendarFeed, Campaign, Proposal, Publication, PublicationQuerySet, Variant
 from calendar_app.params import BadParameter, CalendarParams
 from calendar_app.timezones import BRUSSELS
 from diplomacy import freshness, roles
+from diplomacy.http import AuthenticatedHttpRequest
 from diplomacy.models import Channel, Membership, Partner, Post, User
+from diplomacy.roles import AnyUser
 
 #: URL parameters that are not filters.
 VIEW_PARAMETERS = ("view", "date", "tz", "span", "page", "format")
@@ -42,7 +47,7 @@ def filter_query(request: HttpRequest) -> str:
     return query.urlencode()
 
 
-def zone_choices(user, current: str) -> list[tuple[str, str]]:
+def zone_choices(user: AnyUser, current: str) -> list[tuple[str, str]]:
     """Each post's local time, Brussels, UTC, the zones of the user's posts, and the current one."""
     choices = [(calendar.POST_ZONE, _("Each post's local time")), (BRUSSELS, _("Brussels")), ("UTC", "UTC")]
     for zone in sorted({post.timezone for post in roles.posts_of(user)} | {current}):
@@ -55,7 +60,7 @@ def view_choices() -> list[tuple[str, str]]:
     return [("month", _("Month")), ("week", _("Week")), ("agenda", _("Agenda"))]
 
 
-def _navigation(params: CalendarParams) -> dict:
+def _navigation(params: CalendarParams) -> dict[str, date]:
     step = {"month": 31, "week": 7, "agenda": 1 if params.span == "day" else 7}[params.view]
     if params.view == "month":
         first = params.anchor.replace(day=1)
@@ -68,7 +73,7 @@ def _navigation(params: CalendarParams) -> dict:
 
 
 @login_required
-def calendar_page(request: HttpRequest) -> HttpResponse:
+def calendar_page(request: AuthenticatedHttpRequest) -> HttpResponse | StreamingHttpResponse:
     if not permissions.can_use_calendar(request.user):
         raise PermissionDenied
     try:
@@ -125,7 +130,7 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
 CALENDAR_READS = (Publication, Variant, Channel, Post, Campaign, Proposal, Partner, Membership)
 
 
-def calendar_body(publications, context: dict, user: User) -> SafeString:
+def calendar_body(publications: QuerySet[Publication], context: dict[str, Any], user: User) -> SafeString:
     """The month grid, week grid or agenda page of `publications`, and its campaign legend.
 
     What `user` may move depends only on their roles, which name the cached copy."""
@@ -157,7 +162,7 @@ def calendar_body(publications, context: dict, user: User) -> SafeString:
     return render_to_string("calendar_app/_calendar_body.html", context)
 
 
-def export_csv(publications, params: CalendarParams) -> StreamingHttpResponse:
+def export_csv(publications: QuerySet[Publication], params: CalendarParams) -> StreamingHttpResponse:
     """The filtered calendar of the current view's days, as CSV (every row, streamed)."""
     if params.view == "month":
         window = calendar.month_window(params.anchor)
@@ -179,7 +184,7 @@ def export_csv(publications, params: CalendarParams) -> StreamingHttpResponse:
         # A spreadsheet runs a cell that starts like a formula: quote it.
         return f"'{value}" if reports.looks_like_a_formula(value) else value
 
-    def lines():
+    def lines() -> Iterator[str]:
         yield writer.writerow(
             [
                 "id",
@@ -210,7 +215,7 @@ def export_csv(publications, params: CalendarParams) -> StreamingHttpResponse:
                     publication.scheduled_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
                     " ".join(f"{c.platform}:{c.handle}" for c in publication.channels.all()),
                     " ".join(v.language for v in publication.variants.all()),
-                    cell(publication.campaign.name) if publication.campaign_id else "",
+                    cell(publication.campaign.name) if publication.campaign is not None else "",
                 ]
             )
 
@@ -220,7 +225,7 @@ def export_csv(publications, params: CalendarParams) -> StreamingHttpResponse:
     return response
 
 
-def feed_url(request: HttpRequest) -> str | None:
+def feed_url(request: AuthenticatedHttpRequest) -> str | None:
     """The viewer's personal feed address for the current filters (None before it exists)."""
     token = freshness.remembered(
         "feed-token",
@@ -239,7 +244,7 @@ def feed_url(request: HttpRequest) -> str | None:
 
 @login_required
 @require_POST
-def feed_renew(request: HttpRequest) -> HttpResponse:
+def feed_renew(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Create or renew the viewer's feed address; the old one stops working at once."""
     if not permissions.can_use_calendar(request.user):
         raise PermissionDenied
@@ -250,7 +255,7 @@ def feed_renew(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def feed_revoke(request: HttpRequest) -> HttpResponse:
+def feed_revoke(request: AuthenticatedHttpRequest) -> HttpResponse:
     CalendarFeed.objects.filter(user=request.user).delete()
     messages.success(request, _("Your calendar feed is switched off."))
     return redirect(_back_to_calendar(request))
@@ -271,13 +276,13 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     if owner is None:
         raise Http404
 
-    def publications():
+    def publications() -> PublicationQuerySet:
         # Only when the feed is built: a copy in the cache was built from valid filters.
         user = User.objects.get(pk=owner.user_id)
         filterset = PublicationFilter(request.GET, queryset=Publication.objects.visible_to(user))
         if not filterset.is_valid():
             raise UnknownFeedFilter
-        return filterset.qs
+        return filterset.publications
 
     # The feed is the token's owner's view through these filters: the token, the owner's
     # roles (what they may see) and the filters name the cached copy.
@@ -289,6 +294,7 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     except UnknownFeedFilter:
         return HttpResponse(_("Unknown filter in the feed address."), status=400, content_type="text/plain")
     etag = f'"{etag}"'
+    response: HttpResponse
     if etag in parse_etags(request.headers.get("If-None-Match", "")):
         response = HttpResponseNotModified()
     else:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Prefetch, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -27,13 +29,14 @@ from calendar_app.models import (
 )
 from calendar_app.views.publications import safe_next
 from diplomacy import roles
-from diplomacy.models import Channel, User
+from diplomacy.http import AuthenticatedHttpRequest
+from diplomacy.models import Channel, Post, User
 
 #: Rows shown in each list of the crisis pages before "and N more".
 LIST_LIMIT = 200
 
 
-def _get_crisis_for_user(request: HttpRequest, pk: int) -> Crisis:
+def _get_crisis_for_user(request: AuthenticatedHttpRequest, pk: int) -> Crisis:
     """Load a crisis the user may see: 404 when they may not know it exists."""
     crisis = get_object_or_404(
         Crisis.objects.select_related("declared_by", "ended_by").prefetch_related("posts"), pk=pk
@@ -43,7 +46,7 @@ def _get_crisis_for_user(request: HttpRequest, pk: int) -> Crisis:
     return crisis
 
 
-def _after_the_fact_queryset():
+def _after_the_fact_queryset() -> QuerySet[Publication]:
     """Break-glass publications central has not reviewed yet."""
     broke = PublicationEvent.objects.filter(publication=OuterRef("pk"), verb="break_glass")
     reviewed = PublicationEvent.objects.filter(publication=OuterRef("pk"), verb="reviewed_after")
@@ -55,7 +58,7 @@ def _after_the_fact_queryset():
     )
 
 
-def _declare_form(request: HttpRequest, data=None) -> DeclareCrisisForm:
+def _declare_form(request: AuthenticatedHttpRequest, data: QueryDict | None = None) -> DeclareCrisisForm:
     managed = [
         post for post in roles.posts_of(request.user) if post.pk in roles.managed_post_ids(request.user)
     ]
@@ -64,7 +67,7 @@ def _declare_form(request: HttpRequest, data=None) -> DeclareCrisisForm:
 
 @login_required
 def crisis_list(
-    request: HttpRequest, form: DeclareCrisisForm | None = None, status: int = 200
+    request: AuthenticatedHttpRequest, form: DeclareCrisisForm | None = None, status: int = 200
 ) -> HttpResponse:
     """Active and past crises, the declare form, missed publications and break-glass to review."""
     if not permissions.can_view_crises(request.user):
@@ -103,7 +106,7 @@ def crisis_list(
 
 @login_required
 @require_POST
-def crisis_declare(request: HttpRequest) -> HttpResponse:
+def crisis_declare(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not permissions.can_declare_crisis(request.user):
         raise PermissionDenied
     form = _declare_form(request, request.POST)
@@ -136,7 +139,7 @@ def crisis_declare(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def crisis_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def crisis_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Scope, timeline, held publications, advisories and their deliveries, missed list."""
     crisis = _get_crisis_for_user(request, pk)
     user = request.user
@@ -173,7 +176,7 @@ def crisis_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def crisis_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+def crisis_action(request: AuthenticatedHttpRequest, pk: int, action: str) -> HttpResponse:
     """End or acknowledge a crisis."""
     crisis = _get_crisis_for_user(request, pk)
     try:
@@ -196,7 +199,7 @@ def crisis_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def crisis_release(request: HttpRequest, pk: int, publication_pk: int) -> HttpResponse:
+def crisis_release(request: AuthenticatedHttpRequest, pk: int, publication_pk: int) -> HttpResponse:
     """Central lets one held publication go."""
     crisis = _get_crisis_for_user(request, pk)
     publication = get_object_or_404(Publication, pk=publication_pk, held_by=crisis)
@@ -218,7 +221,7 @@ def crisis_release(request: HttpRequest, pk: int, publication_pk: int) -> HttpRe
     return redirect(safe_next(request, crisis.get_absolute_url()))
 
 
-def _advisory_setup(crisis: Crisis, posts=None) -> tuple[list[str], list[str]]:
+def _advisory_setup(crisis: Crisis, posts: Iterable[Post] | None = None) -> tuple[list[str], list[str]]:
     """Platforms present among the posts' channels, and their host languages."""
     posts = list(posts if posts is not None else crisis.affected_posts())
     platforms = sorted(
@@ -240,7 +243,7 @@ def _guideline_messages(exc: workflow.GuidelinesFailed) -> str:
 
 
 @login_required
-def advisory_compose(request: HttpRequest, pk: int) -> HttpResponse:
+def advisory_compose(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Write one advisory and broadcast it to every affected post, for fast-track approval."""
     crisis = _get_crisis_for_user(request, pk)
     if not permissions.can_compose_advisory(request.user, crisis):
@@ -285,7 +288,7 @@ def advisory_compose(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def break_glass(request: HttpRequest, pk: int) -> HttpResponse:
+def break_glass(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """A post manager publishes an advisory for their own post at once, with a reason."""
     crisis = _get_crisis_for_user(request, pk)
     posts = permissions.break_glass_posts(request.user, crisis)
@@ -335,7 +338,7 @@ def break_glass(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def review_after(request: HttpRequest, publication_pk: int) -> HttpResponse:
+def review_after(request: AuthenticatedHttpRequest, publication_pk: int) -> HttpResponse:
     """Central marks a break-glass publication as reviewed after the fact."""
     if not permissions.can_review_after_the_fact(request.user):
         raise PermissionDenied
@@ -351,7 +354,7 @@ def review_after(request: HttpRequest, publication_pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def on_call(request: HttpRequest) -> HttpResponse:
+def on_call(request: AuthenticatedHttpRequest) -> HttpResponse:
     """A central reviewer goes on call or off call."""
     if not permissions.can_be_on_call(request.user):
         raise PermissionDenied
@@ -365,7 +368,7 @@ def on_call(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def template_list(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+def template_list(request: AuthenticatedHttpRequest, pk: int | None = None) -> HttpResponse:
     """The advisory templates central keeps; add one or edit one on the same page."""
     if not permissions.can_manage_crisis_templates(request.user):
         raise PermissionDenied
@@ -388,7 +391,7 @@ def template_list(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 @login_required
 @require_POST
-def template_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def template_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     if not permissions.can_manage_crisis_templates(request.user):
         raise PermissionDenied
     template = get_object_or_404(CrisisTemplate, pk=pk)

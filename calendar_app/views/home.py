@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import timedelta
+from collections.abc import Collection
+from datetime import datetime, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -29,16 +30,17 @@ from calendar_app.models import (
 from calendar_app.timezones import BRUSSELS
 from calendar_app.views.review import approval_queryset, queue_counts
 from diplomacy import freshness, roles
-from diplomacy.models import Channel, Membership, Post
+from diplomacy.http import AuthenticatedHttpRequest
+from diplomacy.models import Channel, Membership, Post, User
 
 HOME_LIST = 10
 HORIZON_DAYS = 14
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
-    context = {
+    context: dict[str, object] = {
         "memberships": roles.memberships(user),
         "my_posts": roles.posts_of(user),
         "my_partners": roles.partners_of(user),
@@ -60,9 +62,9 @@ def home(request: HttpRequest) -> HttpResponse:
 HOME_READS = (Publication, PublicationRevision, Channel, Post, Campaign, Crisis, Membership)
 
 
-def home_work(user, now) -> SafeString:
+def home_work(user: User, now: datetime) -> SafeString:
     """The queue and today's network (central), and the lists of the viewer's posts."""
-    context = {"my_posts": roles.posts_of(user)}
+    context: dict[str, object] = {"my_posts": roles.posts_of(user)}
     post_ids = roles.post_ids(user)
     if post_ids:
         own = Publication.objects.filter(post_id__in=post_ids)
@@ -89,11 +91,11 @@ def home_work(user, now) -> SafeString:
     return render_to_string("calendar_app/_home_work.html", context)
 
 
-def channel_cadence(post_ids: list[int], week: calendar.DayRange) -> list[Channel]:
-    """The active channels of these posts, each with `planned`: its publications this week
+def channel_cadence(post_ids: Collection[int], week: calendar.DayRange) -> list[tuple[Channel, int]]:
+    """The active channels of these posts, each with its publications planned this week
     (cancelled ones aside). Counted from the week's publications, not from each channel's
     whole history."""
-    planned = dict(
+    counts = (
         Publication.channels.through.objects.filter(
             channel__post_id__in=post_ids,
             publication__local_date__gte=week.first,
@@ -102,21 +104,19 @@ def channel_cadence(post_ids: list[int], week: calendar.DayRange) -> list[Channe
         .exclude(publication__status=PublicationStatus.CANCELLED)
         .values("channel_id")
         .annotate(n=Count("publication_id", distinct=True))
-        .values_list("channel_id", "n")
         .order_by()
     )
+    planned = {row["channel_id"]: row["n"] for row in counts}
     channels = list(
         Channel.objects.filter(post_id__in=post_ids, active=True)
         .select_related("post")
         .order_by("post__name", "platform")
     )
-    for channel in channels:
-        channel.planned = planned.get(channel.pk, 0)
-    return channels
+    return [(channel, planned.get(channel.pk, 0)) for channel in channels]
 
 
 @login_required
-def notification_list(request: HttpRequest) -> HttpResponse:
+def notification_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     items = list(
         Notification.objects.filter(recipient=request.user).select_related(
             "publication", "proposal", "actor"
@@ -133,7 +133,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def notifications_read(request: HttpRequest) -> HttpResponse:
+def notifications_read(request: AuthenticatedHttpRequest) -> HttpResponse:
     Notification.objects.filter(recipient=request.user, read_at__isnull=True).update(read_at=timezone.now())
     messages.success(request, _("All notifications are marked as read."))
     return redirect("notification_list")
@@ -141,7 +141,7 @@ def notifications_read(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def notification_preference(request: HttpRequest) -> HttpResponse:
+def notification_preference(request: AuthenticatedHttpRequest) -> HttpResponse:
     choice = request.POST.get("email")
     if choice not in dict(NotificationPreference.EMAIL_CHOICES):
         messages.error(request, _("Choose one of the options."))

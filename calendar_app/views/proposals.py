@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import django_filters
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Prefetch, Value, When
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Prefetch, QuerySet, Value, When
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -32,12 +34,14 @@ from calendar_app.models import (
 from calendar_app.views.publications import _store_asset, uploads_removed_on_failure
 from diplomacy import geography, roles
 from diplomacy.filters import QuickFilterSet
-from diplomacy.models import Partner, PartnerFocus, PartnerRegion, Post
+from diplomacy.http import AuthenticatedHttpRequest
+from diplomacy.models import Partner, PartnerFocus, PartnerRegion, Post, User
+from diplomacy.roles import AnyUser
 
 PAGE_SIZE = 25
 
 
-def _get_proposal_for_user(request: HttpRequest, pk: int) -> Proposal:
+def _get_proposal_for_user(request: AuthenticatedHttpRequest, pk: int) -> Proposal:
     """404 when the user may not know the proposal exists (another partner's, a draft...)."""
     proposal = get_object_or_404(
         Proposal.objects.select_related("partner", "campaign").prefetch_related(
@@ -73,11 +77,11 @@ class TriageFilter(QuickFilterSet):
         fields = ["partner", "region", "focus", "target", "status", "window_from"]
 
 
-def _with_adoption_counts(queryset):
+def _with_adoption_counts(queryset: QuerySet[Proposal]) -> QuerySet[Proposal]:
     return queryset.select_related("partner").annotate(adoptions=Count("publications", distinct=True))
 
 
-def library_for(user) -> list[dict]:
+def library_for(user: AnyUser) -> list[dict[str, object]]:
     """Accepted proposals in their window aimed at each of the user's posts, minus dismissed ones."""
     posts = roles.posts_of(user)
     if not posts:
@@ -99,11 +103,11 @@ def library_for(user) -> list[dict]:
 
 
 @login_required
-def proposal_list(request: HttpRequest) -> HttpResponse:
+def proposal_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     if not (roles.is_partner_contributor(user) or roles.is_internal(user)):
         raise PermissionDenied
-    context: dict = {"can_create": permissions.can_create_proposal(user)}
+    context: dict[str, object] = {"can_create": permissions.can_create_proposal(user)}
     if roles.is_partner_contributor(user):
         own = _with_adoption_counts(Proposal.objects.filter(partner_id__in=roles.partner_ids(user)))
         context["own"] = own.order_by("-created_at")[:100]
@@ -121,7 +125,7 @@ def proposal_list(request: HttpRequest) -> HttpResponse:
     return render(request, "calendar_app/proposals.html", context)
 
 
-def sorted_for_triage(queryset):
+def sorted_for_triage(queryset: QuerySet[Proposal]) -> QuerySet[Proposal]:
     """Submitted proposals first (they wait for a decision), then the most recent."""
     return queryset.annotate(
         waiting=Case(
@@ -132,7 +136,7 @@ def sorted_for_triage(queryset):
     ).order_by("waiting", "-submitted_at", "-pk")
 
 
-def _save_proposal(request: HttpRequest, form: ProposalForm, proposal: Proposal) -> Proposal:
+def _save_proposal(request: AuthenticatedHttpRequest, form: ProposalForm, proposal: Proposal) -> Proposal:
     """The uploaded photo (if any) and the draft, for the caller's transaction."""
     data = form.cleaned_data
     assets = []
@@ -142,7 +146,7 @@ def _save_proposal(request: HttpRequest, form: ProposalForm, proposal: Proposal)
 
 
 @login_required
-def proposal_new(request: HttpRequest) -> HttpResponse:
+def proposal_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not permissions.can_create_proposal(request.user):
         raise PermissionDenied
     partner = roles.partners_of(request.user)[0]
@@ -155,7 +159,7 @@ def proposal_new(request: HttpRequest) -> HttpResponse:
     return render(request, "calendar_app/proposal_form.html", {"form": form, "proposal": None}, status=status)
 
 
-def _after_save(request: HttpRequest, proposal: Proposal) -> HttpResponse:
+def _after_save(request: AuthenticatedHttpRequest, proposal: Proposal) -> HttpResponse:
     if "submit" in request.POST:
         try:
             workflow.submit_proposal(request.user, proposal)
@@ -171,7 +175,7 @@ def _after_save(request: HttpRequest, proposal: Proposal) -> HttpResponse:
 
 
 @login_required
-def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def proposal_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     proposal = _get_proposal_for_user(request, pk)
     actions = permissions.proposal_actions(request.user, proposal)
     form = None
@@ -189,7 +193,7 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
             return _after_save(request, proposal)
     elif request.method == "POST":
         raise PermissionDenied
-    adoptions = []
+    adoptions: Iterable[Publication] = []
     if "see_adoptions" in actions:
         # Provenance: where it was adopted, its state and time; never the post's other drafts.
         adoptions = (
@@ -205,7 +209,7 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
             )
             .order_by("scheduled_at")
         )
-    context = {
+    context: dict[str, object] = {
         "proposal": proposal,
         "actions": actions,
         "form": form,
@@ -222,7 +226,7 @@ def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "calendar_app/proposal_detail.html", context, status=status)
 
 
-def _posts_yet_to_adopt(user, proposal: Proposal) -> list[Post]:
+def _posts_yet_to_adopt(user: User, proposal: Proposal) -> list[Post]:
     adopted = set(
         Publication.objects.filter(proposal=proposal)
         .exclude(status=PublicationStatus.CANCELLED)
@@ -237,7 +241,7 @@ def geography_name(code: str) -> str:
 
 @login_required
 @require_POST
-def proposal_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+def proposal_action(request: AuthenticatedHttpRequest, pk: int, action: str) -> HttpResponse:
     """submit, withdraw, accept, decline, adopt, dismiss."""
     proposal = _get_proposal_for_user(request, pk)
     try:
@@ -292,7 +296,7 @@ def proposal_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 
 @login_required
-def regional_share(request: HttpRequest) -> HttpResponse:
+def regional_share(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not permissions.can_view_regional_share(request.user):
         raise PermissionDenied
     report = reports.regional_share()

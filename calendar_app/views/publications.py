@@ -8,11 +8,13 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
+from django.core.files.storage import Storage
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -27,8 +29,10 @@ from calendar_app import counting, images, permissions, workflow
 from calendar_app import revisions as revisions_module
 from calendar_app.forms import DuplicateForm, PublicationForm, RescheduleForm, language_name
 from calendar_app.models import Asset, Campaign, Publication, PublicationStatus, Variant
+from calendar_app.revisions import FieldDiff
 from diplomacy import freshness, roles
-from diplomacy.models import Channel, Platform, Post
+from diplomacy.http import AuthenticatedHttpRequest
+from diplomacy.models import Channel, Platform, Post, User
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +45,7 @@ def safe_next(request: HttpRequest, default: str) -> str:
     return default
 
 
-def _get_publication_for_user(request: HttpRequest, pk: int) -> Publication:
+def _get_publication_for_user(request: AuthenticatedHttpRequest, pk: int) -> Publication:
     """Load a publication; 404 when the user may not know it exists."""
     if not roles.is_internal(request.user):
         raise PermissionDenied
@@ -58,7 +62,7 @@ def _get_publication_for_user(request: HttpRequest, pk: int) -> Publication:
 
 
 #: The files stored by _store_asset inside uploads_removed_on_failure(), to remove if it fails.
-_stored_files: ContextVar[list | None] = ContextVar("stored_files", default=None)
+_stored_files: ContextVar[list[tuple[Storage, str]] | None] = ContextVar("stored_files", default=None)
 
 
 @contextmanager
@@ -66,11 +70,12 @@ def uploads_removed_on_failure() -> Iterator[None]:
     """Files stored inside the block are removed again when it fails: the database rows of a
     refused save roll back, and its upload must not stay on disk, unreferenced, either.
     Wrap the `transaction.atomic()` block with it (outside, so a failed commit counts too)."""
-    token = _stored_files.set([])
+    stored: list[tuple[Storage, str]] = []
+    token = _stored_files.set(stored)
     try:
         yield
     except BaseException:
-        for storage, name in _stored_files.get():
+        for storage, name in stored:
             try:
                 storage.delete(name)
             except OSError:  # the save's own error is the one to report
@@ -80,13 +85,15 @@ def uploads_removed_on_failure() -> Iterator[None]:
         _stored_files.reset(token)
 
 
-def _note_stored(storage, name: str) -> None:
+def _note_stored(storage: Storage, name: str | None) -> None:
     stored = _stored_files.get()
-    if stored is not None:
+    if stored is not None and name:
         stored.append((storage, name))
 
 
-def _store_asset(owner, post: Post, clean: images.CleanImage, alt_texts: dict[str, str]) -> Asset:
+def _store_asset(
+    owner: User, post: Post | None, clean: images.CleanImage, alt_texts: dict[str, str]
+) -> Asset:
     """Save a cleaned image and its platform renditions under random names (removed again if
     the save fails inside uploads_removed_on_failure())."""
     asset = Asset(
@@ -113,7 +120,7 @@ def _store_asset(owner, post: Post, clean: images.CleanImage, alt_texts: dict[st
     return asset
 
 
-def _choose_post(request: HttpRequest) -> Post | None:
+def _choose_post(request: AuthenticatedHttpRequest) -> Post | None:
     allowed = permissions.posts_for_new_publication(request.user)
     code = request.GET.get("post") or request.POST.get("post")
     if code:
@@ -127,7 +134,7 @@ def _choose_post(request: HttpRequest) -> Post | None:
 
 
 @login_required
-def publication_new(request: HttpRequest) -> HttpResponse:
+def publication_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not permissions.can_plan_publications(request.user):
         raise PermissionDenied
     post = _choose_post(request)
@@ -152,14 +159,14 @@ def publication_new(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _initial(request: HttpRequest) -> dict:
+def _initial(request: HttpRequest) -> dict[str, str]:
     initial = {}
     if request.GET.get("date"):
         initial["local_date"] = request.GET["date"]
     return initial
 
 
-def _new_assets(request: HttpRequest, form: PublicationForm, post: Post) -> list[Asset]:
+def _new_assets(request: AuthenticatedHttpRequest, form: PublicationForm, post: Post) -> list[Asset]:
     """Store an uploaded image with its descriptions."""
     clean = form.cleaned_data.get("clean_image")
     if clean is None:
@@ -167,7 +174,9 @@ def _new_assets(request: HttpRequest, form: PublicationForm, post: Post) -> list
     return [_store_asset(request.user, post, clean, form.cleaned_data.get("alt_texts", {}))]
 
 
-def _editor_context(form: PublicationForm, post: Post, publication: Publication | None, **extra) -> dict:
+def _editor_context(
+    form: PublicationForm, post: Post, publication: Publication | None, **extra: object
+) -> dict[str, object]:
     return {
         "form": form,
         "post": post,
@@ -178,11 +187,11 @@ def _editor_context(form: PublicationForm, post: Post, publication: Publication 
 
 
 @login_required
-def publication_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def publication_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     publication = _get_publication_for_user(request, pk)
     actions = permissions.allowed_actions(request.user, publication)
     form = None
-    stale = None
+    stale: Publication | None = None
     if "edit" in actions:
         form = PublicationForm(
             request.POST or None, request.FILES or None, post=publication.post, publication=publication
@@ -203,7 +212,8 @@ def publication_detail(request: HttpRequest, pk: int) -> HttpResponse:
                         expected_revision=form.cleaned_data["revision"],
                     )
             except workflow.StaleEdit as exc:
-                stale = exc.current
+                # update_publication reports the publication as it is now.
+                stale = cast(Publication, exc.current)
                 messages.error(
                     request,
                     _(
@@ -227,7 +237,9 @@ def publication_detail(request: HttpRequest, pk: int) -> HttpResponse:
     elif request.method == "POST":
         raise PermissionDenied
     status = 409 if stale else (400 if request.method == "POST" else 200)
-    context = _editor_context(form, publication.post, publication) if form else {"publication": publication}
+    context: dict[str, object] = (
+        _editor_context(form, publication.post, publication) if form else {"publication": publication}
+    )
     if form is not None and not form.is_bound:
         # The editor's fields (every channel, language and image of the post) come from the
         # cache while the publication and its post are unchanged.
@@ -278,7 +290,7 @@ WORKFLOW_BUTTONS = [
 ]
 
 
-def _workflow_buttons(actions: set[str]) -> list[dict]:
+def _workflow_buttons(actions: set[str]) -> list[dict[str, object]]:
     return [
         {"name": name, "label": label, "secondary": secondary}
         for name, label, secondary in WORKFLOW_BUTTONS
@@ -286,12 +298,12 @@ def _workflow_buttons(actions: set[str]) -> list[dict]:
     ]
 
 
-def _review_context(publication: Publication) -> dict:
+def _review_context(publication: Publication) -> dict[str, object]:
     """Revisions, decisions, comments and the change since the approved revision."""
     revisions = list(publication.revisions.select_related("submitted_by").order_by("number"))
     reviews = list(publication.reviews.select_related("reviewer", "revision").order_by("created_at"))
     approved = next((r.revision for r in reversed(reviews) if r.decision == "approve"), None)
-    diff = []
+    diff: list[FieldDiff] = []
     if approved is not None:
         current = workflow.content_snapshot(publication)
         diff = revisions_module.diff_contents(approved.content, current)
@@ -307,7 +319,7 @@ def _review_context(publication: Publication) -> dict:
     }
 
 
-def _previews(publication: Publication) -> list[dict]:
+def _previews(publication: Publication) -> list[dict[str, object]]:
     """How the publication will look on each of its channels, per language."""
     variants = list(publication.variants.all())
     assets = list(publication.assets.all())
@@ -333,7 +345,7 @@ def _previews(publication: Publication) -> list[dict]:
 
 @login_required
 @require_POST
-def publication_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
+def publication_reschedule(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Move to another date (drag and drop on the calendar) or date and time (the form)."""
     publication = _get_publication_for_user(request, pk)
     if not permissions.can_reschedule(request.user, publication):
@@ -379,7 +391,7 @@ def publication_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def publication_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
+def publication_duplicate(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     publication = _get_publication_for_user(request, pk)
     if not permissions.can_duplicate(request.user, publication):
         raise PermissionDenied
@@ -408,7 +420,7 @@ def publication_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def asset_file(request: HttpRequest, pk: int, rendition: str) -> FileResponse:
+def asset_file(request: AuthenticatedHttpRequest, pk: int, rendition: str) -> FileResponse:
     """An image, only to those who may see it, never sniffed as anything else."""
     asset = get_object_or_404(Asset, pk=pk)
     publications = list(asset.publications.select_related("post"))
@@ -420,6 +432,8 @@ def asset_file(request: HttpRequest, pk: int, rendition: str) -> FileResponse:
     elif rendition in asset.renditions:
         name = asset.renditions[rendition]
     else:
+        raise Http404
+    if not name:  # an asset always has its file: one without is not there to serve
         raise Http404
     handle = asset.image.storage.open(name, "rb")
     extension = name.rsplit(".", 1)[-1]

@@ -6,6 +6,7 @@ import django_filters
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -29,6 +30,7 @@ from calendar_app.models import (
 )
 from diplomacy import freshness, geography, worldmap
 from diplomacy.filters import QuickFilterSet
+from diplomacy.http import AuthenticatedHttpRequest
 from diplomacy.models import Channel, Partner, Platform, Post, PostKind
 
 MAX_WEEKS = 26
@@ -50,10 +52,10 @@ class ReportFilter(QuickFilterSet):
         model = Post
         fields = ["region", "country", "kind", "platform"]
 
-    def filter_region(self, queryset, name: str, value: str):
+    def filter_region(self, queryset: QuerySet[Post], name: str, value: str) -> QuerySet[Post]:
         return queryset.filter(country__in=geography.countries_in(value))
 
-    def filter_nothing(self, queryset, name: str, value: str):
+    def filter_nothing(self, queryset: QuerySet[Post], name: str, value: str) -> QuerySet[Post]:
         return queryset  # the platform narrows the columns (coverage) or channels (activity)
 
 
@@ -61,20 +63,23 @@ def _bad_request(request: HttpRequest, message: str) -> HttpResponse:
     return render(request, "calendar_app/bad_request.html", {"message": message}, status=400)
 
 
-def _report_request(request: HttpRequest):
-    """Check the right and the format; return (filterset, error response)."""
+def _report_request(request: HttpRequest) -> ReportFilter | HttpResponse:
+    """Check the right and the format; return the filter set, or the error response."""
     if not permissions.can_view_reports(request.user):
         raise PermissionDenied
     if request.GET.get("format") not in (None, "", "html", "csv"):
-        return None, _bad_request(request, _("Unknown format: use csv, or leave it out."))
+        return _bad_request(request, _("Unknown format: use csv, or leave it out."))
     filterset = ReportFilter(request.GET, queryset=Post.objects.active())
     if not filterset.is_valid():
-        errors = "; ".join(f"{field}: {' '.join(e)}" for field, e in filterset.form.errors.items())
-        return None, _bad_request(request, _("Unknown filter value. %(errors)s") % {"errors": errors})
-    return filterset, None
+        errors = "; ".join(
+            f"{field}: {' '.join(str(message) for message in e)}"
+            for field, e in filterset.form.errors.items()
+        )
+        return _bad_request(request, _("Unknown filter value. %(errors)s") % {"errors": errors})
+    return filterset
 
 
-def _scope(filterset) -> set[str] | None:
+def _scope(filterset: ReportFilter) -> set[str] | None:
     """The countries a filtered coverage report speaks for (None: the whole world)."""
     data = filterset.form.cleaned_data
     scope: set[str] | None = None
@@ -88,7 +93,7 @@ def _scope(filterset) -> set[str] | None:
     return scope
 
 
-def _platforms(filterset) -> list[tuple[str, str]]:
+def _platforms(filterset: ReportFilter) -> list[tuple[str, str]]:
     chosen = filterset.form.cleaned_data.get("platform")
     return [(code, label) for code, label in Platform.choices if not chosen or code == chosen]
 
@@ -109,17 +114,17 @@ ACTIVITY_READS = (
 )
 
 
-def _shape(request: HttpRequest) -> tuple:
+def _shape(request: HttpRequest) -> tuple[object, ...]:
     """What a report depends on besides its tables: the filters and the day (its 30 days, its
     weeks). Copies live diplomacy.freshness.FRAGMENT_SECONDS, which bounds the clock's part."""
     return (sorted(request.GET.lists()), timezone.localdate().isoformat())
 
 
 @login_required
-def coverage(request: HttpRequest) -> HttpResponse:
-    filterset, error = _report_request(request)
-    if error:
-        return error
+def coverage(request: AuthenticatedHttpRequest) -> HttpResponse:
+    filterset = _report_request(request)
+    if isinstance(filterset, HttpResponse):
+        return filterset
     if request.GET.get("format") == "csv":
         report = reports.coverage(filterset.qs, _platforms(filterset), scope=_scope(filterset))
         return reports.csv_response("coverage.csv", *report.csv_rows())
@@ -135,7 +140,7 @@ def coverage(request: HttpRequest) -> HttpResponse:
     return render(request, "calendar_app/coverage.html", context)
 
 
-def coverage_body(filterset) -> SafeString:
+def coverage_body(filterset: ReportFilter) -> SafeString:
     """The gaps, the totals, the map and the table of the coverage report."""
     report = reports.coverage(filterset.qs, _platforms(filterset), scope=_scope(filterset))
     # Labels translated once, not once per table cell.
@@ -164,7 +169,7 @@ def coverage_body(filterset) -> SafeString:
 
 @login_required
 @require_POST
-def priority_countries(request: HttpRequest) -> HttpResponse:
+def priority_countries(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Central adds or removes priority countries."""
     if not permissions.can_manage_priorities(request.user):
         raise PermissionDenied
@@ -186,10 +191,10 @@ def priority_countries(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def activity(request: HttpRequest) -> HttpResponse:
-    filterset, error = _report_request(request)
-    if error:
-        return error
+def activity(request: AuthenticatedHttpRequest) -> HttpResponse:
+    filterset = _report_request(request)
+    if isinstance(filterset, HttpResponse):
+        return filterset
     raw_weeks = request.GET.get("weeks") or "8"
     if not (raw_weeks.isascii() and raw_weeks.isdigit()) or not 1 <= int(raw_weeks) <= MAX_WEEKS:
         return _bad_request(request, _("Choose between 1 and %(max)s weeks.") % {"max": MAX_WEEKS})
@@ -211,13 +216,13 @@ def activity(request: HttpRequest) -> HttpResponse:
     return render(request, "calendar_app/activity.html", context)
 
 
-def _activity_report(filterset, weeks: int):
+def _activity_report(filterset: ReportFilter, weeks: int) -> reports.Activity:
     return reports.activity(
         filterset.qs, weeks=weeks, platform=filterset.form.cleaned_data.get("platform") or None
     )
 
 
-def activity_body(filterset, weeks: int) -> SafeString:
+def activity_body(filterset: ReportFilter, weeks: int) -> SafeString:
     """Cadence, language mix, regional share and turnaround sections of the activity report."""
     report = _activity_report(filterset, weeks)
     verdicts = {

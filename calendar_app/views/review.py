@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import django_filters
 from django.contrib import messages
@@ -40,6 +41,7 @@ from calendar_app.models import (
     Proposal,
     Publication,
     PublicationKind,
+    PublicationQuerySet,
     PublicationRevision,
     Variant,
     in_time_for_review,
@@ -48,6 +50,7 @@ from calendar_app.models import (
 from calendar_app.timezones import check_local_time
 from calendar_app.views.publications import _get_publication_for_user, safe_next
 from diplomacy import freshness, roles
+from diplomacy.http import AuthenticatedHttpRequest
 from diplomacy.models import Channel, Membership, Partner, Post, User
 
 APPROVALS_PAGE_SIZE = 20
@@ -73,7 +76,7 @@ def _revision_from(request: HttpRequest) -> int | None:
 
 @login_required
 @require_POST
-def publication_transition(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+def publication_transition(request: AuthenticatedHttpRequest, pk: int, action: str) -> HttpResponse:
     """One endpoint per workflow action; the rules are in workflow and permissions."""
     if action not in workflow.USER_ACTIONS:
         raise Http404
@@ -114,7 +117,7 @@ def publication_transition(request: HttpRequest, pk: int, action: str) -> HttpRe
     return redirect(safe_next(request, publication.get_absolute_url()))
 
 
-def _item_context(request: HttpRequest, publication: Publication) -> dict:
+def _item_context(request: HttpRequest, publication: Publication) -> dict[str, object]:
     return {
         "item": publication,
         "actions": permissions.allowed_actions(request.user, publication),
@@ -125,7 +128,7 @@ def _item_context(request: HttpRequest, publication: Publication) -> dict:
 
 @login_required
 @require_POST
-def publication_comment(request: HttpRequest, pk: int) -> HttpResponse:
+def publication_comment(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     publication = _get_publication_for_user(request, pk)
     try:
         workflow.add_comment(request.user, publication, request.POST.get("text", ""))
@@ -138,7 +141,7 @@ def publication_comment(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def publication_check(request: HttpRequest) -> HttpResponse:
+def publication_check(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The editor's live check: the guidelines against the unsaved form (HTMX)."""
     code = request.POST.get("post", "")
     post = get_object_or_404(Post, code=code)
@@ -181,7 +184,7 @@ def publication_check(request: HttpRequest) -> HttpResponse:
     return render(request, "calendar_app/_check_results.html", {"results": results})
 
 
-def _alt_texts_for_check(request: HttpRequest, data: dict) -> list[dict]:
+def _alt_texts_for_check(request: HttpRequest, data: dict[str, Any]) -> list[dict[str, str]]:
     """The descriptions of the images the publication will have, as the editor sees them now."""
     if not is_whole_number(request.POST.get("publication", "")):
         return []
@@ -211,19 +214,19 @@ class ApprovalFilter(PublicationFilter):
     class Meta(PublicationFilter.Meta):
         fields = ["post", "country", "region", "campaign", "kind", "language", "waiting", "warnings"]
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name in ("status", "platform", "partner"):
             self.filters.pop(name, None)
 
-    def filter_waiting(self, queryset, name: str, value: str):
+    def filter_waiting(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(submitted_at__lte=timezone.now() - timedelta(days=int(value)))
 
-    def filter_warnings(self, queryset, name: str, value: str):
+    def filter_warnings(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(has_warnings=value == "true")
 
 
-def approval_queryset() -> Publication:
+def approval_queryset() -> PublicationQuerySet:
     """Publications in review with their latest revision's time and flags, most urgent first."""
     latest = PublicationRevision.objects.filter(publication=OuterRef("pk"), number=OuterRef("revision"))
     return (
@@ -244,7 +247,7 @@ def approval_queryset() -> Publication:
     )
 
 
-def _for_queue(queryset):
+def _for_queue(queryset: QuerySet[Publication]) -> QuerySet[Publication]:
     # The crisis too: whether an item whose moment passed may still be approved reads it.
     return queryset.select_related("post", "campaign", "author", "crisis").prefetch_related(
         Prefetch("channels", queryset=Channel.objects.only("pk", "platform", "handle", "post_id")),
@@ -254,7 +257,7 @@ def _for_queue(queryset):
 
 
 @login_required
-def approvals(request: HttpRequest) -> HttpResponse:
+def approvals(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not permissions.can_use_approvals(request.user):
         raise PermissionDenied
     now = timezone.now()
@@ -317,9 +320,16 @@ def queue_counts(queue: QuerySet[Publication], now: datetime) -> dict[str, int]:
     )
 
 
-def approvals_body(request: HttpRequest, filterset, base, *, now, expired_list: bool) -> SafeString:
+def approvals_body(
+    request: AuthenticatedHttpRequest,
+    filterset: ApprovalFilter,
+    base: PublicationQuerySet,
+    *,
+    now: datetime,
+    expired_list: bool,
+) -> SafeString:
     """The counts, the queue's page of publications and its pagination."""
-    queue = filterset.qs
+    queue = filterset.publications
     queue = queue.expired_in_review(now) if expired_list else queue.filter(in_time_for_review(now))
     page = Paginator(_for_queue(queue), APPROVALS_PAGE_SIZE).get_page(request.GET.get("page"))
     items = list(page.object_list)
@@ -341,15 +351,15 @@ def approvals_body(request: HttpRequest, filterset, base, *, now, expired_list: 
 
 @login_required
 @require_POST
-def approvals_bulk(request: HttpRequest) -> HttpResponse:
+def approvals_bulk(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Approve the selected publications that pass every blocking rule; report the others."""
     if not permissions.can_use_approvals(request.user):
         raise PermissionDenied
     selected = []
     for value in request.POST.getlist("selected"):
-        pk, _sep, revision = value.partition(":")
-        if is_whole_number(pk) and is_whole_number(revision):
-            selected.append((int(pk), int(revision)))
+        pk_text, _sep, revision_text = value.partition(":")
+        if is_whole_number(pk_text) and is_whole_number(revision_text):
+            selected.append((int(pk_text), int(revision_text)))
     publications = {
         p.pk: p for p in _for_queue(Publication.objects.filter(pk__in=[pk for pk, _r in selected]))
     }
