@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_PASSWORD ?= demo-calendar-2026
 
-.PHONY: run test test-browser lint lint-code lint-imports lint-migrations lint-checks install install-dev messages bench load clean
+.PHONY: run test test-browser lint lint-code lint-types lint-imports lint-migrations lint-checks install install-dev messages bench load clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
@@ -47,10 +47,14 @@ test-browser: install-dev
 	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/python -m pytest -m browser tests/browser $(PYTEST_ARGS)
 
 # Each piece is its own target, so that `make -k lint` (as CI runs it) reports every one.
-lint: lint-code lint-imports lint-migrations lint-checks
+lint: lint-code lint-types lint-imports lint-migrations lint-checks
 
 lint-code: install-dev
 	$(BIN)/ruff check .
+
+# mypy with django-stubs; what it checks and how strictly is in mypy.ini.
+lint-types: install-dev
+	$(BIN)/mypy
 
 # The import contracts in pyproject.toml: calendar_app uses diplomacy, never the reverse;
 # views use the workflow, the workflow uses the models, never upwards.

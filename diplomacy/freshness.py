@@ -45,11 +45,14 @@ import logging
 import re
 import secrets
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 from django.core.cache import cache
 from django.db import DatabaseError, connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
 from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils.crypto import salted_hmac
@@ -88,7 +91,9 @@ _ASSIGNED = re.compile(r'"?(\w+)"?\s*=(?!=)')
 _RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
 
 
-def note_writes(execute, sql, params, many, context):
+def note_writes(
+    execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+) -> Any:
     """A connection's execute wrapper: each write's table moves on once the write is committed."""
     connection = context["connection"]
     if connection.__dict__.get("_versions_due") and _committed_so_far(connection):
@@ -109,7 +114,7 @@ def note_writes(execute, sql, params, many, context):
     return result
 
 
-def changes_what_pages_show(table: str, sql: str, cursor) -> bool:
+def changes_what_pages_show(table: str, sql: str, cursor: CursorWrapper) -> bool:
     """Whether a write that just ran on `cursor` changed rows of `table` that a page may show.
 
     An UPDATE or DELETE that matched no row, an INSERT that a conflict clause skipped, change
@@ -131,7 +136,7 @@ def sets_only_unshown_columns(table: str, sql: str) -> bool:
     return bool(columns) and columns <= unshown
 
 
-def install(connection, **kwargs) -> None:
+def install(connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
     """`connection_created` receiver: watch this connection's writes (once)."""
     if note_writes not in connection.execute_wrappers:
         connection.execute_wrappers.append(note_writes)
@@ -146,7 +151,7 @@ class _Written:
     commit. A savepoint rolled back drops the levels opened inside it (`rolled_back`).
     """
 
-    def __init__(self, connection) -> None:
+    def __init__(self, connection: BaseDatabaseWrapper) -> None:
         self.alias = connection.alias
         self.levels: list[tuple[str | None, set[str]]] = [(None, set())]
         self.done = False
@@ -199,7 +204,7 @@ class _Written:
         _move_on(connection, self.tables() | due)
 
 
-def _open_writes(connection) -> _Written | None:
+def _open_writes(connection: BaseDatabaseWrapper) -> _Written | None:
     """What this connection's open transaction wrote, if it wrote anything.
 
     Django's list of on-commit callbacks (the one `TestCase.captureOnCommitCallbacks` reads)
@@ -210,18 +215,18 @@ def _open_writes(connection) -> _Written | None:
     if not connection.in_atomic_block:
         return None
     callbacks = connection.run_on_commit
-    seen = connection.__dict__.get("_writes_seen")
+    seen: tuple[_Written, list[Any]] | None = connection.__dict__.get("_writes_seen")
     if seen is not None and seen[1] is callbacks and not seen[0].done:
         return seen[0]
-    for _sids, callback, _robust in callbacks:
-        written = getattr(callback, "__self__", None)
+    for entry in callbacks:  # (savepoint ids, callback, robust)
+        written = getattr(entry[1], "__self__", None)
         if isinstance(written, _Written) and not written.done:
             connection.__dict__["_writes_seen"] = (written, callbacks)
             return written
     return None
 
 
-def _written(connection, table: str) -> None:
+def _written(connection: BaseDatabaseWrapper, table: str) -> None:
     _forget_versions_read(connection)
     if not connection.in_atomic_block:
         # Committed already, but its cursor may still hold rows to read (an INSERT's
@@ -236,7 +241,7 @@ def _written(connection, table: str) -> None:
     written.add(table)
 
 
-def _savepoint_moved(connection, statement: str, sid: str) -> None:
+def _savepoint_moved(connection: BaseDatabaseWrapper, statement: str, sid: str) -> None:
     written = _open_writes(connection)
     if written is None:
         return  # nothing written yet: no savepoint matters
@@ -248,21 +253,21 @@ def _savepoint_moved(connection, statement: str, sid: str) -> None:
         written.rolled_back(sid)
 
 
-def _committed_so_far(connection) -> bool:
+def _committed_so_far(connection: BaseDatabaseWrapper) -> bool:
     """Whether every write this connection made is committed: no atomic block is open, and
     no transaction managed by hand (`set_autocommit(False)`) either, which has no on-commit
     callbacks; what it wrote moves on once autocommit is back."""
     return not connection.in_atomic_block and connection.autocommit
 
 
-def move_on_due(connection) -> None:
+def move_on_due(connection: BaseDatabaseWrapper) -> None:
     """Move on the tables written outside a transaction since the last time (one statement)."""
     due: set[str] = connection.__dict__.get("_versions_due") or set()
     connection.__dict__["_versions_due"] = set()
     _move_on(connection, due)
 
 
-def move_on_everywhere(**kwargs) -> None:
+def move_on_everywhere(**kwargs: Any) -> None:
     """Receiver of the ends of work (a request, a django-q2 task, the process): nothing stays due."""
     for connection in connections.all(initialized_only=True):
         if connection.__dict__.get("_versions_due") and _committed_so_far(connection):
@@ -289,10 +294,10 @@ class FreshnessMiddleware:
     """Moves on what the request wrote outside a transaction before the response leaves
     (request_finished would run after the connection is closed, and reopen it)."""
 
-    def __init__(self, get_response) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         connection = connections["default"]
         connection.__dict__["_versions_read"] = {}
         try:
@@ -303,7 +308,7 @@ class FreshnessMiddleware:
         return response
 
 
-def _move_on(connection, tables: Iterable[str]) -> None:
+def _move_on(connection: BaseDatabaseWrapper, tables: Iterable[str]) -> None:
     """Give each of `tables` a new random version: one upsert, tables in order (two processes
     moving the same tables on lock their rows in the same order on PostgreSQL)."""
     tables = sorted(tables)
@@ -317,8 +322,8 @@ def _move_on(connection, tables: Iterable[str]) -> None:
     meta = TableVersion._meta
     table, key, version = (
         quote(meta.db_table),
-        quote(meta.get_field("table").column),
-        quote(meta.get_field("version").column),
+        quote(str(meta.get_field("table").column)),
+        quote(str(meta.get_field("version").column)),
     )
     rows = ", ".join(["(%s, %s)"] * len(tables))
     sql = (
@@ -345,7 +350,9 @@ def tables_of(sources: Iterable[type[models.Model] | str]) -> list[str]:
             continue
         tables.add(source._meta.db_table)
         for field in source._meta.local_many_to_many:
-            tables.add(field.remote_field.through._meta.db_table)
+            through = field.remote_field.through  # set for every field once the models are loaded
+            if through is not None:
+                tables.add(through._meta.db_table)
     return sorted(tables)
 
 
@@ -377,7 +384,7 @@ def versions_of(tables: list[str], using: str = "default") -> tuple[int, ...]:
     return tuple(memo.get(table, 0) for table in tables)
 
 
-def _forget_versions_read(connection) -> None:
+def _forget_versions_read(connection: BaseDatabaseWrapper) -> None:
     memo = connection.__dict__.get("_versions_read")
     if memo:
         memo.clear()
@@ -444,7 +451,7 @@ def remembered(
     if found is _MISSING:
         found = _build(name, reads, compute)
         cache.set(key, found, FRAGMENT_SECONDS)
-    return found
+    return cast(T, found)
 
 
 def _build(name: str, reads: Iterable[type[models.Model] | str], build: Callable[[], T]) -> T:
@@ -453,11 +460,13 @@ def _build(name: str, reads: Iterable[type[models.Model] | str], build: Callable
     return build()
 
 
-def _fragment(name: str, *, reads, shape, build) -> SafeString:
+def _fragment(
+    name: str, *, reads: Iterable[type[models.Model] | str], shape: object, build: Callable[[], str]
+) -> SafeString:
     key = current_key(name, reads=reads, shape=shape)
     if key is None:
-        return _build(name, reads, build)
-    html = cache.get(key)
+        return mark_safe(_build(name, reads, build))  # noqa: S308 (a template's output)
+    html: str | None = cache.get(key)
     if html is None:
         html = _build(name, reads, build)
         cache.set(key, str(html), FRAGMENT_SECONDS)
