@@ -40,8 +40,9 @@ run: install messages
 	trap 'kill -INT -$$QPID 2>/dev/null; for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 $$QPID 2>/dev/null || exit 0; sleep 1; done; kill -KILL -$$QPID 2>/dev/null' INT TERM EXIT; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT) --noreload
 
+# In parallel, one process a CPU (pytest-xdist), each with its own test database.
 test: install-dev
-	$(BIN)/python -m pytest -m "not browser" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not browser" -n auto $(PYTEST_ARGS)
 
 test-browser: install-dev
 	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/python -m pytest -m browser tests/browser $(PYTEST_ARGS)

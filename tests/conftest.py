@@ -1,12 +1,29 @@
 """Personas shared by the test suite: a post editor, a post manager, a central
 reviewer, a second reviewer, a partner contributor and an outsider."""
 
+import os
+import re
+
 import pytest
+from django.conf import settings
 from django.utils import translation
 from django_q.conf import Conf
 
 from diplomacy.models import Role
 from tests.factories import make_partner, make_post, make_user
+
+
+def pytest_configure(config):
+    """Tests run in parallel (pytest-xdist), each worker with its own database; with Redis,
+    each also gets its own Redis database, since clearing the cache (FLUSHDB) in one
+    worker's test must not empty another's in the middle of a test."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    cache = settings.CACHES["default"]
+    if worker and cache["BACKEND"].endswith("RedisCache"):
+        number = int(worker.removeprefix("gw"))
+        match = re.fullmatch(r"(.*)/(\d+)", cache["LOCATION"])
+        base, database = (match.group(1), int(match.group(2))) if match else (cache["LOCATION"], 0)
+        cache["LOCATION"] = f"{base}/{(database - number) % 16}"
 
 
 @pytest.fixture(autouse=True)
