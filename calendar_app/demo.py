@@ -18,7 +18,15 @@ from django.utils import timezone
 from calendar_app.models import (
     Campaign,
     Comment,
+    Crisis,
+    CrisisEvent,
+    CrisisTemplate,
+    Delivery,
+    DeliveryStatus,
+    PriorityCountry,
     Proposal,
+    ProposalEvent,
+    ProposalVariant,
     Publication,
     PublicationEvent,
     PublicationKind,
@@ -489,13 +497,9 @@ PROPOSALS = [
 
 def create_proposals(today: date | None = None) -> int:
     """Proposals of several partners in every status; accepted ones adopted (and some published)."""
-    from django.utils import timezone as tz
-
-    from calendar_app.models import Proposal, ProposalEvent, ProposalVariant
-
     if Proposal.objects.exists():
         return 0
-    today = today or tz.localdate()
+    today = today or timezone.localdate()
     partners = {p.code: p for p in Partner.objects.all()}
     reviewer = User.objects.filter(memberships__role=Role.CENTRAL_REVIEWER).order_by("email").first()
     made = 0
@@ -515,9 +519,9 @@ def create_proposals(today: date | None = None) -> int:
             window_starts_on=today + timedelta(days=start),
             window_ends_on=today + timedelta(days=start + length),
             contact=f"{partner.name}, communications desk",
-            submitted_at=None if status == "draft" else tz.now(),
+            submitted_at=None if status == "draft" else timezone.now(),
             decided_by=reviewer if status in ("accepted", "declined") else None,
-            decided_at=tz.now() if status in ("accepted", "declined") else None,
+            decided_at=timezone.now() if status in ("accepted", "declined") else None,
             decline_reason="Too far from the posts' priorities this quarter." if status == "declined" else "",
         )
         if target == "posts":
@@ -607,8 +611,6 @@ PRIORITY_COUNTRIES = [
 
 
 def create_priority_countries() -> int:
-    from calendar_app.models import PriorityCountry
-
     made = 0
     for code, note in PRIORITY_COUNTRIES:
         _obj, created = PriorityCountry.objects.get_or_create(country=code, defaults={"note": note})
@@ -655,8 +657,6 @@ CRISIS_TEMPLATES = [
 
 
 def create_crisis_templates() -> int:
-    from calendar_app.models import CrisisTemplate
-
     for name, texts in CRISIS_TEMPLATES:
         CrisisTemplate.objects.update_or_create(name=name, defaults={"texts": texts})
     return len(CRISIS_TEMPLATES)
@@ -698,8 +698,6 @@ def create_past_crisis() -> int:
 
     Returns the number of publications it involves.
     """
-    from calendar_app.models import Crisis, CrisisEvent, Delivery, DeliveryStatus
-
     posts = list(Post.objects.filter(country="TR").order_by("code"))
     reviewers = list(User.objects.filter(memberships__role=Role.CENTRAL_REVIEWER).order_by("email"))
     if not posts or len(reviewers) < 2:
@@ -845,8 +843,6 @@ def create_deliveries() -> int:
     and approved: pending on hand-posted channels (the "publish now" list), and one
     whose outcome is unknown for a person to check.
     """
-    from calendar_app.models import Delivery, DeliveryStatus
-
     now = timezone.now()
     through = Publication.channels.through
     links = through.objects.filter(

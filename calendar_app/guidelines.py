@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from calendar_app import counting
 from calendar_app.models import (
@@ -34,7 +34,7 @@ from calendar_app.models import (
     PublicationStatus,
     language_names,
 )
-from diplomacy.models import Platform, Post, PostKind
+from diplomacy.models import Channel, Platform, Post, PostKind
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -221,8 +221,6 @@ def _https_links(ctx: CheckContext, params: dict[str, Any]) -> list[str]:
 def _frequency(ctx: CheckContext, params: dict[str, Any]) -> list[str]:
     if not ctx.channel_ids or ctx.local_date is None:
         return []
-    from diplomacy.models import Channel
-
     week_start = ctx.local_date - timedelta(days=ctx.local_date.weekday())
     planned = (
         Publication.objects.filter(
@@ -358,8 +356,6 @@ class Configured:
 
 def configured_rules(language: str | None = None) -> list[Configured]:
     """Every rule of the catalogue with central's settings (one query)."""
-    from django.utils.translation import get_language
-
     language = language or (get_language() or "en")[:2]
     rows = {row.code: row for row in Guideline.objects.all()}
     configured = []

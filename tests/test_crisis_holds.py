@@ -176,6 +176,23 @@ def test_what_central_released_is_not_held_again_by_the_sweep(
     assert Publication.objects.get(pk=publication.pk).status == PublicationStatus.PUBLISHED
 
 
+def test_a_released_publication_its_post_moves_is_a_new_decision_and_held_again(
+    reviewer, second_reviewer, editor, istanbul
+):
+    """Central's release covered the approved time; moved by its post, the publication goes
+    back to review, and its new approval during the crisis holds it like any other."""
+    publication = _approved(istanbul, editor, second_reviewer, channels=[_api_channel(istanbul)])
+    crisis = workflow.declare_crisis(reviewer, title="Coup", reason="Reports.", countries=["TR"])
+    workflow.release_publication(reviewer, Publication.objects.get(pk=publication.pk))
+    released = Publication.objects.get(pk=publication.pk)
+    moved = workflow.reschedule_publication(
+        editor, released, local_date=released.local_date + timedelta(days=1), local_time=released.local_time
+    )
+    assert (moved.status, moved.released_from_id) == (PublicationStatus.IN_REVIEW, None)
+    workflow.approve(second_reviewer, moved, expected_revision=moved.revision)
+    assert Publication.objects.get(pk=publication.pk).held_by == crisis
+
+
 def test_an_advisory_of_an_ended_crisis_is_not_sent_out_late_on_approval(reviewer, second_reviewer, istanbul):
     _api_channel(istanbul)
     crisis = workflow.declare_crisis(reviewer, title="Coup", reason="Reports.", countries=["TR"])
