@@ -207,18 +207,26 @@ def cached_feed(
     cache_key = freshness.current_key("ics-feed", reads=reads, shape=(key, base_url, hour))
     if cache_key is None:
         # This transaction wrote what the feed shows: built, never stored, tagged by content.
-        document = build_feed(publications(), base_url=base_url)
+        document = _build_declared(publications, base_url=base_url, reads=reads)
         return document, hashlib.sha256(document).hexdigest()[:32]
     body = recent_feeds.get(cache_key)
     if body is None:
         # Stored with its expiry, so that this process's copy expires with the shared one.
         expires, body = cache.get(cache_key) or (0.0, None)
         if body is None:
-            body = build_feed(publications(), base_url=base_url)
+            body = _build_declared(publications, base_url=base_url, reads=reads)
             expires = time.time() + FEED_CACHE_SECONDS
             cache.set(cache_key, (expires, body), FEED_CACHE_SECONDS)
         recent_feeds.put(cache_key, body, expires)
     return body, hashlib.sha256(cache_key.encode()).hexdigest()[:32]
+
+
+def _build_declared(
+    publications: Callable[[], PublicationQuerySet], *, base_url: str, reads: Iterable[type[Model] | str]
+) -> bytes:
+    """Build the document where every fragment is built, which checks (in the tests) that
+    it reads only the tables of `reads`."""
+    return freshness.build_declared("ics-feed", reads, lambda: build_feed(publications(), base_url=base_url))
 
 
 def build_feed(queryset: PublicationQuerySet, *, base_url: str) -> bytes:

@@ -446,15 +446,15 @@ def remembered(
     banner) then costs no query of its own, the versions being read once a request."""
     key = current_key(name, reads=reads, shape=shape)
     if key is None:
-        return _build(name, reads, compute)
+        return build_declared(name, reads, compute)
     found = cache.get(key, _MISSING)
     if found is _MISSING:
-        found = _build(name, reads, compute)
+        found = build_declared(name, reads, compute)
         cache.set(key, found, FRAGMENT_SECONDS)
     return cast(T, found)
 
 
-def _build(name: str, reads: Iterable[type[models.Model] | str], build: Callable[[], T]) -> T:
+def build_declared(name: str, reads: Iterable[type[models.Model] | str], build: Callable[[], T]) -> T:
     """Build the fragment or value `name`, which says it reads only `reads`: the one place
     every build passes, where the tests check that claim (tests/fragment_reads.py)."""
     return build()
@@ -465,10 +465,10 @@ def _fragment(
 ) -> SafeString:
     key = current_key(name, reads=reads, shape=shape)
     if key is None:
-        return mark_safe(_build(name, reads, build))  # noqa: S308 (a template's output)
+        return mark_safe(build_declared(name, reads, build))  # noqa: S308 (a template's output)
     html: str | None = cache.get(key)
     if html is None:
-        html = _build(name, reads, build)
+        html = build_declared(name, reads, build)
         cache.set(key, str(html), FRAGMENT_SECONDS)
     # Built from a template (escaped there), stored as text.
     return mark_safe(html)  # noqa: S308

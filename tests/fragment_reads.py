@@ -2,7 +2,7 @@
 
 A cached fragment is rebuilt only when a table it declares (`reads=`) moves on; one that reads
 another table stays stale after a write to it. Every fragment and remembered value passes
-`freshness._build`, so the SQL it runs there is captured and its tables compared with what
+`freshness.build_declared`, so the SQL it runs there is captured and its tables compared with what
 it declares.
 """
 
@@ -67,7 +67,7 @@ class FragmentReads:
 def fragment_reads(monkeypatch) -> FragmentReads:
     """The undeclared reads of this test's builds (a test may inspect and clear them)."""
     reads = FragmentReads()
-    monkeypatch.setattr(freshness, "_build", reads.watch(freshness._build))
+    monkeypatch.setattr(freshness, "build_declared", reads.watch(freshness.build_declared))
     return reads
 
 

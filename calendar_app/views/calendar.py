@@ -285,11 +285,12 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
         return filterset.publications
 
     # The feed is the token's owner's view through these filters: the token, the owner's
-    # roles (what they may see) and the filters name the cached copy.
+    # roles (what they may see) and the filters name the cached copy. Its build loads the
+    # owner (for the visibility rule), hence the users' table among what it reads.
     shape = repr((token, owner.rights, sorted(request.GET.lists())))
     try:
         body, etag = feeds.cached_feed(
-            publications, base_url=request.build_absolute_uri("/"), key=shape, reads=CALENDAR_READS
+            publications, base_url=request.build_absolute_uri("/"), key=shape, reads=(*CALENDAR_READS, User)
         )
     except UnknownFeedFilter:
         return HttpResponse(_("Unknown filter in the feed address."), status=400, content_type="text/plain")
