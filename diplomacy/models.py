@@ -246,6 +246,110 @@ API_CONNECTORS: dict[str, str] = {
 }
 
 
+class LanguagePlan(models.TextChoices):
+    """How a channel publishes a publication written in several of its languages."""
+
+    THREAD = "thread", _("A thread: one post per language, each answering the one before")
+    SEPARATE = "separate", _("Separate posts: one per language")
+    COMBINED = "combined", _("One post: every language under each other")
+    SINGLE = "single", _("One language only: the account publishes in one language")
+
+
+class Separator(models.TextChoices):
+    """What stands between two languages of a combined post."""
+
+    BLANK_LINE = "blank_line", _("A blank line")
+    DASH = "dash", _("A line with a dash (—)")
+    DOTS = "dots", _("A line with dots (· · ·)")
+
+
+#: The text each separator puts between two languages.
+SEPARATOR_TEXTS: dict[str, str] = {
+    Separator.BLANK_LINE: "\n\n",
+    Separator.DASH: "\n\n—\n\n",
+    Separator.DOTS: "\n\n· · ·\n\n",
+}
+
+#: Platforms where an account can answer its own post, so that the answers read as one
+#: thread. Facebook, Instagram, LinkedIn and YouTube have no such thing for a page.
+THREAD_PLATFORMS = frozenset({Platform.X, Platform.BLUESKY, Platform.MASTODON, Platform.THREADS})
+
+
+def built_in_plan(platform: str) -> str:
+    """The plan a platform's channels get until central chooses another: a thread where
+    the platform has threads, one combined post elsewhere."""
+    return LanguagePlan.THREAD if platform in THREAD_PLATFORMS else LanguagePlan.COMBINED
+
+
+def plan_problems(platform: str, plan: str, languages: list[str], policy: list[str]) -> dict[str, str]:
+    """What is wrong with a channel's language plan, by field ({} when nothing): the one
+    rule the channel form, the registry import and the model's clean() all apply.
+
+    `languages` are the channel's own content languages (empty: the post's policy),
+    `policy` the post's publishing-language policy.
+    """
+    problems: dict[str, str] = {}
+    if plan == LanguagePlan.THREAD and platform not in THREAD_PLATFORMS:
+        problems["language_plan"] = str(
+            _("%(platform)s has no threads: choose one combined post or separate posts.")
+            % {"platform": Platform(platform).label}
+        )
+    if not (languages or policy):
+        problems["content_languages"] = str(
+            _(
+                "This channel publishes no language: give its languages, "
+                "or set the post's publishing-language policy."
+            )
+        )
+    elif plan == LanguagePlan.SINGLE:
+        if len(languages) != 1:
+            problems["content_languages"] = str(
+                _("A one-language channel names exactly one language, e.g. fr.")
+            )
+        elif policy and languages[0] not in policy:
+            problems["content_languages"] = str(
+                _(
+                    "The post publishes nothing in %(language)s (its policy is %(policy)s): "
+                    "add the language to the post's policy or choose another one."
+                )
+                % {"language": languages[0], "policy": ",".join(policy)}
+            )
+    return problems
+
+
+class PlatformDefault(models.Model):
+    """Central's choice of language plan for new channels of one platform."""
+
+    platform = models.CharField(_("platform"), max_length=20, choices=Platform.choices, unique=True)
+    language_plan = models.CharField(_("languages go out as"), max_length=20, choices=LanguagePlan.choices)
+    separator = models.CharField(
+        _("between two languages"), max_length=20, choices=Separator.choices, default=Separator.BLANK_LINE
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["platform"]
+        verbose_name = _("platform default")
+        verbose_name_plural = _("platform defaults")
+
+    def __str__(self) -> str:
+        return f"{self.get_platform_display()}: {self.get_language_plan_display()}"
+
+    def clean(self) -> None:
+        problems = plan_problems(self.platform, self.language_plan, ["xx"], ["xx"])
+        if "language_plan" in problems:
+            raise ValidationError({"language_plan": problems["language_plan"]})
+
+
+def default_plan(platform: str) -> tuple[str, str]:
+    """(plan, separator) a new channel of `platform` starts with: central's choice, else
+    the built-in one."""
+    row = PlatformDefault.objects.filter(platform=platform).first()
+    if row is not None:
+        return row.language_plan, row.separator
+    return built_in_plan(platform), Separator.BLANK_LINE
+
+
 class Channel(models.Model):
     """One social-media account of a post on one platform.
 
@@ -265,6 +369,21 @@ class Channel(models.Model):
         blank=True,
         validators=[language_list_validator],
         help_text=_("Languages published on this channel, e.g. tr,en."),
+    )
+    #: How a publication in several languages goes out (calendar_app.sending reads it).
+    language_plan = models.CharField(
+        _("languages go out as"),
+        max_length=20,
+        choices=LanguagePlan.choices,
+        default=LanguagePlan.COMBINED,
+        help_text=_("How a publication written in several of the channel's languages is posted."),
+    )
+    separator = models.CharField(
+        _("between two languages"),
+        max_length=20,
+        choices=Separator.choices,
+        default=Separator.BLANK_LINE,
+        help_text=_("In one combined post: what stands between two languages."),
     )
     weekly_target = models.PositiveSmallIntegerField(
         _("weekly target"), default=3, help_text=_("Publications a week this channel aims for.")
@@ -304,6 +423,11 @@ class Channel(models.Model):
             ),
             # A weekly target above 100 is a typo, not a plan.
             models.CheckConstraint(condition=Q(weekly_target__lte=100), name="channel_weekly_target_sane"),
+            # A thread needs a platform where an account answers its own posts.
+            models.CheckConstraint(
+                condition=~Q(language_plan="thread") | Q(platform__in=sorted(THREAD_PLATFORMS)),
+                name="channel_thread_where_platform_has_threads",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -312,6 +436,21 @@ class Channel(models.Model):
     @property
     def content_language_list(self) -> list[str]:
         return split_languages(self.content_languages)
+
+    @property
+    def publishing_languages(self) -> list[str]:
+        """The languages this channel publishes, in the order they go out: its own content
+        languages, or else its post's publishing-language policy."""
+        return self.content_language_list or self.post.publishing_language_list
+
+    def clean(self) -> None:
+        super().clean()
+        if not self.post_id:
+            return  # the missing post is the form's (or the import's) own message
+        policy = self.post.publishing_language_list
+        problems = plan_problems(self.platform, self.language_plan, self.content_language_list, policy)
+        if problems:
+            raise ValidationError(problems)
 
     @property
     def has_credentials(self) -> bool:
