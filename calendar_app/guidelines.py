@@ -25,16 +25,17 @@ from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
-from calendar_app import counting
+from calendar_app import sending
 from calendar_app.models import (
     Guideline,
     GuidelineVersion,
     Publication,
     PublicationKind,
     PublicationStatus,
+    language_name,
     language_names,
 )
-from diplomacy.models import Channel, Platform, Post, PostKind
+from diplomacy.models import THREAD_PLATFORMS, Channel, LanguagePlan, Platform, Post, PostKind
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -62,27 +63,49 @@ class CheckContext:
     local_date: date | None = None
     channel_ids: list[int] = field(default_factory=list)
     publication_id: int | None = None
+    #: The channels it goes to, as calendar_app.sending needs them (no query to read).
+    channel_plans: list[sending.ChannelPlan] = field(default_factory=list)
+    #: How many images it carries.
+    images: int = 0
 
     @classmethod
     def for_publication(cls, publication: Publication) -> CheckContext:
         variants = list(publication.variants.all())
-        channels = list(publication.channels.all())
+        channels = publication_channels(publication)
+        assets = list(publication.assets.all())
         return cls(
             post=publication.post,
             kind=publication.kind,
             platforms=sorted({c.platform for c in channels}),
             variants={v.language: v.text for v in variants},
             platform_texts={v.language: dict(v.platform_texts) for v in variants},
-            alt_texts=[dict(a.alt_texts) for a in publication.assets.all()],
+            alt_texts=[dict(a.alt_texts) for a in assets],
             campaign_hashtags=publication.campaign.hashtag_list if publication.campaign else [],
             scheduled_at=publication.scheduled_at,
             local_date=publication.local_date,
             channel_ids=[c.pk for c in channels],
             publication_id=publication.pk,
+            channel_plans=[sending.ChannelPlan.of(channel) for channel in channels],
+            images=len(assets),
         )
 
     def text_for(self, language: str, platform: str) -> str:
         return self.platform_texts.get(language, {}).get(platform) or self.variants[language]
+
+    def parts(self, plan: sending.ChannelPlan) -> list[sending.Part]:
+        """What `plan`'s channel sends of this publication."""
+        return sending.parts_for(plan, self.variants, self.platform_texts, images=self.images)
+
+
+def publication_channels(publication: Publication) -> list[Channel]:
+    """The publication's channels (prefetched ones when there are), each holding its post, so
+    that `sending.ChannelPlan.of` reads no row per channel: a channel of the publication's
+    own post is given the post already loaded with the publication."""
+    channels = list(publication.channels.all())
+    for channel in channels:
+        if channel.post_id == publication.post_id and not Channel.post.is_cached(channel):
+            channel.post = publication.post
+    return channels
 
 
 @dataclass
@@ -118,22 +141,65 @@ class Rule:
 # --- The rules --------------------------------------------------------------------
 
 
+def channel_name(plan: sending.ChannelPlan) -> str:
+    """ "X @BelgiumInIstanbul": how messages name a channel."""
+    return f"{Platform(plan.platform).label} {plan.handle}".strip()
+
+
+def part_name(plan: sending.ChannelPlan, part: sending.Part, of: int) -> str:
+    """ "post 2 of 4, French", "the combined post" or "the post in French"."""
+    if plan.plan == LanguagePlan.COMBINED and len(part.languages) > 1:
+        return _("the combined post")
+    if of == 1:
+        return _("the post in %(language)s") % {"language": language_name(part.language)}
+    return _("post %(number)s of %(count)s, %(language)s") % {
+        "number": part.number,
+        "count": of,
+        "language": language_name(part.language),
+    }
+
+
+def part_too_long(plan: sending.ChannelPlan, part: sending.Part, of: int) -> str:
+    """What is wrong with a part that does not fit, naming the channel, the part and by how
+    much; a combined post on a platform with threads says the way out."""
+    message = _(
+        "%(channel)s: %(part)s is %(used)s characters; the limit is %(limit)s (%(over)s too many)."
+    ) % {
+        "channel": channel_name(plan),
+        "part": part_name(plan, part, of),
+        "used": part.used,
+        "limit": part.limit,
+        "over": part.over,
+    }
+    if plan.plan == LanguagePlan.COMBINED and len(part.languages) > 1 and plan.platform in THREAD_PLATFORMS:
+        message += " " + _("Its post manager can make it a thread: one post per language.")
+    return message
+
+
 def _text_length(ctx: CheckContext, params: dict[str, Any]) -> list[str]:
-    problems = []
-    for language in sorted(ctx.variants):
-        for platform in ctx.platforms:
-            used = counting.count_for_platform(ctx.text_for(language, platform), platform)
-            limit = counting.LIMITS[platform]
-            if used > limit:
-                problems.append(
-                    _("The %(language)s text is %(used)s characters on %(platform)s; the limit is %(limit)s.")
-                    % {
-                        "language": language_names([language]),
-                        "used": used,
-                        "platform": Platform(platform).label,
-                        "limit": limit,
-                    }
-                )
+    problems: list[str] = []
+    for plan in ctx.channel_plans:
+        parts = ctx.parts(plan)
+        problems.extend(part_too_long(plan, part, len(parts)) for part in parts if not part.fits)
+    return problems
+
+
+def _channel_languages(ctx: CheckContext, params: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+    for plan in ctx.channel_plans:
+        if ctx.parts(plan):
+            continue
+        if not plan.languages:
+            problems.append(
+                _("%(channel)s publishes no language: its post manager sets them on the channel's page.")
+                % {"channel": channel_name(plan)}
+            )
+            continue
+        languages = plan.languages[:1] if plan.plan == LanguagePlan.SINGLE else plan.languages
+        problems.append(
+            _("%(channel)s publishes in %(languages)s: write the text in one of them, or untick the channel.")
+            % {"channel": channel_name(plan), "languages": language_names(list(languages))}
+        )
     return problems
 
 
@@ -222,14 +288,11 @@ def _frequency(ctx: CheckContext, params: dict[str, Any]) -> list[str]:
     if not ctx.channel_ids or ctx.local_date is None:
         return []
     week_start = ctx.local_date - timedelta(days=ctx.local_date.weekday())
-    planned = (
-        Publication.objects.filter(
-            channels__in=ctx.channel_ids,
-            local_date__gte=week_start,
-            local_date__lt=week_start + timedelta(days=7),
-        )
-        .exclude(status=PublicationStatus.CANCELLED)
-    )
+    planned = Publication.objects.filter(
+        channels__in=ctx.channel_ids,
+        local_date__gte=week_start,
+        local_date__lt=week_start + timedelta(days=7),
+    ).exclude(status=PublicationStatus.CANCELLED)
     if ctx.publication_id is not None:  # a saved publication does not count against itself
         planned = planned.exclude(pk=ctx.publication_id)
     per_channel = planned.values("channels").annotate(n=Count("pk", distinct=True))
@@ -251,9 +314,22 @@ CATALOGUE: list[Rule] = [
     Rule(
         "text-length",
         gettext_lazy("Text length per platform"),
-        gettext_lazy("Every text fits the platform it goes to, counted the way the platform counts."),
+        gettext_lazy(
+            "Every post a channel sends (each post of a thread, or the one post with every language) "
+            "fits its platform, counted the way the platform counts."
+        ),
         BLOCKING,
         _text_length,
+    ),
+    Rule(
+        "channel-languages",
+        gettext_lazy("Every channel has something to send"),
+        gettext_lazy(
+            "Each channel gets a text in a language it publishes. Texts in other languages are simply "
+            "not sent there."
+        ),
+        BLOCKING,
+        _channel_languages,
     ),
     Rule(
         "required-languages",

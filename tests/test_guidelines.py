@@ -9,7 +9,8 @@ from django.urls import reverse
 from calendar_app import guidelines, workflow
 from calendar_app.guidelines import CheckContext
 from calendar_app.models import Guideline, GuidelineVersion, Publication, PublicationStatus, Review
-from diplomacy.models import Role
+from calendar_app.sending import ChannelPlan
+from diplomacy.models import Channel, Role
 from tests.calendar_factories import make_campaign, make_publication
 from tests.factories import make_channel, make_post, make_user
 
@@ -63,12 +64,22 @@ def passes(code: str, ctx: CheckContext) -> bool:
 # --- Each rule: a passing and a failing case --------------------------------------------
 
 
+def channel(platform: str = "x", plan: str = "thread", languages: str = "nl,fr,en,tr", handle: str = ""):
+    return ChannelPlan(
+        platform=platform,
+        plan=plan,
+        languages=tuple(languages.split(",")),
+        handle=handle or f"@BelgiumIn{platform.capitalize()}",
+    )
+
+
 @pytest.mark.parametrize(
     ("platform", "limit"), [("x", 280), ("bluesky", 300), ("mastodon", 500), ("instagram", 2200)]
 )
 def test_text_length_is_measured_against_each_platforms_limit(istanbul, platform, limit):
-    fits = context(istanbul, platforms=[platform], variants={"en": "a" * limit})
-    too_long = context(istanbul, platforms=[platform], variants={"en": "a" * (limit + 1)})
+    on = [channel(platform, "separate", "en")]
+    fits = context(istanbul, platforms=[platform], variants={"en": "a" * limit}, channel_plans=on)
+    too_long = context(istanbul, platforms=[platform], variants={"en": "a" * (limit + 1)}, channel_plans=on)
     assert passes("text-length", fits)
     assert not passes("text-length", too_long)
     result = run("text-length", too_long)
@@ -78,10 +89,112 @@ def test_text_length_is_measured_against_each_platforms_limit(istanbul, platform
 
 def test_text_length_uses_a_platforms_own_text_when_there_is_one(istanbul):
     long_text = "a" * 400
-    ctx = context(istanbul, platforms=["facebook", "x"], variants={"en": long_text})
+    plans = [channel("facebook", "combined", "en"), channel("x", "thread", "en")]
+    ctx = context(istanbul, platforms=["facebook", "x"], variants={"en": long_text}, channel_plans=plans)
     assert not passes("text-length", ctx)
     ctx.platform_texts = {"en": {"x": "A short text for X."}}
     assert passes("text-length", ctx)
+
+
+def test_a_thread_fits_where_the_same_texts_combined_in_one_post_do_not(istanbul):
+    texts = {"nl": "n" * 176, "fr": "f" * 143, "en": "e" * 139}
+    thread = context(istanbul, variants=texts, channel_plans=[channel("x", "thread", "nl,fr,en")])
+    combined = context(istanbul, variants=texts, channel_plans=[channel("x", "combined", "nl,fr,en")])
+
+    assert passes("text-length", thread)
+    result = run("text-length", combined)
+    assert result.blocking
+    # 176 + 143 + 139 characters and two blank lines between them: 462, 182 over X's 280.
+    assert result.problems == [
+        "X @BelgiumInX: the combined post is 462 characters; the limit is 280 (182 too many). "
+        "Its post manager can make it a thread: one post per language."
+    ]
+
+
+def test_a_too_long_post_of_a_thread_is_named_by_its_number_and_language(istanbul):
+    texts = {"nl": "Kort.", "fr": "f" * 290, "tr": "Kısa."}
+    result = run("text-length", context(istanbul, variants=texts, channel_plans=[channel("x", "thread")]))
+
+    assert result.problems == [
+        "X @BelgiumInX: post 2 of 3, French is 290 characters; the limit is 280 (10 too many)."
+    ]
+
+
+def test_a_combined_post_on_a_platform_without_threads_is_not_told_to_become_one(istanbul):
+    texts = {"nl": "n" * 1500, "fr": "f" * 1500}
+    result = run(
+        "text-length",
+        context(istanbul, variants=texts, channel_plans=[channel("instagram", "combined", "nl,fr")]),
+    )
+
+    assert result.problems == [
+        "Instagram @BelgiumInInstagram: the combined post is 3002 characters; "
+        "the limit is 2200 (802 too many)."
+    ]
+
+
+def test_a_one_language_channel_is_measured_on_its_language_only(istanbul):
+    texts = {"nl": "n" * 400, "fr": "Bonjour Istanbul."}
+    french_only = [channel("x", "single", "fr", handle="@BelgiqueTurquie")]
+
+    assert passes("text-length", context(istanbul, variants=texts, channel_plans=french_only))
+    assert passes("channel-languages", context(istanbul, variants=texts, channel_plans=french_only))
+
+
+def test_a_channel_with_no_text_in_its_languages_has_nothing_to_send(istanbul):
+    french_only = [channel("x", "single", "fr", handle="@BelgiqueTurquie")]
+    result = run("channel-languages", context(istanbul, variants={"nl": "Hallo."}, channel_plans=french_only))
+
+    assert result.blocking
+    assert result.problems == [
+        "X @BelgiqueTurquie publishes in French (fr): write the text in one of them, or untick the channel."
+    ]
+
+
+def test_a_channel_that_publishes_no_language_is_named(istanbul):
+    nothing = [ChannelPlan(platform="facebook", plan="combined", languages=(), handle="@Belgium.Istanbul")]
+    result = run("channel-languages", context(istanbul, channel_plans=nothing))
+
+    assert result.problems == [
+        "Facebook @Belgium.Istanbul publishes no language: its post manager sets them on the channel's page."
+    ]
+
+
+def test_languages_a_channel_does_not_publish_are_no_failure(istanbul):
+    # Dutch, French, English and Turkish written; the account publishes English only.
+    english_only = [channel("bluesky", "thread", "en")]
+
+    assert passes("channel-languages", context(istanbul, channel_plans=english_only))
+    assert passes("text-length", context(istanbul, channel_plans=english_only))
+
+
+def test_the_rules_on_what_a_channel_sends_come_first_in_the_catalogue():
+    assert [rule.code for rule in guidelines.CATALOGUE][:3] == [
+        "text-length",
+        "channel-languages",
+        "required-languages",
+    ]
+
+
+def test_a_saved_publication_is_checked_on_its_channels_plans_and_images(istanbul, editor):
+    x = make_channel(post=istanbul, platform="x", handle="@BelgiumInIstanbul", content_languages="")
+    Channel.objects.filter(pk=x.pk).update(language_plan="combined")
+    texts = {"nl": "n" * 176, "fr": "f" * 143, "en": "e" * 139}
+    publication = make_publication(post=istanbul, author=editor, channels=[x], variants=texts)
+
+    ctx = CheckContext.for_publication(Publication.objects.get(pk=publication.pk))
+
+    assert ctx.channel_plans == [
+        ChannelPlan(
+            platform="x",
+            plan="combined",
+            languages=("nl", "fr", "en", "tr"),
+            channel_id=x.pk,
+            handle=x.handle,
+        )
+    ]
+    assert ctx.images == 0
+    assert "(182 too many)" in run("text-length", ctx).problems[0]
 
 
 def test_consular_advice_needs_dutch_and_french(istanbul):

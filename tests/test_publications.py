@@ -109,7 +109,7 @@ def test_text_over_a_platforms_limit_is_refused_with_the_count(client, editor, c
     client.force_login(editor)
     response = client.post(reverse("publication_new"), form_data([channels["x"]], variant_en="word " * 60))
     assert response.status_code == 400
-    assert "Too long for X: 299 of 280 characters." in response.content.decode()
+    assert "Too long for X @BelgiumIstanbul: 299 of 280 characters." in response.content.decode()
     assert not Publication.objects.exists()
 
 

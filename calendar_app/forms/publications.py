@@ -9,7 +9,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from calendar_app import counting, images
+from calendar_app import guidelines, images, sending
 from calendar_app.models import (
     NETWORK_LANGUAGES,
     Asset,
@@ -200,24 +200,7 @@ class PublicationForm(ScheduleFieldsMixin, forms.Form):
         if not any(texts.values()):
             raise forms.ValidationError(_("Write the text in at least one language."), code="no_text")
         self.clean_schedule(cleaned)
-        channels = cleaned.get("channels") or []
-        for language, text in texts.items():
-            if not text:
-                continue
-            for channel in channels:
-                own = (cleaned.get(f"variant_{language}__{channel.platform}") or "").strip()
-                used = counting.count_for_platform(own or text, channel.platform)
-                limit = counting.LIMITS[channel.platform]
-                if used > limit:
-                    self.add_error(
-                        f"variant_{language}__{channel.platform}" if own else f"variant_{language}",
-                        _("Too long for %(platform)s: %(used)s of %(limit)s characters.")
-                        % {
-                            "platform": channel.get_platform_display(),
-                            "used": used,
-                            "limit": limit,
-                        },
-                    )
+        self.clean_lengths(texts, list(cleaned.get("channels") or []))
         upload = cleaned.get("image")
         if upload:
             try:
@@ -228,6 +211,33 @@ class PublicationForm(ScheduleFieldsMixin, forms.Form):
         alts = {lang: (cleaned.get(f"alt_{lang}") or "").strip() for lang in self.languages}
         cleaned["alt_texts"] = {lang: text for lang, text in alts.items() if text}
         return cleaned
+
+    def clean_lengths(self, texts: dict[str, str], channels: list[Channel]) -> None:
+        """Every post each channel would send fits its platform: a one-language post's error
+        goes on the text it is made of, a combined post's names the channel."""
+        overrides = {
+            language: {
+                p: (self.cleaned_data.get(f"variant_{language}__{p}") or "").strip() for p in self.platforms
+            }
+            for language in self.languages
+        }
+        for channel in channels:
+            plan = sending.ChannelPlan.of(channel)
+            parts = sending.parts_for(plan, texts, overrides)
+            for part in parts:
+                if part.fits:
+                    continue
+                if len(part.languages) > 1:
+                    self.add_error(None, guidelines.part_too_long(plan, part, len(parts)))
+                    continue
+                language = part.language
+                own = overrides[language].get(channel.platform)
+                field = f"variant_{language}__{channel.platform}" if own else f"variant_{language}"
+                self.add_error(
+                    field,
+                    _("Too long for %(channel)s: %(used)s of %(limit)s characters.")
+                    % {"channel": guidelines.channel_name(plan), "used": part.used, "limit": part.limit},
+                )
 
     def content(self, new_assets: list[Asset] | None = None) -> PublicationContent:
         data = self.cleaned_data

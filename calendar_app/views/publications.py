@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import cast
 
 from django.contrib import messages
@@ -25,14 +26,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
-from calendar_app import counting, images, permissions, workflow
+from calendar_app import guidelines, permissions, sending, workflow
+from calendar_app import images as images_module
 from calendar_app import revisions as revisions_module
 from calendar_app.forms import DuplicateForm, PublicationForm, RescheduleForm, language_name
-from calendar_app.models import Asset, Campaign, Publication, PublicationStatus, Variant
+from calendar_app.models import Asset, Campaign, Publication, PublicationStatus, Variant, language_names
 from calendar_app.revisions import FieldDiff
 from diplomacy import freshness, roles
 from diplomacy.http import AuthenticatedHttpRequest
-from diplomacy.models import Channel, Platform, Post, User
+from diplomacy.models import Channel, LanguagePlan, Platform, Post, User
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +94,7 @@ def _note_stored(storage: Storage, name: str | None) -> None:
 
 
 def _store_asset(
-    owner: User, post: Post | None, clean: images.CleanImage, alt_texts: dict[str, str]
+    owner: User, post: Post | None, clean: images_module.CleanImage, alt_texts: dict[str, str]
 ) -> Asset:
     """Save a cleaned image and its platform renditions under random names (removed again if
     the save fails inside uploads_removed_on_failure())."""
@@ -108,8 +110,8 @@ def _store_asset(
     asset.image.save(f"upload.{clean.extension}", ContentFile(clean.content), save=False)
     _note_stored(asset.image.storage, asset.image.name)
     renditions = {}
-    for name in images.RENDITIONS:
-        rendition = images.make_rendition(clean, name)
+    for name in images_module.RENDITIONS:
+        rendition = images_module.make_rendition(clean, name)
         stored = asset.image.storage.save(
             f"assets/{secrets.token_hex(16)}-{name}.{rendition.extension}", ContentFile(rendition.content)
         )
@@ -264,7 +266,7 @@ def publication_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
         )
         if "duplicate" in actions
         else None,
-        previews=_previews(publication),
+        sends=publication_shown(publication),
         # The review thread, decisions, revisions and history are between the post and central.
         history=publication.events.select_related("actor").order_by("created_at", "pk")
         if "comment" in actions
@@ -319,28 +321,96 @@ def _review_context(publication: Publication) -> dict[str, object]:
     }
 
 
-def _previews(publication: Publication) -> list[dict[str, object]]:
-    """How the publication will look on each of its channels, per language."""
-    variants = list(publication.variants.all())
-    assets = list(publication.assets.all())
-    previews = []
-    for channel in publication.channels.all():
-        rendition = images.PLATFORM_RENDITION.get(channel.platform, "landscape")
-        for variant in variants:
-            text = variant.text_for(channel.platform)
-            used = counting.count_for_platform(text, channel.platform)
-            previews.append(
-                {
-                    "channel": channel,
-                    "language": variant.language,
-                    "text": text,
-                    "used": used,
-                    "limit": counting.LIMITS[channel.platform],
-                    "rendition": rendition,
-                    "images": [(asset, asset.alt_text(variant.language)) for asset in assets],
-                }
+@dataclass(frozen=True)
+class PartShown:
+    """One platform post as a page shows it."""
+
+    part: sending.Part
+    #: How many posts the channel sends.
+    of: int
+    #: "Dutch, French": the languages in the post, in the interface language.
+    languages: str
+    #: The number of the post it answers (a thread's second post answers the first).
+    answers: int | None
+    #: (image, description) of the images it carries, when the page shows images.
+    images: list[tuple[Asset, str]]
+
+
+@dataclass(frozen=True)
+class ChannelShown:
+    """What one channel sends, as the live check, the publication page, the approval queue
+    and "publish now" show it."""
+
+    channel: Channel
+    plan: str
+    parts: list[PartShown]
+    #: The languages written that this channel does not publish.
+    left_out: str
+    #: The languages the channel publishes (for "nothing to send").
+    publishes: str
+    rendition: str
+
+    @property
+    def fits(self) -> bool:
+        return all(shown.part.fits for shown in self.parts)
+
+    @property
+    def thread(self) -> bool:
+        return any(shown.answers for shown in self.parts)
+
+
+def channels_shown(
+    channels: list[Channel],
+    texts: Mapping[str, str],
+    overrides: Mapping[str, Mapping[str, str]] | None = None,
+    *,
+    images: int = 0,
+    assets: list[Asset] | None = None,
+) -> list[ChannelShown]:
+    """What each channel sends (calendar_app.sending.for_channels), with the names a page
+    shows; `assets`, when given, are the images in order, shown on the posts carrying them.
+    Each channel must come with its post (guidelines.publication_channels)."""
+    shown = []
+    for sent in sending.for_channels(channels, texts, overrides, images=images):
+        plan = sent.plan
+        parts = [
+            PartShown(
+                part=part,
+                of=len(sent.parts),
+                languages=", ".join(language_name(language) for language in part.languages),
+                answers=part.number - 1 if plan.plan == LanguagePlan.THREAD and part.number > 1 else None,
+                images=[(asset, asset.alt_text(part.language)) for asset in (assets or [])[: part.images]],
             )
-    return previews
+            for part in sent.parts
+        ]
+        publishes = plan.languages[:1] if plan.plan == LanguagePlan.SINGLE else plan.languages
+        shown.append(
+            ChannelShown(
+                channel=sent.channel,
+                plan=str(LanguagePlan(plan.plan).label),
+                parts=parts,
+                left_out=language_names(sent.left_out),
+                publishes=language_names(list(publishes)),
+                rendition=images_module.PLATFORM_RENDITION.get(plan.platform, "landscape"),
+            )
+        )
+    return shown
+
+
+def publication_shown(publication: Publication, *, image_count: int | None = None) -> list[ChannelShown]:
+    """What each channel of a saved publication sends (its current content), from the rows
+    loaded with it: prefetched variants and channels ask no further query. With
+    `image_count` (a list that counts its images in its own query) the images are counted,
+    not shown; without, they are loaded and shown."""
+    variants = list(publication.variants.all())
+    assets = list(publication.assets.all()) if image_count is None else []
+    return channels_shown(
+        guidelines.publication_channels(publication),
+        {v.language: v.text for v in variants},
+        {v.language: dict(v.platform_texts) for v in variants},
+        images=len(assets) if image_count is None else image_count,
+        assets=assets,
+    )
 
 
 @login_required

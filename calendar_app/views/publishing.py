@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from calendar_app import permissions, workflow
 from calendar_app.models import Delivery, DeliveryStatus, Publication
 from calendar_app.publishing import ManualOnly, OutcomeUnknown, SurelyFailed, connector_for, engine
-from calendar_app.views.publications import safe_next
+from calendar_app.views.publications import ChannelShown, channels_shown, safe_next
 from diplomacy import roles
 from diplomacy.http import AuthenticatedHttpRequest
 from diplomacy.models import Channel
@@ -36,12 +36,19 @@ def publish_now(request: AuthenticatedHttpRequest) -> HttpResponse:
     deliveries = Delivery.objects.filter(
         Q(status=DeliveryStatus.PENDING, channel__connector="manual") | Q(status=DeliveryStatus.UNKNOWN),
         publication__in=sendable,
-    ).select_related("publication__post", "channel")
-    items = [
-        {"delivery": d, "texts": engine.approved_texts(d.publication, d.channel.platform)}
-        for d in deliveries.order_by("publication__scheduled_at", "pk")[:100]
-    ]
+    ).select_related("publication__post", "channel__post")
+    due = deliveries.prefetch_related("publication__assets").order_by("publication__scheduled_at", "pk")
+    items = [{"delivery": d, "sent": _approved_parts(d)} for d in due[:100]]
     return render(request, "calendar_app/publish_now.html", {"items": items})
+
+
+def _approved_parts(delivery: Delivery) -> ChannelShown:
+    """The posts a person makes on the delivery's channel, in order, of the approved text."""
+    # The approved text as the platform receives it (its own text for the platform, where
+    # there is one), so no further override applies.
+    texts = engine.approved_texts(delivery.publication, delivery.channel.platform)
+    images = len(delivery.publication.assets.all())
+    return channels_shown([delivery.channel], texts, images=images)[0]
 
 
 @login_required

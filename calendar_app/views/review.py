@@ -14,6 +14,8 @@ from django.db.models import (
     Case,
     Count,
     Exists,
+    F,
+    Func,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -23,6 +25,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -32,7 +35,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
-from calendar_app import guidelines, permissions, workflow
+from calendar_app import guidelines, permissions, sending, workflow
 from calendar_app.filters import PublicationFilter
 from calendar_app.forms import PublicationForm
 from calendar_app.models import (
@@ -48,7 +51,12 @@ from calendar_app.models import (
     is_whole_number,
 )
 from calendar_app.timezones import check_local_time
-from calendar_app.views.publications import _get_publication_for_user, safe_next
+from calendar_app.views.publications import (
+    _get_publication_for_user,
+    channels_shown,
+    publication_shown,
+    safe_next,
+)
 from diplomacy import freshness, roles
 from diplomacy.http import AuthenticatedHttpRequest
 from diplomacy.models import Channel, Membership, Partner, Post, User
@@ -120,6 +128,8 @@ def publication_transition(request: AuthenticatedHttpRequest, pk: int, action: s
 def _item_context(request: HttpRequest, publication: Publication) -> dict[str, object]:
     return {
         "item": publication,
+        # The queue counts each publication's images in its own query (image_count).
+        "sends": publication_shown(publication, image_count=getattr(publication, "image_count", None)),
         "actions": permissions.allowed_actions(request.user, publication),
         "now": timezone.now(),
         "due_soon": timezone.now() + DUE_SOON,
@@ -159,6 +169,7 @@ def publication_check(request: AuthenticatedHttpRequest) -> HttpResponse:
         except ValidationError:
             scheduled_at = None  # a wall time lost to DST is the form's message, not the check's
     languages = form.languages
+    alt_texts = _alt_texts_for_check(request, data)
     ctx = guidelines.CheckContext(
         post=post,
         kind=data.get("kind") or PublicationKind.REGULAR,
@@ -171,7 +182,7 @@ def publication_check(request: AuthenticatedHttpRequest) -> HttpResponse:
         platform_texts={
             lang: {p: data.get(f"variant_{lang}__{p}") or "" for p in form.platforms} for lang in languages
         },
-        alt_texts=_alt_texts_for_check(request, data),
+        alt_texts=alt_texts,
         campaign_hashtags=campaign.hashtag_list if campaign else [],
         scheduled_at=scheduled_at,
         local_date=data.get("local_date"),
@@ -179,9 +190,13 @@ def publication_check(request: AuthenticatedHttpRequest) -> HttpResponse:
         publication_id=int(request.POST["publication"])
         if is_whole_number(request.POST.get("publication", ""))
         else None,
+        # The form's channels are its post's: each holds the post already (no query).
+        channel_plans=[sending.ChannelPlan.of(channel) for channel in channels],
+        images=len(alt_texts),
     )
     results = guidelines.check(ctx)
-    return render(request, "calendar_app/_check_results.html", {"results": results})
+    sends = channels_shown(channels, ctx.variants, ctx.platform_texts, images=ctx.images)
+    return render(request, "calendar_app/_check_results.html", {"results": results, "sends": sends})
 
 
 def _alt_texts_for_check(request: HttpRequest, data: dict[str, Any]) -> list[dict[str, str]]:
@@ -249,10 +264,36 @@ def approval_queryset() -> PublicationQuerySet:
 
 def _for_queue(queryset: QuerySet[Publication]) -> QuerySet[Publication]:
     # The crisis too: whether an item whose moment passed may still be approved reads it.
-    return queryset.select_related("post", "campaign", "author", "crisis").prefetch_related(
-        Prefetch("channels", queryset=Channel.objects.only("pk", "platform", "handle", "post_id")),
-        Prefetch("variants", queryset=Variant.objects.order_by("language")),
-        "revisions",
+    # Only what the cards show and what decides what a channel sends (its plan and
+    # languages; its post is the publication's, attached by publication_channels).
+    channel_fields = (
+        "pk",
+        "platform",
+        "handle",
+        "post_id",
+        "language_plan",
+        "separator",
+        "content_languages",
+    )
+    # COUNT(*) of the publication's rows in the images table, as one subquery column.
+    images = (
+        Publication.assets.through.objects.filter(publication=OuterRef("pk"))
+        .order_by()
+        .values_list(Func(F("pk"), function="COUNT"))
+    )
+    return (
+        queryset.select_related("post", "campaign", "author", "crisis")
+        .prefetch_related(
+            Prefetch("channels", queryset=Channel.objects.only(*channel_fields)),
+            Prefetch("variants", queryset=Variant.objects.order_by("language")),
+            "revisions",
+        )
+        .annotate(
+            image_count=Coalesce(
+                Subquery(images, output_field=IntegerField()),
+                Value(0),
+            )
+        )
     )
 
 
