@@ -58,7 +58,10 @@ def _no_mfa_prompt(settings):
 @pytest.fixture
 def channels(istanbul, ankara):
     return {
-        "istanbul_facebook": make_channel(post=istanbul, platform="facebook", handle="@Belgium.Istanbul"),
+        # Publishes the post's languages, so an advisory in Dutch and French has something to send.
+        "istanbul_facebook": make_channel(
+            post=istanbul, platform="facebook", handle="@Belgium.Istanbul", content_languages=""
+        ),
         "istanbul_x": make_channel(post=istanbul, platform="x", handle="@BelgiumInIst"),
         "ankara_facebook": make_channel(post=ankara, platform="facebook", handle="@BelgiumInTurkey"),
     }

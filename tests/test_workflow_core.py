@@ -177,7 +177,7 @@ def test_a_move_by_the_post_of_an_approved_publication_goes_through_the_table(
 
 
 def test_break_glass_goes_through_the_table(monkeypatch, manager, reviewer, istanbul):
-    make_channel(post=istanbul, platform="facebook")
+    make_channel(post=istanbul, platform="facebook", content_languages="")
     crisis = workflow.declare_crisis(reviewer, title="Coup", reason="Reports.", countries=["TR"])
     advisory = workflow.AdvisoryContent(
         title="Stay indoors", variants={"nl": "Blijf binnen.", "fr": "Restez."}, platforms=["facebook"]
