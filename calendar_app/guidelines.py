@@ -143,7 +143,7 @@ class Rule:
 
 def channel_name(plan: sending.ChannelPlan) -> str:
     """ "X @BelgiumInIstanbul": how messages name a channel."""
-    return f"{Platform(plan.platform).label} {plan.handle}".strip()
+    return f"{dict(Platform.choices).get(plan.platform, plan.platform)} {plan.handle}".strip()
 
 
 def part_name(plan: sending.ChannelPlan, part: sending.Part, of: int) -> str:

@@ -185,7 +185,15 @@ def test_the_live_check_of_a_channel_of_another_post_sends_nothing_there(client,
     assert "@BelgiumInAnkara" not in page
 
 
-def test_the_form_refuses_a_channel_that_publishes_no_language(client, editor, istanbul):
+def test_a_one_language_channel_in_a_language_the_editor_does_not_offer_is_named(client, editor, istanbul):
+    """Arabic is neither a network language nor one of the post's: no text can reach it."""
+    arabic = channel(istanbul, "x", "@BelgiumArabic", "single", "ar")
+    client.force_login(editor)
+    page = check(client, [arabic], TEXTS).content.decode()
+    assert "X @BelgiumArabic publishes in Arabic (ar): write the text in one of them" in page
+
+
+def test_the_live_check_names_a_channel_that_publishes_no_language(client, editor, istanbul):
     """A post without a policy and a channel without languages: the guideline names it."""
     istanbul.publishing_languages = ""
     istanbul.save()

@@ -335,6 +335,12 @@ class PartShown:
     #: (image, description) of the images it carries, when the page shows images.
     images: list[tuple[Asset, str]]
 
+    @property
+    def rows(self) -> int:
+        """Lines a text box needs to show the whole text (about 30 characters a line on a phone)."""
+        lines = sum(1 + len(line) // 30 for line in self.part.text.splitlines() or [""])
+        return max(3, min(lines, 16))
+
 
 @dataclass(frozen=True)
 class ChannelShown:
@@ -387,7 +393,7 @@ def channels_shown(
         shown.append(
             ChannelShown(
                 channel=sent.channel,
-                plan=str(LanguagePlan(plan.plan).label),
+                plan=str(dict(LanguagePlan.choices).get(plan.plan, plan.plan)),
                 parts=parts,
                 left_out=language_names(sent.left_out),
                 publishes=language_names(list(publishes)),
