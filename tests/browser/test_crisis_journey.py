@@ -30,7 +30,7 @@ from playwright.sync_api import expect
 from calendar_app import workflow
 from calendar_app.models import Crisis, Publication, instant_for
 from calendar_app.publishing import engine
-from diplomacy.models import Role
+from diplomacy.models import Role, built_in_plan
 from tests.browser.accessibility import FAILING_IMPACTS, axe_violations, format_violations
 from tests.calendar_factories import make_publication
 from tests.factories import make_channel, make_post, make_user
@@ -82,8 +82,12 @@ def network(fake_platform):
     channels = {}
     for post, prefix in ((istanbul, "Istanbul"), (ankara, "Ankara")):
         for platform in ("facebook", "x"):
-            channel = make_channel(post=post, platform=platform, handle=f"@Belgium{prefix}")
+            # Each channel publishes its post's languages: an advisory in Dutch and French reaches it.
+            channel = make_channel(
+                post=post, platform=platform, handle=f"@Belgium{prefix}", content_languages=""
+            )
             channel.connector, channel.endpoint = "webhook", fake_platform.url
+            channel.language_plan = built_in_plan(platform)  # a thread on X
             channel.save()
             channels[(post.code, platform)] = channel
     return {"istanbul": istanbul, "ankara": ankara, "channels": channels}
