@@ -174,28 +174,24 @@ def test_an_editor_plans_moves_and_subscribes_and_central_sees_it(
     assert {c.platform for c in publication.channels.all()} == {"facebook", "x"}
     assert {v.language: v.text for v in publication.variants.all()} == {"en": ENGLISH, "tr": TURKISH}
 
-    # --- The publication page: when, and the preview per channel and language ---------
+    # --- The publication page: when, and what each channel sends -----------------------
     when = page.locator("dl.facts dt", has_text="When").locator("xpath=following-sibling::dd[1]")
     expect(when).to_contain_text("09:00 (Europe/Istanbul)")
     expect(page.locator("dd.status-draft")).to_contain_text("Draft")
-    previews = page.locator("li.preview")
-    expect(previews).to_have_count(4)  # 2 channels x 2 languages
+    sends = page.locator("section:has(#preview-heading) li.sent")
+    expect(sends).to_have_count(2)
+    # Both channels publish English only: one post each, the Turkish text not sent there.
     for platform, handle in (("facebook", "@Belgium.Istanbul"), ("x", "@BelgiumInIst")):
-        for language, text in (("en", ENGLISH), ("tr", TURKISH)):
-            preview = page.locator(f"li.preview-{platform}").filter(
-                has=page.locator(f'p.preview-text[lang="{language}"]')
-            )
-            expect(preview).to_have_count(1)
-            expect(preview.locator(".preview-head")).to_contain_text(handle)
-            expect(preview.locator(".preview-text")).to_have_text(text)
-    expect(page.locator("li.preview-x", has_text="Join us").locator(".preview-count")).to_have_text(
-        "87 of 280 characters"  # the link counts 23 on X
-    )
-    image = page.locator("li.preview-facebook").first.locator("img.preview-image")
+        sent = page.locator(f"section:has(#preview-heading) li.sent-{platform}")
+        expect(sent.locator(".sent-head")).to_contain_text(handle)
+        expect(sent.locator('p.part-text[lang="en"]')).to_have_text(ENGLISH)
+        expect(sent.locator(".left-out")).to_have_text("Not sent on this channel: Turkish (tr)")
+    x_post = page.locator("section:has(#preview-heading) li.sent-x li.part")
+    expect(x_post.locator(".part-count")).to_have_text("87 / 280 characters")  # the link counts 23 on X
+    image = page.locator("section:has(#preview-heading) li.sent-facebook img.preview-image")
+    # The English post carries the image with its English description.
     expect(image).to_have_attribute("alt", "A comic strip drawn in Brussels")
-    expect(page.locator('li.preview-x:has(p.preview-text[lang="tr"]) img.preview-image')).to_have_attribute(
-        "alt", "Brüksel'de çizilmiş bir çizgi roman"
-    )
+    expect(x_post.locator("img.preview-image")).to_have_attribute("alt", "A comic strip drawn in Brussels")
     # The image really arrives (served by the asset view, to this logged-in editor).
     page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle())
 

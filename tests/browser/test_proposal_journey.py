@@ -204,7 +204,9 @@ def test_a_partner_proposal_is_accepted_adopted_and_approved(
     editor.goto("/publications/publish-now/")
     cards = editor.page.locator("li.card", has=editor.page.get_by_role("link", name=TITLE))
     expect(cards).to_have_count(2)
-    expect(cards.first.locator('textarea[lang="fr"]')).to_have_value(FRENCH)
+    # Both channels publish English only: the English post, the other languages not sent there.
+    expect(cards.first.locator('textarea[lang="en"]')).to_have_value(ENGLISH)
+    expect(cards.first.locator(".left-out")).to_have_text("Not sent on this channel: French (fr), Dutch (nl)")
     for number in (1, 2):
         card = editor.page.locator("li.card", has=editor.page.get_by_role("link", name=TITLE)).first
         card.get_by_label("Live address of the post").fill(f"https://social.example/istanbul/{number}")
