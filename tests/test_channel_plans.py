@@ -3,9 +3,15 @@ defaults, and the plan in words on the post's page."""
 
 from __future__ import annotations
 
+import html
+import json
+import re
+
 import pytest
 from django.urls import reverse
 
+from calendar_app.sending import ChannelPlan
+from diplomacy.forms import current_defaults
 from diplomacy.models import Channel, PlatformDefault
 from diplomacy.templatetags.channel_plans import plan_in_words
 from tests.factories import make_channel, make_post
@@ -239,8 +245,6 @@ def test_who_may_change_a_channels_language_plan(client, persona, own_post, allo
 
 
 def defaults_data(**changes: str) -> dict[str, str]:
-    from diplomacy.forms import current_defaults
-
     data = {}
     for platform, (plan, separator) in current_defaults().items():
         data[f"plan_{platform}"] = plan
@@ -358,3 +362,35 @@ def test_the_posts_page_lists_each_channels_plan_in_words(client, editor, istanb
 
     assert "Thread, nl → fr → en → tr" in body
     assert "Only fr" in body
+
+
+# --- The editor's channel checkboxes carry each channel's plan -------------------------
+
+
+def test_each_channel_checkbox_carries_its_plan_as_sending_gives_it(client, editor, istanbul):
+    thread = channel_with(post=istanbul, handle="@BelgiumInIstanbul", plan="thread", languages="")
+    french = channel_with(post=istanbul, handle="@BelgiqueTurquie", plan="single", languages="fr")
+    page = channel_with(post=istanbul, platform="facebook", handle="Belgium.Istanbul", plan="combined")
+    Channel.objects.filter(pk=page.pk).update(separator="dash")
+    client.force_login(editor)
+
+    body = client.get(reverse("publication_new")).content.decode()
+
+    plans = {
+        json.loads(html.unescape(value))["channel_id"]: json.loads(html.unescape(value))
+        for value in re.findall(r'data-channel-plan="([^"]*)"', body)
+    }
+    assert plans[thread.pk] == {
+        "platform": "x",
+        "plan": "thread",
+        "languages": ["nl", "fr", "en", "tr"],
+        "separator": "\n\n",
+        "channel_id": thread.pk,
+        "handle": "@BelgiumInIstanbul",
+        "label": "@BelgiumInIstanbul (X)",
+    }
+    assert plans[french.pk]["languages"] == ["fr"]
+    assert plans[french.pk]["plan"] == "single"
+    assert plans[page.pk]["separator"] == "\n\n—\n\n"
+    page.refresh_from_db()
+    assert plans[page.pk]["separator"] == ChannelPlan.of(page).separator

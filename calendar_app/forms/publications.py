@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -19,6 +21,7 @@ from calendar_app.models import (
     is_whole_number,
     language_name,
 )
+from calendar_app.sending import ChannelPlan
 from calendar_app.timezones import check_local_time
 from calendar_app.workflow import PublicationContent
 from diplomacy.models import Channel, Platform, Post
@@ -51,8 +54,18 @@ def check_schedule(local_date: date, local_time: time, zone_name: str) -> dateti
     return instant
 
 
+def channel_plan_attribute(channel: Channel) -> str:
+    """The channel's plan as the live counters read it (JSON): sending.ChannelPlan, the
+    one answer to what the channel sends, plus a label to show. The page never works the
+    plan out itself."""
+    plan = asdict(ChannelPlan.of(channel))
+    plan["label"] = f"{channel.handle} ({channel.get_platform_display()})"
+    return json.dumps(plan, ensure_ascii=False)
+
+
 class ChannelCheckboxes(forms.CheckboxSelectMultiple):
-    """Channel checkboxes that tell the page their platform (for the live counters)."""
+    """Channel checkboxes that tell the page their platform and language plan (for the
+    live counters)."""
 
     def create_option(
         self,
@@ -68,6 +81,7 @@ class ChannelCheckboxes(forms.CheckboxSelectMultiple):
         instance = getattr(value, "instance", None)
         if instance is not None:
             option["attrs"]["data-platform"] = instance.platform
+            option["attrs"]["data-channel-plan"] = channel_plan_attribute(instance)
         return option
 
 
