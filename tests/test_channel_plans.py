@@ -394,3 +394,13 @@ def test_each_channel_checkbox_carries_its_plan_as_sending_gives_it(client, edit
     assert plans[page.pk]["separator"] == "\n\n—\n\n"
     page.refresh_from_db()
     assert plans[page.pk]["separator"] == ChannelPlan.of(page).separator
+
+
+def test_a_plan_on_a_platform_nobody_knows_is_refused_with_a_message_not_an_error():
+    from diplomacy.models import plan_problems
+
+    problems = plan_problems("myspace", "thread", ["nl"], ["nl"])
+
+    assert problems == {
+        "language_plan": "myspace has no threads: choose one combined post or separate posts."
+    }
