@@ -18,12 +18,18 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from calendar_app.models import language_name
+from calendar_app.models import Variant, language_name
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+
+    from calendar_app.models import Publication
 
 #: The providers one may configure, by the name stored on a machine-translated Variant.
 PROVIDERS = ("deepl", "libretranslate")
@@ -178,7 +184,8 @@ class MachineText:
 
 
 def machine_text(provider: str, source: str, text: str, at: datetime | None = None) -> MachineText:
-    return MachineText(provider, source, at or datetime.now(tz=UTC), digest(text))
+    # Whole seconds: the time travels through the form as a Unix time.
+    return MachineText(provider, source, (at or datetime.now(tz=UTC)).replace(microsecond=0), digest(text))
 
 
 def draft(text: str, source: str, target: str) -> tuple[str, MachineText]:
@@ -213,3 +220,90 @@ def unsupported_message(source: str, target: str) -> str:
         "source": language_name(source),
         "target": language_name(target),
     }
+
+
+# --- Provenance on saved texts ----------------------------------------------------------
+
+
+def provenance_fields(
+    text: str,
+    machine: MachineText | None,
+    actor: AbstractBaseUser | None,
+    *,
+    current: Variant | None = None,
+    speaks_of_provenance: bool = True,
+) -> dict[str, Any]:
+    """The Variant provenance fields for `text` about to be saved (`current`: the row as it is).
+
+    - With `machine` (the editor carried a machine draft for this language): the machine's
+      provenance; checked by `actor` now when they confirmed it or edited the text, unless
+      the same text was checked before (the earlier checker stays).
+    - Without, from an editor (`speaks_of_provenance`): a person wrote it; no provenance.
+    - Without, from a caller that does not know of drafts: the row's provenance stays, and a
+      changed text of an unchecked machine draft is checked by `actor` (editing is checking).
+    """
+    now = timezone.now()
+    unchanged = current is not None and normalise(current.text) == normalise(text)
+    if machine is not None:
+        fields: dict[str, Any] = {
+            "machine_translated": machine.provider,
+            "translated_from": machine.source,
+            "translated_at": machine.at,
+            "checked_by": None,
+            "checked_at": None,
+        }
+        if machine.checked or machine.is_edited(text):
+            earlier = current is not None and unchanged and current.checked_by_id is not None
+            if earlier and current is not None:
+                fields["checked_by"], fields["checked_at"] = current.checked_by, current.checked_at
+            else:
+                fields["checked_by"], fields["checked_at"] = actor, now
+        return fields
+    if speaks_of_provenance or current is None:
+        return {
+            "machine_translated": "",
+            "translated_from": "",
+            "translated_at": None,
+            "checked_by": None,
+            "checked_at": None,
+        }
+    if not unchanged and current.is_unchecked_translation:
+        return {"checked_by": actor, "checked_at": now}
+    return {}
+
+
+def machine_text_of(variant: Variant) -> MachineText | None:
+    """What the editor carries for a saved machine-drafted text (None for a person's text)."""
+    if not variant.machine_translated or variant.translated_at is None:
+        return None
+    return MachineText(
+        variant.machine_translated,
+        variant.translated_from,
+        variant.translated_at,
+        digest(variant.text),
+        checked=variant.checked_by_id is not None,
+    )
+
+
+def copy_provenance(variants: list[Variant], publication: Publication) -> None:
+    """Give `publication`'s texts the provenance of the same languages' `variants` (a copy)."""
+    for variant in variants:
+        if variant.machine_translated:
+            Variant.objects.filter(publication=publication, language=variant.language).update(
+                machine_translated=variant.machine_translated,
+                translated_from=variant.translated_from,
+                translated_at=variant.translated_at,
+                checked_by=variant.checked_by_id,
+                checked_at=variant.checked_at,
+            )
+
+
+def provenance_differs(variant: Variant, fields: dict[str, Any]) -> bool:
+    """Whether saving `fields` (from provenance_fields) would change the row."""
+    for name, value in fields.items():
+        if name == "checked_by":
+            if variant.checked_by_id != (value.pk if value is not None else None):
+                return True
+        elif getattr(variant, name) != value:
+            return True
+    return False
