@@ -353,6 +353,7 @@ EVENT_VERBS = {
     "break_glass": _("published it at once without review (break-glass)"),
     "reviewed_after": _("reviewed the break-glass publication after the fact"),
     "advisory_retimed": _("moved the advisory to the moment of approval"),
+    "translation_checked": _("checked a machine translation"),
 }
 
 
