@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from calendar_app import counting, images, translation
+from calendar_app.forms.translation import TranslationHelpMixin
 from calendar_app.models import (
     NETWORK_LANGUAGES,
     Asset,
@@ -93,7 +94,7 @@ class ScheduleFieldsMixin:
                 self.add_error("local_time", exc)
 
 
-class PublicationForm(ScheduleFieldsMixin, forms.Form):
+class PublicationForm(TranslationHelpMixin, ScheduleFieldsMixin, forms.Form):
     """The editor, built for one post: its channels, its languages, its zone."""
 
     title = forms.CharField(label=_("Internal title"), max_length=200)
@@ -144,14 +145,7 @@ class PublicationForm(ScheduleFieldsMixin, forms.Form):
                     required=False,
                     widget=forms.Textarea(attrs={"rows": 2, "lang": language}),
                 )
-            # A machine draft's provenance and a person's confirmation travel with the form
-            # until it is saved (calendar_app.translation.MachineText).
-            self.fields[f"machine_{language}"] = forms.CharField(
-                required=False, max_length=100, widget=forms.HiddenInput
-            )
-            self.fields[f"checked_{language}"] = forms.CharField(
-                required=False, max_length=1, widget=forms.HiddenInput
-            )
+            self.add_provenance_fields(language)
             self.fields[f"alt_{language}"] = forms.CharField(
                 label=_("Image description (alt text) in %(language)s")
                 % {"language": language_name(language)},
@@ -186,68 +180,24 @@ class PublicationForm(ScheduleFieldsMixin, forms.Form):
 
     def variant_rows(self) -> list[dict[str, Any]]:
         """For the template: each language with its text, overrides and alt-text fields, its
-        machine draft (if any) and the "Draft the French from the Dutch" offer (if any)."""
+        machine draft (if any) and the offer "Draft the French from the Dutch" (if any)."""
         offer = translation.enabled()
-        rows = []
-        for language in self.languages:
-            machine = self.machine_text(language)
-            text = self._typed(f"variant_{language}")
-            rows.append(
-                {
-                    "language": language,
-                    "language_name": language_name(language),
-                    "text": self[f"variant_{language}"],
-                    "overrides": [self[f"variant_{language}__{platform}"] for platform in self.platforms],
-                    "alt": self[f"alt_{language}"],
-                    "provenance": [self[f"machine_{language}"], self[f"checked_{language}"]],
-                    "machine": machine,
-                    "machine_unchecked": machine is not None and machine.is_unchecked(text),
-                    "machine_source_name": language_name(machine.source) if machine else "",
-                    "draft": self.draft_offer(language) if offer and not text else None,
-                }
-            )
-        return rows
-
-    def _typed(self, name: str) -> str:
-        """A field's value as the person sees it now (typed, or initial when unbound)."""
-        value = self[name].value()
-        return translation.normalise(value if isinstance(value, str) else "")
-
-    def machine_text(self, language: str) -> translation.MachineText | None:
-        """The machine draft the form carries for `language`, if its text is there."""
-        if not self._typed(f"variant_{language}"):
-            return None
-        return translation.MachineText.parse(
-            self._typed(f"machine_{language}"), checked=self._typed(f"checked_{language}") == "1"
-        )
-
-    def machine_texts(self) -> dict[str, translation.MachineText]:
-        found = {language: self.machine_text(language) for language in self.languages}
-        return {language: machine for language, machine in found.items() if machine is not None}
-
-    def unchecked_translations(self) -> list[str]:
-        """Languages whose text is a machine draft nobody confirmed or corrected (the guideline)."""
         return [
-            language
-            for language, machine in self.machine_texts().items()
-            if machine.is_unchecked(self._typed(f"variant_{language}"))
+            {
+                **self.translation_help(language, offer=offer),
+                "text": self[f"variant_{language}"],
+                "overrides": [self[f"variant_{language}__{platform}"] for platform in self.platforms],
+                "alt": self[f"alt_{language}"],
+            }
+            for language in self.languages
         ]
 
-    def draft_offer(self, target: str) -> dict[str, str] | None:
-        """ "Draft the French from the Dutch" for an empty text the post publishes in: from the
-        first language of the post's policy that has a text (the first other one if none has)."""
-        policy = self.post.publishing_language_list
-        if target not in policy:
-            return None
-        others = [language for language in policy if language != target and language in self.languages]
-        if not others:
-            return None
-        source = next((language for language in others if self._typed(f"variant_{language}")), others[0])
-        return {
-            "value": f"{target}:{source}",
-            "label": _("Draft the %(target)s from the %(source)s")
-            % {"target": language_name(target), "source": language_name(source)},
-        }
+    def text_name(self, language: str) -> str:
+        return f"variant_{language}"
+
+    def offered_languages(self) -> list[str]:
+        """Drafts are offered for the languages the post publishes in, in its policy's order."""
+        return [language for language in self.post.publishing_language_list if language in self.languages]
 
     def clean(self) -> dict[str, Any]:
         super().clean()

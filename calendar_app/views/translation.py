@@ -10,6 +10,8 @@ the publication page (`confirm_translation`).
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -20,10 +22,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from calendar_app import permissions, translation, workflow
-from calendar_app.forms import PublicationForm
+from calendar_app.forms.translation import TranslationHelpMixin
 from calendar_app.models import Publication, is_whole_number, language_name
 from calendar_app.translation.checking import confirm_machine_translation
 from diplomacy.http import AuthenticatedHttpRequest
+
+TranslationForm = TypeVar("TranslationForm", bound=TranslationHelpMixin)
 
 #: The editor's buttons handled here rather than by "Save".
 EDITOR_ACTIONS = ("translate", "confirm_translation")
@@ -33,7 +37,7 @@ def wants_editor_action(request: AuthenticatedHttpRequest) -> bool:
     return request.method == "POST" and any(name in request.POST for name in EDITOR_ACTIONS)
 
 
-def typed_values(form: forms.Form, data: QueryDict) -> dict[str, object]:
+def typed_values(form: TranslationHelpMixin, data: QueryDict) -> dict[str, object]:
     """What the person typed, as initial values of an unbound form (files cannot come back)."""
     typed: dict[str, object] = {}
     for name, field in form.fields.items():
@@ -53,9 +57,10 @@ def _language_pair(value: str, languages: list[str]) -> tuple[str, str]:
     return target, source
 
 
-def editor_action(request: AuthenticatedHttpRequest, form: PublicationForm) -> PublicationForm:
-    """`form` (unbound, for the same post and publication) filled with what was typed, plus a
-    machine draft of one language or a person's confirmation of one. Saves nothing.
+def editor_action(request: AuthenticatedHttpRequest, form: TranslationForm) -> TranslationForm:
+    """`form` (unbound, built as the view built the one posted) filled with what was typed,
+    plus a machine draft of one language or a person's confirmation of one. Saves nothing.
+    The caller has checked that the person may write these texts.
 
     404 when translation is off, 400 for a language the editor does not offer; a provider
     that fails leaves every text as typed and says why.
@@ -67,12 +72,12 @@ def editor_action(request: AuthenticatedHttpRequest, form: PublicationForm) -> P
             raise Http404
         target, source = _language_pair(data["translate"], form.languages)
         try:
-            text, machine = translation.draft(str(typed.get(f"variant_{source}") or ""), source, target)
+            text, machine = translation.draft(str(typed.get(form.text_name(source)) or ""), source, target)
         except translation.TranslationFailed as exc:
             messages.error(request, exc.message)
         else:
             typed.update(
-                {f"variant_{target}": text, f"machine_{target}": machine.token(), f"checked_{target}": ""}
+                {form.text_name(target): text, f"machine_{target}": machine.token(), f"checked_{target}": ""}
             )
             messages.info(
                 request,
