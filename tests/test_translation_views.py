@@ -9,7 +9,7 @@ import time_machine
 from django.urls import reverse
 
 from calendar_app import guidelines, workflow
-from calendar_app.models import Publication, PublicationEvent, Variant
+from calendar_app.models import CrisisTemplate, Publication, PublicationEvent, Variant
 from calendar_app.translation import MachineText
 from diplomacy.models import Role
 from tests.calendar_factories import make_publication
@@ -302,3 +302,90 @@ def test_deepl_drafts_in_the_editor_too(client, editor, facebook, settings):
         assert MachineText.parse(hidden(page, "machine_fr")).provider == "deepl"
     finally:
         fake.close()
+
+
+# --- Crisis: the advisory composer and the templates ---------------------------------------
+
+ADVISORY_NL = "Blijf binnen en volg de instructies van de lokale autoriteiten."
+
+
+@pytest.fixture(autouse=True)
+def _no_mfa_prompt(settings):
+    # CI may run with DEBUG off, which turns the MFA set-up redirect on for reviewers.
+    settings.REQUIRE_MFA_FOR_REVIEWERS = False
+
+
+@pytest.fixture
+def crisis(reviewer, istanbul, facebook):
+    return workflow.declare_crisis(
+        reviewer,
+        title="Unrest in Istanbul",
+        reason="Demonstrations",
+        whole_network=False,
+        countries=["TR"],
+        posts=[],
+    )
+
+
+def test_the_composer_drafts_an_advisory_text_and_refuses_to_send_it_unchecked(
+    client, reviewer, crisis, fake_libre
+):
+    url = reverse("advisory_compose", args=[crisis.pk])
+    client.force_login(reviewer)
+    assert "Draft the French from the Dutch" in client.get(url).content.decode()
+    data = {"title": "Stay indoors", "platforms": ["facebook"], "text_nl": ADVISORY_NL}
+    response = client.post(url, {**data, "translate": "fr:nl"})
+    page = response.content.decode()
+    assert response.status_code == 200 and f"(fr) {ADVISORY_NL}" in page
+    assert "Stay indoors" in page
+    assert re.search(r'<input type="checkbox" name="platforms" value="facebook"[^>]* checked', page)
+    sent = {**data, "text_fr": f"(fr) {ADVISORY_NL}", "machine_fr": hidden(page, "machine_fr")}
+    response = client.post(url, sent)
+    assert response.status_code == 400
+    assert "Machine translation not yet checked: French (fr)" in response.content.decode()
+    assert not Publication.objects.filter(crisis=crisis).exists()
+
+    response = client.post(url, {**sent, "checked_fr": "1"})
+    assert response.status_code == 302
+    french = Variant.objects.get(publication__crisis=crisis, language="fr")
+    assert (french.machine_translated, french.translated_from, french.checked_by) == (
+        "libretranslate",
+        "nl",
+        reviewer,
+    )
+
+
+def test_the_composer_hides_the_button_when_translation_is_off(client, reviewer, crisis, translation_off):
+    url = reverse("advisory_compose", args=[crisis.pk])
+    client.force_login(reviewer)
+    assert 'name="translate"' not in client.get(url).content.decode()
+    response = client.post(
+        url, {"title": "t", "platforms": ["facebook"], "text_nl": "x", "translate": "fr:nl"}
+    )
+    assert response.status_code == 404
+
+
+def test_a_post_editor_cannot_translate_in_the_composer(client, editor, crisis, fake_libre):
+    client.force_login(editor)
+    url = reverse("advisory_compose", args=[crisis.pk])
+    response = client.post(
+        url, {"title": "t", "platforms": ["facebook"], "text_nl": "x", "translate": "fr:nl"}
+    )
+    assert response.status_code == 403
+    assert fake_libre.calls("translate") == []
+
+
+def test_a_crisis_template_is_drafted_and_saved_only_once_checked(client, reviewer, fake_libre):
+    client.force_login(reviewer)
+    url = reverse("crisis_templates")
+    data = {"name": "Stay indoors", "text_fr": "Restez à l'intérieur."}
+    response = client.post(url, {**data, "translate": "nl:fr"})
+    page = response.content.decode()
+    assert response.status_code == 200 and "(nl) Restez à l&#x27;intérieur." in page
+    drafted_data = {**data, "text_nl": "(nl) Restez à l'intérieur.", "machine_nl": hidden(page, "machine_nl")}
+    response = client.post(url, drafted_data)
+    assert response.status_code == 400 and "Machine translation not yet checked" in response.content.decode()
+    response = client.post(url, {**drafted_data, "confirm_translation": "nl"})
+    assert hidden(response.content.decode(), "checked_nl") == "1"
+    assert client.post(url, {**drafted_data, "checked_nl": "1"}).status_code == 302
+    assert CrisisTemplate.objects.get().texts["nl"] == "(nl) Restez à l'intérieur."
