@@ -190,3 +190,25 @@ def test_a_draft_carries_its_provenance_and_an_edit_is_seen(fake_libre):
 )
 def test_a_provenance_token_that_is_not_one_is_ignored(token):
     assert MachineText.parse(token) is None
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"TRANSLATION_PROVIDER": "google"}, "TRANSLATION_PROVIDER must be deepl, libretranslate or empty"),
+        ({"TRANSLATION_PROVIDER": "deepl"}, "TRANSLATION_PROVIDER=deepl needs TRANSLATION_API_KEY"),
+        ({"TRANSLATION_PROVIDER": "libretranslate"}, "needs TRANSLATION_URL"),
+        (
+            {"TRANSLATION_PROVIDER": "libretranslate", "TRANSLATION_URL": "file:///etc/passwd"},
+            "TRANSLATION_URL must be an http(s) address",
+        ),
+        ({"TRANSLATION_TIMEOUT": "soon"}, "TRANSLATION_TIMEOUT must be a whole number"),
+    ],
+)
+def test_a_half_configured_provider_stops_start_up_with_a_clear_message(env, message):
+    from tests.test_settings import manage
+
+    clean = {"TRANSLATION_PROVIDER": "", "TRANSLATION_API_KEY": "", "TRANSLATION_URL": ""}
+    result = manage("check", **{**clean, **env})
+    assert result.returncode != 0
+    assert message in result.stderr
