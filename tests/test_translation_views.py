@@ -389,3 +389,13 @@ def test_a_crisis_template_is_drafted_and_saved_only_once_checked(client, review
     assert hidden(response.content.decode(), "checked_nl") == "1"
     assert client.post(url, {**drafted_data, "checked_nl": "1"}).status_code == 302
     assert CrisisTemplate.objects.get().texts["nl"] == "(nl) Restez à l'intérieur."
+
+
+def test_drafting_says_that_a_chosen_image_must_be_chosen_again(client, editor, facebook, fake_libre):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(editor)
+    image = SimpleUploadedFile("photo.png", b"\x89PNG not really", content_type="image/png")
+    response = client.post(reverse("publication_new"), form_data(facebook, translate="fr:nl", image=image))
+    assert response.status_code == 200
+    assert "choose the image again" in response.content.decode()

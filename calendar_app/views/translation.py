@@ -98,6 +98,8 @@ def editor_action(request: AuthenticatedHttpRequest, form: TranslationForm) -> T
                 _("You confirmed the %(language)s text. It is recorded when you save.")
                 % {"language": language_name(language)},
             )
+    if request.FILES:
+        messages.warning(request, _("A browser does not send a chosen file twice: choose the image again."))
     form.initial.update(typed)
     return form
 
