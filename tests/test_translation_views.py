@@ -6,6 +6,7 @@ import re
 
 import pytest
 import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from calendar_app import guidelines, workflow
@@ -392,8 +393,6 @@ def test_a_crisis_template_is_drafted_and_saved_only_once_checked(client, review
 
 
 def test_drafting_says_that_a_chosen_image_must_be_chosen_again(client, editor, facebook, fake_libre):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     client.force_login(editor)
     image = SimpleUploadedFile("photo.png", b"\x89PNG not really", content_type="image/png")
     response = client.post(reverse("publication_new"), form_data(facebook, translate="fr:nl", image=image))
