@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from calendar_app import guidelines, workflow
+from calendar_app import guidelines, translation, workflow
 from calendar_app.models import CrisisTemplate, Publication, PublicationEvent, Variant
 from calendar_app.translation import MachineText
+from calendar_app.translation.checking import confirm_machine_translation
 from diplomacy.models import Role
 from tests.calendar_factories import make_publication
 from tests.factories import make_channel, make_post, make_user
@@ -398,3 +400,40 @@ def test_drafting_says_that_a_chosen_image_must_be_chosen_again(client, editor, 
     response = client.post(reverse("publication_new"), form_data(facebook, translate="fr:nl", image=image))
     assert response.status_code == 200
     assert "choose the image again" in response.content.decode()
+
+
+def test_a_draft_checked_while_in_review_no_longer_blocks_its_approval(editor, reviewer, istanbul, facebook):
+    texts = {"nl": DUTCH, "en": "Hello.", "tr": "Merhaba.", "fr": "Bonjour."}
+    publication = make_publication(
+        post=istanbul,
+        author=editor,
+        channels=[facebook],
+        variants=texts,
+        status="approved",
+        local_date=date(2026, 12, 10),
+    )
+    french = "Des entreprises belges visitent Istanbul."
+    content = workflow.PublicationContent(
+        title=publication.title,
+        kind="regular",
+        campaign=None,
+        channels=[facebook],
+        local_date=publication.local_date,
+        local_time=publication.local_time,
+        variants={**texts, "fr": french},
+        machine_texts={"fr": translation.machine_text("deepl", "nl", french)},
+    )
+    publication = workflow.update_publication(editor, publication, content, expected_revision=1)
+    assert publication.status == "in_review"
+    assert [check["code"] for check in publication.latest_revision.checks if not check["passed"]] == [
+        "machine-translation-checked"
+    ]
+    with pytest.raises(workflow.DecisionRefused):
+        workflow.approve(reviewer, publication, expected_revision=publication.revision)
+
+    confirm_machine_translation(editor, publication, "fr", expected_revision=publication.revision)
+    publication = Publication.objects.get(pk=publication.pk)
+    revision = publication.latest_revision
+    assert revision.submitted_by == editor and not revision.has_blocking
+    workflow.approve(reviewer, publication, expected_revision=publication.revision)
+    assert Publication.objects.get(pk=publication.pk).status == "approved"

@@ -7,8 +7,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from calendar_app import permissions
-from calendar_app.models import Publication, Variant
+from calendar_app import guidelines, permissions
+from calendar_app.models import Publication, PublicationRevision, PublicationStatus, Variant
 from calendar_app.workflow.core import WorkflowError, record_event
 from diplomacy.models import User
 
@@ -43,4 +43,22 @@ def confirm_machine_translation(
             from_status=publication.status,
             data={"language": language},
         )
+        if publication.status == PublicationStatus.IN_REVIEW:
+            _refresh_checks(publication.pk)
     return Variant.objects.get(publication=publication, language=language)
+
+
+def _refresh_checks(publication_pk: int) -> None:
+    """The revision under review is judged on its texts as they stand now: a draft checked in
+    review no longer blocks its approval. Only the results change; the content (unchanged)
+    and who submitted it (four eyes) stay."""
+    publication = Publication.objects.select_related("post", "campaign").get(pk=publication_pk)
+    results = guidelines.check(guidelines.CheckContext.for_publication(publication))
+    PublicationRevision.objects.filter(publication=publication, number=publication.revision).update(
+        checks=[
+            {"code": r.code, "severity": r.severity, "passed": r.passed, "problems": r.problems}
+            for r in results
+        ],
+        has_warnings=any(not r.passed and not r.blocking for r in results),
+        has_blocking=any(r.blocking for r in results),
+    )
