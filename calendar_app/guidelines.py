@@ -62,6 +62,8 @@ class CheckContext:
     local_date: date | None = None
     channel_ids: list[int] = field(default_factory=list)
     publication_id: int | None = None
+    #: Languages whose text is a machine translation nobody has confirmed or corrected yet.
+    unchecked_translations: list[str] = field(default_factory=list)
 
     @classmethod
     def for_publication(cls, publication: Publication) -> CheckContext:
@@ -79,6 +81,7 @@ class CheckContext:
             local_date=publication.local_date,
             channel_ids=[c.pk for c in channels],
             publication_id=publication.pk,
+            unchecked_translations=[v.language for v in variants if v.is_unchecked_translation],
         )
 
     def text_for(self, language: str, platform: str) -> str:
@@ -222,14 +225,11 @@ def _frequency(ctx: CheckContext, params: dict[str, Any]) -> list[str]:
     if not ctx.channel_ids or ctx.local_date is None:
         return []
     week_start = ctx.local_date - timedelta(days=ctx.local_date.weekday())
-    planned = (
-        Publication.objects.filter(
-            channels__in=ctx.channel_ids,
-            local_date__gte=week_start,
-            local_date__lt=week_start + timedelta(days=7),
-        )
-        .exclude(status=PublicationStatus.CANCELLED)
-    )
+    planned = Publication.objects.filter(
+        channels__in=ctx.channel_ids,
+        local_date__gte=week_start,
+        local_date__lt=week_start + timedelta(days=7),
+    ).exclude(status=PublicationStatus.CANCELLED)
     if ctx.publication_id is not None:  # a saved publication does not count against itself
         planned = planned.exclude(pk=ctx.publication_id)
     per_channel = planned.values("channels").annotate(n=Count("pk", distinct=True))
@@ -243,6 +243,16 @@ def _frequency(ctx: CheckContext, params: dict[str, Any]) -> list[str]:
                 % {"channel": channel, "total": total, "target": channel.weekly_target}
             )
     return problems
+
+
+def _machine_translation_checked(ctx: CheckContext, params: dict[str, Any]) -> list[str]:
+    unchecked = sorted(language for language in ctx.unchecked_translations if ctx.variants.get(language))
+    if not unchecked:
+        return []
+    return [
+        _("Machine translation not yet checked: %(languages)s. Read it, then confirm it or correct it.")
+        % {"languages": language_names(unchecked)}
+    ]
 
 
 ADVISORY_KINDS = (PublicationKind.CONSULAR_ADVICE, PublicationKind.CRISIS_ADVISORY)
@@ -314,6 +324,16 @@ CATALOGUE: list[Rule] = [
         gettext_lazy("A channel does not publish more often in a week than its weekly target."),
         WARNING,
         _frequency,
+    ),
+    Rule(
+        "machine-translation-checked",
+        gettext_lazy("Machine translations checked"),
+        gettext_lazy(
+            "A text drafted by machine translation is read by a person, who confirms or corrects it, "
+            "before the publication is sent to review."
+        ),
+        BLOCKING,
+        _machine_translation_checked,
     ),
 ]
 RULES = {rule.code: rule for rule in CATALOGUE}

@@ -11,7 +11,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from calendar_app import counting, images
+from calendar_app import counting, images, translation
+from calendar_app.forms.translation import TranslationHelpMixin
 from calendar_app.models import (
     NETWORK_LANGUAGES,
     Asset,
@@ -107,7 +108,7 @@ class ScheduleFieldsMixin:
                 self.add_error("local_time", exc)
 
 
-class PublicationForm(ScheduleFieldsMixin, forms.Form):
+class PublicationForm(TranslationHelpMixin, ScheduleFieldsMixin, forms.Form):
     """The editor, built for one post: its channels, its languages, its zone."""
 
     title = forms.CharField(label=_("Internal title"), max_length=200)
@@ -158,6 +159,7 @@ class PublicationForm(ScheduleFieldsMixin, forms.Form):
                     required=False,
                     widget=forms.Textarea(attrs={"rows": 2, "lang": language}),
                 )
+            self.add_provenance_fields(language)
             self.fields[f"alt_{language}"] = forms.CharField(
                 label=_("Image description (alt text) in %(language)s")
                 % {"language": language_name(language)},
@@ -183,20 +185,33 @@ class PublicationForm(ScheduleFieldsMixin, forms.Form):
                     self.initial[f"alt_{language}"] = text
             for variant in publication.variants.all():
                 self.initial[f"variant_{variant.language}"] = variant.text
+                machine = translation.machine_text_of(variant)
+                if machine is not None:
+                    self.initial[f"machine_{variant.language}"] = machine.token()
+                    self.initial[f"checked_{variant.language}"] = "1" if machine.checked else ""
                 for platform, text in variant.platform_texts.items():
                     self.initial[f"variant_{variant.language}__{platform}"] = text
 
     def variant_rows(self) -> list[dict[str, Any]]:
-        """For the template: each language with its text, overrides and alt-text fields."""
+        """For the template: each language with its text, overrides and alt-text fields, its
+        machine draft (if any) and the offer "Draft the French from the Dutch" (if any)."""
+        offer = translation.enabled()
         return [
             {
-                "language": language,
+                **self.translation_help(language, offer=offer),
                 "text": self[f"variant_{language}"],
                 "overrides": [self[f"variant_{language}__{platform}"] for platform in self.platforms],
                 "alt": self[f"alt_{language}"],
             }
             for language in self.languages
         ]
+
+    def text_name(self, language: str) -> str:
+        return f"variant_{language}"
+
+    def offered_languages(self) -> list[str]:
+        """Drafts are offered for the languages the post publishes in, in its policy's order."""
+        return [language for language in self.post.publishing_language_list if language in self.languages]
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -258,6 +273,7 @@ class PublicationForm(ScheduleFieldsMixin, forms.Form):
                 for lang in self.languages
             },
             new_assets=new_assets or [],
+            machine_texts=self.machine_texts(),
             removed_asset_ids=[int(pk) for pk in self.data.getlist("remove_asset") if is_whole_number(pk)]
             if hasattr(self.data, "getlist")
             else [],

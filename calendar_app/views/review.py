@@ -179,6 +179,8 @@ def publication_check(request: AuthenticatedHttpRequest) -> HttpResponse:
         publication_id=int(request.POST["publication"])
         if is_whole_number(request.POST.get("publication", ""))
         else None,
+        # From the hidden fields the editor carries with each machine draft.
+        unchecked_translations=form.unchecked_translations(),
     )
     results = guidelines.check(ctx)
     return render(request, "calendar_app/_check_results.html", {"results": results})
