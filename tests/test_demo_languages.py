@@ -157,3 +157,18 @@ def test_the_audit_leaves_drafts_alone_and_reports_an_approved_publication_witho
     assert result.publications == 1
     assert result.count(audit.NO_APPROVED_REVISION) == 1
     assert result.violations == 0
+
+
+def test_seeding_an_older_demo_renames_its_istanbul_x_account_rather_than_adding_a_second(db):
+    from diplomacy import demo as network_demo
+
+    network_demo.load_posts()
+    istanbul = Post.objects.get(code="be-cg-istanbul")
+    old = Channel.objects.create(
+        post=istanbul, platform="x", handle="@BelgiumInIstanb", content_languages="tr,en"
+    )
+    network_demo.create_channels()
+    handles = set(istanbul.channels.filter(platform="x").values_list("handle", flat=True))
+    assert handles == {"@BelgiumInIstanbul", "@BelgiqueTurquie"}
+    old.refresh_from_db()
+    assert (old.handle, old.language_plan, old.content_languages) == ("@BelgiumInIstanbul", "thread", "")
