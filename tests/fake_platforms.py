@@ -228,6 +228,8 @@ class FakeMastodon(FakePlatform):
     def __init__(self) -> None:
         super().__init__()
         self.statuses_by_key: dict[str, dict] = {}
+        #: Every status made, by id, in the order they were made.
+        self.statuses: dict[str, dict] = {}
         #: Answer uploads with 202 (still processing) and the first poll with 206.
         self.processing = False
         self.polls: dict[str, int] = {}
@@ -270,6 +272,12 @@ class FakeMastodon(FakePlatform):
         self.expect(key, "an Idempotency-Key header")
         self.expect(form.get("status", [""])[0].strip(), "a non-empty `status`")
         self.expect(form.get("visibility") == ["public"], "visibility=public")
+        language = form.get("language", [None])[0]
+        self.expect(language is None or re.fullmatch(r"[a-z]{2,3}", language), "language is an ISO 639 code")
+        in_reply_to = form.get("in_reply_to_id", [None])[0]
+        self.expect(
+            in_reply_to is None or in_reply_to in self.statuses, f"in_reply_to_id {in_reply_to!r} is a status"
+        )
         if key in self.statuses_by_key:
             # Mastodon answers a repeated key with the status it already made.
             return json_answer(200, self.statuses_by_key[key])
@@ -279,11 +287,13 @@ class FakeMastodon(FakePlatform):
             "uri": f"{self.url}/users/belgium/statuses/{status_id}",
             "url": f"https://diplo.social/@belgium/{status_id}",
             "content": form["status"][0],
-            "language": form.get("language", [None])[0],
+            "language": language,
+            "in_reply_to_id": in_reply_to,
             "visibility": "public",
             "media_attachments": [{"id": media_id} for media_id in form.get("media_ids[]", [])],
         }
         self.statuses_by_key[key] = status
+        self.statuses[status_id] = status
         return json_answer(200, status)
 
     def answer_check(self, received: Received) -> Answer:
@@ -312,6 +322,8 @@ class FakeBluesky(FakePlatform):
     def __init__(self) -> None:
         super().__init__()
         self.records: dict[str, dict] = {}
+        #: The cid of each record made, by its uri (a reply names both).
+        self.cids: dict[str, str] = {}
 
     def authorised(self, received: Received) -> bool:
         if received.route == "session":
@@ -391,14 +403,24 @@ class FakeBluesky(FakePlatform):
         for image in record.get("embed", {}).get("images", []):
             self.expect(image["image"].get("$type") == "blob", "an embedded image is an uploaded blob")
             self.expect("alt" in image, "every image has alt text (may be empty)")
+        reply = record.get("reply")
+        if reply is not None:
+            for end in ("root", "parent"):
+                ref = reply.get(end) or {}
+                self.expect(
+                    ref.get("uri") in self.cids and self.cids[ref["uri"]] == ref.get("cid"),
+                    f"reply.{end} is a strong reference (uri and cid) to a record, got {ref!r}",
+                )
+            parent = self.records.get(reply["parent"]["uri"].rsplit("/", 1)[-1], {})
+            root = (parent.get("reply") or {}).get("root", {}).get("uri") or reply["parent"]["uri"]
+            self.expect(reply["root"]["uri"] == root, "reply.root is the root of the parent's thread")
         rkey = rkey or f"3l{next(self.ids):011d}"
         if rkey in self.records:
             return self.bad_request(f"Record already exists: {rkey}")
         self.records[rkey] = record
-        return json_answer(
-            200,
-            {"uri": f"at://{self.DID}/app.bsky.feed.post/{rkey}", "cid": f"bafyreirecord{next(self.ids)}"},
-        )
+        uri, cid = f"at://{self.DID}/app.bsky.feed.post/{rkey}", f"bafyreirecord{next(self.ids)}"
+        self.cids[uri] = cid
+        return json_answer(200, {"uri": uri, "cid": cid})
 
 
 # --- Facebook ---------------------------------------------------------------------------
@@ -499,6 +521,11 @@ class FakeX(FakePlatform):
         ("GET", r"/2/users/me", "check"),
     ]
 
+    def __init__(self) -> None:
+        super().__init__()
+        #: Every post made, by id: its request document.
+        self.tweets: dict[str, dict] = {}
+
     def authorised(self, received: Received) -> bool:
         return received.headers.get("Authorization") == f"Bearer {self.TOKEN}"
 
@@ -552,7 +579,12 @@ class FakeX(FakePlatform):
         self.expect(isinstance(document.get("text"), str) and document["text"], "a text")
         if "media" in document:
             self.expect(document["media"].get("media_ids"), "media.media_ids")
-        return json_answer(201, {"data": {"id": f"14458805{next(self.ids):05d}", "text": document["text"]}})
+        if "reply" in document:
+            replied = document["reply"].get("in_reply_to_tweet_id")
+            self.expect(replied in self.tweets, f"reply.in_reply_to_tweet_id {replied!r} is a post")
+        tweet_id = f"14458805{next(self.ids):05d}"
+        self.tweets[tweet_id] = document
+        return json_answer(201, {"data": {"id": tweet_id, "text": document["text"]}})
 
     def answer_check(self, received: Received) -> Answer:
         return json_answer(

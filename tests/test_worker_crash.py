@@ -36,7 +36,8 @@ from django_q.tasks import async_task
 
 from calendar_app import workflow
 from calendar_app.models import Delivery, DeliveryStatus, Publication, PublicationStatus
-from calendar_app.publishing import Published, engine, webhook
+from calendar_app.publishing import Published, Thread, engine, webhook
+from calendar_app.publishing.parts import OutgoingPart
 from tests.calendar_factories import make_publication
 from tests.factories import make_channel
 from tests.fake_receiver import FakeReceiver
@@ -105,12 +106,12 @@ def approved_publication(editor, reviewer, post, endpoint: str, *, channels: int
     return Publication.objects.get(pk=publication.pk)
 
 
-def dies_before_sending(delivery: Delivery, texts: dict[str, str]) -> NoReturn:
+def dies_before_sending(delivery: Delivery, part: OutgoingPart, reply_to: Thread | None) -> NoReturn:
     raise WorkerKilled
 
 
-def dies_after_sending(delivery: Delivery, texts: dict[str, str]) -> NoReturn:
-    webhook.publish(delivery, texts)  # the platform has it (and answered) ...
+def dies_after_sending(delivery: Delivery, part: OutgoingPart, reply_to: Thread | None) -> NoReturn:
+    webhook.publish(delivery, part, reply_to)  # the platform has it (and answered) ...
     raise WorkerKilled  # ... but the worker never gets back to the engine
 
 
@@ -207,11 +208,11 @@ def test_the_claim_is_committed_before_the_platform_is_called(
         finally:
             connection.close()
 
-    def publish(delivery: Delivery, texts: dict[str, str]) -> Published:
+    def publish(delivery: Delivery, part: OutgoingPart, reply_to: Thread | None) -> Published:
         other = threading.Thread(target=look, args=(delivery.pk,))
         other.start()
         other.join(WAIT)
-        return webhook.publish(delivery, texts)
+        return webhook.publish(delivery, part, reply_to)
 
     monkeypatch.setattr(engine, "connector_for", lambda name: type("Looking", (), {"publish": publish}))
     engine.publish_publication(publication.pk)
