@@ -7,7 +7,9 @@ records it. What it finds wrong in a request goes to `problems` (and is answered
 
 `fake.script(route, ...)` makes a route answer otherwise: another status and body
 (a 401, a 429 with Retry-After, a 503, garbage), or answer late (`delay`), to exercise
-every outcome of a connector. Nothing here talks to anything but loopback.
+every outcome of a connector; with `after=n` only once the route has answered n requests
+as usual (the third post of a thread fails). Replies are checked as the platforms check
+them: a reply names a post the fake made. Nothing here talks to anything but loopback.
 """
 
 from __future__ import annotations
@@ -76,6 +78,8 @@ class Scripted:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    #: Requests of the route answered as usual before this script applies.
+    after: int = 0
 
 
 class _Server(ThreadingHTTPServer):
@@ -143,13 +147,17 @@ class FakePlatform:
         body: Any = b"",
         headers: dict[str, str] | None = None,
         delay: float = 0.0,
+        after: int = 0,
     ) -> None:
-        """From now on, `route` answers `status` with `body` (a dict is sent as JSON), after
-        `delay` seconds; with `status` None it only waits, then answers as usual."""
+        """From now on (once `after` more requests of the route were answered as usual),
+        `route` answers `status` with `body` (a dict is sent as JSON), after `delay`
+        seconds; with `status` None it only waits, then answers as usual."""
         if isinstance(body, dict):
             headers = {"Content-Type": "application/json", **(headers or {})}
             body = json.dumps(body).encode()
-        self.scripted[route] = Scripted(status=status, body=body, headers=headers or {}, delay=delay)
+        self.scripted[route] = Scripted(
+            status=status, body=body, headers=headers or {}, delay=delay, after=len(self.calls(route)) + after
+        )
 
     def calls(self, route: str) -> list[Received]:
         return [received for received in self.received if received.route == route]
@@ -171,7 +179,7 @@ class FakePlatform:
         received.route = self.route_of(route, received)
         self.received.append(received)
         scripted = self.scripted.get(received.route)
-        if scripted is not None:
+        if scripted is not None and len(self.calls(received.route)) > scripted.after:
             time.sleep(scripted.delay)
             if scripted.status is not None:
                 return scripted.status, scripted.headers, scripted.body
