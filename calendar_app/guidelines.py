@@ -222,14 +222,11 @@ def _frequency(ctx: CheckContext, params: dict[str, Any]) -> list[str]:
     if not ctx.channel_ids or ctx.local_date is None:
         return []
     week_start = ctx.local_date - timedelta(days=ctx.local_date.weekday())
-    planned = (
-        Publication.objects.filter(
-            channels__in=ctx.channel_ids,
-            local_date__gte=week_start,
-            local_date__lt=week_start + timedelta(days=7),
-        )
-        .exclude(status=PublicationStatus.CANCELLED)
-    )
+    planned = Publication.objects.filter(
+        channels__in=ctx.channel_ids,
+        local_date__gte=week_start,
+        local_date__lt=week_start + timedelta(days=7),
+    ).exclude(status=PublicationStatus.CANCELLED)
     if ctx.publication_id is not None:  # a saved publication does not count against itself
         planned = planned.exclude(pk=ctx.publication_id)
     per_channel = planned.values("channels").annotate(n=Count("pk", distinct=True))

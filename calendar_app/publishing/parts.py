@@ -155,3 +155,82 @@ def for_delivery(delivery: Delivery) -> list[sending.Part]:
     if rows:
         return [outgoing(row, platform, len(rows)) for row in rows]
     return planned_parts(delivery.channel, approved_content(delivery.publication))
+
+
+def _asset_list(publication: Publication, content: Content) -> list[tuple[int, dict[str, str]]]:
+    """[(asset id, {language: description})] in the order images go out (by id)."""
+    if content.source == "approved":
+        revision = approved_revision(publication)
+        stored = (revision.content.get("assets") if revision is not None else None) or []
+        return [(int(pk), dict(alt_texts or {})) for pk, alt_texts in stored]
+    return [(asset.pk, dict(asset.alt_texts or {})) for asset in publication.assets.order_by("pk")]
+
+
+def _alt(alt_texts: dict[str, str], language: str) -> str:
+    return alt_texts.get(language) or next(iter(alt_texts.values()), "")
+
+
+def describe(publication: Publication) -> dict[str, object]:
+    """What each channel of `publication` sends, as a JSON-ready document (show_delivery):
+    from the approved revision when there is one ("source": "approved"), else from the
+    variants as they are now ("current"); a delivery's frozen parts, with their status
+    and platform id, once it has them."""
+    content = approved_content(publication) or current_content(publication)
+    assets = _asset_list(publication, content)
+    deliveries = {
+        delivery.channel_id: delivery
+        for delivery in publication.deliveries.prefetch_related("parts").select_related("channel")
+    }
+    channels = []
+    for channel in publication.channels.select_related("post").order_by("pk"):
+        plan = sending.ChannelPlan.of(channel)
+        delivery = deliveries.get(channel.pk)
+        rows = list(delivery.parts.all()) if delivery is not None else []
+        if rows:
+            shown: list[sending.Part] = [outgoing(row, channel.platform, len(rows)) for row in rows]
+        else:
+            shown = sending.parts_for(plan, content.texts, content.overrides, images=content.images)
+        described_parts = []
+        for index, part in enumerate(shown):
+            described: dict[str, object] = {
+                "number": part.number,
+                "languages": list(part.languages),
+                "text": part.text,
+                "weighted_length": part.used,
+                "limit": part.limit,
+                "fits": part.fits,
+                "images": [
+                    {"asset": pk, "alt": _alt(alt_texts, part.language)}
+                    for pk, alt_texts in assets[: part.images]
+                ],
+            }
+            if rows:
+                row = rows[index]
+                described.update(status=row.status, platform_post_id=row.platform_post_id, url=row.url)
+            described_parts.append(described)
+        entry: dict[str, object] = {
+            "channel": channel.pk,
+            "handle": channel.handle,
+            "platform": channel.platform,
+            "connector": channel.connector,
+            "plan": (delivery.plan if delivery is not None and delivery.plan else channel.language_plan),
+            "languages": list(plan.languages),
+            "left_out": sending.languages_left_out(plan, content.texts),
+            "parts": described_parts,
+        }
+        if delivery is not None:
+            entry["delivery"] = {
+                "id": delivery.pk,
+                "status": delivery.status,
+                "platform_post_id": delivery.platform_post_id,
+                "url": delivery.url,
+                "error": delivery.error,
+            }
+        channels.append(entry)
+    return {
+        "publication": publication.pk,
+        "title": publication.title,
+        "status": publication.status,
+        "source": content.source,
+        "channels": channels,
+    }
