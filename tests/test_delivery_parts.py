@@ -243,3 +243,19 @@ def test_a_channel_with_no_text_in_its_languages_sends_nothing_and_says_why(fake
     assert "no approved text in this channel's languages" in delivery.error
     assert fake.calls("post") == []
     assert not DeliveryPart.objects.filter(delivery=delivery).exists()
+
+
+def test_a_thread_taking_too_long_stops_between_two_parts_and_goes_on_in_the_next_run(
+    thread, fake, monkeypatch
+):
+    monkeypatch.setattr(engine, "PARTS_BUDGET_SECONDS", -1)  # every part takes "too long"
+    delivery = deliver(thread)
+    assert (delivery.status, delivery.attempts, delivery.claimed_at) == ("pending", 0, None)
+    assert statuses(delivery) == ["delivered", "pending", "pending", "pending"]
+    for expected in (2, 3, 4):
+        engine.publish_due()  # one part a run
+        assert len(fake.calls("post")) == expected
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered"
+    assert posted_texts(fake) == [VARIANTS[language] for language in ORDER]
+    assert fake.problems == []

@@ -56,6 +56,11 @@ CLAIM_EXPIRY = timedelta(minutes=10)
 JOB_BUDGET_SECONDS = 30
 #: Deliveries one job sends at once on PostgreSQL (see `send`).
 SEND_THREADS = 8
+#: A delivery starts no further part this many seconds after it began sending: a thread
+#: whose platform is slow stops between two parts (nothing half-sent) and goes on from
+#: there in the next run, rather than running into django-q2's task timeout (300 s),
+#: which would kill it mid-part and leave a person to check the channel.
+PARTS_BUDGET_SECONDS = 60
 
 
 def backoff(attempts: int) -> timedelta:
@@ -211,6 +216,8 @@ def send_parts(
     thread: Thread | None = None
     first: Published | None = None
     sent_last = False
+    began = time.monotonic()
+    sent_now = 0
     for row in rows:
         if row.status != DeliveryStatus.DELIVERED:
             break
@@ -218,6 +225,13 @@ def send_parts(
     for row in rows:
         if row.status == DeliveryStatus.DELIVERED:
             continue
+        if sent_now and time.monotonic() - began > PARTS_BUDGET_SECONDS:
+            # Between two parts: the claim is given back (not counted as a try) and the
+            # next run goes on from this part.
+            Delivery.objects.filter(pk=delivery.pk).update(
+                claimed_at=None, attempts=F("attempts") - 1, next_attempt_at=timezone.now()
+            )
+            return DeliveryStatus.PENDING
         if row.status == DeliveryStatus.UNKNOWN or not _claim_part(row):
             # A part that may be live is never sent again blindly: a person checks.
             error = row.error or _("A part may have gone out already: check the channel.")
@@ -236,6 +250,7 @@ def send_parts(
             return surely_failed(delivery, claimed_at, exc, rows, row)
         store_published(row, result, last=row.number == rows[-1].number)
         row.status = DeliveryStatus.DELIVERED
+        sent_now += 1
         first, thread = _extend(first, thread, result)
         sent_last = row.number == rows[-1].number
     if not sent_last:

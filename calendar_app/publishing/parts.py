@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.db import transaction
+
 from calendar_app import counting, sending
 from calendar_app.models import (
     Delivery,
@@ -110,6 +112,14 @@ def freeze(delivery: Delivery) -> list[DeliveryPart]:
     parts = planned_parts(channel, approved_content(delivery.publication))
     if not parts:
         return []
+    # The parts and the plan together: a thread resumed after a crash stays a thread.
+    with transaction.atomic():
+        _store(delivery, parts)
+    delivery.plan = Delivery.objects.values_list("plan", flat=True).get(pk=delivery.pk)
+    return list(DeliveryPart.objects.filter(delivery=delivery).order_by("number"))
+
+
+def _store(delivery: Delivery, parts: list[sending.Part]) -> None:
     DeliveryPart.objects.bulk_create(
         [
             DeliveryPart(
@@ -126,9 +136,7 @@ def freeze(delivery: Delivery) -> list[DeliveryPart]:
         ],
         ignore_conflicts=True,
     )
-    Delivery.objects.filter(pk=delivery.pk, plan="").update(plan=channel.language_plan)
-    delivery.plan = Delivery.objects.values_list("plan", flat=True).get(pk=delivery.pk)
-    return list(DeliveryPart.objects.filter(delivery=delivery).order_by("number"))
+    Delivery.objects.filter(pk=delivery.pk, plan="").update(plan=delivery.channel.language_plan)
 
 
 def outgoing(row: DeliveryPart, platform: str, of: int) -> OutgoingPart:
