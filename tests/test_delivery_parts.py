@@ -259,3 +259,43 @@ def test_a_thread_taking_too_long_stops_between_two_parts_and_goes_on_in_the_nex
     assert delivery.status == "delivered"
     assert posted_texts(fake) == [VARIANTS[language] for language in ORDER]
     assert fake.problems == []
+
+
+def test_mastodon_gets_each_parts_own_key_and_language_so_a_repeated_part_cannot_post_twice(
+    istanbul, editor, reviewer
+):
+    fake = FAKES["mastodon"]()
+    try:
+        channel = make_api_channel(
+            post=istanbul,
+            connector="mastodon",
+            endpoint=fake.url,
+            plan=LanguagePlan.THREAD,
+            languages="nl,fr,en",
+        )
+        delivery = due_delivery(channel, editor, reviewer)
+        # Part 2: a gateway error. Mastodon refuses a repeated key, so it is tried again.
+        fake.script("post", 502, {"error": "Bad gateway"}, after=1)
+        delivery = deliver(delivery)
+        assert delivery.status == "pending"
+        assert delivery.error.startswith("Part 1 of 3 is live; part 2 failed:")
+        del fake.scripted["post"]
+        delivery = try_again(delivery)
+        assert delivery.status == "delivered"
+        rows = list(DeliveryPart.objects.filter(delivery=delivery).order_by("number"))
+        calls = fake.calls("post")
+        assert [call.headers["Idempotency-Key"] for call in calls] == [
+            rows[0].idempotency_key,
+            rows[1].idempotency_key,  # refused by the gateway
+            rows[1].idempotency_key,
+            rows[2].idempotency_key,
+        ]
+        assert [call.form()["language"] for call in calls] == [["nl"], ["fr"], ["fr"], ["en"]]
+        assert [status["in_reply_to_id"] for status in fake.statuses.values()] == [
+            None,
+            rows[0].platform_post_id,
+            rows[1].platform_post_id,
+        ]
+        assert fake.problems == []
+    finally:
+        fake.close()
