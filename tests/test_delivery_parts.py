@@ -41,7 +41,7 @@ def _loopback_only(monkeypatch):
         return real(address, *args, **kwargs)
 
     monkeypatch.setattr(socket, "create_connection", loopback_only)
-    monkeypatch.setattr(http, "TIMEOUT_SECONDS", 0.3)
+    monkeypatch.setattr(http, "TIMEOUT_SECONDS", 0.6)
 
 
 @pytest.fixture
