@@ -54,8 +54,10 @@ class FakeReceiver:
                     document = {}
                 with fake._lock:
                     answered = document.get("in_reply_to") if isinstance(document, dict) else None
-                    given = {f"post-{n}" for n in range(1, len(fake.received) + 1)}
-                    if answered is not None and answered not in given:
+                    number = str(answered).removeprefix("post-")
+                    if answered is not None and not (
+                        number.isdigit() and 1 <= int(number) <= len(fake.received)
+                    ):
                         fake.problems.append(f"in_reply_to {answered!r} is no post of this receiver")
                     fake.received.append(
                         Received(self.headers.get("Idempotency-Key", ""), document, time.time())

@@ -199,7 +199,7 @@ def deliver(delivery_id: int) -> str:
     )
     if not claimed:
         return "skipped"
-    delivery = Delivery.objects.select_related("publication__post", "channel").get(pk=delivery_id)
+    delivery = Delivery.objects.select_related("publication__post", "channel__post").get(pk=delivery_id)
     rows = parts.freeze(delivery)
     if not rows:
         nothing = SurelyFailed(_("There is no approved text in this channel's languages: nothing was sent."))
@@ -340,14 +340,13 @@ def store_published(row: DeliveryPart, result: Published, *, last: bool) -> None
             delivered_at=now,
             error="",
         )
+        changes: dict[str, object] = {}
         if row.number == 1:
-            Delivery.objects.filter(pk=row.delivery_id).update(
-                platform_post_id=result.post_id[:200], url=result.url[:500]
-            )
+            changes.update(platform_post_id=result.post_id[:200], url=result.url[:500])
         if last:
-            Delivery.objects.filter(pk=row.delivery_id).update(
-                status=DeliveryStatus.DELIVERED, delivered_at=now, error=""
-            )
+            changes.update(status=DeliveryStatus.DELIVERED, delivered_at=now, error="")
+        if changes:
+            Delivery.objects.filter(pk=row.delivery_id).update(**changes)
 
 
 def _mark_delivered(delivery_id: int, first: Published | None) -> None:

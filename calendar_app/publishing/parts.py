@@ -114,12 +114,16 @@ def freeze(delivery: Delivery) -> list[DeliveryPart]:
         return []
     # The parts and the plan together: a thread resumed after a crash stays a thread.
     with transaction.atomic():
-        _store(delivery, parts)
-    delivery.plan = Delivery.objects.values_list("plan", flat=True).get(pk=delivery.pk)
+        planned = _store(delivery, parts)
+    if planned:
+        delivery.plan = delivery.channel.language_plan
+    else:  # frozen meanwhile by another hand (a person recording it)
+        delivery.plan = Delivery.objects.values_list("plan", flat=True).get(pk=delivery.pk)
     return list(DeliveryPart.objects.filter(delivery=delivery).order_by("number"))
 
 
-def _store(delivery: Delivery, parts: list[sending.Part]) -> None:
+def _store(delivery: Delivery, parts: list[sending.Part]) -> bool:
+    """Store the parts (unless stored meanwhile) and the plan; True when this call set the plan."""
     DeliveryPart.objects.bulk_create(
         [
             DeliveryPart(
@@ -136,7 +140,7 @@ def _store(delivery: Delivery, parts: list[sending.Part]) -> None:
         ],
         ignore_conflicts=True,
     )
-    Delivery.objects.filter(pk=delivery.pk, plan="").update(plan=delivery.channel.language_plan)
+    return bool(Delivery.objects.filter(pk=delivery.pk, plan="").update(plan=delivery.channel.language_plan))
 
 
 def outgoing(row: DeliveryPart, platform: str, of: int) -> OutgoingPart:
