@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from calendar_app import workflow
 from calendar_app.models import Delivery, DeliveryPart, DeliveryStatus, Publication, PublicationStatus
-from calendar_app.publishing import engine, http
+from calendar_app.publishing import engine, http, parts
 from diplomacy.models import LanguagePlan
 from tests.factories import make_channel
 from tests.fake_platforms import FAKES
@@ -299,3 +299,24 @@ def test_mastodon_gets_each_parts_own_key_and_language_so_a_repeated_part_cannot
         assert fake.problems == []
     finally:
         fake.close()
+
+
+def test_the_publish_now_list_can_show_a_manual_channels_parts_before_and_after_they_are_recorded(
+    istanbul, editor, reviewer
+):
+    channel = make_channel(post=istanbul, platform="mastodon", content_languages="fr,nl")
+    channel.language_plan = LanguagePlan.THREAD
+    channel.save()
+    delivery = due_delivery(channel, editor, reviewer)
+    before = parts.for_delivery(delivery)
+    assert [(part.languages, part.text) for part in before] == [
+        (("fr",), VARIANTS["fr"]),
+        (("nl",), VARIANTS["nl"]),
+    ]
+    workflow.record_delivery(editor, delivery, "https://diplo.social/@belgium/1")
+    after = parts.for_delivery(
+        Delivery.objects.select_related("channel__post", "publication").get(pk=delivery.pk)
+    )
+    assert [(part.number, part.languages, part.text) for part in after] == [
+        (part.number, part.languages, part.text) for part in before
+    ]
