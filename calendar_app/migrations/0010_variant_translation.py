@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("calendar_app", "0008_publication_day_time_index"),
+        ("calendar_app", "0009_delivery_parts"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
