@@ -293,7 +293,7 @@ def seed_network(rng: random.Random) -> tuple[int, int]:
     from django.test.utils import override_settings
 
     from diplomacy import demo
-    from diplomacy.models import Channel, Platform, Post
+    from diplomacy.models import Channel, Platform, Post, built_in_plan
 
     # Nobody logs in with a password here (force_login); a fast hasher saves seconds.
     fast_hasher = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
@@ -331,6 +331,7 @@ def seed_network(rng: random.Random) -> tuple[int, int]:
                     platform=platform_name,
                     handle=handle,
                     url=demo.channel_url(platform_name, handle),
+                    language_plan=built_in_plan(platform_name),
                 )
             )
     Channel.objects.bulk_create(channels)
@@ -344,7 +345,14 @@ def seed_network(rng: random.Random) -> tuple[int, int]:
             if len(channels) >= missing:
                 break
             if (post.pk, platform_name) not in taken:
-                channels.append(Channel(post=post, platform=platform_name, handle=f"@Belgium.{post.code}"))
+                channels.append(
+                    Channel(
+                        post=post,
+                        platform=platform_name,
+                        handle=f"@Belgium.{post.code}",
+                        language_plan=built_in_plan(platform_name),
+                    )
+                )
     Channel.objects.bulk_create(channels)
     return Post.objects.count(), Channel.objects.count()
 

@@ -6,6 +6,8 @@ and fast (bulk inserts) so that the benchmark can ask for 50,000.
 
 from __future__ import annotations
 
+import csv
+import functools
 import random
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
@@ -13,8 +15,9 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from calendar_app import sending
 from calendar_app.models import (
     Campaign,
     Comment,
@@ -37,6 +40,8 @@ from calendar_app.models import (
     Variant,
 )
 from calendar_app.timezones import check_local_time
+from calendar_app.workflow import content_snapshot
+from diplomacy.demo import DATA_DIR
 from diplomacy.geography import country_of
 from diplomacy.models import Channel, Membership, Partner, Post, Role, User
 
@@ -52,26 +57,30 @@ CAMPAIGNS = [
     ("East Belgium, a region to discover", 30, 50, "tao", "#Ostbelgien", "#3d4a5c"),
 ]
 
-#: Texts per kind, per language. {city} and {country} are filled in.
+#: Texts per kind, per language, written in that language. The places are filled in as
+#: that language writes them (`place_words`): {city} and {country} everywhere, and in
+#: French {at_city} ("à Istanbul", "au Caire"), {in_country} ("en Malaisie", "au Japon")
+#: and {of_country} ("de Malaisie", "du Japon"); {country} is French with its article
+#: ("la Malaisie") and German in the dative ("der Türkei").
 TEXTS = {
     PublicationKind.REGULAR: {
         "en": "Our team in {city} met partners today to strengthen the ties between Belgium and {country}.",
         "nl": "Ons team in {city} ontmoette vandaag partners om de banden tussen België en {country} te versterken.",
-        "fr": "Notre équipe à {city} a rencontré des partenaires aujourd'hui pour renforcer les liens entre la "
+        "fr": "Notre équipe {at_city} a rencontré des partenaires aujourd'hui pour renforcer les liens entre la "
         "Belgique et {country}.",
         "de": "Unser Team in {city} traf heute Partner, um die Beziehungen zwischen Belgien und {country} zu stärken.",
     },
     PublicationKind.EVENT: {
         "en": "Join us in {city} for an evening of Belgian music and food. Registration: https://example.org/events",
         "nl": "Kom naar onze avond met Belgische muziek en gerechten in {city}. Inschrijven: https://example.org/events",
-        "fr": "Rejoignez-nous à {city} pour une soirée de musique et de cuisine belges. Inscription : "
+        "fr": "Rejoignez-nous {at_city} pour une soirée de musique et de cuisine belges. Inscription : "
         "https://example.org/events",
         "de": "Besuchen Sie uns in {city} zu einem Abend mit belgischer Musik und Küche. https://example.org/events",
     },
     PublicationKind.CONSULAR_ADVICE: {
         "nl": "Reist u naar {country}? Registreer uw reis op Travellers Online en lees het reisadvies: "
         "https://diplomatie.belgium.be",
-        "fr": "Vous voyagez en {country} ? Enregistrez votre voyage sur Travellers Online et consultez les conseils "
+        "fr": "Vous voyagez {in_country} ? Enregistrez votre voyage sur Travellers Online et consultez les conseils "
         "aux voyageurs : https://diplomatie.belgium.be",
         "en": "Travelling to {country}? Register your trip on Travellers Online and read the travel advice: "
         "https://diplomatie.belgium.be",
@@ -79,7 +88,7 @@ TEXTS = {
     PublicationKind.CRISIS_ADVISORY: {
         "nl": "Belgen in {country}: blijf binnen, volg de instructies van de lokale overheden en registreer u op "
         "Travellers Online.",
-        "fr": "Belges en {country} : restez à l'intérieur, suivez les consignes des autorités locales et "
+        "fr": "Belges {in_country} : restez à l'intérieur, suivez les consignes des autorités locales et "
         "enregistrez-vous sur Travellers Online.",
         "en": "Belgians in {country}: stay indoors, follow the local authorities' instructions and register on "
         "Travellers Online.",
@@ -87,21 +96,77 @@ TEXTS = {
     PublicationKind.PARTNER_RELAY: {
         "en": "Belgian companies are in {city} this week to meet partners from {country}. #BelgiumAbroad",
         "nl": "Belgische bedrijven zijn deze week in {city} om partners uit {country} te ontmoeten.",
-        "fr": "Des entreprises belges sont à {city} cette semaine pour rencontrer des partenaires de {country}.",
+        "fr": "Des entreprises belges sont {at_city} cette semaine pour rencontrer des partenaires {of_country}.",
     },
 }
 
 #: A line in the host language for some posts, so that the calendar shows local variants.
+#: Spanish names the country as Spanish does ({country}); the others say "with Belgium",
+#: which needs no country name (Chinese is also the language of Taipei and Singapore).
 HOST_LINES = {
     "tr": "Belçika ve Türkiye arasındaki dostluğu birlikte kutluyoruz.",
     "es": "Celebramos juntos la amistad entre Bélgica y {country}.",
-    "pt": "Celebramos juntos a amizade entre a Bélgica e {country}.",
-    "it": "Celebriamo insieme l'amicizia tra il Belgio e {country}.",
-    "pl": "Wspólnie świętujemy przyjaźń między Belgią a {country}.",
+    "pt": "Celebramos juntos a amizade com a Bélgica.",
+    "it": "Celebriamo insieme l'amicizia con il Belgio.",
+    "pl": "Wspólnie świętujemy przyjaźń z Belgią.",
     "ja": "ベルギーと日本の友好を共に祝いましょう。",
-    "zh": "我们共同庆祝比利时与中国的友谊。",
-    "ar": "نحتفل معًا بالصداقة بين بلجيكا و{country}.",
+    "zh": "我们共同庆祝与比利时的友谊。",
+    "ar": "نحتفل معًا بالصداقة مع بلجيكا.",
 }
+
+
+@functools.cache
+def _place_names() -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
+    """({country code: {language: name}}, {English city: {language: name}}) from the
+    demo's data files (diplomacy/data/country_names.csv, city_names.csv)."""
+    with open(DATA_DIR / "country_names.csv", encoding="utf-8") as handle:
+        countries = {row.pop("code"): row for row in csv.DictReader(handle)}
+    with open(DATA_DIR / "city_names.csv", encoding="utf-8") as handle:
+        cities = {row.pop("city"): row for row in csv.DictReader(handle)}
+    return countries, cities
+
+
+def _french_in(country: str) -> tuple[str, str]:
+    """("en Malaisie", "de Malaisie") of a French name with its article ("la Malaisie")."""
+    for article, at, of in (
+        ("la ", "en ", "de "),
+        ("l'", "en ", "d'"),
+        ("le ", "au ", "du "),
+        ("les ", "aux ", "des "),
+    ):
+        if country.startswith(article):
+            name = country[len(article) :]
+            if of == "de " and name.startswith("République"):
+                return at + name, "de la " + name
+            return at + name, of + name
+    # No article: cities and islands ("à Singapour", "à Cuba"), and Israël.
+    if country[:1] in "AEIOUÉ":
+        return "en " + country, "d'" + country
+    return "à " + country, "de " + country
+
+
+def place_words(post: Post, language: str) -> dict[str, str]:
+    """The words `TEXTS` and `HOST_LINES` fill in for `post` in `language` (see `TEXTS`).
+    A country or city the data files do not name keeps django-countries' name in that
+    language, or the city as the post writes it."""
+    countries, cities = _place_names()
+    code = country_of(post.country).code
+    country = countries.get(code, {}).get(language, "")
+    if not country:
+        with translation.override(language):
+            country = str(country_of(post.country).name)
+    city = cities.get(post.city, {}).get(language) or post.city
+    words = {"city": city, "country": country}
+    if language == "fr":
+        words["in_country"], words["of_country"] = _french_in(country)
+        for article, contracted in (("Le ", "au "), ("Les ", "aux ")):
+            if city.startswith(article):
+                words["at_city"] = contracted + city[len(article) :]
+                break
+        else:
+            words["at_city"] = "à " + city
+    return words
+
 
 TITLES = {
     PublicationKind.REGULAR: [
@@ -217,8 +282,9 @@ def create_publications(count: int, *, today: date | None = None, seed: int = 20
     rng = random.Random(seed)
     today = today or timezone.localdate()
     channels_by_post: dict[int, list[Channel]] = {}
-    for channel in Channel.objects.filter(active=True).order_by("pk"):
+    for channel in Channel.objects.filter(active=True).select_related("post").order_by("pk"):
         channels_by_post.setdefault(channel.post_id, []).append(channel)
+    plans = {c.pk: sending.ChannelPlan.of(c) for channels in channels_by_post.values() for c in channels}
     posts = list(Post.objects.filter(pk__in=channels_by_post).order_by("code"))
     if not posts:
         return 0
@@ -244,6 +310,17 @@ def create_publications(count: int, *, today: date | None = None, seed: int = 20
         campaign = rng.choice(running) if running and rng.random() < 0.35 else None
         channels = channels_by_post[post.pk]
         chosen = rng.sample(channels, k=rng.randint(1, len(channels)))
+        texts = _texts(rng, kind, post)
+        sent = _sending_channels(chosen, plans, texts)
+        if not sent:
+            # None of them publishes the languages written: write the first channel's too.
+            missing = [plans[chosen[0].pk].languages[0], "en"]
+            language = next((lang for lang in missing if lang in TEXTS[kind] and lang not in texts), None)
+            if language:
+                texts[language] = TEXTS[kind][language].format(**place_words(post, language))
+                sent = _sending_channels(chosen, plans, texts)
+        # Still none: keep them all, so that calendar_app.audit shows it rather than the demo hiding it.
+        chosen = sent or chosen
         rows.append(
             Publication(
                 post=post,
@@ -258,7 +335,7 @@ def create_publications(count: int, *, today: date | None = None, seed: int = 20
                 author=authors[post.pk],
             )
         )
-        plan.append((chosen, _texts(rng, kind, post)))
+        plan.append((chosen, texts))
 
     with transaction.atomic():
         created = Publication.objects.bulk_create(rows, batch_size=1000)
@@ -283,9 +360,20 @@ def create_publications(count: int, *, today: date | None = None, seed: int = 20
     return len(created)
 
 
+def _sending_channels(
+    chosen: list[Channel], plans: dict[int, sending.ChannelPlan], texts: dict[str, str]
+) -> list[Channel]:
+    """The chosen channels that send something of `texts` and whose every part fits
+    (calendar_app.sending): a French-only account is not chosen for a publication without French."""
+    return [
+        channel
+        for channel in chosen
+        if (parts := sending.parts_for(plans[channel.pk], texts)) and all(part.fits for part in parts)
+    ]
+
+
 def _texts(rng: random.Random, kind: PublicationKind, post: Post) -> dict[str, str]:
-    country = country_of(post.country).name
-    texts = {lang: template.format(city=post.city, country=country) for lang, template in TEXTS[kind].items()}
+    texts = {lang: template.format(**place_words(post, lang)) for lang, template in TEXTS[kind].items()}
     if kind == PublicationKind.REGULAR:
         # Regular publications follow the post's language policy, more or less.
         policy = [lang for lang in post.publishing_language_list if lang in texts] or ["en"]
@@ -293,7 +381,7 @@ def _texts(rng: random.Random, kind: PublicationKind, post: Post) -> dict[str, s
         texts = {lang: text for lang, text in texts.items() if lang in keep}
     for lang in post.host_language_list:
         if lang in HOST_LINES and lang not in texts and rng.random() < 0.6:
-            texts[lang] = HOST_LINES[lang].format(country=country)
+            texts[lang] = HOST_LINES[lang].format(**place_words(post, lang))
     return texts
 
 
@@ -550,6 +638,28 @@ def create_proposals(today: date | None = None) -> int:
     return made
 
 
+def _approved_revision(publication: Publication, reviewer: User | None) -> PublicationRevision:
+    """The revision an approved or published demo publication goes out with, and its approval
+    by `reviewer` (None: a break-glass, approved by no one yet), as the workflow leaves them:
+    the publishing engine and calendar_app.audit read that revision."""
+    revision = PublicationRevision.objects.create(
+        publication=publication,
+        number=publication.revision,
+        content=content_snapshot(publication),
+        submitted_by=publication.author,
+        checks=[],
+    )
+    if reviewer is not None:
+        Review.objects.create(
+            publication=publication,
+            revision=revision,
+            reviewer=reviewer,
+            decision=ReviewDecision.APPROVE,
+            guideline_version=0,
+        )
+    return revision
+
+
 def _adopt_for_demo(proposal: Proposal, today: date) -> None:
     """Two or three posts adopted it: one published, one approved, one still a draft."""
     posts = list(
@@ -560,6 +670,7 @@ def _adopt_for_demo(proposal: Proposal, today: date) -> None:
     )
     statuses = [PublicationStatus.PUBLISHED, PublicationStatus.APPROVED, PublicationStatus.DRAFT]
     authors = post_authors(posts)
+    reviewer = User.objects.filter(memberships__role=Role.CENTRAL_REVIEWER).order_by("email").first()
     for post, status in zip(posts, statuses, strict=False):
         day = (
             today - timedelta(days=2) if status == PublicationStatus.PUBLISHED else today + timedelta(days=6)
@@ -578,11 +689,14 @@ def _adopt_for_demo(proposal: Proposal, today: date) -> None:
             scheduled_at=check_local_time(day, moment, post.timezone),
             author=authors[post.pk],
         )
-        publication.channels.set(post.channels.filter(active=True))
+        texts = {v.language: v.text for v in proposal.variants.all()}
+        channels = list(post.channels.filter(active=True).select_related("post"))
+        plans = {c.pk: sending.ChannelPlan.of(c) for c in channels}
+        publication.channels.set(_sending_channels(channels, plans, texts) or channels)
         Variant.objects.bulk_create(
             [
-                Variant(publication=publication, language=v.language, text=v.text)
-                for v in proposal.variants.all()
+                Variant(publication=publication, language=language, text=text)
+                for language, text in texts.items()
             ]
         )
         PublicationEvent.objects.create(
@@ -593,6 +707,8 @@ def _adopt_for_demo(proposal: Proposal, today: date) -> None:
             revision=1,
             data={"proposal": proposal.pk},
         )
+        if status != PublicationStatus.DRAFT:
+            _approved_revision(publication, reviewer)
 
 
 #: Neighbours and key partners the demo's central comms watch.
@@ -740,16 +856,15 @@ def create_past_crisis() -> int:
             crisis=crisis,
         )
         involved += 1
+        _approved_revision(advisory, None if break_glass else second)
         if break_glass:
+            confirmed = _event(
+                advisory, manager, "break_glass", S.DRAFT, S.APPROVED, "Headquarters could not be reached."
+            )
+            # The engine sends the revision the post manager confirmed.
+            confirmed.data = {"revision": advisory.revision}
             events += [
-                _event(
-                    advisory,
-                    manager,
-                    "break_glass",
-                    S.DRAFT,
-                    S.APPROVED,
-                    "Headquarters could not be reached.",
-                ),
+                confirmed,
                 _event(advisory, second, "reviewed_after", S.PUBLISHED, S.PUBLISHED, "Right call."),
             ]
             timeline += [
@@ -802,6 +917,8 @@ def create_past_crisis() -> int:
             missed_in=crisis,
         )
         involved += 2
+        _approved_revision(released, central)
+        _approved_revision(missed, central)
         events += [
             _event(released, central, "held", S.APPROVED, S.APPROVED),
             _event(released, central, "released", S.APPROVED, S.APPROVED),

@@ -286,9 +286,7 @@ class UtcStamp(Func):
         template = f"to_char({moment} AT TIME ZONE 'UTC', 'YYYYMMDD\"T\"HH24MISS\"Z\"')"
         return self.as_sql(compiler, connection, template=template, **extra)
 
-    def as_sqlite(
-        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
-    ) -> SqlAndParams:
+    def as_sqlite(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any) -> SqlAndParams:
         # %% twice: once for this template, once for the driver's parameter style.
         shift = f", '+{self.minutes} minutes'" if self.minutes else ""
         template = f"strftime('%%%%Y%%%%m%%%%dT%%%%H%%%%M%%%%SZ', %(expressions)s{shift})"

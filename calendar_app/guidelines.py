@@ -67,6 +67,8 @@ class CheckContext:
     channel_plans: list[sending.ChannelPlan] = field(default_factory=list)
     #: How many images it carries.
     images: int = 0
+    #: Languages whose text is a machine translation nobody has confirmed or corrected yet.
+    unchecked_translations: list[str] = field(default_factory=list)
 
     @classmethod
     def for_publication(cls, publication: Publication) -> CheckContext:
@@ -87,6 +89,7 @@ class CheckContext:
             publication_id=publication.pk,
             channel_plans=[sending.ChannelPlan.of(channel) for channel in channels],
             images=len(assets),
+            unchecked_translations=[v.language for v in variants if v.is_unchecked_translation],
         )
 
     def text_for(self, language: str, platform: str) -> str:
@@ -308,6 +311,16 @@ def _frequency(ctx: CheckContext, params: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _machine_translation_checked(ctx: CheckContext, params: dict[str, Any]) -> list[str]:
+    unchecked = sorted(language for language in ctx.unchecked_translations if ctx.variants.get(language))
+    if not unchecked:
+        return []
+    return [
+        _("Machine translation not yet checked: %(languages)s. Read it, then confirm it or correct it.")
+        % {"languages": language_names(unchecked)}
+    ]
+
+
 ADVISORY_KINDS = (PublicationKind.CONSULAR_ADVICE, PublicationKind.CRISIS_ADVISORY)
 
 CATALOGUE: list[Rule] = [
@@ -390,6 +403,16 @@ CATALOGUE: list[Rule] = [
         gettext_lazy("A channel does not publish more often in a week than its weekly target."),
         WARNING,
         _frequency,
+    ),
+    Rule(
+        "machine-translation-checked",
+        gettext_lazy("Machine translations checked"),
+        gettext_lazy(
+            "A text drafted by machine translation is read by a person, who confirms or corrects it, "
+            "before the publication is sent to review."
+        ),
+        BLOCKING,
+        _machine_translation_checked,
     ),
 ]
 RULES = {rule.code: rule for rule in CATALOGUE}

@@ -10,6 +10,7 @@ from calendar_app.views import (
     publishing,
     reports,
     review,
+    translation,
 )
 
 urlpatterns = [
@@ -40,6 +41,11 @@ urlpatterns = [
         "publications/<int:pk>/duplicate/", publications.publication_duplicate, name="publication_duplicate"
     ),
     path("publications/<int:pk>/comment/", review.publication_comment, name="publication_comment"),
+    path(
+        "publications/<int:pk>/texts/<str:language>/confirm/",
+        translation.confirm_translation,
+        name="confirm_translation",
+    ),
     # submit, resubmit, approve, request_changes, withdraw, cancel (workflow.TRANSITIONS)
     path(
         "publications/<int:pk>/<slug:action>/", review.publication_transition, name="publication_transition"

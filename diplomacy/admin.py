@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from diplomacy.models import Channel, Invitation, Membership, Partner, Post, User
+from diplomacy.models import Channel, Invitation, Membership, Partner, PlatformDefault, Post, User
 
 
 class MembershipInline(admin.TabularInline):
@@ -47,11 +47,18 @@ class PostAdmin(admin.ModelAdmin):
 
 @admin.register(Channel)
 class ChannelAdmin(admin.ModelAdmin):
-    list_display = ["handle", "platform", "post", "weekly_target", "active"]
-    list_filter = ["platform", "active"]
+    list_display = ["handle", "platform", "post", "language_plan", "weekly_target", "active"]
+    list_filter = ["platform", "language_plan", "active"]
     search_fields = ["handle", "post__name", "post__code"]
     list_select_related = ["post"]
     autocomplete_fields = ["post"]
+
+
+@admin.register(PlatformDefault)
+class PlatformDefaultAdmin(admin.ModelAdmin):
+    """Central's plan for new channels per platform (also on the network's "Platform defaults" page)."""
+
+    list_display = ["platform", "language_plan", "separator", "updated_at"]
 
 
 @admin.register(Partner)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.conf import settings
@@ -14,12 +14,18 @@ from diplomacy.models import (
     POST_ROLES,
     Channel,
     Connector,
+    LanguagePlan,
     Partner,
     Platform,
+    PlatformDefault,
     Post,
     Role,
+    Separator,
+    built_in_plan,
+    default_plan,
     known_timezones,
     normalise_languages,
+    plan_problems,
 )
 
 if TYPE_CHECKING:
@@ -28,6 +34,25 @@ if TYPE_CHECKING:
 
 #: An upload larger than this is not a network file (the full network is ~25 kB).
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
+
+
+#: A language plan in one or two words, where a list names several.
+PLAN_SHORT_NAMES: dict[str, StrOrPromise] = {
+    LanguagePlan.THREAD: _("thread"),
+    LanguagePlan.SEPARATE: _("separate posts"),
+    LanguagePlan.COMBINED: _("one combined post"),
+    LanguagePlan.SINGLE: _("one language"),
+}
+
+
+def current_defaults() -> dict[str, tuple[str, str]]:
+    """(plan, separator) a new channel of each platform starts with, in one query: what
+    `default_plan` answers for each platform."""
+    stored = {row.platform: (row.language_plan, row.separator) for row in PlatformDefault.objects.all()}
+    return {
+        platform: stored.get(platform, (built_in_plan(platform), Separator.BLANK_LINE))
+        for platform in Platform.values
+    }
 
 
 class LanguageListField(forms.CharField):
@@ -115,7 +140,8 @@ class ChannelForm(forms.ModelForm):
     )
     remove_credentials = forms.BooleanField(label=_("Remove the stored credentials"), required=False)
 
-    REGISTRY_FIELDS = ("platform", "handle", "url", "content_languages", "weekly_target", "active")
+    REGISTRY_FIELDS = ("platform", "handle", "url", "weekly_target", "active")
+    LANGUAGE_FIELDS = ("content_languages", "language_plan", "separator")
     PUBLISHING_FIELDS = (
         "connector",
         "endpoint",
@@ -131,17 +157,21 @@ class ChannelForm(forms.ModelForm):
             "handle",
             "url",
             "content_languages",
+            "language_plan",
+            "separator",
             "weekly_target",
             "active",
             "connector",
             "endpoint",
         ]
+        widgets = {"language_plan": forms.RadioSelect, "separator": forms.RadioSelect}
 
     def __init__(self, *args: Any, post: Post, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # The post comes from the URL, never from the submitted data: a forged
         # `post` field is ignored.
         self.instance.post = post
+        self._set_up_language_fields(post)
         self.fields["weekly_target"].widget.attrs.update({"min": 0, "max": 100})
         # A submission without the field (a script, an older page) keeps the connector.
         self.fields["connector"].required = False
@@ -154,8 +184,44 @@ class ChannelForm(forms.ModelForm):
         #: None: leave the stored credentials; "": forget them; otherwise the new token.
         self.credentials_token: str | None = None
 
+    def _set_up_language_fields(self, post: Post) -> None:
+        """The plan and separator: a new channel starts at central's default for its
+        platform (known only once the platform is chosen, hence the empty choice); a
+        submission without them (a script, an older page) keeps the channel's own."""
+        self.fields["content_languages"].help_text = _(
+            "The languages this channel publishes, in the order they go out, e.g. fr or tr,en. "
+            "Empty: the post's policy (%(policy)s)."
+        ) % {"policy": post.publishing_languages or "—"}
+        plan = cast("forms.ChoiceField", self.fields["language_plan"])
+        separator = cast("forms.ChoiceField", self.fields["separator"])
+        plan.label, separator.label = _("Languages go out as"), _("Between two languages")
+        plan.required = separator.required = False
+        plan.help_text = _(
+            "How a publication written in several of this channel's languages is posted. "
+            "Threads exist on X, Bluesky, Mastodon and Threads only."
+        )
+        separator.help_text = _("In one combined post: what stands between two languages.")
+        if self.instance.pk is None:
+            plan.choices = [("", _("As central set for the platform")), *LanguagePlan.choices]
+            separator.choices = [("", _("As central set for the platform")), *Separator.choices]
+            self.initial.setdefault("language_plan", "")
+            self.initial.setdefault("separator", "")
+            plan.help_text = _("%(help)s Central's settings: %(defaults)s.") % {
+                "help": plan.help_text,
+                "defaults": "; ".join(
+                    f"{Platform(platform).label}: {PLAN_SHORT_NAMES[value]}"
+                    for platform, (value, _separator) in current_defaults().items()
+                ),
+            }
+        else:
+            plan.choices = LanguagePlan.choices
+            separator.choices = Separator.choices
+
     def registry_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in self.REGISTRY_FIELDS if name in self.fields]
+
+    def language_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.LANGUAGE_FIELDS]
 
     def publishing_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in self.PUBLISHING_FIELDS if name in self.fields]
@@ -181,8 +247,27 @@ class ChannelForm(forms.ModelForm):
             ).exclude(pk=self.instance.pk)
             if duplicates.exists():
                 raise forms.ValidationError(_("This post already has this account on this platform."))
+        self._clean_language_plan(cleaned)
         self._clean_publishing(cleaned)
         return cleaned
+
+    def _clean_language_plan(self, cleaned: dict[str, Any]) -> None:
+        """Fill an empty plan or separator (central's default for a new channel, the
+        channel's own otherwise). plan_problems itself runs in Channel.clean(), which
+        the model form calls next; its messages land on language_plan and
+        content_languages."""
+        platform = cleaned.get("platform")
+        if self.instance.pk is not None:
+            fallback = (self.instance.language_plan, self.instance.separator)
+        elif platform:
+            fallback = default_plan(platform)
+        else:
+            # The missing platform is its own message; the plan is checked once there is
+            # one (plan_problems needs a real platform to name).
+            cleaned["language_plan"], cleaned["separator"] = LanguagePlan.COMBINED, Separator.BLANK_LINE
+            return
+        cleaned["language_plan"] = cleaned.get("language_plan") or fallback[0]
+        cleaned["separator"] = cleaned.get("separator") or fallback[1]
 
     def _clean_publishing(self, cleaned: dict[str, Any]) -> None:
         connector, platform = cleaned.get("connector"), cleaned.get("platform")
@@ -272,6 +357,65 @@ class ChannelForm(forms.ModelForm):
             channel.save()
             self.save_m2m()
         return channel
+
+
+class PlatformDefaultsForm(forms.Form):
+    """Central's language plan and separator for new channels, one pair per platform.
+
+    Existing channels keep theirs: a default is where a new channel starts, not a rule.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        stored = {row.platform: (row.language_plan, row.separator) for row in PlatformDefault.objects.all()}
+        #: (plan, separator) per platform as they are now: central's, else the built-in one.
+        self.current = {
+            platform: stored.get(platform, (built_in_plan(platform), Separator.BLANK_LINE))
+            for platform in Platform.values
+        }
+        for platform, label in Platform.choices:
+            plan, separator = self.current[platform]
+            self.fields[f"plan_{platform}"] = forms.ChoiceField(
+                label=_("%(platform)s: languages go out as") % {"platform": label},
+                choices=LanguagePlan.choices,
+                initial=plan,
+            )
+            self.fields[f"separator_{platform}"] = forms.ChoiceField(
+                label=_("%(platform)s: between two languages") % {"platform": label},
+                choices=Separator.choices,
+                initial=separator,
+            )
+
+    def rows(self) -> list[tuple[str, forms.BoundField, forms.BoundField]]:
+        """For the template: (platform label, plan field, separator field) per platform."""
+        return [
+            (str(label), self[f"plan_{platform}"], self[f"separator_{platform}"])
+            for platform, label in Platform.choices
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        for platform in Platform.values:
+            plan = self.cleaned_data.get(f"plan_{platform}")
+            if not plan:
+                continue
+            problems = plan_problems(platform, plan, ["xx"], ["xx"])
+            if "language_plan" in problems:
+                self.add_error(f"plan_{platform}", problems["language_plan"])
+        return self.cleaned_data
+
+    def save(self) -> list[str]:
+        """Store every platform's choice; return the labels of the platforms that changed."""
+        changed = []
+        for platform, label in Platform.choices:
+            wanted = (self.cleaned_data[f"plan_{platform}"], self.cleaned_data[f"separator_{platform}"])
+            if self.current[platform] == wanted:
+                continue
+            PlatformDefault.objects.update_or_create(
+                platform=platform, defaults={"language_plan": wanted[0], "separator": wanted[1]}
+            )
+            changed.append(str(label))
+        return changed
 
 
 class NetworkImportForm(forms.Form):

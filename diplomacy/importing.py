@@ -6,7 +6,9 @@ One function, `import_network_file`, serves both the upload page and the
 - posts: `code,kind,name,city,country_iso2,timezone,host_languages`, optionally
   `publishing_languages` and `active`; posts are matched by `code`;
 - channels: `post_code,platform,handle`, optionally `url`, `content_languages`,
-  `weekly_target` and `active`; channels are matched by (post, platform, handle).
+  `language_plan` (thread, separate, combined, single), `separator` (blank_line, dash,
+  dots), `weekly_target` and `active`; channels are matched by (post, platform, handle).
+  A new channel without a plan or separator takes central's default for its platform.
 
 Other columns (such as `country` or `source` in the shipped posts.csv) are
 ignored. The import is all or nothing: every row is checked first and every
@@ -39,9 +41,12 @@ from django_countries.fields import Country
 
 from diplomacy.models import (
     Channel,
+    LanguagePlan,
     Platform,
     Post,
     PostKind,
+    Separator,
+    default_plan,
     known_timezones,
     normalise_languages,
     split_languages,
@@ -392,6 +397,8 @@ _CHANNEL_FIELD_COLUMNS = {
     "handle": "handle",
     "url": "url",
     "content_languages": "content_languages",
+    "language_plan": "language_plan",
+    "separator": "separator",
     "weekly_target": "weekly_target",
     "active": "active",
 }
@@ -468,6 +475,8 @@ def _plan_channels(rows: list[_Row], columns: frozenset[str], *, lock: bool) -> 
     existing = {(channel.post_id, channel.platform, channel.handle): channel for channel in existing_channels}
     platforms = list(Platform.values)
     first_line: dict[tuple[str, str, str], int] = {}
+    #: Central's (plan, separator) per platform, read once per platform.
+    defaults: dict[str, tuple[str, str]] = {}
 
     for row in rows:
         check = _RowChecker(row, plan.errors)
@@ -507,18 +516,53 @@ def _plan_channels(rows: list[_Row], columns: frozenset[str], *, lock: bool) -> 
             wanted["active"] = check.boolean("active")
 
         channel = existing.get((post.pk, platform, handle)) if post else None
+        if platform and "platform" not in check.bad:
+            # An unknown platform has no plan to check: the row is refused already.
+            if platform not in defaults:
+                defaults[platform] = default_plan(platform)
+            wanted.update(_language_plan(check, columns, defaults[platform], new=channel is None))
         if channel is None:
             channel = Channel(platform=platform, handle=handle, **wanted)
             if post is not None:
                 channel.post = post
             changed = None
         else:
+            assert post is not None  # a channel is found through its post
+            channel.post = post  # the post Channel.clean() reads, without a query per row
             changed = _compare(channel, wanted)
         # The post was looked up above; Django's check of the foreign key
         # would cost one query per row.
         check.full_clean(channel, _CHANNEL_FIELD_COLUMNS, exclude={"post"})
         _add_to_plan(plan, check, channel, changed)
     return plan
+
+
+def _language_plan(
+    check: _RowChecker, columns: frozenset[str], default: tuple[str, str], *, new: bool
+) -> dict[str, str]:
+    """The row's language plan and separator: the cell's value; an empty cell, or a new
+    channel in a file without the column, central's default for the platform; an existing
+    channel in a file without the column keeps its own."""
+    wanted: dict[str, str] = {}
+    for column, allowed, fallback in (
+        ("language_plan", LanguagePlan.values, default[0]),
+        ("separator", Separator.values, default[1]),
+    ):
+        if column not in columns:
+            if new:
+                wanted[column] = fallback
+            continue
+        value = check.row.values[column].lower()
+        if value and value not in allowed:
+            message = _("Unknown %(column)s “%(value)s”; allowed: %(allowed)s.") % {
+                "column": column,
+                "value": check.row.values[column],
+                "allowed": ", ".join(allowed),
+            }
+            check.error(column, message)
+            value = ""
+        wanted[column] = value or fallback
+    return wanted
 
 
 def _weekly_target(check: _RowChecker) -> int:

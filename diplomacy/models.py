@@ -292,7 +292,7 @@ def plan_problems(platform: str, plan: str, languages: list[str], policy: list[s
     if plan == LanguagePlan.THREAD and platform not in THREAD_PLATFORMS:
         problems["language_plan"] = str(
             _("%(platform)s has no threads: choose one combined post or separate posts.")
-            % {"platform": Platform(platform).label}
+            % {"platform": dict(Platform.choices).get(platform, platform)}
         )
     if not (languages or policy):
         problems["content_languages"] = str(

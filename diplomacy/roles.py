@@ -136,6 +136,11 @@ def can_import_network(user: AnyUser) -> bool:
     return is_central(user)
 
 
+def can_edit_platform_defaults(user: AnyUser) -> bool:
+    """The plan new channels of each platform start with is a network-wide setting."""
+    return is_central(user)
+
+
 def can_invite(user: AnyUser) -> bool:
     return is_central(user)
 
@@ -173,6 +178,7 @@ def allowed_actions(user: AnyUser, obj: Post | Channel | None = None) -> set[str
             "create_post": can_create_post(user),
             "import": can_import_network(user),
             "invite": can_invite(user),
+            "platform_defaults": can_edit_platform_defaults(user),
         }
     return {name for name, allowed in actions.items() if allowed}
 

@@ -276,6 +276,25 @@ for _key in CHANNEL_CREDENTIALS_KEYS:
             "CHANNEL_CREDENTIALS_KEY must be Fernet keys (32 url-safe base64-encoded bytes), e.g. from "
             '`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`.'
         )
+# Translation help (calendar_app.translation): "deepl" or "libretranslate"; empty turns it off
+# (no button anywhere). DeepL needs the key (a free key ending ":fx" goes to api-free.deepl.com)
+# and takes TRANSLATION_URL only to point at another server; LibreTranslate needs the URL of
+# its server and a key when that server asks for one. Requests go to this address only.
+TRANSLATION_PROVIDER = os.environ.get("TRANSLATION_PROVIDER", "").strip().lower()
+if TRANSLATION_PROVIDER not in ("", "deepl", "libretranslate"):
+    raise ImproperlyConfigured(
+        f"TRANSLATION_PROVIDER must be deepl, libretranslate or empty, got {TRANSLATION_PROVIDER!r}."
+    )
+TRANSLATION_API_KEY = os.environ.get("TRANSLATION_API_KEY", "").strip()
+TRANSLATION_URL = os.environ.get("TRANSLATION_URL", "").strip()
+if TRANSLATION_PROVIDER == "deepl" and not TRANSLATION_API_KEY:
+    raise ImproperlyConfigured("TRANSLATION_PROVIDER=deepl needs TRANSLATION_API_KEY.")
+if TRANSLATION_PROVIDER == "libretranslate" and not TRANSLATION_URL:
+    raise ImproperlyConfigured("TRANSLATION_PROVIDER=libretranslate needs TRANSLATION_URL (its server).")
+if TRANSLATION_URL and not TRANSLATION_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured("TRANSLATION_URL must be an http(s) address.")
+# Seconds a person waits for a translation before being told to try later.
+TRANSLATION_TIMEOUT = env_int("TRANSLATION_TIMEOUT", 10)
 # Where emails link to (tasks have no request to build addresses from).
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "calendar@localhost")

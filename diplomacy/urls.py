@@ -22,6 +22,7 @@ urlpatterns = [
     path("network/posts/<slug:code>/channels/new/", views.channel_create, name="channel_create"),
     path("network/channels/<int:channel_id>/edit/", views.channel_edit, name="channel_edit"),
     path("network/import/", views.network_import, name="network_import"),
+    path("network/platforms/", views.platform_defaults, name="platform_defaults"),
     path("network/invitations/", views.invitation_list, name="invitation_list"),
     path(
         "network/invitations/<int:invitation_id>/revoke/",

@@ -27,6 +27,7 @@ from diplomacy.forms import (
     ChannelForm,
     InvitationForm,
     NetworkImportForm,
+    PlatformDefaultsForm,
     PostForm,
 )
 from diplomacy.http import AuthenticatedHttpRequest
@@ -193,6 +194,26 @@ def network_import(request: AuthenticatedHttpRequest) -> HttpResponse:
         else:
             status = 400
     return render(request, "diplomacy/import.html", {"form": form, "report": report}, status=status)
+
+
+@login_required
+def platform_defaults(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Central's language plan per platform, where new channels start."""
+    _require(roles.can_edit_platform_defaults(request.user))
+    form = PlatformDefaultsForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        changed = form.save()
+        if changed:
+            messages.success(
+                request,
+                _("Saved for %(platforms)s. Existing channels keep their own plan.")
+                % {"platforms": ", ".join(changed)},
+            )
+        else:
+            messages.info(request, _("Nothing changed."))
+        return redirect("platform_defaults")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "diplomacy/platform_defaults.html", {"form": form}, status=status)
 
 
 @login_required

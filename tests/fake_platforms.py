@@ -7,7 +7,9 @@ records it. What it finds wrong in a request goes to `problems` (and is answered
 
 `fake.script(route, ...)` makes a route answer otherwise: another status and body
 (a 401, a 429 with Retry-After, a 503, garbage), or answer late (`delay`), to exercise
-every outcome of a connector. Nothing here talks to anything but loopback.
+every outcome of a connector; with `after=n` only once the route has answered n requests
+as usual (the third post of a thread fails). Replies are checked as the platforms check
+them: a reply names a post the fake made. Nothing here talks to anything but loopback.
 """
 
 from __future__ import annotations
@@ -76,6 +78,8 @@ class Scripted:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    #: Requests of the route answered as usual before this script applies.
+    after: int = 0
 
 
 class _Server(ThreadingHTTPServer):
@@ -143,13 +147,17 @@ class FakePlatform:
         body: Any = b"",
         headers: dict[str, str] | None = None,
         delay: float = 0.0,
+        after: int = 0,
     ) -> None:
-        """From now on, `route` answers `status` with `body` (a dict is sent as JSON), after
-        `delay` seconds; with `status` None it only waits, then answers as usual."""
+        """From now on (once `after` more requests of the route were answered as usual),
+        `route` answers `status` with `body` (a dict is sent as JSON), after `delay`
+        seconds; with `status` None it only waits, then answers as usual."""
         if isinstance(body, dict):
             headers = {"Content-Type": "application/json", **(headers or {})}
             body = json.dumps(body).encode()
-        self.scripted[route] = Scripted(status=status, body=body, headers=headers or {}, delay=delay)
+        self.scripted[route] = Scripted(
+            status=status, body=body, headers=headers or {}, delay=delay, after=len(self.calls(route)) + after
+        )
 
     def calls(self, route: str) -> list[Received]:
         return [received for received in self.received if received.route == route]
@@ -171,7 +179,7 @@ class FakePlatform:
         received.route = self.route_of(route, received)
         self.received.append(received)
         scripted = self.scripted.get(received.route)
-        if scripted is not None:
+        if scripted is not None and len(self.calls(received.route)) > scripted.after:
             time.sleep(scripted.delay)
             if scripted.status is not None:
                 return scripted.status, scripted.headers, scripted.body
@@ -228,6 +236,8 @@ class FakeMastodon(FakePlatform):
     def __init__(self) -> None:
         super().__init__()
         self.statuses_by_key: dict[str, dict] = {}
+        #: Every status made, by id, in the order they were made.
+        self.statuses: dict[str, dict] = {}
         #: Answer uploads with 202 (still processing) and the first poll with 206.
         self.processing = False
         self.polls: dict[str, int] = {}
@@ -270,6 +280,12 @@ class FakeMastodon(FakePlatform):
         self.expect(key, "an Idempotency-Key header")
         self.expect(form.get("status", [""])[0].strip(), "a non-empty `status`")
         self.expect(form.get("visibility") == ["public"], "visibility=public")
+        language = form.get("language", [None])[0]
+        self.expect(language is None or re.fullmatch(r"[a-z]{2,3}", language), "language is an ISO 639 code")
+        in_reply_to = form.get("in_reply_to_id", [None])[0]
+        self.expect(
+            in_reply_to is None or in_reply_to in self.statuses, f"in_reply_to_id {in_reply_to!r} is a status"
+        )
         if key in self.statuses_by_key:
             # Mastodon answers a repeated key with the status it already made.
             return json_answer(200, self.statuses_by_key[key])
@@ -279,11 +295,13 @@ class FakeMastodon(FakePlatform):
             "uri": f"{self.url}/users/belgium/statuses/{status_id}",
             "url": f"https://diplo.social/@belgium/{status_id}",
             "content": form["status"][0],
-            "language": form.get("language", [None])[0],
+            "language": language,
+            "in_reply_to_id": in_reply_to,
             "visibility": "public",
             "media_attachments": [{"id": media_id} for media_id in form.get("media_ids[]", [])],
         }
         self.statuses_by_key[key] = status
+        self.statuses[status_id] = status
         return json_answer(200, status)
 
     def answer_check(self, received: Received) -> Answer:
@@ -312,6 +330,8 @@ class FakeBluesky(FakePlatform):
     def __init__(self) -> None:
         super().__init__()
         self.records: dict[str, dict] = {}
+        #: The cid of each record made, by its uri (a reply names both).
+        self.cids: dict[str, str] = {}
 
     def authorised(self, received: Received) -> bool:
         if received.route == "session":
@@ -391,14 +411,24 @@ class FakeBluesky(FakePlatform):
         for image in record.get("embed", {}).get("images", []):
             self.expect(image["image"].get("$type") == "blob", "an embedded image is an uploaded blob")
             self.expect("alt" in image, "every image has alt text (may be empty)")
+        reply = record.get("reply")
+        if reply is not None:
+            for end in ("root", "parent"):
+                ref = reply.get(end) or {}
+                self.expect(
+                    ref.get("uri") in self.cids and self.cids[ref["uri"]] == ref.get("cid"),
+                    f"reply.{end} is a strong reference (uri and cid) to a record, got {ref!r}",
+                )
+            parent = self.records.get(reply["parent"]["uri"].rsplit("/", 1)[-1], {})
+            root = (parent.get("reply") or {}).get("root", {}).get("uri") or reply["parent"]["uri"]
+            self.expect(reply["root"]["uri"] == root, "reply.root is the root of the parent's thread")
         rkey = rkey or f"3l{next(self.ids):011d}"
         if rkey in self.records:
             return self.bad_request(f"Record already exists: {rkey}")
         self.records[rkey] = record
-        return json_answer(
-            200,
-            {"uri": f"at://{self.DID}/app.bsky.feed.post/{rkey}", "cid": f"bafyreirecord{next(self.ids)}"},
-        )
+        uri, cid = f"at://{self.DID}/app.bsky.feed.post/{rkey}", f"bafyreirecord{next(self.ids)}"
+        self.cids[uri] = cid
+        return json_answer(200, {"uri": uri, "cid": cid})
 
 
 # --- Facebook ---------------------------------------------------------------------------
@@ -499,6 +529,11 @@ class FakeX(FakePlatform):
         ("GET", r"/2/users/me", "check"),
     ]
 
+    def __init__(self) -> None:
+        super().__init__()
+        #: Every post made, by id: its request document.
+        self.tweets: dict[str, dict] = {}
+
     def authorised(self, received: Received) -> bool:
         return received.headers.get("Authorization") == f"Bearer {self.TOKEN}"
 
@@ -552,7 +587,12 @@ class FakeX(FakePlatform):
         self.expect(isinstance(document.get("text"), str) and document["text"], "a text")
         if "media" in document:
             self.expect(document["media"].get("media_ids"), "media.media_ids")
-        return json_answer(201, {"data": {"id": f"14458805{next(self.ids):05d}", "text": document["text"]}})
+        if "reply" in document:
+            replied = document["reply"].get("in_reply_to_tweet_id")
+            self.expect(replied in self.tweets, f"reply.in_reply_to_tweet_id {replied!r} is a post")
+        tweet_id = f"14458805{next(self.ids):05d}"
+        self.tweets[tweet_id] = document
+        return json_answer(201, {"data": {"id": tweet_id, "text": document["text"]}})
 
     def answer_check(self, received: Received) -> Answer:
         return json_answer(

@@ -2,8 +2,10 @@
 
 It answers each POST with {"id", "url"}, counts the requests per Idempotency-Key (a
 key seen twice is a double post), and can hold requests unanswered until told, so a
-test can stop a worker while the platform has the request but has not answered. It
-never leaves 127.0.0.1. Used by the engine's tests and by bench/lateness.py.
+test can stop a worker while the platform has the request but has not answered. A part
+of a thread names the part it answers (`in_reply_to`): one it never gave is a problem,
+listed in `problems`. It never leaves 127.0.0.1. Used by the engine's tests and by
+bench/lateness.py.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ class FakeReceiver:
         #: Seconds each answer takes, as a real platform's would.
         self.delay = delay
         self.received: list[Received] = []
+        #: What was wrong in a request (an answer to a post never made).
+        self.problems: list[str] = []
         self._lock = threading.Lock()
         self._to_hold = 0
         #: Set when a held request has arrived (the platform has it, no answer given yet).
@@ -49,6 +53,12 @@ class FakeReceiver:
                 except ValueError:
                     document = {}
                 with fake._lock:
+                    answered = document.get("in_reply_to") if isinstance(document, dict) else None
+                    number = str(answered).removeprefix("post-")
+                    if answered is not None and not (
+                        number.isdigit() and 1 <= int(number) <= len(fake.received)
+                    ):
+                        fake.problems.append(f"in_reply_to {answered!r} is no post of this receiver")
                     fake.received.append(
                         Received(self.headers.get("Idempotency-Key", ""), document, time.time())
                     )

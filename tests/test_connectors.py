@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image as PILImage
 
-from calendar_app import images, workflow
+from calendar_app import images, sending, workflow
 from calendar_app.models import Delivery, Publication
 from calendar_app.publishing import (
     OutcomeUnknown,
@@ -35,7 +35,9 @@ from calendar_app.publishing import (
     http,
     linkedin,
     mastodon,
+    parts,
 )
+from calendar_app.sending import Part
 from calendar_app.views.publications import _store_asset
 from diplomacy import credentials
 from diplomacy.models import Channel
@@ -82,9 +84,10 @@ def _loopback_only(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _quick(monkeypatch):
-    """Time-out tests wait 0.3 s, not the production 15 s."""
-    monkeypatch.setattr(http, "TIMEOUT_SECONDS", 0.3)
-    monkeypatch.setattr(http, "MEDIA_TIMEOUT_SECONDS", 0.3)
+    """Time-out tests wait 0.6 s, not the production 15 s: a loaded machine answers a plain
+    request well inside it, and the scripted hangs last longer."""
+    monkeypatch.setattr(http, "TIMEOUT_SECONDS", 0.6)
+    monkeypatch.setattr(http, "MEDIA_TIMEOUT_SECONDS", 0.6)
     monkeypatch.setattr(mastodon, "MEDIA_POLL_SECONDS", 0)
 
 
@@ -107,11 +110,19 @@ def store(channel: Channel, values: dict[str, str]) -> None:
     channel.save()
 
 
-def make_api_channel(*, post, connector: str, endpoint: str, values: dict[str, str] | None = None) -> Channel:
+def make_api_channel(
+    *,
+    post,
+    connector: str,
+    endpoint: str,
+    values: dict[str, str] | None = None,
+    plan: str = "combined",
+    languages: str = "en,fr,nl",
+) -> Channel:
     channel = make_channel(
-        post=post, platform=connector, handle=HANDLES[connector], content_languages="en,fr,nl"
+        post=post, platform=connector, handle=HANDLES[connector], content_languages=languages
     )
-    channel.connector, channel.endpoint = connector, endpoint
+    channel.connector, channel.endpoint, channel.language_plan = connector, endpoint, plan
     store(channel, CREDENTIALS[connector] if values is None else values)
     return channel
 
@@ -156,12 +167,26 @@ def due_delivery(channel: Channel, editor, reviewer, *, assets=()) -> Delivery:
     )
 
 
-def texts_of(delivery: Delivery) -> dict[str, str]:
-    return engine.approved_texts(delivery.publication, delivery.channel.platform)
+def shown(delivery: Delivery) -> list[Part]:
+    """The parts sending.for_channels shows for the delivery's channel (the approved texts)."""
+    content = parts.approved_content(delivery.publication)
+    assert content is not None
+    [channel] = sending.for_channels(
+        [delivery.channel], content.texts, content.overrides, images=content.images
+    )
+    return channel.parts
 
 
 def post_text(delivery: Delivery) -> str:
-    return "\n\n".join(texts_of(delivery).values())
+    """The text of the one post the channel makes of the publication."""
+    [part] = shown(delivery)
+    return part.text
+
+
+def first_part(delivery: Delivery) -> parts.OutgoingPart:
+    """The delivery's first part as the engine hands it to a connector."""
+    rows = parts.freeze(delivery)
+    return parts.outgoing(rows[0], delivery.channel.platform, len(rows))
 
 
 def deliver(delivery: Delivery) -> Delivery:
@@ -226,8 +251,8 @@ def test_mastodon_answers_a_repeated_request_with_the_status_it_already_made(ist
     try:
         channel = make_api_channel(post=istanbul, connector="mastodon", endpoint=fake.url)
         delivery = due_delivery(channel, editor, reviewer)
-        first = mastodon.publish(delivery, texts_of(delivery))
-        again = mastodon.publish(delivery, texts_of(delivery))
+        first = mastodon.publish(delivery, first_part(delivery), None)
+        again = mastodon.publish(delivery, first_part(delivery), None)
         assert first == again
         assert len(fake.statuses_by_key) == 1
     finally:
@@ -264,7 +289,7 @@ def test_bluesky_creates_a_post_record_with_languages_and_a_fixed_record_key(ist
         assert session.json() == {"identifier": FakeBluesky.HANDLE, "password": FakeBluesky.APP_PASSWORD}
         [call] = fake.calls("post")
         document = call.json()
-        rkey = bluesky.record_key(Delivery.objects.get(pk=delivery.pk))
+        rkey = bluesky.record_key(Delivery.objects.get(pk=delivery.pk), first_part(delivery))
         assert document["rkey"] == rkey and TID_RE.match(rkey)
         record = document["record"]
         assert record["text"] == post_text(delivery)
@@ -296,9 +321,9 @@ def test_bluesky_refuses_a_second_record_for_the_same_delivery(istanbul, editor,
     try:
         channel = make_api_channel(post=istanbul, connector="bluesky", endpoint=fake.url)
         delivery = due_delivery(channel, editor, reviewer)
-        bluesky.publish(delivery, texts_of(delivery))
+        bluesky.publish(delivery, first_part(delivery), None)
         with pytest.raises(SurelyFailed, match="Record already exists"):
-            bluesky.publish(delivery, texts_of(delivery))
+            bluesky.publish(delivery, first_part(delivery), None)
         assert len(fake.records) == 1
     finally:
         fake.close()
@@ -368,10 +393,10 @@ def test_facebook_reads_an_expired_token_and_a_rate_limit_from_its_error_codes(i
         delivery = due_delivery(channel, editor, reviewer)
         answer_with(fake, *fake.expired())
         with pytest.raises(SurelyFailed, match="credentials were refused.*Session has expired"):
-            connector_for("facebook").publish(delivery, texts_of(delivery))
+            connector_for("facebook").publish(delivery, first_part(delivery), None)
         fake.script("post", 400, {"error": {"message": "Page request limit reached", "code": 32}})
         with pytest.raises(SurelyFailed, match="limiting the number of requests") as refused:
-            connector_for("facebook").publish(delivery, texts_of(delivery))
+            connector_for("facebook").publish(delivery, first_part(delivery), None)
         assert refused.value.retry_after is None
     finally:
         fake.close()
@@ -453,7 +478,7 @@ def test_expired_credentials_ask_for_new_ones(channel, fake, editor, reviewer):
     delivery = due_delivery(channel, editor, reviewer)
     answer_with(fake, *fake.expired())
     with pytest.raises(SurelyFailed, match="credentials were refused: renew them in the channel settings"):
-        connector_for(fake.name).publish(delivery, texts_of(delivery))
+        connector_for(fake.name).publish(delivery, first_part(delivery), None)
     assert "renew them" in deliver(delivery).error
 
 
@@ -463,7 +488,7 @@ def test_a_rate_limit_says_when_to_try_again(channel, fake, editor, reviewer):
         "post", 429, {"error": "Too many requests", "message": "Rate Limit Exceeded"}, {"Retry-After": "120"}
     )
     with pytest.raises(SurelyFailed) as refused:
-        connector_for(fake.name).publish(delivery, texts_of(delivery))
+        connector_for(fake.name).publish(delivery, first_part(delivery), None)
     assert refused.value.retry_after == 120
     assert "limiting the number of requests" in str(refused.value)
     delivery = deliver(delivery)
@@ -486,7 +511,7 @@ def test_a_rate_limit_without_retry_after_uses_the_platforms_reset_header(
     delivery = due_delivery(channel, editor, reviewer)
     fake.script("post", 429, {"error": "Too many requests"}, {header: value(datetime.now(UTC))})
     with pytest.raises(SurelyFailed) as refused:
-        connector_for(fake.name).publish(delivery, texts_of(delivery))
+        connector_for(fake.name).publish(delivery, first_part(delivery), None)
     assert 80 <= refused.value.retry_after <= 91
 
 
@@ -536,7 +561,7 @@ def test_a_garbage_answer_after_posting_is_unknown(channel, fake, editor, review
     status = 201 if fake.name == "linkedin" else 200  # LinkedIn: a 201 without its x-restli-id
     fake.script("post", status, GARBAGE, {"Content-Type": "text/html"})
     with pytest.raises(OutcomeUnknown, match="answer could not be read"):
-        connector_for(fake.name).publish(delivery, texts_of(delivery))
+        connector_for(fake.name).publish(delivery, first_part(delivery), None)
     assert deliver(delivery).status == "unknown"
 
 
@@ -545,7 +570,7 @@ def test_a_failed_image_upload_posts_nothing_and_is_tried_again(channel, fake, e
     delivery = due_delivery(channel, editor, reviewer, assets=photos)
     fake.script("media", 500, {"error": "Internal error"})
     with pytest.raises(SurelyFailed):
-        connector_for(fake.name).publish(delivery, texts_of(delivery))
+        connector_for(fake.name).publish(delivery, first_part(delivery), None)
     assert deliver(delivery).status == "pending"
     assert fake.calls("post") == []
 
@@ -921,7 +946,7 @@ def test_a_platform_api_redirect_is_not_followed(istanbul, editor, reviewer):
         delivery = due_delivery(channel, editor, reviewer)
         fake.script("post", 307, b"", {"Location": "http://127.0.0.1:9/elsewhere"})
         with pytest.raises(SurelyFailed, match="HTTP 307"):
-            connector_for("x").publish(delivery, texts_of(delivery))
+            connector_for("x").publish(delivery, first_part(delivery), None)
     finally:
         fake.close()
 
@@ -935,7 +960,7 @@ def test_the_time_out_is_what_the_connectors_wait(istanbul, editor, reviewer, mo
         monkeypatch.setattr(http, "TIMEOUT_SECONDS", 0.2)
         began = time.monotonic()
         with pytest.raises(OutcomeUnknown):
-            connector_for("x").publish(delivery, texts_of(delivery))
+            connector_for("x").publish(delivery, first_part(delivery), None)
         assert time.monotonic() - began < 0.6
     finally:
         fake.close()

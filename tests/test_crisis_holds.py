@@ -25,7 +25,7 @@ def platform(monkeypatch):
     """A connector that fails while `fail` is set, else publishes and counts (no network)."""
     state = SimpleNamespace(fail=False, calls=[])
 
-    def publish(delivery, texts):
+    def publish(delivery, part, reply_to):
         if state.fail:
             raise SurelyFailed("HTTP 503")
         state.calls.append(delivery.pk)

@@ -21,7 +21,7 @@ def platform(monkeypatch):
     """A connector that refuses while `refuse` is set, else publishes (no network)."""
     state = SimpleNamespace(refuse=True, calls=[])
 
-    def publish(delivery, texts):
+    def publish(delivery, part, reply_to):
         state.calls.append(delivery.channel_id)
         if state.refuse and delivery.channel.platform == "x":
             raise SurelyFailed("HTTP 401: the channel's credentials were refused.")

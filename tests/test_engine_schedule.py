@@ -20,7 +20,8 @@ from django_q.scheduler import scheduler
 
 from calendar_app import tasks, workflow
 from calendar_app.models import Delivery, DeliveryStatus, Publication, PublicationStatus
-from calendar_app.publishing import Published, SurelyFailed, engine
+from calendar_app.publishing import Published, SurelyFailed, Thread, engine
+from calendar_app.publishing.parts import OutgoingPart
 from tests.calendar_factories import make_publication
 from tests.factories import make_channel
 from tests.fake_receiver import FakeReceiver
@@ -117,7 +118,7 @@ def test_the_job_at_its_time_publishes_the_due_publication_once(
     assert engine.publish_publication(due.pk) == {"created": 0, "helped": 0}
     engine.publish_due()
     assert receiver.per_key() == {delivery.idempotency_key: 1}
-    assert receiver.received[0].body["texts"]["en"] == "The approved text."
+    assert receiver.received[0].body["part"]["text"] == "The approved text."
 
 
 def test_the_job_sends_nothing_before_the_publication_is_due(editor, reviewer, istanbul, receiver):
@@ -201,7 +202,7 @@ class FakeConnector:
         self.calls = 0
         self.refuse = True
 
-    def publish(self, delivery: Delivery, texts: dict[str, str]) -> Published:
+    def publish(self, delivery: Delivery, part: OutgoingPart, reply_to: Thread | None) -> Published:
         self.calls += 1
         if not self.refuse:
             return Published(post_id="p-1", url="https://social.example/p-1")
@@ -253,9 +254,9 @@ def test_retry_after_counts_from_the_platforms_answer_not_the_claim(due, refusin
         claimed = timezone.now()
         slow = fake.publish
 
-        def publish_slowly(delivery: Delivery, texts: dict[str, str]) -> Published:
+        def publish_slowly(delivery: Delivery, part: OutgoingPart, reply_to: Thread | None) -> Published:
             clock.shift(timedelta(seconds=8))  # the platform took eight seconds to say "wait"
-            return slow(delivery, texts)
+            return slow(delivery, part, reply_to)
 
         monkeypatch.setattr(fake, "publish", publish_slowly)
         engine.publish_due()

@@ -74,3 +74,14 @@ def test_editors_cannot_upload(client, editor):
     client.force_login(editor)
     assert upload(client, GOOD.encode(), **{"import": "1"}).status_code == 403
     assert not Post.objects.filter(code="be-emb-oslo").exists()
+
+
+def test_the_page_names_the_optional_plan_columns_and_a_bad_plan_is_a_400(client, reviewer, istanbul):
+    client.force_login(reviewer)
+    assert "language_plan,separator" in client.get(reverse("network_import")).content.decode()
+
+    content = f"post_code,platform,handle,language_plan\n{istanbul.code},facebook,BE,thread\n"
+    response = upload(client, content.encode(), **{"import": "1"})
+
+    assert response.status_code == 400
+    assert "Facebook has no threads" in response.content.decode()

@@ -451,6 +451,130 @@ def test_a_channel_twice_in_the_file_names_both_lines() -> None:
     assert counts() == (1, 0)
 
 
+@pytest.mark.django_db
+def test_new_channels_without_plan_columns_take_centrals_default_for_their_platform() -> None:
+    from diplomacy.models import PlatformDefault
+
+    make_post("be-emb-ankara")
+    PlatformDefault.objects.create(platform="mastodon", language_plan="separate", separator="dots")
+
+    report = import_network_file(
+        csv_bytes(
+            "post_code,platform,handle",
+            "be-emb-ankara,x,@BE",
+            "be-emb-ankara,facebook,BE",
+            "be-emb-ankara,mastodon,@be@diplo.social",
+        )
+    )
+
+    assert report.ok, report.errors
+    assert dict(Channel.objects.values_list("platform", "language_plan")) == {
+        "x": "thread",
+        "facebook": "combined",
+        "mastodon": "separate",
+    }
+    assert Channel.objects.get(platform="mastodon").separator == "dots"
+
+
+@pytest.mark.django_db
+def test_plan_columns_set_the_plan_an_empty_cell_meaning_the_default() -> None:
+    make_post("be-emb-ankara")
+
+    report = import_network_file(
+        csv_bytes(
+            "post_code,platform,handle,content_languages,language_plan,separator",
+            "be-emb-ankara,x,@BelgiqueTurquie,fr,Single,",
+            "be-emb-ankara,facebook,BE,,combined,dash",
+            "be-emb-ankara,bluesky,@be.bsky.social,,,",
+        )
+    )
+
+    assert report.ok, report.errors
+    assert set(Channel.objects.values_list("platform", "language_plan", "separator")) == {
+        ("x", "single", "blank_line"),
+        ("facebook", "combined", "dash"),
+        ("bluesky", "thread", "blank_line"),
+    }
+
+
+@pytest.mark.django_db
+def test_an_existing_channel_keeps_its_plan_when_the_file_has_no_plan_column() -> None:
+    post = make_post("be-emb-ankara")
+    Channel.objects.create(post=post, platform="x", handle="@BE", language_plan="separate")
+
+    report = import_network_file(
+        csv_bytes("post_code,platform,handle,weekly_target", "be-emb-ankara,x,@BE,3")
+    )
+    changed = import_network_file(
+        csv_bytes("post_code,platform,handle,language_plan", "be-emb-ankara,x,@BE,thread")
+    )
+
+    assert report.unchanged == 1
+    assert changed.updated == 1
+    assert Channel.objects.get().language_plan == "thread"
+
+
+@pytest.mark.django_db
+def test_reading_existing_channels_costs_no_query_per_row(django_assert_num_queries) -> None:
+    post = make_post("be-emb-ankara")
+    for n in range(5):
+        Channel.objects.create(post=post, platform="x", handle=f"@BE{n}", language_plan="thread")
+    rows = [f"be-emb-ankara,x,@BE{n},thread" for n in range(5)]
+
+    # Posts, channels, central's defaults for X; no query per row.
+    with django_assert_num_queries(3):
+        report = import_network_file(
+            csv_bytes("post_code,platform,handle,language_plan", *rows), dry_run=True
+        )
+
+    assert report.unchanged == 5
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("row", "column", "expected"),
+    [
+        ("be-emb-ankara,facebook,@BE,,thread,", "language_plan", "Facebook has no threads"),
+        ("be-emb-ankara,linkedin,@BE,,thread,", "language_plan", "LinkedIn has no threads"),
+        ("be-emb-ankara,x,@BE,,haiku,", "language_plan", "Unknown language_plan “haiku”"),
+        ("be-emb-ankara,x,@BE,,combined,stars", "separator", "Unknown separator “stars”"),
+        ("be-emb-ankara,x,@BE,,single,", "content_languages", "names exactly one language"),
+        ("be-emb-ankara,x,@BE,fr;nl,single,", "content_languages", "names exactly one language"),
+        ("be-emb-ankara,x,@BE,de,single,", "content_languages", "publishes nothing in de"),
+        ("be-emb-ankara,myspace,@BE,,thread,", "platform", "Unknown platform “myspace”"),
+    ],
+)
+def test_a_bad_plan_is_reported_on_its_line_and_nothing_is_saved(
+    row: str, column: str, expected: str
+) -> None:
+    make_post("be-emb-ankara")
+
+    report = import_network_file(
+        csv_bytes(
+            "post_code,platform,handle,content_languages,language_plan,separator",
+            "be-emb-ankara,x,@fine,,thread,",
+            row,
+        )
+    )
+
+    assert not report.ok
+    assert error_lines(report) == [3]
+    assert expected in messages(report)
+    assert column in messages(report) or column == "platform"
+    assert counts() == (1, 0)
+
+
+@pytest.mark.django_db
+def test_a_channel_of_a_post_without_any_language_is_refused() -> None:
+    make_post("be-emb-silent", publishing_languages="")
+
+    report = import_network_file(csv_bytes("post_code,platform,handle", "be-emb-silent,x,@BE"))
+
+    assert error_lines(report) == [2]
+    assert "publishes no language" in messages(report)
+    assert counts() == (1, 0)
+
+
 # The management command ------------------------------------------------------
 
 

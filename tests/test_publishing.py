@@ -99,7 +99,10 @@ def test_a_due_publication_goes_to_the_webhook_once_with_the_approved_text_signe
     engine.publish_due()  # a second run (a redelivered task) sends nothing twice
     assert len(webhook.received) == 1
     headers, body = webhook.received[0]
-    assert body["texts"]["en"] == "The approved text."
+    # The channel publishes English only, in one post: nothing else is sent.
+    assert body["part"] == {"number": 1, "of": 1, "languages": ["en"], "text": "The approved text."}
+    assert (body["plan"], body["in_reply_to"], body["images"]) == ("combined", None, 0)
+    assert "texts" not in body
     delivery = Delivery.objects.get(channel=hooked)
     assert headers["Idempotency-Key"] == delivery.idempotency_key
     expected = (

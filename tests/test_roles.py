@@ -24,6 +24,7 @@ MATRIX = {
     "foreign_channel_edit": (302, 403, 403, 403, 200, 403),
     "import": (302, 403, 403, 403, 200, 403),
     "invitations": (302, 403, 403, 403, 200, 403),
+    "platform_defaults": (302, 403, 403, 403, 200, 403),
 }
 
 
@@ -45,6 +46,7 @@ def urls(istanbul, ankara):
         "foreign_channel_edit": reverse("channel_edit", args=[foreign_channel.pk]),
         "import": reverse("network_import"),
         "invitations": reverse("invitation_list"),
+        "platform_defaults": reverse("platform_defaults"),
     }
 
 
@@ -164,3 +166,9 @@ def test_allowed_actions_on_a_post_follow_the_predicates(istanbul, ankara, manag
     assert roles.allowed_actions(manager, ankara) == {"view"}
     assert roles.allowed_actions(editor, istanbul) == {"view", "view_staff"}
     assert roles.allowed_actions(reviewer, ankara) == {"view", "edit", "add_channel", "view_staff"}
+
+
+def test_allowed_actions_on_the_network_offer_platform_defaults_to_central_only(manager, reviewer, editor):
+    assert "platform_defaults" in roles.allowed_actions(reviewer)
+    assert "platform_defaults" not in roles.allowed_actions(manager)
+    assert "platform_defaults" not in roles.allowed_actions(editor)

@@ -35,8 +35,9 @@ from django_q.models import OrmQ
 from django_q.tasks import async_task
 
 from calendar_app import workflow
-from calendar_app.models import Delivery, DeliveryStatus, Publication, PublicationStatus
-from calendar_app.publishing import Published, engine, webhook
+from calendar_app.models import Delivery, DeliveryPart, DeliveryStatus, Publication, PublicationStatus
+from calendar_app.publishing import Published, Thread, engine, webhook
+from calendar_app.publishing.parts import OutgoingPart
 from tests.calendar_factories import make_publication
 from tests.factories import make_channel
 from tests.fake_receiver import FakeReceiver
@@ -82,12 +83,18 @@ def receiver():
     fake.close()
 
 
-def approved_publication(editor, reviewer, post, endpoint: str, *, channels: int = 1) -> Publication:
-    """Approved through the workflow on `channels` webhook channels, due five seconds ago."""
+def approved_publication(
+    editor, reviewer, post, endpoint: str, *, channels: int = 1, thread: bool = False
+) -> Publication:
+    """Approved through the workflow on `channels` webhook channels, due five seconds ago;
+    with `thread`, each channel threads the four languages (four parts a delivery)."""
     hooked = []
     for _ in range(channels):
-        channel = make_channel(post=post, platform="mastodon")
+        channel = make_channel(
+            post=post, platform="mastodon", content_languages="nl,fr,en,tr" if thread else "en"
+        )
         channel.connector, channel.endpoint = "webhook", endpoint
+        channel.language_plan = "thread" if thread else "combined"
         channel.save()
         hooked.append(channel)
     publication = make_publication(
@@ -105,12 +112,12 @@ def approved_publication(editor, reviewer, post, endpoint: str, *, channels: int
     return Publication.objects.get(pk=publication.pk)
 
 
-def dies_before_sending(delivery: Delivery, texts: dict[str, str]) -> NoReturn:
+def dies_before_sending(delivery: Delivery, part: OutgoingPart, reply_to: Thread | None) -> NoReturn:
     raise WorkerKilled
 
 
-def dies_after_sending(delivery: Delivery, texts: dict[str, str]) -> NoReturn:
-    webhook.publish(delivery, texts)  # the platform has it (and answered) ...
+def dies_after_sending(delivery: Delivery, part: OutgoingPart, reply_to: Thread | None) -> NoReturn:
+    webhook.publish(delivery, part, reply_to)  # the platform has it (and answered) ...
     raise WorkerKilled  # ... but the worker never gets back to the engine
 
 
@@ -207,11 +214,11 @@ def test_the_claim_is_committed_before_the_platform_is_called(
         finally:
             connection.close()
 
-    def publish(delivery: Delivery, texts: dict[str, str]) -> Published:
+    def publish(delivery: Delivery, part: OutgoingPart, reply_to: Thread | None) -> Published:
         other = threading.Thread(target=look, args=(delivery.pk,))
         other.start()
         other.join(WAIT)
-        return webhook.publish(delivery, texts)
+        return webhook.publish(delivery, part, reply_to)
 
     monkeypatch.setattr(engine, "connector_for", lambda name: type("Looking", (), {"publish": publish}))
     engine.publish_publication(publication.pk)
@@ -257,6 +264,31 @@ def test_jobs_racing_on_the_same_deliveries_send_each_once(editor, reviewer, ist
         }
         assert Publication.objects.get(pk=publication.pk).status == PublicationStatus.PUBLISHED
     assert receiver.duplicates() == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_jobs_racing_on_threads_send_each_part_once_in_order(editor, reviewer, istanbul, receiver):
+    """Four parts a delivery: whoever holds the delivery sends them all, the others skip it."""
+    for _round in range(3):
+        publication = approved_publication(editor, reviewer, istanbul, receiver.url, channels=2, thread=True)
+        job = partial(engine.publish_publication, publication.pk)
+        errors = race([job, job, engine.publish_due, engine.publish_due])
+        assert errors == []
+        parts = DeliveryPart.objects.filter(delivery__publication=publication)
+        keys = set(parts.values_list("idempotency_key", flat=True))
+        assert len(keys) == 8
+        assert {key: receiver.per_key()[key] for key in keys} == dict.fromkeys(keys, 1)
+        assert set(parts.values_list("status", flat=True)) == {DeliveryStatus.DELIVERED}
+        for delivery in Delivery.objects.filter(publication=publication):
+            numbers = [
+                received.body["part"]["number"]
+                for received in receiver.received
+                if received.key in set(delivery.parts.values_list("idempotency_key", flat=True))
+            ]
+            assert numbers == [1, 2, 3, 4]
+        assert Publication.objects.get(pk=publication.pk).status == PublicationStatus.PUBLISHED
+    assert receiver.duplicates() == {}
+    assert receiver.problems == []
 
 
 # --- A real cluster, killed -----------------------------------------------------------

@@ -8,8 +8,9 @@ from django import forms
 from django.forms import BoundField
 from django.utils.translation import gettext_lazy as _
 
-from calendar_app import guidelines
+from calendar_app import guidelines, translation
 from calendar_app.forms.proposals import TargetFieldsMixin
+from calendar_app.forms.translation import TranslationHelpMixin
 from calendar_app.models import (
     NETWORK_LANGUAGES,
     CrisisTemplate,
@@ -74,7 +75,7 @@ class DeclareCrisisForm(TargetFieldsMixin, forms.Form):
         return cleaned
 
 
-class AdvisoryForm(forms.Form):
+class AdvisoryForm(TranslationHelpMixin, forms.Form):
     """One advisory: the guidelines' advisory languages required (Dutch and French unless
     central changed them); the other network languages and the posts' host languages optional."""
 
@@ -110,6 +111,9 @@ class AdvisoryForm(forms.Form):
                 required=False,
                 widget=forms.Textarea(attrs={"rows": 4, "lang": code}),
             )
+        self.languages = [*self.required_languages, *self.extra_languages]
+        for code in self.languages:
+            self.add_provenance_fields(code)
         choices = [(value, label) for value, label in Platform.choices if value in platforms]
         cast(forms.MultipleChoiceField, self.fields["platforms"]).choices = choices
         self.fields["platforms"].initial = [value for value, _label in choices]
@@ -125,8 +129,19 @@ class AdvisoryForm(forms.Form):
             "in the network's languages and in its own host languages."
         ) % {"languages": language_names(self.required_languages)}
 
+    def text_name(self, language: str) -> str:
+        return f"text_{language}"
+
     def language_fields(self) -> list[BoundField]:
         return [self[f"text_{code}"] for code in (*self.required_languages, *self.extra_languages)]
+
+    def language_rows(self) -> list[dict[str, Any]]:
+        """Each text with its translation help (a machine draft's state, or the offer)."""
+        offer = translation.enabled()
+        return [
+            {**self.translation_help(code, offer=offer), "field": self[f"text_{code}"]}
+            for code in self.languages
+        ]
 
     def content(self) -> AdvisoryContent:
         data = self.cleaned_data
@@ -136,6 +151,7 @@ class AdvisoryForm(forms.Form):
             title=data["title"],
             variants={code: text for code, text in variants.items() if text and text.strip()},
             platforms=list(data["platforms"]),
+            machine_texts=self.machine_texts(),
         )
 
 
@@ -165,7 +181,7 @@ def template_languages() -> list[str]:
     return list(dict.fromkeys([*guidelines.advisory_languages(), *NETWORK_LANGUAGES]))
 
 
-class CrisisTemplateForm(forms.Form):
+class CrisisTemplateForm(TranslationHelpMixin, forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
 
     def __init__(self, *args: Any, template: CrisisTemplate | None = None, **kwargs: Any) -> None:
@@ -181,8 +197,35 @@ class CrisisTemplateForm(forms.Form):
                 widget=forms.Textarea(attrs={"rows": 4, "lang": code}),
                 initial=(template.texts or {}).get(code, "") if template else "",
             )
+            self.add_provenance_fields(code)
         if template is not None:
             self.fields["name"].initial = template.name
+
+    def text_name(self, language: str) -> str:
+        return f"text_{language}"
+
+    def language_rows(self) -> list[dict[str, Any]]:
+        offer = translation.enabled()
+        return [
+            {**self.translation_help(code, offer=offer), "field": self[f"text_{code}"]}
+            for code in self.languages
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        # A template is a text central vouches for: a machine draft is read first.
+        unchecked = self.unchecked_translations()
+        if unchecked:
+            raise forms.ValidationError(
+                _(
+                    "Machine translation not yet checked: %(languages)s. "
+                    "Read it, then confirm it or correct it."
+                )
+                % {"languages": language_names(unchecked)},
+                code="unchecked_translation",
+            )
+        return cleaned
 
     def clean_name(self) -> str:
         name: str = self.cleaned_data["name"].strip()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -9,7 +11,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from calendar_app import guidelines, images, sending
+from calendar_app import guidelines, images, sending, translation
+from calendar_app.forms.translation import TranslationHelpMixin
 from calendar_app.models import (
     NETWORK_LANGUAGES,
     Asset,
@@ -19,6 +22,7 @@ from calendar_app.models import (
     is_whole_number,
     language_name,
 )
+from calendar_app.sending import ChannelPlan
 from calendar_app.timezones import check_local_time
 from calendar_app.workflow import PublicationContent
 from diplomacy.models import Channel, Platform, Post
@@ -51,8 +55,18 @@ def check_schedule(local_date: date, local_time: time, zone_name: str) -> dateti
     return instant
 
 
+def channel_plan_attribute(channel: Channel) -> str:
+    """The channel's plan as the live counters read it (JSON): sending.ChannelPlan, the
+    one answer to what the channel sends, plus a label to show. The page never works the
+    plan out itself."""
+    plan = asdict(ChannelPlan.of(channel))
+    plan["label"] = f"{channel.handle} ({channel.get_platform_display()})"
+    return json.dumps(plan, ensure_ascii=False)
+
+
 class ChannelCheckboxes(forms.CheckboxSelectMultiple):
-    """Channel checkboxes that tell the page their platform (for the live counters)."""
+    """Channel checkboxes that tell the page their platform and language plan (for the
+    live counters)."""
 
     def create_option(
         self,
@@ -68,6 +82,7 @@ class ChannelCheckboxes(forms.CheckboxSelectMultiple):
         instance = getattr(value, "instance", None)
         if instance is not None:
             option["attrs"]["data-platform"] = instance.platform
+            option["attrs"]["data-channel-plan"] = channel_plan_attribute(instance)
         return option
 
 
@@ -93,7 +108,7 @@ class ScheduleFieldsMixin:
                 self.add_error("local_time", exc)
 
 
-class PublicationForm(ScheduleFieldsMixin, forms.Form):
+class PublicationForm(TranslationHelpMixin, ScheduleFieldsMixin, forms.Form):
     """The editor, built for one post: its channels, its languages, its zone."""
 
     title = forms.CharField(label=_("Internal title"), max_length=200)
@@ -144,6 +159,7 @@ class PublicationForm(ScheduleFieldsMixin, forms.Form):
                     required=False,
                     widget=forms.Textarea(attrs={"rows": 2, "lang": language}),
                 )
+            self.add_provenance_fields(language)
             self.fields[f"alt_{language}"] = forms.CharField(
                 label=_("Image description (alt text) in %(language)s")
                 % {"language": language_name(language)},
@@ -169,20 +185,33 @@ class PublicationForm(ScheduleFieldsMixin, forms.Form):
                     self.initial[f"alt_{language}"] = text
             for variant in publication.variants.all():
                 self.initial[f"variant_{variant.language}"] = variant.text
+                machine = translation.machine_text_of(variant)
+                if machine is not None:
+                    self.initial[f"machine_{variant.language}"] = machine.token()
+                    self.initial[f"checked_{variant.language}"] = "1" if machine.checked else ""
                 for platform, text in variant.platform_texts.items():
                     self.initial[f"variant_{variant.language}__{platform}"] = text
 
     def variant_rows(self) -> list[dict[str, Any]]:
-        """For the template: each language with its text, overrides and alt-text fields."""
+        """For the template: each language with its text, overrides and alt-text fields, its
+        machine draft (if any) and the offer "Draft the French from the Dutch" (if any)."""
+        offer = translation.enabled()
         return [
             {
-                "language": language,
+                **self.translation_help(language, offer=offer),
                 "text": self[f"variant_{language}"],
                 "overrides": [self[f"variant_{language}__{platform}"] for platform in self.platforms],
                 "alt": self[f"alt_{language}"],
             }
             for language in self.languages
         ]
+
+    def text_name(self, language: str) -> str:
+        return f"variant_{language}"
+
+    def offered_languages(self) -> list[str]:
+        """Drafts are offered for the languages the post publishes in, in its policy's order."""
+        return [language for language in self.post.publishing_language_list if language in self.languages]
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -254,6 +283,7 @@ class PublicationForm(ScheduleFieldsMixin, forms.Form):
                 for lang in self.languages
             },
             new_assets=new_assets or [],
+            machine_texts=self.machine_texts(),
             removed_asset_ids=[int(pk) for pk in self.data.getlist("remove_asset") if is_whole_number(pk)]
             if hasattr(self.data, "getlist")
             else [],

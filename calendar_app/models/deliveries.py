@@ -1,4 +1,5 @@
-"""Deliveries: each attempt to put a publication on one channel, with its outcome."""
+"""Deliveries: each attempt to put a publication on one channel, with its outcome, and
+the parts (platform posts) it is made of."""
 
 from __future__ import annotations
 
@@ -20,6 +21,10 @@ class Delivery(models.Model):
     A delivery is claimed (claimed_at) with a compare-and-set before the platform
     is called, so two workers never send it twice; an outcome that cannot be known
     is `unknown` and waits for a person, never retried blindly.
+
+    What it sends is its parts (DeliveryPart), frozen at its first claim: one platform
+    post, or several (a thread, separate posts per language). It is delivered when
+    every part is; its platform id and address are those of its first part.
     """
 
     publication = models.ForeignKey(Publication, on_delete=models.CASCADE, related_name="deliveries")
@@ -34,6 +39,9 @@ class Delivery(models.Model):
     url = models.URLField(_("live address"), blank=True, max_length=500)
     error = models.TextField(blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    #: The channel's language plan when the parts were frozen (empty until then): a
+    #: thread chains its parts as replies, whatever the channel says by the time it resumes.
+    plan = models.CharField(max_length=20, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -62,3 +70,53 @@ class Delivery(models.Model):
         return self.status == DeliveryStatus.UNKNOWN or (
             self.status == DeliveryStatus.PENDING and self.channel.connector == "manual"
         )
+
+
+class DeliveryPart(models.Model):
+    """One platform post of a delivery, as it was sent (or is to be sent).
+
+    Made at the delivery's first claim from calendar_app.sending, so that what goes out
+    is frozen then. Each part is claimed (claimed_at) before its platform call and its
+    platform id stored the moment the platform answers, before the next part is sent: a
+    thread that stops half-way resumes after its last live part, never repeating one.
+    """
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="parts")
+    #: 1 for the first post; in a thread, part n answers part n - 1.
+    number = models.PositiveSmallIntegerField()
+    #: The part's languages, comma-separated in the order they appear ("nl", "nl,fr").
+    languages = models.CharField(max_length=100)
+    text = models.TextField()
+    #: How many of the publication's images (the first ones) this part carries.
+    images = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    platform_post_id = models.CharField(max_length=200, blank=True)
+    #: What a reply needs besides the id, where the platform asks for it (Bluesky: the cid).
+    platform_ref = models.CharField(max_length=200, blank=True)
+    url = models.URLField(_("live address"), blank=True, max_length=500)
+    error = models.TextField(blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    #: Part 1 keeps its delivery's key, so what was idempotent before parts stays so.
+    idempotency_key = models.CharField(max_length=64, default=secrets.token_hex)
+
+    class Meta:
+        ordering = ["delivery", "number"]
+        verbose_name = _("part of a delivery")
+        verbose_name_plural = _("parts of deliveries")
+        constraints = [
+            # A delivery's part n is made once, even when two claims race to freeze them.
+            models.UniqueConstraint(fields=["delivery", "number"], name="delivery_part_once"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="delivery_part_number_positive"),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "delivered", "failed", "unknown"]),
+                name="delivery_part_status_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} part {self.number}: {self.status}"
+
+    @property
+    def language_list(self) -> list[str]:
+        return [language for language in self.languages.split(",") if language]

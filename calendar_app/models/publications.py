@@ -286,6 +286,23 @@ class Variant(models.Model):
     text = models.TextField(_("text"), max_length=63206)
     #: Optional text per platform ({"x": "shorter text"}) when one platform needs its own.
     platform_texts = models.JSONField(_("text per platform"), default=dict, blank=True)
+    # Provenance of a machine-drafted text (calendar_app.translation). Not part of the
+    # approved revision's content: an approval covers the words, these say who vouched for them.
+    #: The service that drafted the text ("deepl", "libretranslate"); blank: a person wrote it.
+    machine_translated = models.CharField(_("machine translated by"), max_length=20, blank=True)
+    #: The language it was translated from.
+    translated_from = models.CharField(_("translated from"), max_length=2, blank=True)
+    translated_at = models.DateTimeField(_("translated at"), null=True, blank=True)
+    #: Who read the machine's text and confirmed or corrected it; null: nobody yet.
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("checked by"),
+    )
+    checked_at = models.DateTimeField(_("checked at"), null=True, blank=True)
 
     class Meta:
         ordering = ["publication", "language"]
@@ -304,6 +321,11 @@ class Variant(models.Model):
 
     def text_for(self, platform: str) -> str:
         return self.platform_texts.get(platform) or self.text
+
+    @property
+    def is_unchecked_translation(self) -> bool:
+        """A machine's text nobody has confirmed or corrected yet: not to be submitted."""
+        return bool(self.machine_translated) and self.checked_by_id is None
 
 
 #: The registered history verbs and how the history reads them.
@@ -331,6 +353,7 @@ EVENT_VERBS = {
     "break_glass": _("published it at once without review (break-glass)"),
     "reviewed_after": _("reviewed the break-glass publication after the fact"),
     "advisory_retimed": _("moved the advisory to the moment of approval"),
+    "translation_checked": _("checked a machine translation"),
 }
 
 

@@ -1,8 +1,14 @@
 """Connectors: one module per way of putting a publication on a channel.
 
-A connector's `publish(delivery, texts)` returns a Published (the platform's id and
-URL) or raises SurelyFailed (nothing was posted: retry later) or OutcomeUnknown (the
-request may have gone through: a person must check, it is never retried blindly).
+A connector's `publish(delivery, part, reply_to)` posts one part of a delivery (one
+platform post, as calendar_app.sending made it: its text, languages and how many images
+it carries) and returns a Published (the platform's id, URL and, where a reply needs it,
+a reference such as Bluesky's cid), or raises SurelyFailed (nothing was posted: retry
+later) or OutcomeUnknown (the request may have gone through: a person must check, it is
+never retried blindly). `reply_to` is None, or for the parts of a thread after the first
+the Thread so far: its root (part 1) and parent (the previous part), as the platform
+returned them. The engine calls it once per part, in order, and stores each answer
+before the next part is sent.
 Every connector also has `check_connection(channel) -> str`: a harmless authenticated
 read that returns the account's name, or raises SurelyFailed with the reason.
 """
@@ -14,6 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from calendar_app.models import Delivery
+    from calendar_app.publishing.parts import OutgoingPart
     from diplomacy.models import Channel
 
 
@@ -21,6 +28,16 @@ if TYPE_CHECKING:
 class Published:
     post_id: str
     url: str
+    #: What a reply needs besides the id (Bluesky: the record's cid); "" elsewhere.
+    ref: str = ""
+
+
+@dataclass(frozen=True)
+class Thread:
+    """The posts a thread's next part answers: its first (root) and the one before (parent)."""
+
+    root: Published
+    parent: Published
 
 
 class SurelyFailed(Exception):
@@ -46,7 +63,7 @@ class ManualOnly(Exception):
 class Connector(Protocol):
     """What every connector module provides (see the module docstring)."""
 
-    def publish(self, delivery: Delivery, texts: dict[str, str]) -> Published: ...
+    def publish(self, delivery: Delivery, part: OutgoingPart, reply_to: Thread | None) -> Published: ...
 
     def check_connection(self, channel: Channel) -> str: ...
 

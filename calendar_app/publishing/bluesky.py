@@ -7,10 +7,13 @@ Credentials: an app password, and the handle (empty: the channel's handle).
 - images: POST /xrpc/com.atproto.repo.uploadBlob (the raw bytes) -> a blob, embedded as
   app.bsky.embed.images with its alt text and aspect ratio;
 - post: POST /xrpc/com.atproto.repo.createRecord {repo, collection: app.bsky.feed.post,
-  rkey, record} where the record has `text`, `createdAt`, `langs` (the variants', at most
-  3) and `facets` for links and hashtags, located by UTF-8 byte offsets as the lexicon
-  requires. The record key is derived from the delivery, so a repeated request for the
-  same delivery is refused as a duplicate record instead of posting twice;
+  rkey, record} where the record has `text`, `createdAt`, `langs` (the part's languages,
+  at most 3), `facets` for links and hashtags, located by UTF-8 byte offsets as the
+  lexicon requires, and for a thread's next part `reply` {root, parent}, each a strong
+  reference {uri, cid} to the thread's first post and to the previous one. The answer is
+  {uri, cid}: the uri is stored as the platform id, the cid as the part's reference. The
+  record key is derived from the delivery and the part, so a repeated request for the
+  same part is refused as a duplicate record instead of posting twice;
 - the live address is https://bsky.app/profile/<handle>/post/<rkey>;
 - check: createSession -> the handle.
 """
@@ -22,10 +25,13 @@ import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from calendar_app.publishing import Published, content, http
+from django.utils.translation import gettext as _
+
+from calendar_app.publishing import Published, SurelyFailed, Thread, content, http
 
 if TYPE_CHECKING:
     from calendar_app.models import Delivery
+    from calendar_app.publishing.parts import OutgoingPart
     from diplomacy.models import Channel
 
 PLATFORM = "Bluesky"
@@ -64,22 +70,30 @@ def _session(channel: Channel, base: str) -> dict[str, Any]:
     return session
 
 
-def publish(delivery: Delivery, texts: dict[str, str]) -> Published:
+def publish(delivery: Delivery, part: OutgoingPart, reply_to: Thread | None) -> Published:
     channel = delivery.channel
     base = content.base_url(channel, DEFAULT_BASE)
-    text, languages = content.combine(texts)
     session = _session(channel, base)
     auth = {"Authorization": f"Bearer {session['accessJwt']}"}
     record: dict = {
         "$type": POST_COLLECTION,
-        "text": text,
+        "text": part.text,
         "createdAt": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "langs": languages[:MAX_LANGUAGES],
+        "langs": list(part.languages[:MAX_LANGUAGES]),
     }
-    facets = link_and_tag_facets(text)
+    facets = link_and_tag_facets(part.text)
     if facets:
         record["facets"] = facets
-    pictures = content.images(delivery, "bluesky", limit=MAX_IMAGES, language=languages[0])
+    if reply_to is not None:
+        if not (reply_to.root.ref and reply_to.parent.ref):
+            raise SurelyFailed(
+                _("The previous post of the thread has no reference (cid) to answer: nothing was sent.")
+            )
+        record["reply"] = {
+            "root": {"uri": reply_to.root.post_id, "cid": reply_to.root.ref},
+            "parent": {"uri": reply_to.parent.post_id, "cid": reply_to.parent.ref},
+        }
+    pictures = content.images(delivery, "bluesky", limit=min(part.images, MAX_IMAGES), language=part.language)
     if pictures:
         record["embed"] = {
             "$type": "app.bsky.embed.images",
@@ -92,7 +106,7 @@ def publish(delivery: Delivery, texts: dict[str, str]) -> Published:
                 for picture in pictures
             ],
         }
-    rkey = record_key(delivery)
+    rkey = record_key(delivery, part)
     answer = http.request(
         "POST",
         f"{base}/xrpc/com.atproto.repo.createRecord",
@@ -105,12 +119,16 @@ def publish(delivery: Delivery, texts: dict[str, str]) -> Published:
         deduplicated=True,
         auth_refused=_expired,
     )
-    uri = answer.data.get("uri")
+    uri, cid = answer.data.get("uri"), answer.data.get("cid")
     if not isinstance(uri, str) or not uri.startswith("at://"):
         raise http.garbage(PLATFORM, posting=True)
     handle = session.get("handle") or session["did"]
     return Published(
-        post_id=uri[:200], url=f"https://bsky.app/profile/{handle}/post/{uri.rsplit('/', 1)[-1]}"
+        post_id=uri[:200],
+        url=f"https://bsky.app/profile/{handle}/post/{uri.rsplit('/', 1)[-1]}",
+        # A reply names its root and parent by uri and cid: without the cid the thread
+        # cannot go on (the next part fails, surely, and says so).
+        ref=str(cid)[:200] if isinstance(cid, str) else "",
     )
 
 
@@ -171,11 +189,14 @@ def _facet(text: str, start: int, end: int, feature: dict) -> dict:
     return {"index": {"byteStart": byte_start, "byteEnd": byte_end}, "features": [feature]}
 
 
-def record_key(delivery: Delivery) -> str:
-    """A TID (the record key a post needs) fixed for this delivery: the microseconds of its
-    creation and a clock id from its idempotency key, in AT Protocol's base32-sortable."""
-    micros = int(delivery.created_at.timestamp() * 1_000_000) & ((1 << 53) - 1)
-    clock_id = int(hashlib.sha256(delivery.idempotency_key.encode()).hexdigest(), 16) % 1024
+def record_key(delivery: Delivery, part: OutgoingPart) -> str:
+    """A TID (the record key a post needs) fixed for this part of this delivery: the
+    microseconds of the delivery's creation plus the part's number less one (so the parts
+    of a thread follow each other, and part 1 keeps the key a whole delivery had before
+    deliveries had parts) and a clock id from the part's idempotency key, in AT
+    Protocol's base32-sortable."""
+    micros = (int(delivery.created_at.timestamp() * 1_000_000) + part.number - 1) & ((1 << 53) - 1)
+    clock_id = int(hashlib.sha256(part.idempotency_key.encode()).hexdigest(), 16) % 1024
     value = (micros << 10) | clock_id
     characters = []
     for _position in range(13):

@@ -1,5 +1,6 @@
 """What an API connector sends, read once for all of them: the channel's credentials and
-API address, the text of the post with its languages, and its images."""
+API address, and a part's images. The text of each post and its languages come from the
+part itself (calendar_app.sending decides them)."""
 
 from __future__ import annotations
 
@@ -44,15 +45,6 @@ def credentials(channel: Channel) -> dict[str, str]:
 def base_url(channel: Channel, default: str) -> str:
     """The API's base address: the channel's own (an instance, or a test server) or the default."""
     return (channel.endpoint or default).rstrip("/")
-
-
-def combine(texts: dict[str, str]) -> tuple[str, list[str]]:
-    """One post from the variants: their texts in order, separated by a blank line, and
-    their languages in the same order. SurelyFailed when there is nothing to say."""
-    parts = [(language, text.strip()) for language, text in texts.items() if text and text.strip()]
-    if not parts:
-        raise SurelyFailed(_("There is no approved text to publish."))
-    return "\n\n".join(text for _language, text in parts), [language for language, _text in parts]
 
 
 @dataclass(frozen=True)

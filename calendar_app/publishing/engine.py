@@ -2,7 +2,14 @@
 
 Every delivery is claimed with a compare-and-set before its connector is called,
 so two workers (or a task django-q2 runs twice) never send it twice. What is sent
-is the approved revision's text, not whatever the row holds now.
+is the approved revision's text, not whatever the row holds now, as the channel's
+language plan makes it into parts (calendar_app.sending, frozen at the first claim by
+calendar_app.publishing.parts): one platform post, a thread, or separate posts.
+
+Each part is claimed in its turn and its platform id stored the moment the platform
+answers, before the next part goes. A part that surely failed stops the delivery
+there (tried again later, from that part); a part whose outcome is unknown makes the
+delivery unknown for a person to check. A delivered part is never sent again.
 """
 
 from __future__ import annotations
@@ -12,21 +19,31 @@ import time
 from collections import Counter
 from datetime import datetime, timedelta
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from calendar_app import workflow
 from calendar_app.models import (
     Delivery,
+    DeliveryPart,
     DeliveryStatus,
     Publication,
-    PublicationRevision,
     PublicationStatus,
-    ReviewDecision,
 )
-from calendar_app.publishing import ManualOnly, OutcomeUnknown, Published, SurelyFailed, connector_for
+from calendar_app.publishing import (
+    Connector,
+    ManualOnly,
+    OutcomeUnknown,
+    Published,
+    SurelyFailed,
+    Thread,
+    connector_for,
+    parts,
+)
 from diplomacy import freshness
+from diplomacy.models import LanguagePlan
 
 #: Tries of a delivery that surely failed before it is marked failed.
 MAX_ATTEMPTS = 5
@@ -39,6 +56,11 @@ CLAIM_EXPIRY = timedelta(minutes=10)
 JOB_BUDGET_SECONDS = 30
 #: Deliveries one job sends at once on PostgreSQL (see `send`).
 SEND_THREADS = 8
+#: A delivery starts no further part this many seconds after it began sending: a thread
+#: whose platform is slow stops between two parts (nothing half-sent) and goes on from
+#: there in the next run, rather than running into django-q2's task timeout (300 s),
+#: which would kill it mid-part and leave a person to check the channel.
+PARTS_BUDGET_SECONDS = 60
 
 
 def backoff(attempts: int) -> timedelta:
@@ -57,28 +79,18 @@ def next_attempt(exc: SurelyFailed, claimed_at: datetime, attempts: int) -> date
 
 
 def approved_texts(publication: Publication, platform: str) -> dict[str, str]:
-    """{language: text} of the approved revision, as the platform should receive it."""
-    review = (
-        publication.reviews.filter(decision=ReviewDecision.APPROVE)
-        .select_related("revision")
-        .order_by("-created_at")
-        .first()
-    )
-    revision: PublicationRevision | None
-    if review is not None:
-        revision = review.revision
-    else:
-        # A break-glass advisory goes out on the revision its post manager confirmed.
-        event = publication.events.filter(verb="break_glass").order_by("-pk").first()
-        if event is None:
-            return {}
-        revision = publication.revisions.filter(number=event.data.get("revision")).first()
-        if revision is None:
-            return {}
-    texts = {}
-    for language, (text, platform_texts) in revision.content.get("variants", {}).items():
-        texts[language] = (platform_texts or {}).get(platform) or text
-    return texts
+    """{language: text} of the approved revision on `platform`, every language written.
+
+    Not what a channel sends (its languages and plan decide that): pages showing what
+    goes out take `parts.for_delivery`, connectors get the parts themselves.
+    """
+    content = parts.approved_content(publication)
+    if content is None:
+        return {}
+    return {
+        language: (content.overrides.get(language) or {}).get(platform) or text
+        for language, text in content.texts.items()
+    }
 
 
 def create_due_deliveries(now: datetime | None = None, publication_id: int | None = None) -> int:
@@ -107,16 +119,65 @@ def create_due_deliveries(now: datetime | None = None, publication_id: int | Non
 
 
 def expire_stale_claims(now: datetime | None = None) -> int:
-    """Claims left by a dead worker: the platform may have posted, so a person checks."""
+    """Claims left by a dead worker: the platform may have posted, so a person checks.
+
+    The part the worker was sending (claimed, no platform id) becomes unknown with its
+    delivery; the delivery's error says which parts are live.
+    """
     now = now or timezone.now()
-    return Delivery.objects.filter(status=DeliveryStatus.PENDING, claimed_at__lt=now - CLAIM_EXPIRY).update(
-        status=DeliveryStatus.UNKNOWN,
-        error="The worker stopped while sending: check the channel, then record it or send it again.",
-    )
+    stale = Delivery.objects.filter(status=DeliveryStatus.PENDING, claimed_at__lt=now - CLAIM_EXPIRY)
+    expired = 0
+    for delivery_id in stale.values_list("pk", flat=True):
+        with transaction.atomic():
+            # Compare-and-set on the delivery first: a worker that was only slow and has
+            # just finished keeps its outcome.
+            rows = list(DeliveryPart.objects.filter(delivery_id=delivery_id).order_by("number"))
+            hanging = next(
+                (
+                    row
+                    for row in rows
+                    if row.status == DeliveryStatus.PENDING
+                    and row.claimed_at is not None
+                    and not row.platform_post_id
+                ),
+                None,
+            )
+            error = _("The worker stopped while sending: check the channel, then record it or send it again.")
+            if hanging is not None:
+                error = progress(rows, hanging.number, error, unknown=True)
+            if not stale.filter(pk=delivery_id).update(status=DeliveryStatus.UNKNOWN, error=error):
+                continue
+            if hanging is not None:
+                DeliveryPart.objects.filter(pk=hanging.pk, status=DeliveryStatus.PENDING).update(
+                    status=DeliveryStatus.UNKNOWN, error=error
+                )
+            expired += 1
+    return expired
+
+
+def progress(rows: list[DeliveryPart], number: int, error: str, *, unknown: bool) -> str:
+    """The error of a delivery stopped at part `number`, saying which parts are live
+    ("Parts 1–2 of 4 are live; part 3 failed: ..."); a one-part delivery's is the error."""
+    total = len(rows)
+    if total <= 1:
+        return error
+    live = sum(1 for row in rows if row.status == DeliveryStatus.DELIVERED)
+    if live == 0:
+        said = _("None of the %(total)s parts is live") % {"total": total}
+    elif live == 1:
+        said = _("Part 1 of %(total)s is live") % {"total": total}
+    else:
+        said = _("Parts 1–%(live)s of %(total)s are live") % {"live": live, "total": total}
+    if unknown:
+        what = _("part %(number)s may have gone out: %(error)s") % {"number": number, "error": error}
+    else:
+        what = _("part %(number)s failed: %(error)s") % {"number": number, "error": error}
+    return f"{said}; {what}"
 
 
 def deliver(delivery_id: int) -> str:
-    """Send one delivery if it is due and nobody else holds it; returns its status after."""
+    """Send one delivery if it is due and nobody else holds it, part after part from the
+    first not yet live; returns its status after."""
     now = timezone.now()
     # Conditions on other tables (the publication, the channel) go in a subquery, and the
     # compare-and-set names only the delivery's own columns. A filter across a relation
@@ -138,42 +199,165 @@ def deliver(delivery_id: int) -> str:
     )
     if not claimed:
         return "skipped"
-    delivery = Delivery.objects.select_related("publication__post", "channel").get(pk=delivery_id)
-    texts = approved_texts(delivery.publication, delivery.channel.platform)
-    try:
-        result = connector_for(delivery.channel.connector).publish(delivery, texts)
-    except ManualOnly:
-        Delivery.objects.filter(pk=delivery_id).update(claimed_at=None, attempts=F("attempts") - 1)
-        return DeliveryStatus.PENDING
-    except OutcomeUnknown as exc:
-        Delivery.objects.filter(pk=delivery_id).update(status=DeliveryStatus.UNKNOWN, error=str(exc)[:2000])
-        return DeliveryStatus.UNKNOWN
-    except SurelyFailed as exc:
-        if delivery.attempts >= MAX_ATTEMPTS:
-            Delivery.objects.filter(pk=delivery_id).update(
-                status=DeliveryStatus.FAILED, claimed_at=None, error=str(exc)[:2000]
+    delivery = Delivery.objects.select_related("publication__post", "channel__post").get(pk=delivery_id)
+    rows = parts.freeze(delivery)
+    if not rows:
+        nothing = SurelyFailed(_("There is no approved text in this channel's languages: nothing was sent."))
+        return surely_failed(delivery, now, nothing, rows, None)
+    return send_parts(delivery, connector_for(delivery.channel.connector), rows, now)
+
+
+def send_parts(
+    delivery: Delivery, connector: Connector, rows: list[DeliveryPart], claimed_at: datetime
+) -> str:
+    """Send the claimed delivery's parts in order, from the first not yet live."""
+    platform = delivery.channel.platform
+    chained = delivery.plan == LanguagePlan.THREAD
+    thread: Thread | None = None
+    first: Published | None = None
+    sent_last = False
+    began = time.monotonic()
+    sent_now = 0
+    for row in rows:
+        if row.status != DeliveryStatus.DELIVERED:
+            break
+        first, thread = _extend(first, thread, published_of(row))
+    for row in rows:
+        if row.status == DeliveryStatus.DELIVERED:
+            continue
+        if sent_now and time.monotonic() - began > PARTS_BUDGET_SECONDS:
+            # Between two parts: the claim is given back (not counted as a try) and the
+            # next run goes on from this part.
+            Delivery.objects.filter(pk=delivery.pk).update(
+                claimed_at=None, attempts=F("attempts") - 1, next_attempt_at=timezone.now()
             )
-            workflow.settle_publication(delivery.publication_id)
-            return DeliveryStatus.FAILED
-        Delivery.objects.filter(pk=delivery_id).update(
-            claimed_at=None, next_attempt_at=next_attempt(exc, now, delivery.attempts), error=str(exc)[:2000]
-        )
-        return DeliveryStatus.PENDING
-    store_published(delivery_id, result)
+            return DeliveryStatus.PENDING
+        if row.status == DeliveryStatus.UNKNOWN or not _claim_part(row):
+            # A part that may be live is never sent again blindly: a person checks.
+            error = row.error or _("A part may have gone out already: check the channel.")
+            return outcome_unknown(delivery, rows, row, OutcomeUnknown(error))
+        try:
+            result = connector.publish(
+                delivery, parts.outgoing(row, platform, len(rows)), thread if chained else None
+            )
+        except ManualOnly:
+            DeliveryPart.objects.filter(pk=row.pk).update(claimed_at=None)
+            Delivery.objects.filter(pk=delivery.pk).update(claimed_at=None, attempts=F("attempts") - 1)
+            return DeliveryStatus.PENDING
+        except OutcomeUnknown as exc:
+            return outcome_unknown(delivery, rows, row, exc)
+        except SurelyFailed as exc:
+            return surely_failed(delivery, claimed_at, exc, rows, row)
+        store_published(row, result, last=row.number == rows[-1].number)
+        row.status = DeliveryStatus.DELIVERED
+        sent_now += 1
+        first, thread = _extend(first, thread, result)
+        sent_last = row.number == rows[-1].number
+    if not sent_last:
+        # Every part was live before this claim (a person recorded the last one, or it
+        # was stored before its delivery's row): the delivery is delivered all the same.
+        _mark_delivered(delivery.pk, first)
     workflow.settle_publication(delivery.publication_id)
     return DeliveryStatus.DELIVERED
 
 
-def store_published(delivery_id: int, result: Published) -> None:
-    """The platform's id is stored the moment it answers. A worker that dies before this
-    leaves the claim, which expires into `unknown`: a person checks, nothing is resent."""
-    Delivery.objects.filter(pk=delivery_id).update(
-        status=DeliveryStatus.DELIVERED,
-        platform_post_id=result.post_id,
-        url=result.url,
-        delivered_at=timezone.now(),
-        error="",
-    )
+def _extend(first: Published | None, thread: Thread | None, published: Published) -> tuple[Published, Thread]:
+    """The thread after one more live part."""
+    root = first or published
+    return root, Thread(root=root, parent=published)
+
+
+def published_of(row: DeliveryPart) -> Published:
+    return Published(post_id=row.platform_post_id, url=row.url, ref=row.platform_ref)
+
+
+def _claim_part(row: DeliveryPart) -> bool:
+    """Compare-and-set on the part before its platform call; False when it is claimed
+    already (a worker died while sending it: its outcome is unknown)."""
+    claimed = DeliveryPart.objects.filter(
+        pk=row.pk,
+        status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED],
+        claimed_at__isnull=True,
+    ).update(claimed_at=timezone.now(), status=DeliveryStatus.PENDING)
+    return bool(claimed)
+
+
+def outcome_unknown(
+    delivery: Delivery, rows: list[DeliveryPart], row: DeliveryPart, exc: OutcomeUnknown
+) -> str:
+    """The part may be live: it and its delivery wait for a person, never retried blindly."""
+    error = progress(rows, row.number, str(exc), unknown=True)[:2000]
+    with transaction.atomic():
+        DeliveryPart.objects.filter(pk=row.pk).update(status=DeliveryStatus.UNKNOWN, error=str(exc)[:2000])
+        Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.UNKNOWN, error=error)
+    return DeliveryStatus.UNKNOWN
+
+
+def surely_failed(
+    delivery: Delivery,
+    claimed_at: datetime,
+    exc: SurelyFailed,
+    rows: list[DeliveryPart],
+    row: DeliveryPart | None,
+) -> str:
+    """Nothing of `row` was posted: the delivery waits for its next try (from that part), or
+    fails for good after MAX_ATTEMPTS; the parts live before it stay live."""
+    error = (progress(rows, row.number, str(exc), unknown=False) if row is not None else str(exc))[:2000]
+    final = delivery.attempts >= MAX_ATTEMPTS
+    with transaction.atomic():
+        if row is not None:
+            DeliveryPart.objects.filter(pk=row.pk).update(
+                claimed_at=None,
+                status=DeliveryStatus.FAILED if final else DeliveryStatus.PENDING,
+                error=str(exc)[:2000],
+            )
+        if final:
+            Delivery.objects.filter(pk=delivery.pk).update(
+                status=DeliveryStatus.FAILED, claimed_at=None, error=error
+            )
+        else:
+            Delivery.objects.filter(pk=delivery.pk).update(
+                claimed_at=None, next_attempt_at=next_attempt(exc, claimed_at, delivery.attempts), error=error
+            )
+    if final:
+        workflow.settle_publication(delivery.publication_id)
+        return DeliveryStatus.FAILED
+    return DeliveryStatus.PENDING
+
+
+def store_published(row: DeliveryPart, result: Published, *, last: bool) -> None:
+    """The platform's id is stored the moment it answers, before the next part is sent. A
+    worker that dies before this leaves the part's claim, which expires into `unknown`: a
+    person checks, nothing is resent. The delivery takes part 1's id and address, and is
+    delivered with its last part."""
+    now = timezone.now()
+    with transaction.atomic():
+        DeliveryPart.objects.filter(pk=row.pk).update(
+            status=DeliveryStatus.DELIVERED,
+            platform_post_id=result.post_id[:200],
+            platform_ref=result.ref[:200],
+            url=result.url[:500],
+            delivered_at=now,
+            error="",
+        )
+        changes: dict[str, object] = {}
+        if row.number == 1:
+            changes.update(platform_post_id=result.post_id[:200], url=result.url[:500])
+        if last:
+            changes.update(status=DeliveryStatus.DELIVERED, delivered_at=now, error="")
+        if changes:
+            Delivery.objects.filter(pk=row.delivery_id).update(**changes)
+
+
+def _mark_delivered(delivery_id: int, first: Published | None) -> None:
+    changes: dict[str, object] = {
+        "status": DeliveryStatus.DELIVERED,
+        "delivered_at": timezone.now(),
+        "error": "",
+    }
+    if first is not None:
+        changes.update(platform_post_id=first.post_id[:200], url=first.url[:500])
+    Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).update(**changes)
 
 
 def settle_finished() -> int:
@@ -281,5 +465,3 @@ def publish_publication(publication_id: int) -> dict[str, int]:
     helped = publish_due(deadline)
     sent["helped"] = sum(helped.get(status, 0) for status in DeliveryStatus.values)
     return sent
-
-

@@ -8,6 +8,7 @@ pages_read_engagement), sent as a Bearer token.
 - one image: POST /{version}/{page-id}/photos (multipart `source`, `message`) -> {"id", "post_id"};
 - several: each image POST /photos with `published=false` (an upload, nothing is shown),
   then POST /feed with `message` and `attached_media[i]={"media_fbid": id}`;
+- a page has no threads: each part is a post of its own (reply_to is never given);
 - the live address is https://www.facebook.com/<post id>;
 - check: GET /{version}/{page-id}?fields=name.
 
@@ -24,10 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
 
-from calendar_app.publishing import Published, SurelyFailed, content, http
+from calendar_app.publishing import Published, SurelyFailed, Thread, content, http
 
 if TYPE_CHECKING:
     from calendar_app.models import Delivery
+    from calendar_app.publishing.parts import OutgoingPart
     from diplomacy.models import Channel
 
 PLATFORM = "Facebook"
@@ -84,10 +86,12 @@ def _call(
     )
 
 
-def publish(delivery: Delivery, texts: dict[str, str]) -> Published:
+def publish(delivery: Delivery, part: OutgoingPart, reply_to: Thread | None) -> Published:
     base, auth, page_id = _page(delivery.channel)
-    text, languages = content.combine(texts)
-    pictures = content.images(delivery, "facebook", limit=MAX_IMAGES, language=languages[0])
+    text = part.text
+    pictures = content.images(
+        delivery, "facebook", limit=min(part.images, MAX_IMAGES), language=part.language
+    )
     if len(pictures) == 1:
         picture = pictures[0]
         answer = _call(

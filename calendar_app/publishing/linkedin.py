@@ -13,6 +13,7 @@ member) and an access token (w_organization_social or w_member_social).
 - the commentary is in LinkedIn's "little" text format, whose reserved characters are
   escaped (unescaped, LinkedIn silently cuts the text at the first one); links and
   hashtags are left as they are so that they still work;
+- LinkedIn has no threads: each part is a post of its own (reply_to is never given);
 - the live address is https://www.linkedin.com/feed/update/<urn>/;
 - check: an organization's localizedName (GET /rest/organizations/{id}), or for a member
   the OpenID userinfo name (GET /v2/userinfo).
@@ -26,10 +27,11 @@ from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext as _
 
-from calendar_app.publishing import Published, SurelyFailed, content, http
+from calendar_app.publishing import Published, SurelyFailed, Thread, content, http
 
 if TYPE_CHECKING:
     from calendar_app.models import Delivery
+    from calendar_app.publishing.parts import OutgoingPart
     from diplomacy.models import Channel
 
 PLATFORM = "LinkedIn"
@@ -63,12 +65,11 @@ def _setup(channel: Channel) -> tuple[str, dict[str, str], str]:
     return content.base_url(channel, DEFAULT_BASE), headers, author
 
 
-def publish(delivery: Delivery, texts: dict[str, str]) -> Published:
+def publish(delivery: Delivery, part: OutgoingPart, reply_to: Thread | None) -> Published:
     base, headers, author = _setup(delivery.channel)
-    text, languages = content.combine(texts)
     document: dict = {
         "author": author,
-        "commentary": escape_little_text(text),
+        "commentary": escape_little_text(part.text),
         "visibility": "PUBLIC",
         "distribution": {
             "feedDistribution": "MAIN_FEED",
@@ -78,7 +79,9 @@ def publish(delivery: Delivery, texts: dict[str, str]) -> Published:
         "lifecycleState": "PUBLISHED",
         "isReshareDisabledByAuthor": False,
     }
-    pictures = content.images(delivery, "linkedin", limit=MAX_IMAGES, language=languages[0])
+    pictures = content.images(
+        delivery, "linkedin", limit=min(part.images, MAX_IMAGES), language=part.language
+    )
     media = [{"id": _upload(base, headers, author, picture), "altText": picture.alt} for picture in pictures]
     if len(media) == 1:
         document["content"] = {"media": media[0]}

@@ -1,4 +1,5 @@
-"""The default connector: staff post the exact approved text themselves and record the
+"""The default connector: staff post the exact approved parts themselves (the "publish
+now" list shows them, from calendar_app.publishing.parts.for_delivery) and record the
 live address; the engine only lists the publication as due."""
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from calendar_app.publishing import ManualOnly
 
 if TYPE_CHECKING:
     from calendar_app.models import Delivery
+    from calendar_app.publishing import Thread
+    from calendar_app.publishing.parts import OutgoingPart
     from diplomacy.models import Channel
 
 
-def publish(delivery: Delivery, texts: dict[str, str]) -> NoReturn:
+def publish(delivery: Delivery, part: OutgoingPart, reply_to: Thread | None) -> NoReturn:
     raise ManualOnly
 
 

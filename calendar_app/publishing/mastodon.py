@@ -4,13 +4,13 @@ Credentials: an access token (scopes write:statuses, write:media, read:accounts)
 
 - images: POST /api/v2/media (multipart `file`, `description`) -> a MediaAttachment; 202
   means the full size is still processing: GET /api/v1/media/:id until it answers 200;
-- post: POST /api/v1/statuses (`status`, `language`, `media_ids[]`, `visibility`) with an
-  `Idempotency-Key` header (the delivery's key): Mastodon answers a repeated key with the
-  status it already made, so a retried request cannot post twice; the answer is a Status
-  whose `id` and `url` are stored;
+- post: POST /api/v1/statuses (`status`, `language`, `media_ids[]`, `visibility`, and for
+  a thread's next part `in_reply_to_id`) with an `Idempotency-Key` header (the part's
+  key): Mastodon answers a repeated key with the status it already made, so a retried
+  request cannot post twice; the answer is a Status whose `id` and `url` are stored;
 - check: GET /api/v1/accounts/verify_credentials -> the account.
 
-One status carries every variant, in order, with the first variant's language.
+A status is one part: its text, and its language (the first, for a combined part).
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext as _
 
-from calendar_app.publishing import Published, SurelyFailed, content, http
+from calendar_app.publishing import Published, SurelyFailed, Thread, content, http
 
 if TYPE_CHECKING:
     from calendar_app.models import Delivery
+    from calendar_app.publishing.parts import OutgoingPart
     from diplomacy.models import Channel
 
 PLATFORM = "Mastodon"
@@ -43,22 +44,25 @@ def _auth(values: dict[str, str]) -> dict[str, str]:
     return {"Authorization": f"Bearer {values['secret']}"}
 
 
-def publish(delivery: Delivery, texts: dict[str, str]) -> Published:
+def publish(delivery: Delivery, part: OutgoingPart, reply_to: Thread | None) -> Published:
     channel = delivery.channel
     base = _base(channel)
     values = content.credentials(channel)
-    text, languages = content.combine(texts)
     media_ids = [
         _upload(base, values, image)
-        for image in content.images(delivery, "mastodon", limit=MAX_IMAGES, language=languages[0])
+        for image in content.images(
+            delivery, "mastodon", limit=min(part.images, MAX_IMAGES), language=part.language
+        )
     ]
-    fields = [("status", text), ("language", languages[0]), ("visibility", "public")]
+    fields = [("status", part.text), ("language", part.language), ("visibility", "public")]
     fields += [("media_ids[]", media_id) for media_id in media_ids]
+    if reply_to is not None:
+        fields.append(("in_reply_to_id", reply_to.parent.post_id))
     answer = http.request(
         "POST",
         f"{base}/api/v1/statuses",
         platform=PLATFORM,
-        headers={**_auth(values), "Idempotency-Key": delivery.idempotency_key},
+        headers={**_auth(values), "Idempotency-Key": part.idempotency_key},
         body=http.form_body(fields),
         posting=True,
         deduplicated=True,

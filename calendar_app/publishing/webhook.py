@@ -2,6 +2,30 @@
 in-house systems. The body is signed with HMAC-SHA256 under WEBHOOK_SIGNING_KEY
 (header X-Signature: sha256=<hex>) and carries an Idempotency-Key header, so the
 receiver can refuse a repeat. A 2xx answer may name the post: {"id": ..., "url": ...}.
+
+One request per part of the delivery (one platform post each, as calendar_app.sending
+makes them for the channel's language plan), in order, each sent only once the receiver
+has answered the one before. The document:
+
+    {
+      "publication": 42,                       # the publication's id
+      "post": "TR-IST",                        # the diplomatic post's code
+      "channel": {"platform": "x", "handle": "@BelgiumInIstanbul"},
+      "plan": "thread",                        # thread | separate | combined | single
+      "scheduled_at": "2026-12-07T08:00:00+00:00",
+      "part": {
+        "number": 2,                           # 1..of, in the order they go out
+        "of": 4,
+        "languages": ["fr"],                   # a combined part has several, in order
+        "text": "La Belgique ..."              # exactly what to post
+      },
+      "images": 0,                             # how many of the publication's images it carries
+      "in_reply_to": "post-17",                # a thread: the receiver's id of the previous
+                                               # part (its answer's "id"); otherwise null
+      "idempotency_key": "3f9c..."             # the part's own key (the header's)
+    }
+
+Only the languages the channel publishes are sent: the document has no other texts.
 """
 
 from __future__ import annotations
@@ -18,10 +42,11 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from calendar_app.publishing import OutcomeUnknown, Published, SurelyFailed, http
+from calendar_app.publishing import OutcomeUnknown, Published, SurelyFailed, Thread, http
 
 if TYPE_CHECKING:
     from calendar_app.models import Delivery
+    from calendar_app.publishing.parts import OutgoingPart
     from diplomacy.models import Channel
 
 TIMEOUT_SECONDS = 10
@@ -32,28 +57,39 @@ def sign(body: bytes) -> str:
     return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
-def publish(delivery: Delivery, texts: dict[str, str]) -> Published:
+def document(delivery: Delivery, part: OutgoingPart, reply_to: Thread | None) -> dict:
+    """The JSON document of one part (see the module docstring)."""
+    channel = delivery.channel
+    return {
+        "publication": delivery.publication_id,
+        "post": delivery.publication.post.code,
+        "channel": {"platform": channel.platform, "handle": channel.handle},
+        "plan": delivery.plan or channel.language_plan,
+        "scheduled_at": delivery.publication.scheduled_at.isoformat(),
+        "part": {
+            "number": part.number,
+            "of": part.of,
+            "languages": list(part.languages),
+            "text": part.text,
+        },
+        "images": part.images,
+        "in_reply_to": reply_to.parent.post_id if reply_to is not None else None,
+        "idempotency_key": part.idempotency_key,
+    }
+
+
+def publish(delivery: Delivery, part: OutgoingPart, reply_to: Thread | None) -> Published:
     channel = delivery.channel
     if not channel.endpoint:
         raise SurelyFailed("The channel has no webhook address.")
-    body = json.dumps(
-        {
-            "publication": delivery.publication_id,
-            "channel": {"platform": channel.platform, "handle": channel.handle},
-            "post": delivery.publication.post.code,
-            "scheduled_at": delivery.publication.scheduled_at.isoformat(),
-            "texts": texts,
-            "idempotency_key": delivery.idempotency_key,
-        },
-        ensure_ascii=False,
-    ).encode()
+    body = json.dumps(document(delivery, part, reply_to), ensure_ascii=False).encode()
     request = urllib.request.Request(  # noqa: S310 - the address is an https/http URL central configured
         channel.endpoint,
         data=body,
         method="POST",
         headers={
             "Content-Type": "application/json",
-            "Idempotency-Key": delivery.idempotency_key,
+            "Idempotency-Key": part.idempotency_key,
             "X-Signature": sign(body),
         },
     )

@@ -8,6 +8,7 @@ delivery asks for new credentials in the channel settings.
 - images: POST /2/media/upload (multipart `media`, `media_category=tweet_image`) ->
   {"data": {"id"}}; the description through POST /2/media/metadata;
 - post: POST /2/tweets {"text", "media": {"media_ids"}} -> {"data": {"id", "text"}};
+  a thread's next part adds "reply": {"in_reply_to_tweet_id": <the previous part's id>};
   X takes no idempotency key (it refuses an identical text as a duplicate, with 403);
 - the live address is https://x.com/<handle>/status/<id>;
 - check: GET /2/users/me -> the username.
@@ -17,10 +18,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from calendar_app.publishing import Published, content, http
+from calendar_app.publishing import Published, Thread, content, http
 
 if TYPE_CHECKING:
     from calendar_app.models import Delivery
+    from calendar_app.publishing.parts import OutgoingPart
     from diplomacy.models import Channel
 
 PLATFORM = "X"
@@ -40,18 +42,21 @@ def _data(answer: http.Answer, *, posting: bool) -> dict:
     return data
 
 
-def publish(delivery: Delivery, texts: dict[str, str]) -> Published:
+def publish(delivery: Delivery, part: OutgoingPart, reply_to: Thread | None) -> Published:
     channel = delivery.channel
     base = content.base_url(channel, DEFAULT_BASE)
     auth = _auth(channel)
-    text, languages = content.combine(texts)
-    document: dict = {"text": text}
+    document: dict = {"text": part.text}
     media_ids = [
         _upload(base, auth, picture)
-        for picture in content.images(delivery, "x", limit=MAX_IMAGES, language=languages[0])
+        for picture in content.images(
+            delivery, "x", limit=min(part.images, MAX_IMAGES), language=part.language
+        )
     ]
     if media_ids:
         document["media"] = {"media_ids": media_ids}
+    if reply_to is not None:
+        document["reply"] = {"in_reply_to_tweet_id": reply_to.parent.post_id}
     answer = http.request(
         "POST",
         f"{base}/2/tweets",

@@ -27,6 +27,7 @@ from calendar_app.models import (
     PublicationKind,
     is_whole_number,
 )
+from calendar_app.views import translation as translation_views
 from calendar_app.views.publications import safe_next
 from diplomacy import roles
 from diplomacy.http import AuthenticatedHttpRequest
@@ -250,11 +251,18 @@ def advisory_compose(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
         raise PermissionDenied
     platforms, languages = _advisory_setup(crisis)
     template = _template_from(request)
-    form = AdvisoryForm(
-        request.POST or None, platforms=platforms, extra_languages=languages, template=template
-    )
+    drafting = translation_views.wants_editor_action(request)
+    if drafting:
+        # "Draft the French from the Dutch" or "I have checked it": shown again, not sent.
+        form = translation_views.editor_action(
+            request, AdvisoryForm(platforms=platforms, extra_languages=languages)
+        )
+    else:
+        form = AdvisoryForm(
+            request.POST or None, platforms=platforms, extra_languages=languages, template=template
+        )
     status = 200
-    if request.method == "POST":
+    if request.method == "POST" and not drafting:
         if form.is_valid():
             try:
                 made, skipped = workflow.broadcast_advisory(request.user, crisis, form.content())
@@ -295,15 +303,21 @@ def break_glass(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     if not posts:
         raise PermissionDenied
     platforms, languages = _advisory_setup(crisis, posts)
-    form = BreakGlassForm(
-        request.POST or None,
-        platforms=platforms,
-        extra_languages=languages,
-        template=_template_from(request),
-        posts=posts,
-    )
+    drafting = translation_views.wants_editor_action(request)
+    if drafting:
+        form = translation_views.editor_action(
+            request, BreakGlassForm(platforms=platforms, extra_languages=languages, posts=posts)
+        )
+    else:
+        form = BreakGlassForm(
+            request.POST or None,
+            platforms=platforms,
+            extra_languages=languages,
+            template=_template_from(request),
+            posts=posts,
+        )
     status = 200
-    if request.method == "POST":
+    if request.method == "POST" and not drafting:
         if form.is_valid():
             try:
                 publication = workflow.break_glass(
@@ -373,9 +387,13 @@ def template_list(request: AuthenticatedHttpRequest, pk: int | None = None) -> H
     if not permissions.can_manage_crisis_templates(request.user):
         raise PermissionDenied
     template = get_object_or_404(CrisisTemplate, pk=pk) if pk else None
-    form = CrisisTemplateForm(request.POST or None, template=template)
+    drafting = translation_views.wants_editor_action(request)
+    if drafting:
+        form = translation_views.editor_action(request, CrisisTemplateForm(template=template))
+    else:
+        form = CrisisTemplateForm(request.POST or None, template=template)
     status = 200
-    if request.method == "POST":
+    if request.method == "POST" and not drafting:
         if form.is_valid():
             saved = form.save(request.user)
             messages.success(request, _("Template “%(name)s” saved.") % {"name": saved.name})

@@ -26,12 +26,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
-from calendar_app import guidelines, permissions, sending, workflow
+from calendar_app import guidelines, permissions, sending, translation, workflow
 from calendar_app import images as images_module
 from calendar_app import revisions as revisions_module
 from calendar_app.forms import DuplicateForm, PublicationForm, RescheduleForm, language_name
 from calendar_app.models import Asset, Campaign, Publication, PublicationStatus, Variant, language_names
 from calendar_app.revisions import FieldDiff
+from calendar_app.views import translation as translation_views
 from diplomacy import freshness, roles
 from diplomacy.http import AuthenticatedHttpRequest
 from diplomacy.models import Channel, LanguagePlan, Platform, Post, User
@@ -144,8 +145,15 @@ def publication_new(request: AuthenticatedHttpRequest) -> HttpResponse:
         allowed = permissions.posts_for_new_publication(request.user)
         posts = allowed if allowed is not None else Post.objects.active().order_by("name")
         return render(request, "calendar_app/choose_post.html", {"posts": posts})
-    form = PublicationForm(request.POST or None, request.FILES or None, post=post, initial=_initial(request))
-    if request.method == "POST" and form.is_valid():
+    drafting = translation_views.wants_editor_action(request)
+    if drafting:
+        # "Draft the French from the Dutch" or "I have checked it": shown again, not saved.
+        form = translation_views.editor_action(request, PublicationForm(post=post))
+    else:
+        form = PublicationForm(
+            request.POST or None, request.FILES or None, post=post, initial=_initial(request)
+        )
+    if request.method == "POST" and not drafting and form.is_valid():
         try:
             with uploads_removed_on_failure(), transaction.atomic():
                 assets = _new_assets(request, form, post)
@@ -155,7 +163,7 @@ def publication_new(request: AuthenticatedHttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Publication saved as a draft."))
             return redirect(publication)
-    status = 400 if request.method == "POST" else 200
+    status = 400 if request.method == "POST" and not drafting else 200
     return render(
         request, "calendar_app/publication_form.html", _editor_context(form, post, None), status=status
     )
@@ -194,7 +202,13 @@ def publication_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
     actions = permissions.allowed_actions(request.user, publication)
     form = None
     stale: Publication | None = None
-    if "edit" in actions:
+    drafting = "edit" in actions and translation_views.wants_editor_action(request)
+    if drafting:
+        # "Draft the French from the Dutch" or "I have checked it": shown again, not saved.
+        form = translation_views.editor_action(
+            request, PublicationForm(post=publication.post, publication=publication)
+        )
+    elif "edit" in actions:
         form = PublicationForm(
             request.POST or None, request.FILES or None, post=publication.post, publication=publication
         )
@@ -238,11 +252,11 @@ def publication_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
                 return redirect(publication)
     elif request.method == "POST":
         raise PermissionDenied
-    status = 409 if stale else (400 if request.method == "POST" else 200)
+    status = 409 if stale else (400 if request.method == "POST" and not drafting else 200)
     context: dict[str, object] = (
         _editor_context(form, publication.post, publication) if form else {"publication": publication}
     )
-    if form is not None and not form.is_bound:
+    if form is not None and not form.is_bound and not drafting:
         # The editor's fields (every channel, language and image of the post) come from the
         # cache while the publication and its post are unchanged.
         editor = dict(context)
@@ -250,7 +264,8 @@ def publication_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
             "editor",
             reads=EDITOR_READS,
             # The campaigns offered are those that ended less than 90 days ago.
-            shape=(publication.pk, timezone.localdate().isoformat()),
+            # Whether translation help is on: its buttons are in the fields.
+            shape=(publication.pk, timezone.localdate().isoformat(), translation.enabled()),
             build=lambda: render_to_string("calendar_app/_editor_fields.html", editor),
         )
     context.update(

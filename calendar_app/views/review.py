@@ -190,6 +190,8 @@ def publication_check(request: AuthenticatedHttpRequest) -> HttpResponse:
         publication_id=int(request.POST["publication"])
         if is_whole_number(request.POST.get("publication", ""))
         else None,
+        # From the hidden fields the editor carries with each machine draft.
+        unchecked_translations=form.unchecked_translations(),
         # The form's channels are its post's: each holds the post already (no query).
         channel_plans=[sending.ChannelPlan.of(channel) for channel in channels],
         images=len(alt_texts),

@@ -3,7 +3,7 @@ review after the fact."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_countries import countries as all_countries
 
-from calendar_app import guidelines, notifications, permissions, tasks
+from calendar_app import guidelines, notifications, permissions, tasks, translation
 from calendar_app.models import (
     NETWORK_LANGUAGES,
     Crisis,
@@ -320,6 +320,8 @@ class AdvisoryContent:
     #: unless central changed them), others optional.
     variants: dict[str, str]
     platforms: list[str]
+    #: {language: machine draft} as the composer carries them (the others a person wrote).
+    machine_texts: dict[str, translation.MachineText] = field(default_factory=dict)
 
 
 def _advisory_languages_for(post: Post, variants: dict[str, str]) -> dict[str, str]:
@@ -367,7 +369,12 @@ def _new_advisory(
     publication.channels.set(channels)
     Variant.objects.bulk_create(
         [
-            Variant(publication=publication, language=language, text=text.strip())
+            Variant(
+                publication=publication,
+                language=language,
+                text=text.strip(),
+                **translation.provenance_fields(text, content.machine_texts.get(language), actor),
+            )
             for language, text in sorted(_advisory_languages_for(post, content.variants).items())
         ]
     )

@@ -8,7 +8,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from calendar_app import notifications, permissions
-from calendar_app.models import Delivery, DeliveryStatus, Publication, PublicationStatus
+from calendar_app.models import Delivery, DeliveryPart, DeliveryStatus, Publication, PublicationStatus
+from calendar_app.publishing import parts
 from calendar_app.workflow.core import StaleEdit, TransitionNotAllowed, action_transaction, move, record_event
 from calendar_app.workflow.crisis import hold_what_active_crises_cover
 from diplomacy.models import User
@@ -55,7 +56,8 @@ def record_delivery(actor: User, delivery: Delivery, url: str) -> Delivery:
     """Staff posted it by hand, or checked an unknown outcome: delivered, with its live address.
 
     Who: the post's staff and central. From: a pending or unknown delivery of an
-    approved publication.
+    approved publication. Its parts not yet live are recorded live with it (a person
+    posted them), the address on the first; parts an API posted keep their own ids.
     """
     if not permissions.can_record_delivery(actor, delivery.publication):
         raise PermissionDenied
@@ -81,6 +83,18 @@ def _record_delivery(actor: User, delivery: Delivery, url: str) -> Delivery:
     )
     if not updated:
         raise TransitionNotAllowed(_("This delivery was already recorded."))
+    now = timezone.now()
+    # What the person posted, frozen now if the engine never froze it (a manual channel).
+    rows = parts.freeze(delivery)
+    waiting = [row for row in rows if row.status != DeliveryStatus.DELIVERED]
+    for row in waiting:
+        DeliveryPart.objects.filter(pk=row.pk).exclude(status=DeliveryStatus.DELIVERED).update(
+            status=DeliveryStatus.DELIVERED,
+            url=url if row.number == 1 else "",
+            delivered_at=now,
+            claimed_at=None,
+            error="",
+        )
     delivery.refresh_from_db()
     record_event(
         delivery.publication,
@@ -96,7 +110,9 @@ def _record_delivery(actor: User, delivery: Delivery, url: str) -> Delivery:
 def retry_delivery(actor: User, delivery: Delivery) -> Delivery:
     """After checking the channel: the unknown delivery did not go out; send it again.
 
-    Who: the post's staff and central. From: an unknown delivery (compare-and-set).
+    Who: the post's staff and central. From: an unknown delivery (compare-and-set). Only
+    its unknown part goes back to pending: the engine resumes there, after the parts
+    that are live, and never sends one of those again.
     """
     if not permissions.can_record_delivery(actor, delivery.publication):
         raise PermissionDenied
@@ -105,5 +121,8 @@ def retry_delivery(actor: User, delivery: Delivery) -> Delivery:
             status=DeliveryStatus.PENDING, claimed_at=None, next_attempt_at=timezone.now(), error=""
         ):
             raise TransitionNotAllowed(_("Only a delivery whose outcome is unknown can be sent again."))
+        DeliveryPart.objects.filter(delivery=delivery, status=DeliveryStatus.UNKNOWN).update(
+            status=DeliveryStatus.PENDING, claimed_at=None, error=""
+        )
         record_event(delivery.publication, actor, "delivery_retried", from_status=delivery.publication.status)
     return delivery

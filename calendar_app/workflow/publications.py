@@ -18,7 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from calendar_app import notifications, permissions
+from calendar_app import notifications, permissions, translation
 from calendar_app.models import Asset, Campaign, Comment, Publication, PublicationStatus, Variant, instant_for
 from calendar_app.timezones import check_local_time
 from calendar_app.workflow.core import (
@@ -54,6 +54,9 @@ class PublicationContent:
     removed_asset_ids: list[int] = field(default_factory=list)
     #: Descriptions typed for the image already shown (the first one), by language.
     shown_alt_texts: dict[str, str] = field(default_factory=dict)
+    #: {language: machine draft} as the editor carries them; a language without one was
+    #: written by a person. None: the caller does not speak of drafts (the rows keep theirs).
+    machine_texts: dict[str, translation.MachineText] | None = None
 
 
 def _check_channels(post: Post, channels: list[Channel]) -> None:
@@ -64,8 +67,9 @@ def _check_channels(post: Post, channels: list[Channel]) -> None:
         raise ValidationError(_("A channel of another post cannot be chosen."), code="foreign_channel")
 
 
-def _write_variants(publication: Publication, content: PublicationContent) -> None:
+def _write_variants(publication: Publication, content: PublicationContent, actor: User | None) -> None:
     existing = {variant.language: variant for variant in publication.variants.all()}
+    machine_texts = content.machine_texts or {}
     for language, text in content.variants.items():
         text = text.strip()
         overrides = {p: t.strip() for p, t in content.platform_texts.get(language, {}).items() if t.strip()}
@@ -74,13 +78,28 @@ def _write_variants(publication: Publication, content: PublicationContent) -> No
             if variant:
                 variant.delete()
             continue
+        # Who vouched for a machine-drafted text: kept on the row, not in the approved content.
+        provenance = translation.provenance_fields(
+            text,
+            machine_texts.get(language),
+            actor,
+            current=variant,
+            speaks_of_provenance=content.machine_texts is not None,
+        )
         if variant is None:
             Variant.objects.create(
-                publication=publication, language=language, text=text, platform_texts=overrides
+                publication=publication, language=language, text=text, platform_texts=overrides, **provenance
             )
-        elif variant.text != text or variant.platform_texts != overrides:
+            continue
+        if (
+            variant.text != text
+            or variant.platform_texts != overrides
+            or translation.provenance_differs(variant, provenance)
+        ):
             variant.text, variant.platform_texts = text, overrides
-            variant.save(update_fields=["text", "platform_texts"])
+            for name, value in provenance.items():
+                setattr(variant, name, value)
+            variant.save(update_fields=["text", "platform_texts", *provenance])
 
 
 def create_publication(actor: User, post: Post, content: PublicationContent) -> Publication:
@@ -107,7 +126,7 @@ def create_publication(actor: User, post: Post, content: PublicationContent) -> 
             author=actor,
         )
         publication.channels.set(content.channels)
-        _write_variants(publication, content)
+        _write_variants(publication, content, actor)
         if content.new_assets:
             publication.assets.add(*content.new_assets)
         record_event(publication, actor, "created", to_status=publication.status)
@@ -172,7 +191,7 @@ def update_publication(
         # between must not cover this unreviewed content (the edit rule below applies).
         from_status = to_status = publication.status
         publication.channels.set(content.channels)
-        _write_variants(publication, content)
+        _write_variants(publication, content, actor)
         if content.removed_asset_ids:
             publication.assets.remove(*content.removed_asset_ids)
         if content.shown_alt_texts:
@@ -299,6 +318,8 @@ def duplicate_publication(
                 new_assets=list(publication.assets.all()),
             )
             copy = create_publication(actor, post, content)
+            # A copy's texts are what they were: a draft nobody checked stays unchecked.
+            translation.copy_provenance(variants, copy)
             record_event(copy, actor, "duplicated", to_status=copy.status, data={"from": publication.pk})
             copies.append(copy)
     return copies

@@ -1,17 +1,25 @@
 /*
- * Character counts per social platform, next to a textarea.
+ * Character counts of what each ticked channel will send, next to each text.
  *
- * The counting rules are those of calendar_app/counting.py (read its docstrings): keep
- * the two in step; a browser test compares them through window.CalendarCounter.
+ * The counting rules are those of calendar_app/counting.py (read its docstrings), and the
+ * parts a channel sends are assembled as calendar_app/sending.parts_for assembles them:
+ * keep each pair in step; browser tests compare them through window.CalendarCounter.
  *
  * Markup:
- *   <textarea id="id_text" data-count-platforms="x bluesky facebook"></textarea>
- *   <ul class="char-counts" data-counts-for="id_text" aria-live="polite"
- *       data-label-format="%(platform)s: %(used)s / %(limit)s"
- *       data-over-format="%(over)s too many"
- *       data-platform-names='{"x": "X", "bluesky": "Bluesky"}'></ul>
- * The platform list is read again on every count, so the page may change it; it fires
- * `counter:refresh` on document to have every list recounted.
+ *   <textarea name="variant_nl" id="id_variant_nl" data-count-language="nl"
+ *             data-count-channels='[{"channel_id": 3, "label": "@BE (X)", "platform": "x",
+ *               "plan": "thread", "languages": ["nl", "fr"], "separator": "\n\n"}]'></textarea>
+ *   <textarea name="variant_nl__x">...</textarea>   (optional: this language's own text on X)
+ *   <ul class="char-counts" data-counts-for="id_variant_nl" aria-live="polite"
+ *       data-label-format="%(channel)s: %(used)s / %(limit)s"
+ *       data-part-format="%(channel)s, post %(number)s of %(total)s: %(used)s / %(limit)s"
+ *       data-combined-format="%(channel)s, combined: %(used)s / %(limit)s"
+ *       data-left-out-format="%(channel)s: does not publish this language"
+ *       data-over-format="%(over)s too many"></ul>
+ * The channel plans are written by the server (calendar_app.sending.ChannelPlan), never
+ * worked out here. The page may change data-count-channels; it fires `counter:refresh` on
+ * document to have every list recounted. Every text of the form counts in every list: a
+ * combined post holds all the languages.
  */
 (function () {
   "use strict";
@@ -233,12 +241,87 @@
     return Array.from(text).length;
   }
 
-  window.CalendarCounter = Object.freeze({ count: count, LIMITS: LIMITS });
+  // Python's str.strip(): Django strips every submitted text with it, and sending.py again.
+  var PY_SPACE = "[\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
+  var PY_STRIP_RE = new RegExp("^" + PY_SPACE + "+|" + PY_SPACE + "+$", "g");
+
+  function strip(text) {
+    return String(text || "").replace(PY_STRIP_RE, "");
+  }
+
+  // The languages a channel publishes and the publication has a text in, in the channel's
+  // order; a one-language channel takes only its first (sending.languages_sent).
+  function languagesSent(plan, texts) {
+    var written = plan.languages.filter(function (language) {
+      return has(texts, language) && strip(texts[language]) !== "";
+    });
+    if (plan.plan === "single") {
+      return written.filter(function (language) {
+        return language === plan.languages[0];
+      });
+    }
+    return written;
+  }
+
+  // The text of `language` on `platform`: its own text there when it has one (sending.text_for).
+  function textFor(language, platform, texts, overrides) {
+    var own = (overrides && has(overrides, language) && overrides[language][platform]) || "";
+    return strip(own || texts[language] || "");
+  }
+
+  // The platform posts a channel makes of the texts, in order: sending.parts_for, without
+  // the images. `plan`: {platform, plan, languages, separator}; `texts`: {language: text};
+  // `overrides`: {language: {platform: text}}.
+  function partsFor(plan, texts, overrides) {
+    var platform = plan.platform;
+    var languages = languagesSent(plan, texts).filter(function (language) {
+      return textFor(language, platform, texts, overrides) !== "";
+    });
+    if (!languages.length) {
+      return [];
+    }
+    var groups =
+      plan.plan === "combined"
+        ? [languages]
+        : languages.map(function (language) {
+            return [language];
+          });
+    return groups.map(function (group, index) {
+      var text = group
+        .map(function (language) {
+          return textFor(language, platform, texts, overrides);
+        })
+        .join(plan.separator);
+      return { number: index + 1, languages: group, text: text, used: count(text, platform), limit: LIMITS[platform] };
+    });
+  }
+
+  // Whether the channel publishes `language` at all.
+  function publishes(plan, language) {
+    if (plan.plan === "single") {
+      return plan.languages[0] === language;
+    }
+    return plan.languages.indexOf(language) !== -1;
+  }
+
+  window.CalendarCounter = Object.freeze({ count: count, partsFor: partsFor, strip: strip, LIMITS: LIMITS });
 
   // ---- The page ----
 
-  var DEFAULT_LABEL_FORMAT = "%(platform)s: %(used)s / %(limit)s";
-  var DEFAULT_OVER_FORMAT = "%(over)s too many";
+  var FORMATS = {
+    label: "%(channel)s: %(used)s / %(limit)s",
+    part: "%(channel)s, post %(number)s of %(total)s: %(used)s / %(limit)s",
+    combined: "%(channel)s, combined: %(used)s / %(limit)s",
+    leftOut: "%(channel)s: does not publish this language",
+    over: "%(over)s too many",
+  };
+  var FORMAT_ATTRIBUTES = {
+    label: "data-label-format",
+    part: "data-part-format",
+    combined: "data-combined-format",
+    leftOut: "data-left-out-format",
+    over: "data-over-format",
+  };
 
   // Python's "%(name)s" formatting, as the translated strings are written; "%%" is "%".
   function format(template, values) {
@@ -250,12 +333,24 @@
     });
   }
 
-  function platformNames(list) {
+  function formatsOf(list) {
+    var formats = {};
+    Object.keys(FORMATS).forEach(function (key) {
+      formats[key] = list.getAttribute(FORMAT_ATTRIBUTES[key]) || FORMATS[key];
+    });
+    return formats;
+  }
+
+  function channelsOf(textarea) {
     try {
-      var names = JSON.parse(list.getAttribute("data-platform-names") || "{}");
-      return names && typeof names === "object" ? names : {};
+      var plans = JSON.parse(textarea.getAttribute("data-count-channels") || "[]");
+      return Array.isArray(plans)
+        ? plans.filter(function (plan) {
+            return plan && has(LIMITS, plan.platform) && Array.isArray(plan.languages);
+          })
+        : [];
     } catch (error) {
-      return {};
+      return [];
     }
   }
 
@@ -272,70 +367,111 @@
     return null;
   }
 
-  function update(textarea) {
+  // {language: text} and {language: {platform: text}} of the texts counted together, each
+  // stripped as the server will strip it.
+  function textsOf(textareas) {
+    var texts = {};
+    var overrides = {};
+    textareas.forEach(function (area) {
+      var language = area.getAttribute("data-count-language");
+      texts[language] = strip(area.value);
+      overrides[language] = {};
+      var form = area.form;
+      Object.keys(LIMITS).forEach(function (platform) {
+        var own = form && area.name ? form.elements.namedItem(area.name + "__" + platform) : null;
+        if (own && typeof own.value === "string") {
+          overrides[language][platform] = strip(own.value);
+        }
+      });
+    });
+    return { texts: texts, overrides: overrides };
+  }
+
+  // What one list shows for one channel: [key, text, over].
+  function line(plan, parts, language, formats) {
+    var channel = plan.label || plan.platform;
+    var key = String(plan.channel_id) + ":" + plan.platform;
+    if (!publishes(plan, language)) {
+      return [key + ":out", format(formats.leftOut, { channel: channel }), 0];
+    }
+    var part = null;
+    for (var i = 0; i < parts.length; i++) {
+      if (parts[i].languages.indexOf(language) !== -1) {
+        part = parts[i];
+      }
+    }
+    var values = {
+      channel: channel,
+      used: part ? part.used : 0,
+      limit: LIMITS[plan.platform],
+      number: part ? part.number : 0,
+      total: parts.length,
+    };
+    var template = formats.label;
+    if (part && part.languages.length > 1) {
+      template = formats.combined;
+    } else if (part && parts.length > 1) {
+      template = formats.part;
+    }
+    var over = Math.max(0, values.used - values.limit);
+    var text = format(template, values);
+    if (over > 0) {
+      text += " (" + format(formats.over, { over: over }) + ")";
+    }
+    return [key, text, over];
+  }
+
+  function update(textarea, texts) {
     var list = listFor(textarea);
     if (!list) {
       return;
     }
-    var platforms = (textarea.getAttribute("data-count-platforms") || "")
-      .split(/\s+/)
-      .filter(function (platform) {
-        return has(LIMITS, platform);
-      });
-    var names = platformNames(list);
-    var labelFormat = list.getAttribute("data-label-format") || DEFAULT_LABEL_FORMAT;
-    var overFormat = list.getAttribute("data-over-format") || DEFAULT_OVER_FORMAT;
+    var language = textarea.getAttribute("data-count-language");
+    var formats = formatsOf(list);
+    var lines = channelsOf(textarea).map(function (plan) {
+      return line(plan, partsFor(plan, texts.texts, texts.overrides), language, formats);
+    });
 
-    // Reuse the items when the platforms are unchanged, and touch only the text that
+    // Reuse the items when the channels are unchanged, and touch only the text that
     // changed: the list is a live region, and every change is read out.
     var items = list.children;
-    var same = items.length === platforms.length;
-    for (var i = 0; same && i < platforms.length; i++) {
-      same = items[i].getAttribute("data-platform") === platforms[i];
+    var same = items.length === lines.length;
+    for (var i = 0; same && i < lines.length; i++) {
+      same = items[i].getAttribute("data-channel") === lines[i][0];
     }
     if (!same) {
       while (list.firstChild) {
         list.removeChild(list.firstChild);
       }
-      platforms.forEach(function (platform) {
+      lines.forEach(function (entry) {
         var item = document.createElement("li");
-        item.setAttribute("data-platform", platform);
+        item.setAttribute("data-channel", entry[0]);
         list.appendChild(item);
       });
     }
-
-    platforms.forEach(function (platform, index) {
-      var used = count(textarea.value, platform);
-      var limit = LIMITS[platform];
-      var over = Math.max(0, used - limit);
-      var text = format(labelFormat, {
-        platform: has(names, platform) ? names[platform] : platform,
-        used: used,
-        limit: limit,
-      });
-      if (over > 0) {
-        text += " (" + format(overFormat, { over: over }) + ")";
-      }
+    lines.forEach(function (entry, index) {
       var item = list.children[index];
-      if (item.textContent !== text) {
-        item.textContent = text;
+      if (item.textContent !== entry[1]) {
+        item.textContent = entry[1];
       }
-      item.classList.toggle("over", over > 0);
+      item.classList.toggle("over", entry[2] > 0);
     });
   }
 
   function refreshAll() {
-    var textareas = document.querySelectorAll("textarea[data-count-platforms]");
-    for (var i = 0; i < textareas.length; i++) {
-      update(textareas[i]);
-    }
+    var textareas = Array.prototype.slice.call(document.querySelectorAll("textarea[data-count-language]"));
+    var texts = textsOf(textareas);
+    textareas.forEach(function (area) {
+      update(area, texts);
+    });
   }
 
-  // Listening on document also covers textareas that arrive later (an HTMX swap).
+  // Listening on document also covers textareas that arrive later (an HTMX swap). Any
+  // text may change every list: a combined post holds them all.
   document.addEventListener("input", function (event) {
     var target = event.target;
-    if (target && target.tagName === "TEXTAREA" && target.hasAttribute("data-count-platforms")) {
-      update(target);
+    if (target && target.tagName === "TEXTAREA" && document.querySelector("textarea[data-count-language]")) {
+      refreshAll();
     }
   });
   document.addEventListener("counter:refresh", refreshAll);

@@ -117,6 +117,7 @@ def write_publication(visitor, check: LiveCheck, photo, planned: date) -> None:
 
 
 def test_the_live_counter_follows_the_text_and_the_ticked_channels(visitor, editor, istanbul, channels):
+    # Both channels publish English only (their content languages), each in one post.
     visitor.log_in(editor.email)
     page = visitor.page
     check = LiveCheck(page)
@@ -126,25 +127,32 @@ def test_the_live_counter_follows_the_text_and_the_ticked_channels(visitor, edit
     # No channel ticked: nothing to count against.
     expect(counts_of(page, "en")).to_have_count(0)
     page.get_by_label("X @BelgiumInIst").check()
-    expect(counts_of(page, "en")).to_have_text(["X: 0 / 280"])
+    expect(counts_of(page, "en")).to_have_text(["@BelgiumInIst (X): 0 / 280"])
 
     english.press_sequentially("Merhaba 👋🏽")
     # X: 8 characters of weight 1, one emoji with a skin tone of weight 2.
-    expect(counts_of(page, "en")).to_have_text(["X: 10 / 280"])
+    expect(counts_of(page, "en")).to_have_text(["@BelgiumInIst (X): 10 / 280"])
     english.press_sequentially(" https://example.org/" + "a" * 60)
-    expect(counts_of(page, "en")).to_have_text(["X: 34 / 280"])
+    expect(counts_of(page, "en")).to_have_text(["@BelgiumInIst (X): 34 / 280"])
 
     page.get_by_label("Facebook @Belgium.Istanbul").check()
     # Facebook counts code points, the link in full: 8 + 2 (emoji and skin tone) + 1 + 80.
-    expect(counts_of(page, "en")).to_have_text(["Facebook: 91 / 63206", "X: 34 / 280"])
+    expect(counts_of(page, "en")).to_have_text(
+        ["@Belgium.Istanbul (Facebook): 91 / 63206", "@BelgiumInIst (X): 34 / 280"]
+    )
     page.get_by_label("X @BelgiumInIst").uncheck()
-    expect(counts_of(page, "en")).to_have_text(["Facebook: 91 / 63206"])
-    # Every language's counter follows the channels, not only the one being typed in.
-    expect(counts_of(page, "tr")).to_have_text(["Facebook: 0 / 63206"])
+    expect(counts_of(page, "en")).to_have_text(["@Belgium.Istanbul (Facebook): 91 / 63206"])
+    # Every language's list follows the channels, not only the one being typed in; a
+    # language the channel does not publish is said so, not counted.
+    expect(counts_of(page, "tr")).to_have_text(
+        ["@Belgium.Istanbul (Facebook): does not publish this language"]
+    )
 
     page.get_by_label("X @BelgiumInIst").check()
     english.fill("日" * 141)
-    expect(counts_of(page, "en")).to_have_text(["Facebook: 141 / 63206", "X: 282 / 280 (2 too many)"])
+    expect(counts_of(page, "en")).to_have_text(
+        ["@Belgium.Istanbul (Facebook): 141 / 63206", "@BelgiumInIst (X): 282 / 280 (2 too many)"]
+    )
     expect(counts_of(page, "en").last).to_have_class("over")
     check.settle()
     visitor.audit()

@@ -4,6 +4,10 @@
 same rules twice; an editor who sees "X: 280 / 280" must not be refused by the server,
 nor the other way round. Each text below is counted on every platform of
 `counting.LIMITS` in the browser, as the editor's page loads the script, and in Python.
+
+The counters count what each ticked channel sends: the browser assembles a channel's parts
+(CalendarCounter.partsFor) as `calendar_app.sending.parts_for` does, and the editor shows,
+under each text, the count of the part that holds it.
 """
 
 import unicodedata
@@ -12,6 +16,10 @@ import pytest
 from playwright.sync_api import expect
 
 from calendar_app.counting import LIMITS, count_for_platform
+from calendar_app.sending import ChannelPlan, parts_for
+from diplomacy.models import Channel
+from tests.browser.browsing import LiveCheck
+from tests.factories import make_channel
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -121,3 +129,169 @@ def test_the_browser_counts_southeast_asian_scripts_as_the_server_on_bluesky(edi
     found = mismatches(editor_page, SOUTHEAST_ASIAN)
 
     assert not found, "counter.js and counting.py disagree:\n" + "\n".join(found)
+
+
+# --- The parts each channel sends: sending.parts_for in the browser and in Python ----------
+
+TEXTS = {
+    "nl": "Welkom in het Belgische consulaat in Istanbul 🇧🇪 https://diplomatie.belgium.be/nl",
+    "fr": "  Bienvenue au consulat de Belgique à Istanbul\u00a0! ",
+    "en": "日本語 and emoji 👨‍👩‍👧‍👦 " * 12,
+    "tr": "İstanbul'daki Belçika Başkonsolosluğuna hoş geldiniz.\n\nwww.example.org",
+    "de": " \u3000\n",  # only spaces, as Python's str.strip() sees them: no German post
+}
+
+PLANS = [
+    ChannelPlan(platform="x", plan="thread", languages=("nl", "fr", "en", "tr")),
+    ChannelPlan(platform="bluesky", plan="thread", languages=("tr", "en", "de", "nl")),
+    ChannelPlan(platform="mastodon", plan="separate", languages=("tr", "en")),
+    ChannelPlan(platform="facebook", plan="combined", languages=("fr", "nl", "de"), separator="\n\n—\n\n"),
+    ChannelPlan(platform="linkedin", plan="combined", languages=("en", "fr"), separator="\n\n· · ·\n\n"),
+    ChannelPlan(platform="x", plan="single", languages=("fr",)),
+    ChannelPlan(platform="threads", plan="single", languages=("de",)),
+    ChannelPlan(platform="instagram", plan="combined", languages=("nl", "fr", "en", "tr")),
+]
+
+OVERRIDES = [
+    {},
+    {"nl": {"x": "Kort: https://diplomatie.belgium.be", "facebook": ""}, "fr": {"facebook": "   "}},
+    {"en": {"bluesky": "Short 👋🏽"}, "de": {"facebook": "Nur auf Facebook"}},
+]
+
+_PARTS_ALL = """
+(cases) => cases.map(([plan, texts, overrides]) =>
+  window.CalendarCounter.partsFor(plan, texts, overrides).map(
+    (part) => [part.number, part.languages, part.text, part.used, part.limit]))
+"""
+
+
+def test_the_browser_assembles_each_channels_parts_as_sending_does(editor_page):
+    cases = [(plan, overrides) for plan in PLANS for overrides in OVERRIDES]
+    arguments = [
+        [
+            {
+                "platform": plan.platform,
+                "plan": plan.plan,
+                "languages": list(plan.languages),
+                "separator": plan.separator,
+            },
+            TEXTS,
+            overrides,
+        ]
+        for plan, overrides in cases
+    ]
+
+    in_browser = editor_page.evaluate(_PARTS_ALL, arguments)
+
+    for (plan, overrides), browser in zip(cases, in_browser, strict=True):
+        expected = [
+            [part.number, list(part.languages), part.text, part.used, part.limit]
+            for part in parts_for(plan, TEXTS, overrides)
+        ]
+        assert browser == expected, (plan, overrides)
+
+
+def test_the_browser_strips_texts_as_python_does(editor_page):
+    texts = ["\u00a0a\u3000", "\x1c\x1fb\x85", "\ufeffc\ufeff", "\u200bd", "\t\r\ne \n"]
+
+    assert editor_page.evaluate("(texts) => texts.map(window.CalendarCounter.strip)", texts) == [
+        text.strip() for text in texts
+    ]
+
+
+# --- What the editor shows under each text -------------------------------------------------
+
+
+def channel_with_plan(
+    post, *, platform: str, handle: str, plan: str, languages: str = "", separator: str = ""
+):
+    channel = make_channel(post=post, platform=platform, handle=handle, content_languages=languages)
+    Channel.objects.filter(pk=channel.pk).update(language_plan=plan, separator=separator or "blank_line")
+    channel.refresh_from_db()
+    return channel
+
+
+def shown_lines(channels, language: str, texts, overrides) -> list[str]:
+    """What the list under `language`'s text must say, with every count from sending.parts_for."""
+    lines = []
+    for channel in channels:
+        plan = ChannelPlan.of(channel)
+        label = f"{channel.handle} ({channel.get_platform_display()})"
+        publishes = plan.languages[0] == language if plan.plan == "single" else language in plan.languages
+        if not publishes:
+            lines.append(f"{label}: does not publish this language")
+            continue
+        parts = parts_for(plan, texts, overrides)
+        part = next((part for part in parts if language in part.languages), None)
+        limit = LIMITS[channel.platform]
+        if part is None:
+            line = f"{label}: 0 / {limit}"
+        elif len(part.languages) > 1:
+            line = f"{label}, combined: {part.used} / {limit}"
+        elif len(parts) > 1:
+            line = f"{label}, post {part.number} of {len(parts)}: {part.used} / {limit}"
+        else:
+            line = f"{label}: {part.used} / {limit}"
+        if part is not None and part.over:
+            line += f" ({part.over} too many)"
+        lines.append(line)
+    return lines
+
+
+def test_every_count_under_every_text_is_that_of_the_part_the_channel_sends(visitor, editor, istanbul):
+    channels = [  # in the editor's order: platform, then handle
+        channel_with_plan(istanbul, platform="bluesky", handle="@belgium-ist.bsky.social", plan="separate"),
+        channel_with_plan(
+            istanbul,
+            platform="facebook",
+            handle="Belgium.Istanbul",
+            plan="combined",
+            languages="fr,nl,tr",
+            separator="dash",
+        ),
+        channel_with_plan(
+            istanbul, platform="mastodon", handle="@be@diplo.social", plan="thread", languages="tr,en"
+        ),
+        channel_with_plan(istanbul, platform="x", handle="@BelgiqueTurquie", plan="single", languages="fr"),
+        channel_with_plan(istanbul, platform="x", handle="@BelgiumInIstanbul", plan="thread"),
+    ]
+    texts = {
+        "nl": "Welkom in het Belgische consulaat in Istanbul 🇧🇪 https://diplomatie.belgium.be/nl",
+        "fr": "Bienvenue au consulat de Belgique à Istanbul ! " * 7,  # over X's 280 alone
+        "en": "",
+        "tr": "İstanbul'daki Belçika Başkonsolosluğuna hoş geldiniz.\n\nwww.example.org",
+        "de": "",
+    }
+    overrides = {"nl": {"x": "Kort: https://diplomatie.belgium.be 👋🏽"}}
+    visitor.log_in(editor.email)
+    page = visitor.page
+    check = LiveCheck(page)
+    visitor.goto("/publications/new/")
+    for channel in channels:
+        page.get_by_label(str(channel), exact=True).check()
+    for language, name in {"nl": "Dutch", "fr": "French", "tr": "Turkish"}.items():
+        page.get_by_label(f"Text in {name}", exact=True).fill(texts[language])
+    page.locator(".variant", has=page.get_by_label("Text in Dutch", exact=True)).get_by_text(
+        "A different text for one platform"
+    ).click()
+    page.get_by_label("Text in Dutch for X only").fill(overrides["nl"]["x"])
+
+    for language in ("nl", "fr", "de", "en", "tr"):
+        expect(page.locator(f"#counts-id_variant_{language} li")).to_have_text(
+            shown_lines(channels, language, texts, overrides)
+        )
+    # The French text alone is over X's limit (and Bluesky's): those lines show as errors.
+    over = sum("too many" in line for line in shown_lines(channels, "fr", texts, overrides))
+    assert over == 3
+    expect(page.locator("#counts-id_variant_fr li.over")).to_have_count(over)
+    # Unticking a channel drops its line everywhere; the Turkish text's thread on X is
+    # post 3 of 3 (nl, fr, tr written; en empty).
+    page.get_by_label(str(channels[0]), exact=True).uncheck()
+    expect(page.locator("#counts-id_variant_tr li")).to_have_text(
+        shown_lines(channels[1:], "tr", texts, overrides)
+    )
+    assert (
+        "@BelgiumInIstanbul (X), post 3 of 3:" in page.locator("#counts-id_variant_tr li").last.inner_text()
+    )
+    check.settle()
+    visitor.audit()

@@ -30,7 +30,7 @@ from playwright.sync_api import expect
 from calendar_app import workflow
 from calendar_app.models import Crisis, Publication, instant_for
 from calendar_app.publishing import engine
-from diplomacy.models import Role, built_in_plan
+from diplomacy.models import Role
 from tests.browser.accessibility import FAILING_IMPACTS, axe_violations, format_violations
 from tests.calendar_factories import make_publication
 from tests.factories import make_channel, make_post, make_user
@@ -70,7 +70,8 @@ def fake_platform():
 
 @pytest.fixture
 def network(fake_platform):
-    """Istanbul and Ankara, each on Facebook and X through the webhook connector."""
+    """Istanbul and Ankara, each on Facebook (one post, Dutch then French) and X (a thread:
+    Dutch, then French answering it) through the webhook connector."""
     istanbul = make_post(
         code="be-cg-istanbul",
         name=ISTANBUL_NAME,
@@ -82,12 +83,11 @@ def network(fake_platform):
     channels = {}
     for post, prefix in ((istanbul, "Istanbul"), (ankara, "Ankara")):
         for platform in ("facebook", "x"):
-            # Each channel publishes its post's languages: an advisory in Dutch and French reaches it.
             channel = make_channel(
-                post=post, platform=platform, handle=f"@Belgium{prefix}", content_languages=""
+                post=post, platform=platform, handle=f"@Belgium{prefix}", content_languages="nl,fr"
             )
             channel.connector, channel.endpoint = "webhook", fake_platform.url
-            channel.language_plan = built_in_plan(platform)  # a thread on X
+            channel.language_plan = "thread" if platform == "x" else "combined"
             channel.save()
             channels[(post.code, platform)] = channel
     return {"istanbul": istanbul, "ankara": ankara, "channels": channels}
@@ -275,22 +275,28 @@ def test_a_crisis_holds_publications_fast_tracks_advisories_and_lists_what_was_m
         advisory.refresh_from_db()
         assert advisory.status == "approved" and advisory.held_by is None
 
-    # --- The engine sends them: one POST per channel, and nothing the crisis holds ------------------
+    # --- The engine sends them: one POST per part, and nothing the crisis holds ---------------------
     move_into_the_past(tulips)  # the festival's time passes during the crisis
     outcome = run_the_engine_after(max(a.scheduled_at for a in advisories))
     assert outcome.get("delivered") == 4, outcome
-    assert fake_platform.wait_for(4, timeout=5)
+    assert fake_platform.wait_for(6, timeout=5)
     received = list(fake_platform.received)
-    assert len(received) == 4
+    assert len(received) == 6
     assert fake_platform.duplicates() == {}
-    sent_to = sorted((r.body["post"], r.body["channel"]["platform"]) for r in received)
-    assert sent_to == [
-        ("be-cg-istanbul", "facebook"),
-        ("be-cg-istanbul", "x"),
-        ("be-emb-ankara", "facebook"),
-        ("be-emb-ankara", "x"),
+    sent = sorted(
+        (r.body["post"], r.body["channel"]["platform"], r.body["part"]["number"], r.body["part"]["text"])
+        for r in received
+    )
+    both = TEXTS["nl"] + "\n\n" + TEXTS["fr"]
+    assert sent == [
+        ("be-cg-istanbul", "facebook", 1, both),
+        ("be-cg-istanbul", "x", 1, TEXTS["nl"]),
+        ("be-cg-istanbul", "x", 2, TEXTS["fr"]),
+        ("be-emb-ankara", "facebook", 1, both),
+        ("be-emb-ankara", "x", 1, TEXTS["nl"]),
+        ("be-emb-ankara", "x", 2, TEXTS["fr"]),
     ]
-    assert all(r.body["texts"] == TEXTS for r in received)
+    assert fake_platform.problems == []  # each French post answers its Dutch one
     assert {r.body["publication"] for r in received} == {a.pk for a in advisories}
     for advisory in advisories:
         advisory.refresh_from_db()
@@ -326,7 +332,7 @@ def test_a_crisis_holds_publications_fast_tracks_advisories_and_lists_what_was_m
     expect(page.locator("section:has(#past-heading)").get_by_role("link", name=CRISIS)).to_be_visible()
     outcome = run_the_engine_after(timezone.now())
     assert "delivered" not in outcome, outcome
-    assert len(fake_platform.received) == 4
+    assert len(fake_platform.received) == 6
     tulips.refresh_from_db()
     assert tulips.status == "approved" and not tulips.deliveries.exists()
 

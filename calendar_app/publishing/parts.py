@@ -1,0 +1,248 @@
+"""What a delivery sends, part by part: the approved revision's texts turned into platform
+posts by calendar_app.sending (the one function that decides it), frozen as DeliveryPart
+rows at the delivery's first claim, and read back as the parts the connectors send.
+
+The "publish now" list, show_delivery and the engine all take their parts from here, so a
+person posting by hand sees exactly what an API connector would send.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+
+from calendar_app import counting, sending
+from calendar_app.models import (
+    Delivery,
+    DeliveryPart,
+    Publication,
+    PublicationRevision,
+    ReviewDecision,
+)
+
+if TYPE_CHECKING:
+    from diplomacy.models import Channel
+
+
+@dataclass(frozen=True)
+class OutgoingPart(sending.Part):
+    """A part as a connector sends it: a sending.Part with the key that makes a repeat of
+    its request harmless where the platform takes one (Mastodon, Bluesky, webhooks)."""
+
+    idempotency_key: str = ""
+    #: How many parts the delivery has (the webhook document says "part 2 of 4").
+    of: int = 1
+
+
+def approved_revision(publication: Publication) -> PublicationRevision | None:
+    """The revision that goes out: the last approved one, or for a break-glass advisory the
+    revision its post manager confirmed; None when there is neither."""
+    review = (
+        publication.reviews.filter(decision=ReviewDecision.APPROVE)
+        .select_related("revision")
+        .order_by("-created_at")
+        .first()
+    )
+    if review is not None:
+        return review.revision
+    event = publication.events.filter(verb="break_glass").order_by("-pk").first()
+    if event is None:
+        return None
+    return publication.revisions.filter(number=event.data.get("revision")).first()
+
+
+@dataclass(frozen=True)
+class Content:
+    """What `sending.parts_for` takes from a publication: texts, per-platform texts, images."""
+
+    texts: dict[str, str]
+    overrides: dict[str, dict[str, str]]
+    images: int
+    #: "approved" (the approved revision) or "current" (the variants as they are now).
+    source: str
+
+
+def approved_content(publication: Publication) -> Content | None:
+    """The approved revision's content, or None when nothing was approved."""
+    revision = approved_revision(publication)
+    if revision is None:
+        return None
+    texts, overrides = sending.revision_texts(revision.content)
+    assets = revision.content.get("assets")
+    return Content(
+        texts=texts,
+        overrides=overrides,
+        images=len(assets) if isinstance(assets, list) else 0,
+        source="approved",
+    )
+
+
+def current_content(publication: Publication) -> Content:
+    """The publication's variants and images as they are now (not yet approved)."""
+    texts: dict[str, str] = {}
+    overrides: dict[str, dict[str, str]] = {}
+    for variant in publication.variants.all():
+        texts[variant.language] = variant.text or ""
+        overrides[variant.language] = dict(variant.platform_texts or {})
+    return Content(texts=texts, overrides=overrides, images=publication.assets.count(), source="current")
+
+
+def planned_parts(channel: Channel, content: Content | None) -> list[sending.Part]:
+    """The parts `channel` sends of `content` (none without content)."""
+    if content is None:
+        return []
+    return sending.parts_for(
+        sending.ChannelPlan.of(channel), content.texts, content.overrides, images=content.images
+    )
+
+
+def freeze(delivery: Delivery) -> list[DeliveryPart]:
+    """The delivery's parts, made from the approved revision the first time (and stored with
+    the channel's plan), read back afterwards: what goes out is fixed at the first claim.
+
+    Called by whoever holds the delivery's claim (or records it by hand); the unique
+    (delivery, number) keeps a racing second call from making them twice.
+    """
+    stored = list(DeliveryPart.objects.filter(delivery=delivery).order_by("number"))
+    if stored:
+        return stored
+    channel = delivery.channel
+    parts = planned_parts(channel, approved_content(delivery.publication))
+    if not parts:
+        return []
+    # The parts and the plan together: a thread resumed after a crash stays a thread.
+    with transaction.atomic():
+        planned = _store(delivery, parts)
+    if planned:
+        delivery.plan = delivery.channel.language_plan
+    else:  # frozen meanwhile by another hand (a person recording it)
+        delivery.plan = Delivery.objects.values_list("plan", flat=True).get(pk=delivery.pk)
+    return list(DeliveryPart.objects.filter(delivery=delivery).order_by("number"))
+
+
+def _store(delivery: Delivery, parts: list[sending.Part]) -> bool:
+    """Store the parts (unless stored meanwhile) and the plan; True when this call set the plan."""
+    DeliveryPart.objects.bulk_create(
+        [
+            DeliveryPart(
+                delivery=delivery,
+                number=part.number,
+                languages=",".join(part.languages),
+                text=part.text,
+                images=part.images,
+                # Part 1 keeps the delivery's key: a request made before deliveries had
+                # parts is still recognised by the platform as the same one.
+                **({"idempotency_key": delivery.idempotency_key} if part.number == 1 else {}),
+            )
+            for part in parts
+        ],
+        ignore_conflicts=True,
+    )
+    return bool(Delivery.objects.filter(pk=delivery.pk, plan="").update(plan=delivery.channel.language_plan))
+
+
+def outgoing(row: DeliveryPart, platform: str, of: int) -> OutgoingPart:
+    """A stored part as the connectors take it (counted again the way its platform counts)."""
+    return OutgoingPart(
+        number=row.number,
+        languages=tuple(row.language_list),
+        text=row.text,
+        used=counting.count_for_platform(row.text, platform),
+        limit=counting.LIMITS.get(platform, 0),
+        images=row.images,
+        idempotency_key=row.idempotency_key,
+        of=of,
+    )
+
+
+def for_delivery(delivery: Delivery) -> list[sending.Part]:
+    """What a delivery sends (or sent): its frozen parts once it was claimed or recorded,
+    else the parts the approved revision makes on its channel now. For the "publish now"
+    list of manual channels, whose deliveries no engine claims. Reads the delivery's
+    channel and post (select_related them)."""
+    platform = delivery.channel.platform
+    rows = list(delivery.parts.all())
+    if rows:
+        return [outgoing(row, platform, len(rows)) for row in rows]
+    return planned_parts(delivery.channel, approved_content(delivery.publication))
+
+
+def _asset_list(publication: Publication, content: Content) -> list[tuple[int, dict[str, str]]]:
+    """[(asset id, {language: description})] in the order images go out (by id)."""
+    if content.source == "approved":
+        revision = approved_revision(publication)
+        stored = (revision.content.get("assets") if revision is not None else None) or []
+        return [(int(pk), dict(alt_texts or {})) for pk, alt_texts in stored]
+    return [(asset.pk, dict(asset.alt_texts or {})) for asset in publication.assets.order_by("pk")]
+
+
+def _alt(alt_texts: dict[str, str], language: str) -> str:
+    return alt_texts.get(language) or next(iter(alt_texts.values()), "")
+
+
+def describe(publication: Publication) -> dict[str, object]:
+    """What each channel of `publication` sends, as a JSON-ready document (show_delivery):
+    from the approved revision when there is one ("source": "approved"), else from the
+    variants as they are now ("current"); a delivery's frozen parts, with their status
+    and platform id, once it has them."""
+    content = approved_content(publication) or current_content(publication)
+    assets = _asset_list(publication, content)
+    deliveries = {
+        delivery.channel_id: delivery
+        for delivery in publication.deliveries.prefetch_related("parts").select_related("channel")
+    }
+    channels = []
+    for channel in publication.channels.select_related("post").order_by("pk"):
+        plan = sending.ChannelPlan.of(channel)
+        delivery = deliveries.get(channel.pk)
+        rows = list(delivery.parts.all()) if delivery is not None else []
+        if rows:
+            shown: list[sending.Part] = [outgoing(row, channel.platform, len(rows)) for row in rows]
+        else:
+            shown = sending.parts_for(plan, content.texts, content.overrides, images=content.images)
+        described_parts = []
+        for index, part in enumerate(shown):
+            described: dict[str, object] = {
+                "number": part.number,
+                "languages": list(part.languages),
+                "text": part.text,
+                "weighted_length": part.used,
+                "limit": part.limit,
+                "fits": part.fits,
+                "images": [
+                    {"asset": pk, "alt": _alt(alt_texts, part.language)}
+                    for pk, alt_texts in assets[: part.images]
+                ],
+            }
+            if rows:
+                row = rows[index]
+                described.update(status=row.status, platform_post_id=row.platform_post_id, url=row.url)
+            described_parts.append(described)
+        entry: dict[str, object] = {
+            "channel": channel.pk,
+            "handle": channel.handle,
+            "platform": channel.platform,
+            "connector": channel.connector,
+            "plan": (delivery.plan if delivery is not None and delivery.plan else channel.language_plan),
+            "languages": list(plan.languages),
+            "left_out": sending.languages_left_out(plan, content.texts),
+            "parts": described_parts,
+        }
+        if delivery is not None:
+            entry["delivery"] = {
+                "id": delivery.pk,
+                "status": delivery.status,
+                "platform_post_id": delivery.platform_post_id,
+                "url": delivery.url,
+                "error": delivery.error,
+            }
+        channels.append(entry)
+    return {
+        "publication": publication.pk,
+        "title": publication.title,
+        "status": publication.status,
+        "source": content.source,
+        "channels": channels,
+    }

@@ -1,0 +1,174 @@
+"""The demo in every language plan, its texts in their own language, and the audit that
+checks what approved publications send (calendar_app.audit)."""
+
+import csv
+
+import pytest
+from django.core.management import call_command
+
+from calendar_app import audit
+from calendar_app.demo import DATA_DIR, place_words
+from calendar_app.models import Publication, PublicationRevision, Review, Variant
+from calendar_app.workflow import content_snapshot
+from diplomacy.models import Channel, LanguagePlan, Post
+from tests.calendar_factories import make_publication
+from tests.factories import make_channel
+
+
+@pytest.fixture
+def seeded(db, settings):
+    settings.DEBUG = True
+    call_command("seed_demo", "--password", "demo-pass-123", "--publications", "200", verbosity=0)
+
+
+def approve_as_is(publication: Publication, reviewer) -> None:
+    """An approval of the publication's current content, as the workflow stores one."""
+    revision = PublicationRevision.objects.create(
+        publication=publication, number=1, content=content_snapshot(publication), checks=[]
+    )
+    Review.objects.create(
+        publication=publication, revision=revision, reviewer=reviewer, decision="approve", guideline_version=0
+    )
+
+
+def test_no_approved_demo_publication_sends_a_part_over_its_limit_or_in_a_language_not_published(seeded):
+    result = audit.audit_publications(Publication.objects.all())
+    assert result.publications > 50
+    assert result.parts > result.deliveries, "threads of several posts are among them"
+    assert [f for f in result.findings if f.problem in audit.VIOLATIONS] == []
+    assert result.violations == 0
+
+
+def test_every_approved_demo_publication_has_a_revision_to_send_and_a_channel_that_sends_it(seeded):
+    result = audit.audit_publications(Publication.objects.all())
+    assert result.count(audit.NO_APPROVED_REVISION) == 0
+    assert result.count(audit.NOTHING_TO_SEND) == 0
+
+
+def test_the_demo_has_channels_in_every_language_plan_and_none_the_forms_would_refuse(seeded):
+    plans = set(Channel.objects.values_list("platform", "language_plan"))
+    assert {("x", "thread"), ("bluesky", "thread"), ("mastodon", "thread"), ("facebook", "combined")} <= plans
+    assert {plan for _platform, plan in plans} == set(LanguagePlan.values)
+    assert set(Channel.objects.filter(platform="facebook").values_list("separator", flat=True)) == {
+        "blank_line",
+        "dash",
+        "dots",
+    }
+    assert not Channel.objects.filter(
+        language_plan="thread", platform__in=["facebook", "linkedin", "instagram"]
+    )
+    assert audit.invalid_channels() == []
+
+
+def test_istanbul_publishes_its_four_languages_as_a_thread_on_x_and_combined_on_facebook(seeded):
+    istanbul = Post.objects.get(code="be-cg-istanbul")
+    assert istanbul.publishing_language_list == ["nl", "fr", "en", "tr"]
+    channels = {c.handle: c for c in istanbul.channels.all()}
+    x = channels["@BelgiumInIstanbul"]
+    assert (x.platform, x.language_plan, x.publishing_languages) == ("x", "thread", ["nl", "fr", "en", "tr"])
+    facebook = channels["@Belgium.Istanbul"]
+    assert (facebook.language_plan, facebook.publishing_languages) == ("combined", ["nl", "fr", "en", "tr"])
+    french = channels["@BelgiqueTurquie"]
+    assert (french.platform, french.language_plan, french.publishing_languages) == ("x", "single", ["fr"])
+    dutch = [c for c in channels.values() if c.language_plan == "single" and c.content_languages == "nl"]
+    assert len(dutch) == 1
+
+
+def test_seeding_again_keeps_one_channel_per_istanbul_account(seeded):
+    before = sorted(Channel.objects.values_list("pk", "handle", "language_plan"))
+    call_command("seed_demo", "--password", "demo-pass-123", verbosity=0)
+    assert sorted(Channel.objects.values_list("pk", "handle", "language_plan")) == before
+
+
+def test_country_names_are_written_in_the_language_of_the_text():
+    post = Post(city="Kuala Lumpur", country="MY")
+    assert place_words(post, "fr")["in_country"] == "en Malaisie"
+    assert place_words(post, "nl")["country"] == "Maleisië"
+    cairo = Post(city="Cairo", country="EG")
+    assert place_words(cairo, "fr")["at_city"] == "au Caire"
+    assert place_words(cairo, "fr")["of_country"] == "d'Égypte"
+    assert place_words(Post(city="Washington", country="US"), "fr")["in_country"] == "aux États-Unis"
+    assert place_words(Post(city="Tokyo", country="JP"), "fr")["in_country"] == "au Japon"
+    assert place_words(Post(city="Singapore", country="SG"), "fr")["in_country"] == "à Singapour"
+    assert place_words(Post(city="Ankara", country="TR"), "de")["country"] == "der Türkei"
+    assert place_words(Post(city="The Hague", country="NL"), "nl")["city"] == "Den Haag"
+
+
+def test_no_demo_text_in_dutch_french_or_german_names_its_country_in_english(seeded):
+    with open(DATA_DIR / "country_names.csv", encoding="utf-8") as handle:
+        names = {row["code"]: row for row in csv.DictReader(handle)}
+    checked = 0
+    for variant in Variant.objects.filter(language__in=["nl", "fr", "de"]).select_related(
+        "publication__post"
+    ):
+        row = names[variant.publication.post.country.code]
+        english = row["en"].removeprefix("the ")
+        if english not in row[variant.language]:
+            checked += 1
+            assert english not in variant.text, (variant.language, variant.text)
+    assert checked > 20
+
+
+def test_the_audit_finds_a_combined_post_over_its_limit_and_names_the_channel(db, istanbul, editor, reviewer):
+    x = make_channel(post=istanbul, platform="x", handle="@Combined", content_languages="nl,fr")
+    Channel.objects.filter(pk=x.pk).update(language_plan="combined")
+    texts = {"nl": "N" * 200, "fr": "F" * 200}
+    publication = make_publication(
+        post=istanbul, author=editor, status="approved", channels=[x], variants=texts
+    )
+    approve_as_is(publication, reviewer)
+    result = audit.audit_publications(Publication.objects.all())
+    assert result.violations == 1
+    [finding] = result.findings
+    assert finding.problem == audit.OVER_LIMIT
+    assert "@Combined" in finding.detail
+    assert "402 of 280, 122 over" in finding.detail
+
+
+def test_the_same_texts_as_a_thread_pass_the_audit(db, istanbul, editor, reviewer):
+    x = make_channel(post=istanbul, platform="x", handle="@Thread", content_languages="nl,fr")
+    Channel.objects.filter(pk=x.pk).update(language_plan="thread")
+    texts = {"nl": "N" * 200, "fr": "F" * 200}
+    publication = make_publication(
+        post=istanbul, author=editor, status="published", channels=[x], variants=texts
+    )
+    approve_as_is(publication, reviewer)
+    result = audit.audit_publications(Publication.objects.all())
+    assert (result.publications, result.parts, result.violations) == (1, 2, 0)
+
+
+def test_the_audit_reads_the_approved_revision_not_a_later_edit(db, istanbul, editor, reviewer):
+    x = make_channel(post=istanbul, platform="x", handle="@Edited", content_languages="en")
+    publication = make_publication(
+        post=istanbul, author=editor, status="approved", channels=[x], variants={"en": "E" * 300}
+    )
+    approve_as_is(publication, reviewer)
+    Variant.objects.filter(publication=publication).update(text="Short now.")
+    assert audit.audit_publications(Publication.objects.all()).count(audit.OVER_LIMIT) == 1
+
+
+def test_the_audit_leaves_drafts_alone_and_reports_an_approved_publication_without_revision(
+    db, istanbul, editor
+):
+    x = make_channel(post=istanbul, platform="x", content_languages="en")
+    make_publication(post=istanbul, author=editor, status="draft", channels=[x], variants={"en": "E" * 300})
+    make_publication(post=istanbul, author=editor, status="approved", channels=[x])
+    result = audit.audit_publications(Publication.objects.all())
+    assert result.publications == 1
+    assert result.count(audit.NO_APPROVED_REVISION) == 1
+    assert result.violations == 0
+
+
+def test_seeding_an_older_demo_renames_its_istanbul_x_account_rather_than_adding_a_second(db):
+    from diplomacy import demo as network_demo
+
+    network_demo.load_posts()
+    istanbul = Post.objects.get(code="be-cg-istanbul")
+    old = Channel.objects.create(
+        post=istanbul, platform="x", handle="@BelgiumInIstanb", content_languages="tr,en"
+    )
+    network_demo.create_channels()
+    handles = set(istanbul.channels.filter(platform="x").values_list("handle", flat=True))
+    assert handles == {"@BelgiumInIstanbul", "@BelgiqueTurquie"}
+    old.refresh_from_db()
+    assert (old.handle, old.language_plan, old.content_languages) == ("@BelgiumInIstanbul", "thread", "")
