@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from calendar_app import workflow
 from calendar_app.models import Delivery, Publication, PublicationRevision
-from calendar_app.publishing import engine
+from calendar_app.publishing import engine, parts
 from diplomacy.models import Channel
 from tests.calendar_factories import make_publication
 from tests.factories import make_channel
@@ -295,3 +295,18 @@ def test_publish_now_shows_the_approved_text_not_a_later_edit(client, editor, ap
     page = client.get(reverse("publish_now")).content.decode()
     assert TEXTS["fr"].replace("'", "&#x27;") in page
     assert "Modifié" not in page
+
+
+def test_publish_now_shows_the_parts_a_delivery_was_frozen_with_even_if_the_channel_changed_since(
+    client, editor, approved_on_x_by_hand, x_thread
+):
+    engine.create_due_deliveries()
+    delivery = Delivery.objects.get(channel=x_thread)
+    parts.freeze(delivery)  # claimed: what goes out is fixed
+    Delivery.objects.filter(pk=delivery.pk).update(status="unknown", error="No answer from X.")
+    Channel.objects.filter(pk=x_thread.pk).update(language_plan="combined")
+    client.force_login(editor)
+    page = client.get(reverse("publish_now")).content.decode()
+    assert "Post 4 of 4 · Turkish" in page
+    assert "Post 2 answers post 1: post it as a reply to post 1." in page
+    assert "No answer from X." in page

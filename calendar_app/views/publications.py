@@ -391,31 +391,40 @@ def channels_shown(
     """What each channel sends (calendar_app.sending.for_channels), with the names a page
     shows; `assets`, when given, are the images in order, shown on the posts carrying them.
     Each channel must come with its post (guidelines.publication_channels)."""
-    shown = []
-    for sent in sending.for_channels(channels, texts, overrides, images=images):
-        plan = sent.plan
-        parts = [
+    return [
+        channel_shown(sent.channel, sent.plan, sent.parts, sent.left_out, assets=assets)
+        for sent in sending.for_channels(channels, texts, overrides, images=images)
+    ]
+
+
+def channel_shown(
+    channel: Channel,
+    plan: sending.ChannelPlan,
+    parts: list[sending.Part],
+    left_out: list[str],
+    *,
+    assets: list[Asset] | None = None,
+) -> ChannelShown:
+    """One channel's posts (made by calendar_app.sending) with the names a page shows."""
+    return ChannelShown(
+        channel=channel,
+        plan=str(dict(LanguagePlan.choices).get(plan.plan, plan.plan)),
+        parts=[
             PartShown(
                 part=part,
-                of=len(sent.parts),
+                of=len(parts),
                 languages=", ".join(language_name(language) for language in part.languages),
                 answers=part.number - 1 if plan.plan == LanguagePlan.THREAD and part.number > 1 else None,
                 images=[(asset, asset.alt_text(part.language)) for asset in (assets or [])[: part.images]],
             )
-            for part in sent.parts
-        ]
-        publishes = plan.languages[:1] if plan.plan == LanguagePlan.SINGLE else plan.languages
-        shown.append(
-            ChannelShown(
-                channel=sent.channel,
-                plan=str(dict(LanguagePlan.choices).get(plan.plan, plan.plan)),
-                parts=parts,
-                left_out=language_names(sent.left_out),
-                publishes=language_names(list(publishes)),
-                rendition=images_module.PLATFORM_RENDITION.get(plan.platform, "landscape"),
-            )
-        )
-    return shown
+            for part in parts
+        ],
+        left_out=language_names(left_out),
+        publishes=language_names(
+            list(plan.languages[:1] if plan.plan == LanguagePlan.SINGLE else plan.languages)
+        ),
+        rendition=images_module.PLATFORM_RENDITION.get(plan.platform, "landscape"),
+    )
 
 
 def publication_shown(publication: Publication, *, image_count: int | None = None) -> list[ChannelShown]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,10 +15,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from calendar_app import permissions, workflow
+from calendar_app import permissions, sending, workflow
 from calendar_app.models import Delivery, DeliveryStatus, Publication
-from calendar_app.publishing import ManualOnly, OutcomeUnknown, SurelyFailed, connector_for, engine
-from calendar_app.views.publications import ChannelShown, channels_shown, safe_next
+from calendar_app.publishing import ManualOnly, OutcomeUnknown, SurelyFailed, connector_for, engine, parts
+from calendar_app.views.publications import ChannelShown, channel_shown, safe_next
 from diplomacy import roles
 from diplomacy.http import AuthenticatedHttpRequest
 from diplomacy.models import Channel
@@ -37,18 +38,20 @@ def publish_now(request: AuthenticatedHttpRequest) -> HttpResponse:
         Q(status=DeliveryStatus.PENDING, channel__connector="manual") | Q(status=DeliveryStatus.UNKNOWN),
         publication__in=sendable,
     ).select_related("publication__post", "channel__post")
-    due = deliveries.prefetch_related("publication__assets").order_by("publication__scheduled_at", "pk")
-    items = [{"delivery": d, "sent": _approved_parts(d)} for d in due[:100]]
+    due = deliveries.prefetch_related("parts").order_by("publication__scheduled_at", "pk")
+    items = [{"delivery": d, "sent": _posts_to_make(d)} for d in due[:100]]
     return render(request, "calendar_app/publish_now.html", {"items": items})
 
 
-def _approved_parts(delivery: Delivery) -> ChannelShown:
-    """The posts a person makes on the delivery's channel, in order, of the approved text."""
-    # The approved text as the platform receives it (its own text for the platform, where
-    # there is one), so no further override applies.
-    texts = engine.approved_texts(delivery.publication, delivery.channel.platform)
-    images = len(delivery.publication.assets.all())
-    return channels_shown([delivery.channel], texts, images=images)[0]
+def _posts_to_make(delivery: Delivery) -> ChannelShown:
+    """The posts a person makes on the delivery's channel, in order: the parts it was frozen
+    with, else those the approved revision makes on the channel now (parts.for_delivery)."""
+    plan = sending.ChannelPlan.of(delivery.channel)
+    if delivery.plan:  # frozen with the plan the channel had then
+        plan = replace(plan, plan=delivery.plan)
+    content = parts.approved_content(delivery.publication)
+    left_out = sending.languages_left_out(plan, content.texts) if content is not None else []
+    return channel_shown(delivery.channel, plan, parts.for_delivery(delivery), left_out)
 
 
 @login_required
