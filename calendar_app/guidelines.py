@@ -510,6 +510,58 @@ def blocking_failures(results: list[Result]) -> list[Result]:
     return [result for result in results if result.blocking]
 
 
+#: The rules about what each channel sends. They are run again when a publication is
+#: approved: a channel's plan or languages may have changed since it was submitted.
+SENDING_RULES = ("text-length", "channel-languages")
+
+
+def sending_failures(publication: Publication) -> list[Result]:
+    """The blocking failures of the rules about what each channel sends, on the channels as
+    they are now (central's settings applied: a rule central turned off stays off)."""
+    rules = [rule for rule in configured_rules() if rule.code in SENDING_RULES]
+    return blocking_failures(check(CheckContext.for_publication(publication), rules))
+
+
+def plans_that_would_not_fit(channel: Channel) -> list[str]:
+    """What would go wrong on the publications planned on `channel` (in review or approved,
+    not yet sent to it) if it published as it is now set, unsaved: one line each for those
+    whose posts would be too long or that would have nothing to send there."""
+    from calendar_app.models import Delivery, DeliveryStatus
+
+    sent = Delivery.objects.filter(channel=channel).exclude(status=DeliveryStatus.PENDING)
+    planned = (
+        Publication.objects.filter(
+            channels=channel,
+            status__in=[PublicationStatus.IN_REVIEW, PublicationStatus.APPROVED],
+            scheduled_at__gte=timezone.now(),
+        )
+        .exclude(pk__in=sent.values("publication_id"))
+        .prefetch_related("variants", "assets")
+        .order_by("scheduled_at")
+    )
+    plan = sending.ChannelPlan.of(channel)
+    problems = []
+    for publication in planned:
+        variants = list(publication.variants.all())
+        parts = sending.parts_for(
+            plan,
+            {v.language: v.text for v in variants},
+            {v.language: dict(v.platform_texts) for v in variants},
+            images=len(publication.assets.all()),
+        )
+        if not parts:
+            problem = _("nothing to send in this channel's languages")
+        elif not all(part.fits for part in parts):
+            problem = "; ".join(part_too_long(plan, part, len(parts)) for part in parts if not part.fits)
+        else:
+            continue
+        problems.append(
+            _("“%(title)s” (%(status)s): %(problem)s")
+            % {"title": publication.title, "status": publication.get_status_display(), "problem": problem}
+        )
+    return problems
+
+
 def current_version() -> int:
     """The number of the guidelines now in force (0 before any change)."""
     latest = GuidelineVersion.objects.order_by("-number").values_list("number", flat=True).first()

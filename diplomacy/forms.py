@@ -11,6 +11,7 @@ from diplomacy.credentials import NEEDS_ACCOUNT, CredentialsError, usable_for
 from diplomacy.credentials import encrypt as encrypt_credentials
 from diplomacy.models import (
     API_CONNECTORS,
+    CHANNEL_LANGUAGE_CHECKS,
     POST_ROLES,
     Channel,
     Connector,
@@ -171,6 +172,8 @@ class ChannelForm(forms.ModelForm):
         # The post comes from the URL, never from the submitted data: a forged
         # `post` field is ignored.
         self.instance.post = post
+        #: The language settings as stored, to know whether a save changes them.
+        self._stored_languages = self._language_settings()
         self._set_up_language_fields(post)
         self.fields["weekly_target"].widget.attrs.update({"min": 0, "max": 100})
         # A submission without the field (a script, an older page) keeps the connector.
@@ -250,6 +253,36 @@ class ChannelForm(forms.ModelForm):
         self._clean_language_plan(cleaned)
         self._clean_publishing(cleaned)
         return cleaned
+
+    def _language_settings(self) -> tuple[str, str, str]:
+        return (self.instance.content_languages, self.instance.language_plan, self.instance.separator)
+
+    def _post_clean(self) -> None:
+        """After the model's own checks: a change of languages, plan or separator must leave
+        every publication planned on the channel sendable (CHANNEL_LANGUAGE_CHECKS), or the
+        person is told which ones would not fit, before anything is saved."""
+        super()._post_clean()
+        if self.errors or self.instance.pk is None or self._language_settings() == self._stored_languages:
+            return
+        problems = [problem for check in CHANNEL_LANGUAGE_CHECKS for problem in check(self.instance)]
+        if problems:
+            shown = problems[:5]
+            if len(problems) > len(shown):
+                shown.append(_("…and %(count)s more.") % {"count": len(problems) - len(shown)})
+            self.add_error(
+                None,
+                forms.ValidationError(
+                    [
+                        _(
+                            "With these language settings, publications planned on this channel "
+                            "would not go out as they were checked. Change them first, or keep "
+                            "the settings:"
+                        ),
+                        *shown,
+                    ],
+                    code="planned_publications",
+                ),
+            )
 
     def _clean_language_plan(self, cleaned: dict[str, Any]) -> None:
         """Fill an empty plan or separator (central's default for a new channel, the

@@ -40,6 +40,7 @@ from django_countries import countries
 from django_countries.fields import Country
 
 from diplomacy.models import (
+    CHANNEL_LANGUAGE_CHECKS,
     Channel,
     LanguagePlan,
     Platform,
@@ -533,8 +534,19 @@ def _plan_channels(rows: list[_Row], columns: frozenset[str], *, lock: bool) -> 
         # The post was looked up above; Django's check of the foreign key
         # would cost one query per row.
         check.full_clean(channel, _CHANNEL_FIELD_COLUMNS, exclude={"post"})
+        if check.ok and changed and _LANGUAGE_SETTINGS & set(changed):
+            # As on the channel form: planned publications must still go out as checked.
+            for problem in (problem for run in CHANNEL_LANGUAGE_CHECKS for problem in run(channel)):
+                message = _(
+                    "A publication planned on this channel would not go out as it was checked: %(problem)s"
+                )
+                check.error("content_languages", message % {"problem": problem})
         _add_to_plan(plan, check, channel, changed)
     return plan
+
+
+#: A channel's settings that change what it sends (see CHANNEL_LANGUAGE_CHECKS).
+_LANGUAGE_SETTINGS = {"content_languages", "language_plan", "separator"}
 
 
 def _language_plan(

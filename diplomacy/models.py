@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import zoneinfo
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, ClassVar
@@ -315,6 +316,13 @@ def plan_problems(platform: str, plan: str, languages: list[str], policy: list[s
                 % {"language": languages[0], "policy": ",".join(policy)}
             )
     return problems
+
+
+#: Checks of a channel's new language settings (languages, plan, separator) before a
+#: person saves them, each returning what would go wrong (empty: nothing). Apps that plan
+#: content on channels add theirs when they start (calendar_app: the publications planned
+#: on the channel must still fit), so the registry never imports them.
+CHANNEL_LANGUAGE_CHECKS: list[Callable[[Channel], list[str]]] = []
 
 
 class PlatformDefault(models.Model):

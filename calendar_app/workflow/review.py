@@ -119,6 +119,17 @@ def _decide(
             raise DecisionRefused(_("This revision fails a blocking guideline: request changes instead."))
         if publication.is_expired_in_review():
             raise DecisionRefused(_("Its time has passed: the post must reschedule it first."))
+        # What goes out is what was checked: a channel may have changed its plan or
+        # languages since the revision was submitted, so the posts are judged again.
+        changed = guidelines.sending_failures(publication)
+        if changed:
+            raise DecisionRefused(
+                _(
+                    "What a channel would send no longer passes the guidelines: %(problems)s "
+                    "Request changes instead."
+                )
+                % {"problems": " ".join(problem for result in changed for problem in result.problems)}
+            )
     with action_transaction():
         move(actor, publication, action, expected_revision=expected_revision, comment=comment)
         if action == "approve" and is_advisory:
