@@ -298,6 +298,25 @@ def test_a_broadcast_makes_one_advisory_per_affected_post_on_the_chosen_platform
     assert crisis.events.filter(verb="advisory_broadcast").count() == 1
 
 
+def test_a_channel_that_publishes_none_of_the_advisorys_languages_is_left_out_not_blocking(
+    reviewer, istanbul, ankara
+):
+    istanbul_x = _api_channel(istanbul, "x", languages="nl,fr")
+    turkish_only = make_channel(
+        post=istanbul, platform="facebook", handle="BelcikaIstanbul", content_languages="tr"
+    )
+    make_channel(post=ankara, platform="facebook", handle="BelcikaAnkara", content_languages="tr")
+    crisis = workflow.declare_crisis(reviewer, title="Coup", reason="Reports.", countries=["TR"])
+    advisory = _advisory(variants={"nl": "Blijf binnen.", "fr": "Restez à l'intérieur."})
+
+    made, skipped = workflow.broadcast_advisory(reviewer, crisis, advisory)
+
+    assert [publication.post for publication in made] == [istanbul]
+    assert list(made[0].channels.all()) == [istanbul_x]
+    assert turkish_only not in made[0].channels.all()
+    assert skipped == [ankara]
+
+
 def test_a_host_language_text_goes_only_to_posts_of_that_language(reviewer, istanbul):
     _api_channel(istanbul)
     athens = make_post(name="Embassy of Belgium in Athens", country="GR", host_languages="el")
@@ -320,8 +339,8 @@ def test_an_advisory_without_french_is_refused_and_nothing_is_saved(reviewer, is
 
 
 def test_a_broadcast_failing_a_blocking_guideline_saves_nothing(reviewer, istanbul, ankara):
-    _api_channel(istanbul, "x")
-    _api_channel(ankara, "x")
+    _api_channel(istanbul, "x", languages="nl,fr")
+    _api_channel(ankara, "x", languages="nl,fr")
     crisis = workflow.declare_crisis(reviewer, title="Coup", reason="Reports.", countries=["TR"])
     too_long = _advisory(variants={"nl": "Blijf binnen. " * 40, "fr": "Restez."}, platforms=["x"])
     with pytest.raises(workflow.GuidelinesFailed) as failed:

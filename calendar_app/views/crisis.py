@@ -279,9 +279,9 @@ def advisory_compose(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
                     len(made),
                 ) % {"count": len(made)}
                 if skipped:
-                    text += " " + _("No channel on those platforms at: %(posts)s.") % {
-                        "posts": ", ".join(post.name for post in skipped)
-                    }
+                    text += " " + _(
+                        "No channel on those platforms publishes the advisory's languages at: %(posts)s."
+                    ) % {"posts": ", ".join(post.name for post in skipped)}
                 messages.success(request, text)
                 return redirect(crisis)
         status = 400

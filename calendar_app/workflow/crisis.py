@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_countries import countries as all_countries
 
-from calendar_app import guidelines, notifications, permissions, tasks, translation
+from calendar_app import guidelines, notifications, permissions, sending, tasks, translation
 from calendar_app.models import (
     NETWORK_LANGUAGES,
     Crisis,
@@ -398,12 +398,16 @@ def _refuse_a_repeat(actor: User, crisis: Crisis, posts: list[Post], content: Ad
         raise CrisisRefused(_("This advisory was sent a moment ago: it is not sent twice."))
 
 
-def _channels_by_post(posts: list[Post], platforms: list[str]) -> dict[int, list[Channel]]:
+def _channels_by_post(posts: list[Post], content: AdvisoryContent) -> dict[int, list[Channel]]:
+    """Each post's active channels on the chosen platforms that publish at least one of the
+    advisory's languages: a channel in English or Turkish only gets nothing from a Dutch and
+    French advisory, and is left out rather than holding the whole advisory back."""
     by_post: dict[int, list[Channel]] = {}
-    for channel in Channel.objects.filter(post__in=posts, platform__in=platforms, active=True).order_by(
-        "platform", "handle"
-    ):
-        by_post.setdefault(channel.post_id, []).append(channel)
+    channels = Channel.objects.filter(post__in=posts, platform__in=content.platforms, active=True)
+    for channel in channels.select_related("post").order_by("platform", "handle"):
+        texts = _advisory_languages_for(channel.post, content.variants)
+        if sending.languages_sent(sending.ChannelPlan.of(channel), texts):
+            by_post.setdefault(channel.post_id, []).append(channel)
     return by_post
 
 
@@ -421,10 +425,15 @@ def broadcast_advisory(
         raise PermissionDenied
     _check_advisory(content)
     posts = list(crisis.affected_posts().filter(active=True).order_by("name"))
-    by_post = _channels_by_post(posts, content.platforms)
+    by_post = _channels_by_post(posts, content)
     skipped = [post for post in posts if post.pk not in by_post]
     if not by_post:
-        raise CrisisRefused(_("None of the affected posts has a channel on the platforms chosen."))
+        raise CrisisRefused(
+            _(
+                "None of the affected posts has a channel on the platforms chosen "
+                "that publishes these languages."
+            )
+        )
     _refuse_a_repeat(actor, crisis, posts, content)
     made: list[Publication] = []
     with action_transaction():
@@ -473,9 +482,11 @@ def break_glass(
     if not reason:
         raise CrisisRefused(_("Say why this cannot wait for central's approval."))
     _check_advisory(content)
-    channels = _channels_by_post([post], content.platforms).get(post.pk, [])
+    channels = _channels_by_post([post], content).get(post.pk, [])
     if not channels:
-        raise CrisisRefused(_("Your post has no channel on the platforms chosen."))
+        raise CrisisRefused(
+            _("Your post has no channel on the platforms chosen that publishes these languages.")
+        )
     _refuse_a_repeat(actor, crisis, [post], content)
     with action_transaction():
         publication = _new_advisory(actor, crisis, post, channels, content)
