@@ -387,7 +387,7 @@ def test_each_channel_checkbox_carries_its_plan_as_sending_gives_it(client, edit
         "separator": "\n\n",
         "channel_id": thread.pk,
         "handle": "@BelgiumInIstanbul",
-        "label": "@BelgiumInIstanbul (X)",
+        "label": "X @BelgiumInIstanbul",
     }
     assert plans[french.pk]["languages"] == ["fr"]
     assert plans[french.pk]["plan"] == "single"

@@ -60,7 +60,7 @@ def channel_plan_attribute(channel: Channel) -> str:
     one answer to what the channel sends, plus a label to show. The page never works the
     plan out itself."""
     plan = asdict(ChannelPlan.of(channel))
-    plan["label"] = f"{channel.handle} ({channel.get_platform_display()})"
+    plan["label"] = str(channel)  # "X @BelgiumInIstanbul", as the guideline messages name it
     return json.dumps(plan, ensure_ascii=False)
 
 

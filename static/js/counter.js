@@ -7,7 +7,7 @@
  *
  * Markup:
  *   <textarea name="variant_nl" id="id_variant_nl" data-count-language="nl"
- *             data-count-channels='[{"channel_id": 3, "label": "@BE (X)", "platform": "x",
+ *             data-count-channels='[{"channel_id": 3, "label": "X @BE", "platform": "x",
  *               "plan": "thread", "languages": ["nl", "fr"], "separator": "\n\n"}]'></textarea>
  *   <textarea name="variant_nl__x">...</textarea>   (optional: this language's own text on X)
  *   <ul class="char-counts" data-counts-for="id_variant_nl" aria-live="polite"

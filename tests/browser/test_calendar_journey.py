@@ -127,31 +127,31 @@ def test_the_live_counter_follows_the_text_and_the_ticked_channels(visitor, edit
     # No channel ticked: nothing to count against.
     expect(counts_of(page, "en")).to_have_count(0)
     page.get_by_label("X @BelgiumInIst").check()
-    expect(counts_of(page, "en")).to_have_text(["@BelgiumInIst (X): 0 / 280"])
+    expect(counts_of(page, "en")).to_have_text(["X @BelgiumInIst: 0 / 280"])
 
     english.press_sequentially("Merhaba 👋🏽")
     # X: 8 characters of weight 1, one emoji with a skin tone of weight 2.
-    expect(counts_of(page, "en")).to_have_text(["@BelgiumInIst (X): 10 / 280"])
+    expect(counts_of(page, "en")).to_have_text(["X @BelgiumInIst: 10 / 280"])
     english.press_sequentially(" https://example.org/" + "a" * 60)
-    expect(counts_of(page, "en")).to_have_text(["@BelgiumInIst (X): 34 / 280"])
+    expect(counts_of(page, "en")).to_have_text(["X @BelgiumInIst: 34 / 280"])
 
     page.get_by_label("Facebook @Belgium.Istanbul").check()
     # Facebook counts code points, the link in full: 8 + 2 (emoji and skin tone) + 1 + 80.
     expect(counts_of(page, "en")).to_have_text(
-        ["@Belgium.Istanbul (Facebook): 91 / 63206", "@BelgiumInIst (X): 34 / 280"]
+        ["Facebook @Belgium.Istanbul: 91 / 63206", "X @BelgiumInIst: 34 / 280"]
     )
     page.get_by_label("X @BelgiumInIst").uncheck()
-    expect(counts_of(page, "en")).to_have_text(["@Belgium.Istanbul (Facebook): 91 / 63206"])
+    expect(counts_of(page, "en")).to_have_text(["Facebook @Belgium.Istanbul: 91 / 63206"])
     # Every language's list follows the channels, not only the one being typed in; a
     # language the channel does not publish is said so, not counted.
     expect(counts_of(page, "tr")).to_have_text(
-        ["@Belgium.Istanbul (Facebook): does not publish this language"]
+        ["Facebook @Belgium.Istanbul: does not publish this language"]
     )
 
     page.get_by_label("X @BelgiumInIst").check()
     english.fill("日" * 141)
     expect(counts_of(page, "en")).to_have_text(
-        ["@Belgium.Istanbul (Facebook): 141 / 63206", "@BelgiumInIst (X): 282 / 280 (2 too many)"]
+        ["Facebook @Belgium.Istanbul: 141 / 63206", "X @BelgiumInIst: 282 / 280 (2 too many)"]
     )
     expect(counts_of(page, "en").last).to_have_class("over")
     check.settle()

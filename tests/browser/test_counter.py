@@ -216,7 +216,7 @@ def shown_lines(channels, language: str, texts, overrides) -> list[str]:
     lines = []
     for channel in channels:
         plan = ChannelPlan.of(channel)
-        label = f"{channel.handle} ({channel.get_platform_display()})"
+        label = str(channel)
         publishes = plan.languages[0] == language if plan.plan == "single" else language in plan.languages
         if not publishes:
             lines.append(f"{label}: does not publish this language")
@@ -291,7 +291,7 @@ def test_every_count_under_every_text_is_that_of_the_part_the_channel_sends(visi
         shown_lines(channels[1:], "tr", texts, overrides)
     )
     assert (
-        "@BelgiumInIstanbul (X), post 3 of 3:" in page.locator("#counts-id_variant_tr li").last.inner_text()
+        "X @BelgiumInIstanbul, post 3 of 3:" in page.locator("#counts-id_variant_tr li").last.inner_text()
     )
     check.settle()
     visitor.audit()
