@@ -72,7 +72,7 @@ class Audit:
 def approved_contents(publication_ids: Iterable[int]) -> dict[int, dict]:
     """{publication id: content of the revision that goes out}: the revision of its latest
     approval, or for a break-glass advisory the revision its post manager confirmed (the
-    rule of calendar_app.publishing.engine.approved_texts, for many publications at once)."""
+    rule of calendar_app.publishing.parts.approved_revision, for many publications at once)."""
     ids = list(publication_ids)
     contents: dict[int, dict] = {}
     reviews = (

@@ -45,6 +45,18 @@ def test_every_approved_demo_publication_has_a_revision_to_send_and_a_channel_th
     assert result.count(audit.NOTHING_TO_SEND) == 0
 
 
+def test_the_audit_reads_for_each_publication_the_revision_the_engine_sends(seeded):
+    from calendar_app.publishing import parts
+
+    approved = Publication.objects.filter(status__in=audit.APPROVED_STATUSES)
+    contents = audit.approved_contents(approved.values_list("pk", flat=True))
+
+    for publication in approved:
+        sent = parts.approved_content(publication)
+        assert sent is not None
+        assert audit.sending.revision_texts(contents[publication.pk]) == (sent.texts, sent.overrides)
+
+
 def test_the_demo_has_channels_in_every_language_plan_and_none_the_forms_would_refuse(seeded):
     plans = set(Channel.objects.values_list("platform", "language_plan"))
     assert {("x", "thread"), ("bluesky", "thread"), ("mastodon", "thread"), ("facebook", "combined")} <= plans
