@@ -632,6 +632,7 @@ def pages(feed_token: str, today: date) -> list[Page]:
         Page("agenda (editor)", "editor", "/calendar/?view=agenda"),
         Page("ICS feed (reviewer)", "feed", f"/feeds/{feed_token}.ics"),
         Page("approvals (reviewer)", "reviewer", "/approvals/"),
+        Page("editor, new (editor)", "editor", "/publications/new/"),
         Page("home (reviewer)", "reviewer", "/"),
         Page("home (editor)", "editor", "/"),
         Page("proposals (editor)", "editor", "/proposals/"),

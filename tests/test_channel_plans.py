@@ -404,3 +404,28 @@ def test_a_plan_on_a_platform_nobody_knows_is_refused_with_a_message_not_an_erro
     assert problems == {
         "language_plan": "myspace has no threads: choose one combined post or separate posts."
     }
+
+
+@pytest.mark.django_db(transaction=True)  # the cache serves only what a committed transaction wrote
+def test_the_empty_editor_comes_from_the_cache_and_shows_a_changed_plan_at_once(
+    client, editor, istanbul, monkeypatch
+):
+    from calendar_app.views import publications
+
+    built: list[str] = []
+    render = publications.render_to_string
+    monkeypatch.setattr(
+        publications, "render_to_string", lambda name, context: built.append(name) or render(name, context)
+    )
+    channel = channel_with(post=istanbul, handle="@BelgiumInIstanbul", plan="thread")
+    client.force_login(editor)
+    client.get(reverse("publication_new"))
+    client.get(reverse("publication_new"))
+    assert built == ["calendar_app/_editor_fields.html"]  # built once, then from the cache
+
+    channel.language_plan = "separate"
+    channel.save()  # through the ORM, as the channel form saves: the channels' version moves
+    body = client.get(reverse("publication_new")).content.decode()
+
+    assert len(built) == 2
+    assert "&quot;plan&quot;: &quot;separate&quot;" in body

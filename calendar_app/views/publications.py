@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import date
 from typing import cast
 
 from django.contrib import messages
@@ -164,9 +165,28 @@ def publication_new(request: AuthenticatedHttpRequest) -> HttpResponse:
             messages.success(request, _("Publication saved as a draft."))
             return redirect(publication)
     status = 400 if request.method == "POST" and not drafting else 200
-    return render(
-        request, "calendar_app/publication_form.html", _editor_context(form, post, None), status=status
-    )
+    context = _editor_context(form, post, None)
+    day = _initial(request).get("local_date", "")
+    if not form.is_bound and not drafting and (not day or _is_iso_date(day)):
+        # An empty editor is the same for everyone planning for this post on this day: its
+        # fields (every channel with its plan, language and campaign) come from the cache
+        # while the post, its channels and campaigns are unchanged.
+        fields = dict(context)
+        context["editor_fields"] = freshness.fragment(
+            "editor_new",
+            reads=NEW_EDITOR_READS,
+            shape=(post.pk, day, timezone.localdate().isoformat(), translation.enabled()),
+            build=lambda: render_to_string("calendar_app/_editor_fields.html", fields),
+        )
+    return render(request, "calendar_app/publication_form.html", context, status=status)
+
+
+def _is_iso_date(value: str) -> bool:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _initial(request: HttpRequest) -> dict[str, str]:
@@ -295,6 +315,8 @@ def publication_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
 
 #: What the editor's fields of a publication show.
 EDITOR_READS = (Publication, Variant, Channel, Post, Campaign, Asset)
+#: What an empty editor shows: the post's channels (with their plans) and policy, and its campaigns.
+NEW_EDITOR_READS = (Channel, Post, Campaign)
 
 
 WORKFLOW_BUTTONS = [
