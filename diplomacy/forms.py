@@ -261,7 +261,7 @@ class ChannelForm(forms.ModelForm):
         """After the model's own checks: a change of languages, plan or separator must leave
         every publication planned on the channel sendable (CHANNEL_LANGUAGE_CHECKS), or the
         person is told which ones would not fit, before anything is saved."""
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]  # Django API the stubs do not declare
         if self.errors or self.instance.pk is None or self._language_settings() == self._stored_languages:
             return
         problems = [problem for check in CHANNEL_LANGUAGE_CHECKS for problem in check(self.instance)]
