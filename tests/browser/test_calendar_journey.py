@@ -144,9 +144,7 @@ def test_the_live_counter_follows_the_text_and_the_ticked_channels(visitor, edit
     expect(counts_of(page, "en")).to_have_text(["Facebook @Belgium.Istanbul: 91 / 63206"])
     # Every language's list follows the channels, not only the one being typed in; a
     # language the channel does not publish is said so, not counted.
-    expect(counts_of(page, "tr")).to_have_text(
-        ["Facebook @Belgium.Istanbul: does not publish this language"]
-    )
+    expect(counts_of(page, "tr")).to_have_text(["Facebook @Belgium.Istanbul: does not publish this language"])
 
     page.get_by_label("X @BelgiumInIst").check()
     english.fill("日" * 141)

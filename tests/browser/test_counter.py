@@ -290,8 +290,6 @@ def test_every_count_under_every_text_is_that_of_the_part_the_channel_sends(visi
     expect(page.locator("#counts-id_variant_tr li")).to_have_text(
         shown_lines(channels[1:], "tr", texts, overrides)
     )
-    assert (
-        "X @BelgiumInIstanbul, post 3 of 3:" in page.locator("#counts-id_variant_tr li").last.inner_text()
-    )
+    assert "X @BelgiumInIstanbul, post 3 of 3:" in page.locator("#counts-id_variant_tr li").last.inner_text()
     check.settle()
     visitor.audit()
