@@ -31,6 +31,7 @@ urlpatterns = [
     path("publications/publish-now/", publishing.publish_now, name="publish_now"),
     path("deliveries/<int:pk>/record/", publishing.delivery_record, name="delivery_record"),
     path("deliveries/<int:pk>/retry/", publishing.delivery_retry, name="delivery_retry"),
+    path("deliveries/<int:pk>/continue/", publishing.delivery_continue, name="delivery_continue"),
     path("publications/<int:pk>/", publications.publication_detail, name="publication_detail"),
     path(
         "publications/<int:pk>/reschedule/",

@@ -314,7 +314,7 @@ class FakeMastodon(FakePlatform):
 
 
 class FakeBluesky(FakePlatform):
-    """A PDS: createSession, uploadBlob, createRecord (app.bsky.feed.post)."""
+    """A PDS: createSession, uploadBlob, createRecord (app.bsky.feed.post), getRecord."""
 
     name = "bluesky"
     HANDLE = "belgium.bsky.social"
@@ -325,6 +325,7 @@ class FakeBluesky(FakePlatform):
         ("POST", r"/xrpc/com\.atproto\.server\.createSession", "session"),
         ("POST", r"/xrpc/com\.atproto\.repo\.uploadBlob", "media"),
         ("POST", r"/xrpc/com\.atproto\.repo\.createRecord", "post"),
+        ("GET", r"/xrpc/com\.atproto\.repo\.getRecord", "record"),
     ]
 
     def __init__(self) -> None:
@@ -336,6 +337,8 @@ class FakeBluesky(FakePlatform):
     def authorised(self, received: Received) -> bool:
         if received.route == "session":
             return True  # the password is checked by the session itself
+        if received.route == "record" and "Authorization" not in received.headers:
+            return True  # getRecord does not require auth (a token given must be valid)
         return received.headers.get("Authorization") == f"Bearer {self.ACCESS}"
 
     def unauthorised(self) -> Answer:
@@ -429,6 +432,30 @@ class FakeBluesky(FakePlatform):
         uri, cid = f"at://{self.DID}/app.bsky.feed.post/{rkey}", f"bafyreirecord{next(self.ids)}"
         self.cids[uri] = cid
         return json_answer(200, {"uri": uri, "cid": cid})
+
+    def answer_record(self, received: Received) -> Answer:
+        """getRecord (repo: a handle or DID, collection, rkey; cid optional) -> {uri, cid, value},
+        or 400 RecordNotFound as the lexicon names it."""
+        query = {key: values[0] for key, values in received.query.items()}
+        for name in ("repo", "collection", "rkey"):
+            self.expect(query.get(name), f"getRecord needs `{name}`")
+        self.expect(re.fullmatch(r"[a-z]+(\.[a-zA-Z0-9-]+)+", query["collection"]), "collection is an NSID")
+        uri = f"at://{self.DID}/{query['collection']}/{query['rkey']}"
+        found = (
+            query["repo"] in {self.DID, self.HANDLE}
+            and query["collection"] == "app.bsky.feed.post"
+            and query["rkey"] in self.records
+            and query.get("cid", self.cids.get(uri)) == self.cids.get(uri)
+        )
+        if not found:
+            return json_answer(
+                400,
+                {
+                    "error": "RecordNotFound",
+                    "message": f"Could not locate record: at://{query['repo']}/{query['collection']}/{query['rkey']}",
+                },
+            )
+        return json_answer(200, {"uri": uri, "cid": self.cids[uri], "value": self.records[query["rkey"]]})
 
 
 # --- Facebook ---------------------------------------------------------------------------

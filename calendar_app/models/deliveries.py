@@ -71,6 +71,23 @@ class Delivery(models.Model):
             self.status == DeliveryStatus.PENDING and self.channel.connector == "manual"
         )
 
+    @property
+    def part_to_check(self) -> DeliveryPart | None:
+        """Of a delivery whose outcome is unknown, the part that may have gone out (reads
+        its parts: prefetch them); None otherwise."""
+        if self.status != DeliveryStatus.UNKNOWN:
+            return None
+        return unknown_part_of(list(self.parts.all()))
+
+    @property
+    def continuable_part(self) -> DeliveryPart | None:
+        """The part to check when parts follow it: a person who finds it live records its
+        address and the engine sends the rest (workflow.continue_delivery)."""
+        part = self.part_to_check
+        if part is None or part.number >= max(row.number for row in self.parts.all()):
+            return None
+        return part
+
 
 class DeliveryPart(models.Model):
     """One platform post of a delivery, as it was sent (or is to be sent).
@@ -120,3 +137,11 @@ class DeliveryPart(models.Model):
     @property
     def language_list(self) -> list[str]:
         return [language for language in self.languages.split(",") if language]
+
+
+def unknown_part_of(rows: list[DeliveryPart]) -> DeliveryPart | None:
+    """The part of an unknown delivery that may have gone out: the unknown one; else (a
+    worker stopped between two parts) the first not yet live; None without parts."""
+    ordered = sorted(rows, key=lambda row: row.number)
+    unknown = next((row for row in ordered if row.status == DeliveryStatus.UNKNOWN), None)
+    return unknown or next((row for row in ordered if row.status != DeliveryStatus.DELIVERED), None)

@@ -346,6 +346,7 @@ EVENT_VERBS = {
     "delivery_failed": _("could not be delivered"),
     "delivery_recorded": _("recorded it as published on a channel"),
     "delivery_retried": _("sent it again to a channel"),
+    "delivery_continued": _("recorded a post found live on a channel after a check"),
     "zone_rules_changed": _("moved it in UTC after a change of the zone's rules (same local time)"),
     "held": _("held it: a crisis was declared"),
     "released": _("released it from the crisis hold"),

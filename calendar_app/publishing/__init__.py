@@ -10,7 +10,11 @@ the Thread so far: its root (part 1) and parent (the previous part), as the plat
 returned them. The engine calls it once per part, in order, and stores each answer
 before the next part is sent.
 Every connector also has `check_connection(channel) -> str`: a harmless authenticated
-read that returns the account's name, or raises SurelyFailed with the reason.
+read that returns the account's name, or raises SurelyFailed with the reason; and
+`reference_from_url(channel, url) -> Published`: the post a person found live at `url`
+on the channel, as a thread's next part needs it to answer (the id, and the reference
+where the platform asks for one), or NotAPostAddress when `url` is no post of the
+channel's (SurelyFailed when the platform must be asked and cannot answer).
 """
 
 from __future__ import annotations
@@ -56,6 +60,10 @@ class OutcomeUnknown(Exception):
     """The request may have been published (e.g. a time-out after sending)."""
 
 
+class NotAPostAddress(Exception):
+    """The address a person gave is not that of a post of this channel (the message says why)."""
+
+
 class ManualOnly(Exception):
     """This channel is published by a person from the "publish now" list."""
 
@@ -66,6 +74,8 @@ class Connector(Protocol):
     def publish(self, delivery: Delivery, part: OutgoingPart, reply_to: Thread | None) -> Published: ...
 
     def check_connection(self, channel: Channel) -> str: ...
+
+    def reference_from_url(self, channel: Channel, url: str) -> Published: ...
 
 
 def connector_for(name: str) -> Connector:

@@ -15,19 +15,23 @@ Credentials: an app password, and the handle (empty: the channel's handle).
   record key is derived from the delivery and the part, so a repeated request for the
   same part is refused as a duplicate record instead of posting twice;
 - the live address is https://bsky.app/profile/<handle>/post/<rkey>;
-- check: createSession -> the handle.
+- check: createSession -> the handle;
+- a post a person found live is given by its address: the thread's next part needs its
+  uri and cid, read with GET /xrpc/com.atproto.repo.getRecord (repo, collection, rkey)
+  -> {uri, cid, value} (RecordNotFound when there is none).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import urllib.parse
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
 
-from calendar_app.publishing import Published, SurelyFailed, Thread, content, http
+from calendar_app.publishing import NotAPostAddress, Published, SurelyFailed, Thread, content, http
 
 if TYPE_CHECKING:
     from calendar_app.models import Delivery
@@ -47,6 +51,9 @@ URL_RE = re.compile(r"https?://[^\s<>\"]+")
 #: A hashtag: "#" at the start or after a space, then anything up to a space or a "#".
 TAG_RE = re.compile(r"(?:^|(?<=\s))#([^\s#]+)")
 TRAILING_PUNCTUATION = ".,;:!?'\"»”’"
+#: A post's address in the Bluesky app: /profile/<handle or DID>/post/<record key>.
+POST_PATH_RE = re.compile(r"^/profile/(?P<actor>[\w.:%-]{1,253})/post/(?P<rkey>[\w.~:-]{1,512})/?$")
+APP_HOSTS = {"bsky.app", "www.bsky.app"}
 
 
 def _expired(status: int, payload: Any) -> bool:
@@ -130,6 +137,43 @@ def publish(delivery: Delivery, part: OutgoingPart, reply_to: Thread | None) -> 
         # cannot go on (the next part fails, surely, and says so).
         ref=str(cid)[:200] if isinstance(cid, str) else "",
     )
+
+
+def reference_from_url(channel: Channel, url: str) -> Published:
+    """https://bsky.app/profile/<handle or DID>/post/<rkey> of the channel's account: the
+    record's uri and (asked of its server with getRecord) its cid, which a reply names."""
+    parts = urllib.parse.urlsplit(url)
+    match = POST_PATH_RE.match(parts.path)
+    if (parts.hostname or "").lower() not in APP_HOSTS or match is None:
+        raise NotAPostAddress(
+            _(
+                "This is not the address of a Bluesky post: it looks like "
+                "https://bsky.app/profile/%(handle)s/post/3kabc…"
+            )
+            % {"handle": channel.handle.strip().lstrip("@") or "account"}
+        )
+    actor = urllib.parse.unquote(match.group("actor"))
+    base = content.base_url(channel, DEFAULT_BASE)
+    session = _session(channel, base)
+    if actor.lower() not in {str(session.get("handle") or "").lower(), str(session["did"]).lower()}:
+        raise NotAPostAddress(
+            _("This is a post of %(given)s, not of this channel's account @%(own)s.")
+            % {"given": actor, "own": session.get("handle") or session["did"]}
+        )
+    query = urllib.parse.urlencode(
+        {"repo": session["did"], "collection": POST_COLLECTION, "rkey": match.group("rkey")}
+    )
+    answer = http.request(
+        "GET",
+        f"{base}/xrpc/com.atproto.repo.getRecord?{query}",
+        platform=PLATFORM,
+        headers={"Authorization": f"Bearer {session['accessJwt']}"},
+        auth_refused=_expired,
+    )
+    uri, cid = answer.data.get("uri"), answer.data.get("cid")
+    if not (isinstance(uri, str) and uri.startswith("at://") and isinstance(cid, str) and cid):
+        raise http.garbage(PLATFORM, posting=False)
+    return Published(post_id=uri[:200], url=url, ref=cid[:200])
 
 
 def _upload(base: str, auth: dict[str, str], picture: content.Image) -> dict:

@@ -9,7 +9,8 @@ pages_read_engagement), sent as a Bearer token.
 - several: each image POST /photos with `published=false` (an upload, nothing is shown),
   then POST /feed with `message` and `attached_media[i]={"media_fbid": id}`;
 - a page has no threads: each part is a post of its own (reply_to is never given);
-- the live address is https://www.facebook.com/<post id>;
+- the live address is https://www.facebook.com/<post id>; given by a person, it is kept,
+  with the post id when it is in that form (a page has no threads to answer);
 - check: GET /{version}/{page-id}?fields=name.
 
 The Graph API answers an expired or revoked token with 400 and error code 190 (and a
@@ -20,6 +21,7 @@ are read as refused credentials and a rate limit like a 401 and a 429.
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +40,8 @@ GRAPH_VERSION = "v25.0"
 MAX_IMAGES = 10
 AUTH_CODES = {102, 190, 10}
 RATE_LIMIT_CODES = {4, 17, 32, 613}
+#: The address this connector makes: https://www.facebook.com/<page id>_<post id>.
+POST_PATH_RE = re.compile(r"^/(?P<id>\d+_\d+)/?$")
 
 
 def _code(payload: Any) -> int | None:
@@ -120,6 +124,15 @@ def publish(delivery: Delivery, part: OutgoingPart, reply_to: Thread | None) -> 
     if not post_id:
         raise http.garbage(PLATFORM, posting=True)
     return Published(post_id=str(post_id)[:200], url=f"https://www.facebook.com/{post_id}")
+
+
+def reference_from_url(channel: Channel, url: str) -> Published:
+    """The address as given, and the post id when the address is the page_post form."""
+    parts = urllib.parse.urlsplit(url)
+    host = (parts.hostname or "").lower()
+    facebook = host == "facebook.com" or host.endswith(".facebook.com")
+    match = POST_PATH_RE.match(parts.path) if facebook else None
+    return Published(post_id=match.group("id") if match else "", url=url)
 
 
 def _upload(base: str, auth: dict[str, str], page_id: str, picture: content.Image) -> str:

@@ -14,7 +14,8 @@ member) and an access token (w_organization_social or w_member_social).
   escaped (unescaped, LinkedIn silently cuts the text at the first one); links and
   hashtags are left as they are so that they still work;
 - LinkedIn has no threads: each part is a post of its own (reply_to is never given);
-- the live address is https://www.linkedin.com/feed/update/<urn>/;
+- the live address is https://www.linkedin.com/feed/update/<urn>/; given by a person, it
+  is kept, with the URN when it is in that form (LinkedIn has no threads to answer);
 - check: an organization's localizedName (GET /rest/organizations/{id}), or for a member
   the OpenID userinfo name (GET /v2/userinfo).
 """
@@ -44,6 +45,8 @@ RESERVED = set("\\|{}@[]()<>#*_~")
 #: Kept as they are: links (escaping would break them) and hashtags (#word).
 KEEP_RE = re.compile(r"https?://[^\s]+|(?:^|(?<=\s))#\w+")
 ORGANIZATION_RE = re.compile(r"^urn:li:organization:(\d+)$")
+#: The address this connector makes: https://www.linkedin.com/feed/update/<urn>/.
+POST_PATH_RE = re.compile(r"^/feed/update/(?P<urn>urn:li:\w+:[\w-]+)/?$")
 
 
 def _setup(channel: Channel) -> tuple[str, dict[str, str], str]:
@@ -100,6 +103,15 @@ def publish(delivery: Delivery, part: OutgoingPart, reply_to: Thread | None) -> 
     if not urn.startswith("urn:li:"):
         raise http.garbage(PLATFORM, posting=True)
     return Published(post_id=urn[:200], url=f"https://www.linkedin.com/feed/update/{urn}/")
+
+
+def reference_from_url(channel: Channel, url: str) -> Published:
+    """The address as given, and the post's URN when the address is the feed/update form."""
+    parts = urllib.parse.urlsplit(url)
+    host = (parts.hostname or "").lower()
+    linkedin = host == "linkedin.com" or host.endswith(".linkedin.com")
+    match = POST_PATH_RE.match(urllib.parse.unquote(parts.path)) if linkedin else None
+    return Published(post_id=match.group("urn") if match else "", url=url)
 
 
 def _upload(base: str, headers: dict[str, str], author: str, picture: content.Image) -> str:

@@ -19,6 +19,11 @@ def publish(delivery: Delivery, part: OutgoingPart, reply_to: Thread | None) -> 
     raise ManualOnly
 
 
+def reference_from_url(channel: Channel, url: str) -> NoReturn:
+    """No engine sends a manual channel's parts: a person records them all."""
+    raise ManualOnly
+
+
 def check_connection(channel: Channel) -> NoReturn:
     """Nothing to connect to: a person publishes."""
     raise ManualOnly

@@ -8,19 +8,24 @@ Credentials: an access token (scopes write:statuses, write:media, read:accounts)
   a thread's next part `in_reply_to_id`) with an `Idempotency-Key` header (the part's
   key): Mastodon answers a repeated key with the status it already made, so a retried
   request cannot post twice; the answer is a Status whose `id` and `url` are stored;
-- check: GET /api/v1/accounts/verify_credentials -> the account.
+- check: GET /api/v1/accounts/verify_credentials -> the account;
+- a status a person found live is given by its address on the channel's own server,
+  https://<server>/@<user>/<id> (or /users/<user>/statuses/<id>): the id is the
+  status's on that server, which is what a reply there names.
 
 A status is one part: its text, and its language (the first, for a combined part).
 """
 
 from __future__ import annotations
 
+import re
 import time
+import urllib.parse
 from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext as _
 
-from calendar_app.publishing import Published, SurelyFailed, Thread, content, http
+from calendar_app.publishing import NotAPostAddress, Published, SurelyFailed, Thread, content, http
 
 if TYPE_CHECKING:
     from calendar_app.models import Delivery
@@ -32,6 +37,8 @@ MAX_IMAGES = 4
 #: How often and how long to wait for an image the instance is still processing.
 MEDIA_POLLS = 5
 MEDIA_POLL_SECONDS = 1.0
+#: A status's address on its own server: /@user/<id> or /users/<user>/statuses/<id>.
+STATUS_PATH_RE = re.compile(r"^/(?:@[\w.-]+|users/[\w.-]+/statuses)/(?P<id>[A-Za-z0-9]{1,40})/?$")
 
 
 def _base(channel: Channel) -> str:
@@ -73,6 +80,28 @@ def publish(delivery: Delivery, part: OutgoingPart, reply_to: Thread | None) -> 
     return Published(
         post_id=str(status_id)[:200], url=str(answer.data.get("url") or answer.data.get("uri") or "")[:500]
     )
+
+
+def reference_from_url(channel: Channel, url: str) -> Published:
+    """https://<server>/@<user>/<id> on the channel's own server: the status id there."""
+    server = urllib.parse.urlsplit(_base(channel)).hostname or ""
+    parts = urllib.parse.urlsplit(url)
+    match = STATUS_PATH_RE.match(parts.path)
+    if match is None:
+        raise NotAPostAddress(
+            _("This is not the address of a Mastodon post: it looks like https://%(server)s/@account/1234.")
+            % {"server": server}
+        )
+    if (parts.hostname or "").lower() != server.lower():
+        # The same status seen from another server has another id there.
+        raise NotAPostAddress(
+            _(
+                "This address is on %(given)s, not on the channel's server %(server)s: "
+                "open the post on %(server)s and give that address."
+            )
+            % {"given": parts.hostname or "?", "server": server}
+        )
+    return Published(post_id=match.group("id"), url=url)
 
 
 def _upload(base: str, values: dict[str, str], image: content.Image) -> str:

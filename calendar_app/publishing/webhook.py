@@ -117,6 +117,12 @@ def publish(delivery: Delivery, part: OutgoingPart, reply_to: Thread | None) -> 
     return Published(post_id=str(answer.get("id", ""))[:200], url=str(answer.get("url", ""))[:500])
 
 
+def reference_from_url(channel: Channel, url: str) -> Published:
+    """The address as given: the receiver names its posts itself (its answers' "id"), and an
+    address says nothing of that id, so a thread continued from it answers nothing."""
+    return Published(post_id="", url=url)
+
+
 def check_connection(channel: Channel) -> str:
     """A HEAD request to the webhook address: any answer below 500 (405 included) means a
     receiver is there. HEAD carries no body and changes nothing, so nothing is published;

@@ -10,15 +10,20 @@ delivery asks for new credentials in the channel settings.
 - post: POST /2/tweets {"text", "media": {"media_ids"}} -> {"data": {"id", "text"}};
   a thread's next part adds "reply": {"in_reply_to_tweet_id": <the previous part's id>};
   X takes no idempotency key (it refuses an identical text as a duplicate, with 403);
-- the live address is https://x.com/<handle>/status/<id>;
+- the live address is https://x.com/<handle>/status/<id> (twitter.com before 2024): a
+  person who found a post live gives it, and its id is what the next part answers;
 - check: GET /2/users/me -> the username.
 """
 
 from __future__ import annotations
 
+import re
+import urllib.parse
 from typing import TYPE_CHECKING
 
-from calendar_app.publishing import Published, Thread, content, http
+from django.utils.translation import gettext as _
+
+from calendar_app.publishing import NotAPostAddress, Published, Thread, content, http
 
 if TYPE_CHECKING:
     from calendar_app.models import Delivery
@@ -29,6 +34,10 @@ PLATFORM = "X"
 DEFAULT_BASE = "https://api.x.com"
 MAX_IMAGES = 4
 MAX_ALT_TEXT = 1000
+#: A post's address: /<handle>/status/<id>, or /i/web/status/<id> (no handle), and
+#: whatever follows the id (/photo/1, ?s=20).
+STATUS_PATH_RE = re.compile(r"^/(?:i/web|i|(?P<handle>\w{1,15}))/status/(?P<id>\d{1,25})(?:/.*)?$")
+HOSTS = {"x.com", "www.x.com", "mobile.x.com", "twitter.com", "www.twitter.com", "mobile.twitter.com"}
 
 
 def _auth(channel: Channel) -> dict[str, str]:
@@ -69,6 +78,25 @@ def publish(delivery: Delivery, part: OutgoingPart, reply_to: Thread | None) -> 
     handle = channel.handle.strip().lstrip("@")
     url = f"https://x.com/{handle}/status/{post_id}" if handle else f"https://x.com/i/web/status/{post_id}"
     return Published(post_id=post_id[:200], url=url)
+
+
+def reference_from_url(channel: Channel, url: str) -> Published:
+    """https://x.com/<handle>/status/<id> (or twitter.com) of this channel's account: the id."""
+    parts = urllib.parse.urlsplit(url)
+    match = STATUS_PATH_RE.match(parts.path)
+    if (parts.hostname or "").lower() not in HOSTS or match is None:
+        raise NotAPostAddress(
+            _("This is not the address of a post on X: it looks like https://x.com/%(handle)s/status/1234.")
+            % {"handle": channel.handle.strip().lstrip("@") or "account"}
+        )
+    own = channel.handle.strip().lstrip("@")
+    given = match.group("handle")
+    if given and own and given.lower() != own.lower():
+        raise NotAPostAddress(
+            _("This is a post of @%(given)s, not of this channel's account @%(own)s.")
+            % {"given": given, "own": own}
+        )
+    return Published(post_id=match.group("id"), url=url)
 
 
 def _upload(base: str, auth: dict[str, str], picture: content.Image) -> str:

@@ -354,7 +354,7 @@ def _review_context(publication: Publication) -> dict[str, object]:
         "diff": diff,
         "latest_checks": latest.checks if latest and latest.number == publication.revision else None,
         "comments": publication.comments.select_related("author"),
-        "deliveries": publication.deliveries.select_related("channel"),
+        "deliveries": publication.deliveries.select_related("channel").prefetch_related("parts"),
     }
 
 

@@ -88,6 +88,57 @@ def delivery_retry(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return redirect(safe_next(request, delivery.publication.get_absolute_url()))
 
 
+#: The longest live address kept (Delivery.url).
+MAX_URL = 500
+
+
+@login_required
+@require_POST
+def delivery_continue(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """A part whose outcome was unknown went out: its address recorded, the rest sent. An
+    address that names no post of the channel answers 400 with the form to correct it."""
+    delivery = get_object_or_404(Delivery.objects.select_related("publication__post", "channel__post"), pk=pk)
+    if not permissions.can_record_delivery(request.user, delivery.publication):
+        raise PermissionDenied
+    back = safe_next(request, delivery.publication.get_absolute_url())
+    url = request.POST.get("url", "").strip()
+    try:
+        URLValidator(schemes=["https", "http"])(url)
+        if len(url) > MAX_URL:
+            raise ValidationError("too long")
+    except ValidationError:
+        message = _("Give the live address of the post, starting with https://.")
+        return _continue_refused(request, delivery, url, back, message)
+    try:
+        delivery = workflow.continue_delivery(request.user, delivery, url)
+    except workflow.AddressRefused as exc:
+        return _continue_refused(request, delivery, url, back, str(exc))
+    except workflow.TransitionNotAllowed as exc:
+        messages.error(request, str(exc))
+    else:
+        if delivery.status == DeliveryStatus.DELIVERED:
+            messages.success(
+                request, _("Recorded as published on %(channel)s.") % {"channel": delivery.channel}
+            )
+        else:
+            messages.success(request, _("Recorded: the next posts will be sent within a minute."))
+    return redirect(back)
+
+
+def _continue_refused(
+    request: AuthenticatedHttpRequest, delivery: Delivery, url: str, back: str, message: str
+) -> HttpResponse:
+    """The continue form again, with what was wrong: nothing was changed."""
+    context = {
+        "delivery": delivery,
+        "part": delivery.part_to_check,
+        "url": url,
+        "back": back,
+        "error": message,
+    }
+    return render(request, "calendar_app/delivery_continue.html", context, status=400)
+
+
 @login_required
 @require_POST
 def channel_test_connection(request: AuthenticatedHttpRequest, channel_id: int) -> HttpResponse:

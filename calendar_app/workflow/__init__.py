@@ -15,6 +15,7 @@ from calendar_app.workflow.core import (
     PROPOSAL_TRANSITIONS,
     TRANSITIONS,
     USER_ACTIONS,
+    AddressRefused,
     CrisisRefused,
     DecisionRefused,
     GuidelinesFailed,
@@ -36,7 +37,12 @@ from calendar_app.workflow.crisis import (
     release_publication,
     review_after_the_fact,
 )
-from calendar_app.workflow.deliveries import record_delivery, retry_delivery, settle_publication
+from calendar_app.workflow.deliveries import (
+    continue_delivery,
+    record_delivery,
+    retry_delivery,
+    settle_publication,
+)
 from calendar_app.workflow.guidelines import change_guideline
 from calendar_app.workflow.proposals import (
     ProposalContent,
@@ -67,6 +73,7 @@ __all__ = [
     "REPEAT_WINDOW",
     "TRANSITIONS",
     "USER_ACTIONS",
+    "AddressRefused",
     "AdvisoryContent",
     "CrisisRefused",
     "DecisionRefused",
@@ -86,6 +93,7 @@ __all__ = [
     "cancel",
     "change_guideline",
     "content_snapshot",
+    "continue_delivery",
     "create_publication",
     "decline_proposal",
     "declare_crisis",

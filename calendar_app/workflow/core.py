@@ -68,6 +68,10 @@ class CrisisRefused(WorkflowError):
     """A crisis action that cannot be taken as asked; the message says why."""
 
 
+class AddressRefused(WorkflowError):
+    """A live address that does not name the post it is given for; the message says why."""
+
+
 MAX_COMMENT = 5000
 
 

@@ -1,4 +1,5 @@
-"""Publishing outcomes: settle a publication from its deliveries, record or retry a delivery."""
+"""Publishing outcomes: settle a publication from its deliveries; record, retry or continue
+a delivery after a person checked the channel."""
 
 from __future__ import annotations
 
@@ -9,10 +10,18 @@ from django.utils.translation import gettext as _
 
 from calendar_app import notifications, permissions
 from calendar_app.models import Delivery, DeliveryPart, DeliveryStatus, Publication, PublicationStatus
-from calendar_app.publishing import parts
-from calendar_app.workflow.core import StaleEdit, TransitionNotAllowed, action_transaction, move, record_event
+from calendar_app.models.deliveries import unknown_part_of
+from calendar_app.publishing import ManualOnly, NotAPostAddress, Published, SurelyFailed, connector_for, parts
+from calendar_app.workflow.core import (
+    AddressRefused,
+    StaleEdit,
+    TransitionNotAllowed,
+    action_transaction,
+    move,
+    record_event,
+)
 from calendar_app.workflow.crisis import hold_what_active_crises_cover
-from diplomacy.models import User
+from diplomacy.models import LanguagePlan, User
 
 
 def settle_publication(publication_id: int) -> str:
@@ -125,4 +134,114 @@ def retry_delivery(actor: User, delivery: Delivery) -> Delivery:
             status=DeliveryStatus.PENDING, claimed_at=None, error=""
         )
         record_event(delivery.publication, actor, "delivery_retried", from_status=delivery.publication.status)
+    return delivery
+
+
+def continue_delivery(actor: User, delivery: Delivery, url: str) -> Delivery:
+    """After checking the channel: the part whose outcome was unknown did go out, at `url`;
+    the engine sends the parts after it.
+
+    Who: the post's staff and central. From: an unknown delivery of a publication that may
+    go out now (compare-and-set). The part is recorded live with its address and, in a
+    thread, what the next part answers (the platform id, and Bluesky's cid), which the
+    channel's connector reads from the address (AddressRefused when it names no post of the
+    channel: nothing changes). The delivery goes back to pending and the engine resumes after
+    that part, never sending a live one again; after the last part it is delivered and the
+    publication settled.
+    """
+    if not permissions.can_record_delivery(actor, delivery.publication):
+        raise PermissionDenied
+    checked = _part_to_continue(delivery)
+    # Read before the transaction: no database lock is held while a platform is asked.
+    published = _published_at(delivery, url)
+    with action_transaction():
+        return _continue_delivery(actor, delivery, checked, published)
+
+
+def _not_waiting() -> TransitionNotAllowed:
+    return TransitionNotAllowed(
+        _("This delivery is not waiting for a check (its outcome is not unknown): nothing was changed.")
+    )
+
+
+def _part_to_continue(delivery: Delivery) -> DeliveryPart:
+    if not Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.UNKNOWN).exists():
+        raise _not_waiting()
+    part = unknown_part_of(list(DeliveryPart.objects.filter(delivery_id=delivery.pk)))
+    if part is None:
+        raise TransitionNotAllowed(
+            _("Nothing of this delivery was prepared to go out yet: record it by hand or send it again.")
+        )
+    return part
+
+
+def _published_at(delivery: Delivery, url: str) -> Published:
+    """The post at `url` as the next part of a thread answers it; outside a thread (nothing
+    answers it), the address alone."""
+    plan = Delivery.objects.values_list("plan", flat=True).get(pk=delivery.pk)
+    if plan != LanguagePlan.THREAD:
+        return Published(post_id="", url=url)
+    try:
+        return connector_for(delivery.channel.connector).reference_from_url(delivery.channel, url)
+    except ManualOnly:
+        return Published(post_id="", url=url)  # a person posts the rest too
+    except NotAPostAddress as exc:
+        raise AddressRefused(str(exc)) from exc
+    except SurelyFailed as exc:
+        raise AddressRefused(
+            _("The post at this address could not be looked up: %(error)s Nothing was changed.")
+            % {"error": exc}
+        ) from exc
+
+
+def _continue_delivery(
+    actor: User, delivery: Delivery, checked: DeliveryPart, published: Published
+) -> Delivery:
+    hold_what_active_crises_cover()
+    sendable = Delivery.objects.filter(pk=delivery.pk, publication__in=Publication.objects.may_go_out())
+    if not sendable.exists():
+        raise TransitionNotAllowed(
+            _("This publication may not go out now (not approved, not yet due, or held by a crisis).")
+        )
+    rows = list(DeliveryPart.objects.filter(delivery_id=delivery.pk).order_by("number"))
+    part = unknown_part_of(rows)
+    if part is None or part.pk != checked.pk:
+        raise _not_waiting()  # it moved on since the address was read
+    now = timezone.now()
+    last = part.number == rows[-1].number
+    changes: dict[str, object] = (
+        {"status": DeliveryStatus.DELIVERED, "delivered_at": now, "recorded_by": actor}
+        if last
+        else {"status": DeliveryStatus.PENDING, "next_attempt_at": now}
+    )
+    changes.update(claimed_at=None, error="")
+    if part.number == 1:  # the delivery carries its first post's id and address
+        changes.update(platform_post_id=published.post_id[:200], url=published.url[:500])
+    # Compare-and-set on `unknown`: two people checking the channel at once, or one sending
+    # it again while the other records it, cannot both act on it.
+    if (
+        not Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.UNKNOWN)
+        .filter(pk__in=sendable.values("pk"))
+        .update(**changes)
+    ):
+        raise _not_waiting()
+    DeliveryPart.objects.filter(pk=part.pk).update(
+        status=DeliveryStatus.DELIVERED,
+        platform_post_id=published.post_id[:200],
+        platform_ref=published.ref[:200],
+        url=published.url[:500],
+        delivered_at=now,
+        claimed_at=None,
+        error="",
+    )
+    delivery.refresh_from_db()
+    record_event(
+        delivery.publication,
+        actor,
+        "delivery_continued",
+        from_status=delivery.publication.status,
+        data={"channel": delivery.channel_id, "part": part.number, "url": published.url},
+    )
+    if last:
+        _settle(delivery.publication_id)
     return delivery
