@@ -30,6 +30,7 @@ from calendar_app.publishing import (
 from diplomacy.models import LanguagePlan, Role
 from tests.factories import make_channel, make_user
 from tests.fake_platforms import FAKES
+from tests.fake_receiver import FakeReceiver
 from tests.test_connectors import VARIANTS, due_delivery, make_api_channel
 
 ORDER = ["nl", "fr", "en", "tr"]
@@ -440,3 +441,40 @@ def test_pages_and_webhooks_keep_the_address_and_the_id_where_it_is_plain(istanb
     assert webhook.reference_from_url(channel, "https://intranet.example/posts/9") == Published(
         post_id="", url="https://intranet.example/posts/9"
     )
+
+
+def test_a_webhook_thread_continued_from_an_address_answers_it_by_that_address(
+    istanbul, editor, reviewer, client, monkeypatch
+):
+    monkeypatch.setattr(webhook, "TIMEOUT_SECONDS", 0.6)
+
+    receiver = FakeReceiver(delay=1.0)  # the first answer comes after the connector gave up
+    try:
+        channel = make_channel(
+            post=istanbul, platform="mastodon", handle="@hook", content_languages="nl,fr,en"
+        )
+        channel.connector, channel.endpoint, channel.language_plan = (
+            "webhook",
+            receiver.url,
+            LanguagePlan.THREAD,
+        )
+        channel.save()
+        delivery = due_delivery(channel, editor, reviewer)
+        assert engine.deliver(delivery.pk) == DeliveryStatus.UNKNOWN
+        assert receiver.wait_for(1, timeout=5)
+        receiver.delay = 0.0
+
+        response = continue_through_the_page(client, editor, delivery, "https://social.example/post-1")
+        assert response.status_code == 302
+        engine.publish_due()
+
+        assert receiver.wait_for(3, timeout=5)
+        second = receiver.received[1].body
+        assert second["part"]["number"] == 2
+        assert second["in_reply_to"] is None  # the receiver's id of post 1 is not known
+        assert second["in_reply_to_url"] == "https://social.example/post-1"
+        assert receiver.received[2].body["in_reply_to"] == "post-2"
+        assert receiver.problems == []
+        assert len(receiver.received) == 3  # post 1 was not sent again
+    finally:
+        receiver.close()

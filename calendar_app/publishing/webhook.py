@@ -22,6 +22,7 @@ has answered the one before. The document:
       "images": 0,                             # how many of the publication's images it carries
       "in_reply_to": "post-17",                # a thread: the receiver's id of the previous
                                                # part (its answer's "id"); otherwise null
+      "in_reply_to_url": "https://...",        # the previous part's live address, or null
       "idempotency_key": "3f9c..."             # the part's own key (the header's)
     }
 
@@ -73,7 +74,9 @@ def document(delivery: Delivery, part: OutgoingPart, reply_to: Thread | None) ->
             "text": part.text,
         },
         "images": part.images,
-        "in_reply_to": reply_to.parent.post_id if reply_to is not None else None,
+        # A part recorded by a person gives its address, not the receiver's id.
+        "in_reply_to": (reply_to.parent.post_id or None) if reply_to is not None else None,
+        "in_reply_to_url": (reply_to.parent.url or None) if reply_to is not None else None,
         "idempotency_key": part.idempotency_key,
     }
 
