@@ -478,3 +478,24 @@ def test_a_webhook_thread_continued_from_an_address_answers_it_by_that_address(
         assert len(receiver.received) == 3  # post 1 was not sent again
     finally:
         receiver.close()
+
+
+def test_recording_by_hand_after_a_live_first_post_keeps_its_address_and_gives_the_new_one_to_the_next(
+    fake_x, istanbul, editor, reviewer
+):
+    delivery = unknown_at(thread_delivery(fake_x, istanbul, editor, reviewer), fake_x, 2)
+    first = DeliveryPart.objects.get(delivery=delivery, number=1)
+
+    workflow.record_delivery(editor, delivery, x_address("999"))
+
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.url, delivery.platform_post_id) == (
+        "delivered",
+        first.url,
+        first.platform_post_id,
+    )
+    urls = list(
+        DeliveryPart.objects.filter(delivery=delivery).order_by("number").values_list("url", flat=True)
+    )
+    assert urls == [first.url, x_address("999"), "", ""]
+    assert statuses(delivery) == ["delivered"] * 4

@@ -99,11 +99,16 @@ def _record_delivery(actor: User, delivery: Delivery, url: str) -> Delivery:
     for row in waiting:
         DeliveryPart.objects.filter(pk=row.pk).exclude(status=DeliveryStatus.DELIVERED).update(
             status=DeliveryStatus.DELIVERED,
-            url=url if row.number == 1 else "",
+            # The address given is that of the first post the person made.
+            url=url if row is waiting[0] else "",
             delivered_at=now,
             claimed_at=None,
             error="",
         )
+    first = rows[0] if rows else None
+    if first is not None and first.status == DeliveryStatus.DELIVERED and first.url:
+        # The thread's first post went out through the API: the delivery keeps its address.
+        Delivery.objects.filter(pk=delivery.pk).update(url=first.url, platform_post_id=first.platform_post_id)
     delivery.refresh_from_db()
     record_event(
         delivery.publication,
