@@ -323,3 +323,49 @@ def test_the_publish_now_list_can_show_a_manual_channels_parts_before_and_after_
     assert [(part.number, part.languages, part.text) for part in after] == [
         (part.number, part.languages, part.text) for part in before
     ]
+
+
+def approved_again_with(delivery: Delivery, editor, reviewer, **texts: str) -> None:
+    """The publication edited (its texts), sent back to draft, submitted and approved again."""
+    publication = Publication.objects.get(pk=delivery.publication_id)
+    for language, text in texts.items():
+        publication.variants.filter(language=language).update(text=text)
+    workflow.withdraw(editor, publication)
+    # Time for review again (the lead-time guideline), then due at once once approved.
+    Publication.objects.filter(pk=publication.pk).update(scheduled_at=timezone.now() + timedelta(days=3))
+    publication = Publication.objects.get(pk=publication.pk)
+    workflow.submit(editor, publication)
+    publication = Publication.objects.get(pk=publication.pk)
+    workflow.approve(reviewer, publication, expected_revision=publication.revision)
+    Publication.objects.filter(pk=publication.pk).update(scheduled_at=timezone.now() - timedelta(seconds=5))
+
+
+def test_a_thread_approved_again_before_any_part_went_out_sends_the_new_texts(thread, fake, editor, reviewer):
+    fake.script("post", 503, {"title": "Service Unavailable"})
+    delivery = deliver(thread)
+    assert statuses(delivery) == ["pending"] * 4 and posted_texts(fake) == []
+    del fake.scripted["post"]
+
+    approved_again_with(delivery, editor, reviewer, nl="Nieuwe tekst: de missie is verschoven.")
+    delivery = try_again(delivery)
+
+    assert delivery.status == "delivered"
+    assert posted_texts(fake)[0] == "Nieuwe tekst: de missie is verschoven."
+    assert VARIANTS["nl"] not in posted_texts(fake)
+    assert delivery.revision == Publication.objects.get(pk=delivery.publication_id).revision
+
+
+def test_a_thread_approved_again_after_a_part_went_out_waits_for_a_person_and_sends_nothing_more(
+    thread, fake, editor, reviewer
+):
+    fake.script("post", 503, {"title": "Service Unavailable"}, after=1)
+    delivery = deliver(thread)
+    assert statuses(delivery)[:2] == ["delivered", "pending"]
+    del fake.scripted["post"]
+
+    approved_again_with(delivery, editor, reviewer, fr="Nouveau texte : la mission est reportée.")
+    delivery = try_again(delivery)
+
+    assert delivery.status == "unknown"
+    assert "approved again with other texts" in delivery.error
+    assert posted_texts(fake) == [VARIANTS["nl"]]  # nothing of either revision after part 1

@@ -42,6 +42,9 @@ class Delivery(models.Model):
     #: The channel's language plan when the parts were frozen (empty until then): a
     #: thread chains its parts as replies, whatever the channel says by the time it resumes.
     plan = models.CharField(max_length=20, blank=True)
+    #: The number of the approved revision the parts were frozen from: approved again with
+    #: other texts, the parts not yet sent are made anew (see publishing.parts.freeze).
+    revision = models.PositiveIntegerField(null=True, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -200,7 +200,12 @@ def deliver(delivery_id: int) -> str:
     if not claimed:
         return "skipped"
     delivery = Delivery.objects.select_related("publication__post", "channel__post").get(pk=delivery_id)
-    rows = parts.freeze(delivery)
+    try:
+        rows = parts.freeze(delivery)
+    except parts.ApprovedAgain as exc:
+        # Part of the old revision is live: nothing more is sent until a person looked.
+        Delivery.objects.filter(pk=delivery_id).update(status=DeliveryStatus.UNKNOWN, error=str(exc)[:2000])
+        return DeliveryStatus.UNKNOWN
     if not rows:
         nothing = SurelyFailed(_("There is no approved text in this channel's languages: nothing was sent."))
         return surely_failed(delivery, now, nothing, rows, None)

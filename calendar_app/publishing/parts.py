@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from calendar_app import counting, sending
 from calendar_app.models import (
     Delivery,
     DeliveryPart,
+    DeliveryStatus,
     Publication,
     PublicationRevision,
     ReviewDecision,
@@ -67,8 +69,10 @@ class Content:
 def approved_content(publication: Publication) -> Content | None:
     """The approved revision's content, or None when nothing was approved."""
     revision = approved_revision(publication)
-    if revision is None:
-        return None
+    return _content_of(revision) if revision is not None else None
+
+
+def _content_of(revision: PublicationRevision) -> Content:
     texts, overrides = sending.revision_texts(revision.content)
     assets = revision.content.get("assets")
     return Content(
@@ -98,32 +102,62 @@ def planned_parts(channel: Channel, content: Content | None) -> list[sending.Par
     )
 
 
+class ApprovedAgain(Exception):
+    """The publication was approved again, with other texts, after part of the delivery went
+    out: what is live cannot be taken back, so a person decides (the message says what)."""
+
+
 def freeze(delivery: Delivery) -> list[DeliveryPart]:
     """The delivery's parts, made from the approved revision the first time (and stored with
-    the channel's plan), read back afterwards: what goes out is fixed at the first claim.
+    the channel's plan and the revision's number), read back afterwards: what goes out is
+    fixed at the first claim, until the publication is approved again with another revision.
+    Then parts not yet sent are made anew from it; if some already went out, ApprovedAgain.
 
     Called by whoever holds the delivery's claim (or records it by hand); the unique
     (delivery, number) keeps a racing second call from making them twice.
     """
     stored = list(DeliveryPart.objects.filter(delivery=delivery).order_by("number"))
-    if stored:
+    revision = approved_revision(delivery.publication)
+    if stored and not _approved_again(delivery, revision):
         return stored
+    if stored:
+        if any(row.status in (DeliveryStatus.DELIVERED, DeliveryStatus.UNKNOWN) for row in stored):
+            raise ApprovedAgain(
+                _(
+                    "The publication was approved again with other texts after part of it went out "
+                    "on this channel: check the channel, then record it or correct it by hand."
+                )
+            )
+        # Nothing of the old revision went out: its parts give way to the new one's.
+        DeliveryPart.objects.filter(delivery=delivery).delete()
+        Delivery.objects.filter(pk=delivery.pk).update(plan="", revision=None)
+        delivery.plan, delivery.revision = "", None
     channel = delivery.channel
-    parts = planned_parts(channel, approved_content(delivery.publication))
-    if not parts:
+    content = _content_of(revision) if revision is not None else None
+    parts = planned_parts(channel, content)
+    if not parts or revision is None:
         return []
-    # The parts and the plan together: a thread resumed after a crash stays a thread.
+    # The parts, the plan and the revision together: a thread resumed after a crash stays a thread.
     with transaction.atomic():
-        planned = _store(delivery, parts)
+        planned = _store(delivery, parts, revision.number)
     if planned:
-        delivery.plan = delivery.channel.language_plan
+        delivery.plan, delivery.revision = delivery.channel.language_plan, revision.number
     else:  # frozen meanwhile by another hand (a person recording it)
-        delivery.plan = Delivery.objects.values_list("plan", flat=True).get(pk=delivery.pk)
+        delivery.plan, delivery.revision = Delivery.objects.values_list("plan", "revision").get(
+            pk=delivery.pk
+        )
     return list(DeliveryPart.objects.filter(delivery=delivery).order_by("number"))
 
 
-def _store(delivery: Delivery, parts: list[sending.Part]) -> bool:
-    """Store the parts (unless stored meanwhile) and the plan; True when this call set the plan."""
+def _approved_again(delivery: Delivery, revision: PublicationRevision | None) -> bool:
+    """Whether the approved revision is another than the one the parts were frozen from
+    (parts frozen before the revision was kept count as frozen from the approved one)."""
+    return revision is not None and delivery.revision is not None and delivery.revision != revision.number
+
+
+def _store(delivery: Delivery, parts: list[sending.Part], revision: int) -> bool:
+    """Store the parts (unless stored meanwhile), the plan and the revision; True when this
+    call set them."""
     DeliveryPart.objects.bulk_create(
         [
             DeliveryPart(
@@ -140,7 +174,11 @@ def _store(delivery: Delivery, parts: list[sending.Part]) -> bool:
         ],
         ignore_conflicts=True,
     )
-    return bool(Delivery.objects.filter(pk=delivery.pk, plan="").update(plan=delivery.channel.language_plan))
+    return bool(
+        Delivery.objects.filter(pk=delivery.pk, plan="").update(
+            plan=delivery.channel.language_plan, revision=revision
+        )
+    )
 
 
 def outgoing(row: DeliveryPart, platform: str, of: int) -> OutgoingPart:

@@ -94,7 +94,11 @@ def _record_delivery(actor: User, delivery: Delivery, url: str) -> Delivery:
         raise TransitionNotAllowed(_("This delivery was already recorded."))
     now = timezone.now()
     # What the person posted, frozen now if the engine never froze it (a manual channel).
-    rows = parts.freeze(delivery)
+    try:
+        rows = parts.freeze(delivery)
+    except parts.ApprovedAgain:
+        # The person posted what they saw: the parts as they stand are recorded.
+        rows = list(DeliveryPart.objects.filter(delivery=delivery).order_by("number"))
     waiting = [row for row in rows if row.status != DeliveryStatus.DELIVERED]
     for row in waiting:
         DeliveryPart.objects.filter(pk=row.pk).exclude(status=DeliveryStatus.DELIVERED).update(
