@@ -93,8 +93,8 @@ def text_for(
     language: str, platform: str, texts: Mapping[str, str], overrides: Mapping[str, Mapping[str, str]]
 ) -> str:
     """The text of `language` on `platform`: its own text for that platform when it has one."""
-    own = (overrides.get(language) or {}).get(platform) or ""
-    return (own or texts.get(language) or "").strip()
+    own = ((overrides.get(language) or {}).get(platform) or "").strip()
+    return own or (texts.get(language) or "").strip()
 
 
 def languages_sent(plan: ChannelPlan, texts: Mapping[str, str]) -> list[str]:

@@ -81,3 +81,9 @@ def test_each_part_is_counted_the_way_its_platform_counts_it(platform):
     assert parts[0].used == counting.count_for_platform(parts[0].text, platform)
     assert parts[0].limit == counting.LIMITS[platform]
     assert parts[0].over == max(0, parts[0].used - parts[0].limit)
+
+
+def test_a_text_for_one_platform_of_only_spaces_leaves_the_languages_own_text():
+    parts = parts_for(plan("x", "combined", "nl,fr"), TEXTS, {"nl": {"x": "   "}})
+
+    assert parts[0].text == "Hallo Istanbul\n\nBonjour Istanbul"
