@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
@@ -524,18 +524,21 @@ def sending_failures(publication: Publication) -> list[Result]:
 
 def plans_that_would_not_fit(channel: Channel) -> list[str]:
     """What would go wrong on the publications planned on `channel` (in review or approved,
-    not yet sent to it) if it published as it is now set, unsaved: one line each for those
-    whose posts would be too long or that would have nothing to send there."""
+    due or not, whose delivery there has not yet fixed its posts) if it published as it is
+    now set, unsaved: one line each for those whose posts would be too long or that would
+    have nothing to send there."""
     from calendar_app.models import Delivery, DeliveryStatus
 
-    sent = Delivery.objects.filter(channel=channel).exclude(status=DeliveryStatus.PENDING)
+    # A delivery whose parts are frozen (or that went out) sends what it holds, whatever
+    # the channel says now; every other one, due or not, is made from the channel as set.
+    fixed = Delivery.objects.filter(channel=channel).filter(
+        ~Q(status=DeliveryStatus.PENDING) | Q(parts__isnull=False)
+    )
     planned = (
         Publication.objects.filter(
-            channels=channel,
-            status__in=[PublicationStatus.IN_REVIEW, PublicationStatus.APPROVED],
-            scheduled_at__gte=timezone.now(),
+            channels=channel, status__in=[PublicationStatus.IN_REVIEW, PublicationStatus.APPROVED]
         )
-        .exclude(pk__in=sent.values("publication_id"))
+        .exclude(pk__in=fixed.values("publication_id"))
         .prefetch_related("variants", "assets")
         .order_by("scheduled_at")
     )

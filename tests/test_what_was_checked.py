@@ -143,12 +143,15 @@ def test_language_settings_under_which_every_planned_publication_still_fits_are_
     assert channel.language_plan == "combined"
 
 
-def test_a_publication_already_sent_to_the_channel_or_in_the_past_does_not_hold_its_settings(
-    client, istanbul, editor, manager
+def test_a_publication_already_sent_to_the_channel_does_not_hold_its_settings(
+    client, istanbul, editor, reviewer, manager
 ):
+    from calendar_app.models import Delivery
+
     channel = x_channel(istanbul)
     publication = submitted(istanbul, editor, channel)
-    Publication.objects.filter(pk=publication.pk).update(scheduled_at=timezone.now() - timedelta(days=1))
+    workflow.approve(reviewer, publication, expected_revision=1)
+    Delivery.objects.create(publication=publication, channel=channel, status="delivered")
     client.force_login(manager)
 
     response = client.post(
@@ -156,6 +159,22 @@ def test_a_publication_already_sent_to_the_channel_or_in_the_past_does_not_hold_
     )
 
     assert response.status_code == 302
+
+
+def test_an_approved_publication_whose_time_came_but_not_yet_sent_holds_its_channels_settings(
+    client, istanbul, editor, reviewer, manager
+):
+    channel = x_channel(istanbul)
+    publication = submitted(istanbul, editor, channel)
+    workflow.approve(reviewer, publication, expected_revision=1)
+    Publication.objects.filter(pk=publication.pk).update(scheduled_at=timezone.now() - timedelta(minutes=1))
+    client.force_login(manager)
+
+    response = client.post(
+        reverse("channel_edit", args=[channel.pk]), channel_form(channel, language_plan="combined")
+    )
+
+    assert response.status_code == 400
 
 
 def test_an_import_that_would_make_a_planned_publication_too_long_is_refused_on_its_line(
