@@ -369,3 +369,13 @@ def test_a_thread_approved_again_after_a_part_went_out_waits_for_a_person_and_se
     assert delivery.status == "unknown"
     assert "approved again with other texts" in delivery.error
     assert posted_texts(fake) == [VARIANTS["nl"]]  # nothing of either revision after part 1
+
+
+def test_a_delivery_a_worker_is_sending_cannot_be_recorded_by_hand_meanwhile(thread, editor):
+    Delivery.objects.filter(pk=thread.pk).update(claimed_at=timezone.now())  # a worker holds it
+
+    with pytest.raises(workflow.TransitionNotAllowed, match="being sent at this moment"):
+        workflow.record_delivery(editor, thread, "https://x.com/BelgiumInTR/status/1")
+
+    delivery = Delivery.objects.get(pk=thread.pk)
+    assert (delivery.status, delivery.url) == ("pending", "")

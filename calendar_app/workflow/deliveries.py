@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -83,14 +84,20 @@ def _record_delivery(actor: User, delivery: Delivery, url: str) -> Delivery:
         raise TransitionNotAllowed(
             _("This publication may not go out now (not approved, not yet due, or held by a crisis).")
         )
+    # Not while a worker holds it (claimed_at): it may be posting a part this very moment.
     updated = (
-        Delivery.objects.filter(pk=delivery.pk, status__in=[DeliveryStatus.PENDING, DeliveryStatus.UNKNOWN])
+        Delivery.objects.filter(pk=delivery.pk)
+        .filter(Q(status=DeliveryStatus.UNKNOWN) | Q(status=DeliveryStatus.PENDING, claimed_at__isnull=True))
         .filter(pk__in=sendable.values("pk"))
         .update(
             status=DeliveryStatus.DELIVERED, url=url, delivered_at=timezone.now(), recorded_by=actor, error=""
         )
     )
     if not updated:
+        if Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.PENDING).exists():
+            raise TransitionNotAllowed(
+                _("This delivery is being sent at this moment: wait for its outcome, then look again.")
+            )
         raise TransitionNotAllowed(_("This delivery was already recorded."))
     now = timezone.now()
     # What the person posted, frozen now if the engine never froze it (a manual channel).
