@@ -40,6 +40,7 @@ from django.utils.translation import gettext as _
 from django_countries import countries
 from django_countries.fields import Country
 
+from diplomacy.forms import policy_problems
 from diplomacy.models import (
     CHANNEL_LANGUAGE_CHECKS,
     Channel,
@@ -453,15 +454,25 @@ def _plan_posts(rows: list[_Row], columns: frozenset[str], *, lock: bool) -> _Pl
             wanted["active"] = check.boolean("active")
 
         post = existing.get(code)
+        stored_policy: list[str] = []
         if post is None:
             wanted.setdefault("publishing_languages", default_publishing)
             post = Post(code=code, **wanted)
             changed = None
         else:
+            stored_policy = post.publishing_language_list
             changed = _compare(post, wanted)
         # The country was checked above against the same list; django-countries'
         # own check walks all 250 choices per row, most of the import's time.
         check.full_clean(post, _POST_FIELD_COLUMNS, exclude={"country"})
+        if check.ok and changed and "publishing_languages" in changed:
+            # As on the post form: the post's channels must still publish as checked.
+            for problem in policy_problems(post, stored_policy):
+                message = _(
+                    "With this publishing-language policy, a channel of the post would not "
+                    "publish as it should: %(problem)s"
+                )
+                check.error("publishing_languages", message % {"problem": problem})
         _add_to_plan(plan, check, post, changed)
     return plan
 
