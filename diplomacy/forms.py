@@ -56,6 +56,33 @@ def current_defaults() -> dict[str, tuple[str, str]]:
     }
 
 
+def policy_problems(post: Post, previous: list[str]) -> list[str]:
+    """What a change of the post's publishing-language policy would break on its channels,
+    one line each naming the channel ([] when nothing): `post` carries the new policy,
+    unsaved; `previous` is the policy as stored.
+
+    Every channel must still have a valid plan with the new policy (plan_problems; a
+    problem it already had is not the change's doing and does not hold it up), and a
+    channel that publishes the post's policy (no languages of its own) must still carry
+    every publication planned on it as it was checked (CHANNEL_LANGUAGE_CHECKS, which read
+    the policy through channel.post: here the unsaved post).
+    """
+    policy = post.publishing_language_list
+    problems: list[str] = []
+    for channel in Channel.objects.filter(post=post).order_by("platform", "handle"):
+        channel.post = post
+        languages = channel.content_language_list
+        before = plan_problems(channel.platform, channel.language_plan, languages, previous)
+        after = plan_problems(channel.platform, channel.language_plan, languages, policy)
+        found = [problem for name, problem in after.items() if name not in before]
+        if not languages and "content_languages" not in after:
+            found.extend(problem for check in CHANNEL_LANGUAGE_CHECKS for problem in check(channel))
+        problems.extend(
+            str(_("%(channel)s: %(problem)s") % {"channel": channel, "problem": problem}) for problem in found
+        )
+    return problems
+
+
 class LanguageListField(forms.CharField):
     """Accepts "nl; fr en" and hands the model "nl,fr,en"."""
 
@@ -92,6 +119,37 @@ class PostForm(forms.ModelForm):
         if self.instance.pk:
             # The code is the post's identity for imports and URLs: fixed once made.
             self.fields["code"].disabled = True
+        #: The policy as stored, to know whether a save changes it.
+        self._stored_policy = self.instance.publishing_language_list
+
+    def _post_clean(self) -> None:
+        """After the model's own checks: a changed publishing-language policy must leave
+        every channel of the post able to publish, and every publication planned on the
+        channels that publish the policy sendable as it was checked (policy_problems), or
+        the person is told what would break, before anything is saved."""
+        super()._post_clean()  # type: ignore[misc]  # Django API the stubs do not declare
+        if self.errors or self.instance.pk is None:
+            return
+        if self.instance.publishing_language_list == self._stored_policy:
+            return
+        problems = policy_problems(self.instance, self._stored_policy)
+        if problems:
+            shown: list[StrOrPromise] = list(problems[:5])
+            if len(problems) > len(shown):
+                shown.append(_("…and %(count)s more.") % {"count": len(problems) - len(shown)})
+            self.add_error(
+                None,
+                forms.ValidationError(
+                    [
+                        _(
+                            "With this publishing-language policy, channels of this post would not "
+                            "publish as they should. Keep the policy, or change these channels first:"
+                        ),
+                        *shown,
+                    ],
+                    code="channels_of_the_post",
+                ),
+            )
 
     @staticmethod
     def timezone_choices() -> list[str]:

@@ -8,7 +8,8 @@ One function, `import_network_file`, serves both the upload page and the
 - channels: `post_code,platform,handle`, optionally `url`, `content_languages`,
   `language_plan` (thread, separate, combined, single), `separator` (blank_line, dash,
   dots), `weekly_target` and `active`; channels are matched by (post, platform, handle).
-  A new channel without a plan or separator takes central's default for its platform.
+  A new channel without a plan or separator takes central's default for its platform;
+  an existing channel keeps its own, even where the file has the column but an empty cell.
 
 Other columns (such as `country` or `source` in the shipped posts.csv) are
 ignored. The import is all or nothing: every row is checked first and every
@@ -39,6 +40,7 @@ from django.utils.translation import gettext as _
 from django_countries import countries
 from django_countries.fields import Country
 
+from diplomacy.forms import policy_problems
 from diplomacy.models import (
     CHANNEL_LANGUAGE_CHECKS,
     Channel,
@@ -452,15 +454,25 @@ def _plan_posts(rows: list[_Row], columns: frozenset[str], *, lock: bool) -> _Pl
             wanted["active"] = check.boolean("active")
 
         post = existing.get(code)
+        stored_policy: list[str] = []
         if post is None:
             wanted.setdefault("publishing_languages", default_publishing)
             post = Post(code=code, **wanted)
             changed = None
         else:
+            stored_policy = post.publishing_language_list
             changed = _compare(post, wanted)
         # The country was checked above against the same list; django-countries'
         # own check walks all 250 choices per row, most of the import's time.
         check.full_clean(post, _POST_FIELD_COLUMNS, exclude={"country"})
+        if check.ok and changed and "publishing_languages" in changed:
+            # As on the post form: the post's channels must still publish as checked.
+            for problem in policy_problems(post, stored_policy):
+                message = _(
+                    "With this publishing-language policy, a channel of the post would not "
+                    "publish as it should: %(problem)s"
+                )
+                check.error("publishing_languages", message % {"problem": problem})
         _add_to_plan(plan, check, post, changed)
     return plan
 
@@ -517,11 +529,15 @@ def _plan_channels(rows: list[_Row], columns: frozenset[str], *, lock: bool) -> 
             wanted["active"] = check.boolean("active")
 
         channel = existing.get((post.pk, platform, handle)) if post else None
-        if platform and "platform" not in check.bad:
+        if channel is not None:
+            wanted.update(
+                _language_plan(check, columns, (channel.language_plan, channel.separator), new=False)
+            )
+        elif platform and "platform" not in check.bad:
             # An unknown platform has no plan to check: the row is refused already.
             if platform not in defaults:
                 defaults[platform] = default_plan(platform)
-            wanted.update(_language_plan(check, columns, defaults[platform], new=channel is None))
+            wanted.update(_language_plan(check, columns, defaults[platform], new=True))
         if channel is None:
             channel = Channel(platform=platform, handle=handle, **wanted)
             if post is not None:
@@ -550,19 +566,21 @@ _LANGUAGE_SETTINGS = {"content_languages", "language_plan", "separator"}
 
 
 def _language_plan(
-    check: _RowChecker, columns: frozenset[str], default: tuple[str, str], *, new: bool
+    check: _RowChecker, columns: frozenset[str], fallback: tuple[str, str], *, new: bool
 ) -> dict[str, str]:
-    """The row's language plan and separator: the cell's value; an empty cell, or a new
-    channel in a file without the column, central's default for the platform; an existing
-    channel in a file without the column keeps its own."""
+    """The row's language plan and separator: the cell's value. An empty cell keeps what
+    `fallback` gives: an existing channel's own plan and separator (re-importing an export
+    with blank cells changes nothing), or for a new channel central's default for the
+    platform. A new channel in a file without the column takes the default too; an
+    existing one keeps its own."""
     wanted: dict[str, str] = {}
-    for column, allowed, fallback in (
-        ("language_plan", LanguagePlan.values, default[0]),
-        ("separator", Separator.values, default[1]),
+    for column, allowed, kept in (
+        ("language_plan", LanguagePlan.values, fallback[0]),
+        ("separator", Separator.values, fallback[1]),
     ):
         if column not in columns:
             if new:
-                wanted[column] = fallback
+                wanted[column] = kept
             continue
         value = check.row.values[column].lower()
         if value and value not in allowed:
@@ -573,7 +591,7 @@ def _language_plan(
             }
             check.error(column, message)
             value = ""
-        wanted[column] = value or fallback
+        wanted[column] = value or kept
     return wanted
 
 

@@ -515,14 +515,52 @@ def test_an_existing_channel_keeps_its_plan_when_the_file_has_no_plan_column() -
 
 
 @pytest.mark.django_db
+def test_an_existing_channel_keeps_its_plan_and_separator_where_the_cells_are_empty() -> None:
+    from diplomacy.models import PlatformDefault
+
+    post = make_post("be-emb-ankara")
+    Channel.objects.create(post=post, platform="x", handle="@BE", language_plan="separate", separator="dots")
+    PlatformDefault.objects.create(platform="x", language_plan="combined", separator="dash")
+
+    report = import_network_file(
+        csv_bytes(
+            "post_code,platform,handle,language_plan,separator",
+            "be-emb-ankara,x,@BE,,",
+            "be-emb-ankara,x,@BE2,,",
+        )
+    )
+
+    assert report.ok, report.errors
+    assert (report.created, report.unchanged) == (1, 1)
+    assert dict(Channel.objects.values_list("handle", "language_plan")) == {
+        "@BE": "separate",
+        "@BE2": "combined",
+    }
+    assert dict(Channel.objects.values_list("handle", "separator")) == {"@BE": "dots", "@BE2": "dash"}
+
+
+@pytest.mark.django_db
+def test_an_empty_plan_cell_beside_a_new_separator_changes_only_the_separator() -> None:
+    post = make_post("be-emb-ankara")
+    Channel.objects.create(post=post, platform="x", handle="@BE", language_plan="separate", separator="dots")
+
+    report = import_network_file(
+        csv_bytes("post_code,platform,handle,language_plan,separator", "be-emb-ankara,x,@BE,,dash")
+    )
+
+    assert report.updated == 1
+    assert Channel.objects.values_list("language_plan", "separator").get() == ("separate", "dash")
+
+
+@pytest.mark.django_db
 def test_reading_existing_channels_costs_no_query_per_row(django_assert_num_queries) -> None:
     post = make_post("be-emb-ankara")
     for n in range(5):
         Channel.objects.create(post=post, platform="x", handle=f"@BE{n}", language_plan="thread")
     rows = [f"be-emb-ankara,x,@BE{n},thread" for n in range(5)]
 
-    # Posts, channels, central's defaults for X; no query per row.
-    with django_assert_num_queries(3):
+    # Posts and channels; existing channels need no central default; no query per row.
+    with django_assert_num_queries(2):
         report = import_network_file(
             csv_bytes("post_code,platform,handle,language_plan", *rows), dry_run=True
         )
