@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
 
 from django.contrib import messages
@@ -38,20 +39,23 @@ def publish_now(request: AuthenticatedHttpRequest) -> HttpResponse:
         Q(status=DeliveryStatus.PENDING, channel__connector="manual") | Q(status=DeliveryStatus.UNKNOWN),
         publication__in=sendable,
     ).select_related("publication__post", "channel__post")
-    due = deliveries.prefetch_related("parts").order_by("publication__scheduled_at", "pk")
-    items = [{"delivery": d, "sent": _posts_to_make(d)} for d in due[:100]]
+    due = list(deliveries.prefetch_related("parts").order_by("publication__scheduled_at", "pk")[:100])
+    # The approved revisions of every listed publication at once, not a few queries per card.
+    approved = parts.approved_contents(delivery.publication for delivery in due)
+    items = [{"delivery": d, "sent": _posts_to_make(d, approved)} for d in due]
     return render(request, "calendar_app/publish_now.html", {"items": items})
 
 
-def _posts_to_make(delivery: Delivery) -> ChannelShown:
+def _posts_to_make(delivery: Delivery, approved: Mapping[int, parts.Content]) -> ChannelShown:
     """The posts a person makes on the delivery's channel, in order: the parts it was frozen
-    with, else those the approved revision makes on the channel now (parts.for_delivery)."""
+    with, else those the approved revision makes on the channel now (parts.for_delivery).
+    `approved`: the approved contents of the listed publications (parts.approved_contents)."""
     plan = sending.ChannelPlan.of(delivery.channel)
     if delivery.plan:  # frozen with the plan the channel had then
         plan = replace(plan, plan=delivery.plan)
-    content = parts.approved_content(delivery.publication)
+    content = approved.get(delivery.publication_id)
     left_out = sending.languages_left_out(plan, content.texts) if content is not None else []
-    return channel_shown(delivery.channel, plan, parts.for_delivery(delivery), left_out)
+    return channel_shown(delivery.channel, plan, parts.for_delivery(delivery, approved), left_out)
 
 
 @login_required
