@@ -310,3 +310,36 @@ def test_publish_now_shows_the_parts_a_delivery_was_frozen_with_even_if_the_chan
     assert "Post 4 of 4 · Turkish" in page
     assert "Post 2 answers post 1: post it as a reply to post 1." in page
     assert "No answer from X." in page
+
+
+def test_the_approved_contents_of_many_publications_are_those_read_one_by_one(
+    editor, manager, reviewer, istanbul, approved_on_x_by_hand, x_thread
+):
+    crisis = workflow.declare_crisis(reviewer, title="Coup", reason="Reports.", countries=["TR"])
+    advisory = workflow.break_glass(
+        manager,
+        crisis,
+        istanbul,
+        workflow.AdvisoryContent(title="Stay indoors", variants=TEXTS, platforms=["x"]),
+        reason="Headquarters unreachable.",
+    )
+    draft = make_publication(post=istanbul, author=editor, channels=[x_thread], variants=TEXTS)
+    listed = [approved_on_x_by_hand, advisory, draft]
+
+    batched = parts.approved_contents(listed)
+
+    assert batched == {
+        approved_on_x_by_hand.pk: parts.approved_content(approved_on_x_by_hand),
+        advisory.pk: parts.approved_content(advisory),
+    }
+    assert batched[advisory.pk].texts["nl"] == TEXTS["nl"]
+
+
+def test_publish_now_reads_the_approved_texts_once_for_all_its_cards(client, editor, approved_on_x_by_hand):
+    engine.create_due_deliveries()
+    client.force_login(editor)
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(reverse("publish_now")).content.decode()
+    reviews = [q for q in captured.captured_queries if 'FROM "calendar_app_review"' in q["sql"]]
+    assert page.count('class="card"') == 2
+    assert len(reviews) == 1

@@ -8,15 +8,19 @@ say in the commit why the page needs it.
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, time, timedelta
 
 import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
-from calendar_app.models import ProposalStatus, PublicationStatus
+from calendar_app import workflow
+from calendar_app.models import Delivery, DeliveryPart, ProposalStatus, Publication, PublicationStatus
+from calendar_app.publishing import engine, parts
+from diplomacy.models import Channel
 from tests.calendar_factories import make_campaign, make_proposal, make_publication
 from tests.factories import make_channel, make_post
 
@@ -89,3 +93,52 @@ def test_a_key_page_runs_its_pinned_number_of_queries_at_two_sizes(
     _fill(copies=4, istanbul=istanbul, editor=editor, fit=fit)
     many = _count(client, url, query)
     assert (name, few, many) == (name, pinned, pinned)
+
+
+def _channel(post, *, platform: str, plan: str, connector: str = "manual", languages: str = "") -> Channel:
+    made = make_channel(post=post, platform=platform, content_languages=languages)
+    Channel.objects.filter(pk=made.pk).update(language_plan=plan, connector=connector)
+    return Channel.objects.get(pk=made.pk)
+
+
+def _fill_due(*, copies: int, istanbul, editor, reviewer) -> None:
+    """`copies` approved publications due now, each on three channels posted by hand (an X
+    thread, a Facebook page, a French X account) and on a webhook thread whose first post's
+    outcome is unknown; every other publication's manual deliveries frozen, the rest not."""
+    channels = [
+        _channel(istanbul, platform="x", plan="thread"),
+        _channel(istanbul, platform="facebook", plan="combined"),
+        _channel(istanbul, platform="x", plan="single", languages="fr"),
+        _channel(istanbul, platform="mastodon", plan="thread", connector="webhook"),
+    ]
+    for n in range(copies):
+        publication = make_publication(
+            post=istanbul,
+            author=editor,
+            local_date=(timezone.now() + timedelta(days=3)).date(),
+            channels=channels,
+            variants={"nl": f"Tekst {n}", "fr": f"Texte {n}", "en": f"Text {n}", "tr": f"Metin {n}"},
+        )
+        workflow.submit(editor, publication)
+        workflow.approve(reviewer, Publication.objects.get(pk=publication.pk), expected_revision=1)
+        due = timezone.now() - timedelta(minutes=1)
+        Publication.objects.filter(pk=publication.pk).update(scheduled_at=due)
+        engine.create_due_deliveries(publication_id=publication.pk)
+        for delivery in Delivery.objects.filter(publication=publication).select_related("channel__post"):
+            if delivery.channel.connector == "webhook":
+                parts.freeze(delivery)
+                DeliveryPart.objects.filter(delivery=delivery, number=1).update(status="unknown")
+                Delivery.objects.filter(pk=delivery.pk).update(status="unknown", error="No answer.")
+            elif n % 2:
+                parts.freeze(delivery)
+
+
+def test_publish_now_runs_its_pinned_number_of_queries_at_two_sizes(client, istanbul, editor, reviewer):
+    client.force_login(editor)
+    url = reverse("publish_now")
+    _fill_due(copies=1, istanbul=istanbul, editor=editor, reviewer=reviewer)
+    few = _count(client, url, {})
+    _fill_due(copies=4, istanbul=istanbul, editor=editor, reviewer=reviewer)
+    many = _count(client, url, {})
+    assert (few, many) == (9, 9)
+    assert client.get(url).content.decode().count('class="card"') == 5 * 4

@@ -8,13 +8,14 @@ person posting by hand sees exactly what an API connector would send.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from calendar_app import counting, sending
+from calendar_app import audit, counting, sending
 from calendar_app.models import (
     Delivery,
     DeliveryPart,
@@ -93,8 +94,32 @@ def current_content(publication: Publication) -> Content:
     return Content(texts=texts, overrides=overrides, images=publication.assets.count(), source="current")
 
 
+def approved_contents(publications: Iterable[Publication]) -> dict[int, Content]:
+    """{publication id: its approved_content} for many publications in a fixed number of
+    queries (the rule of approved_revision, batched by calendar_app.audit); a publication
+    with nothing approved is left out."""
+    return {
+        publication_id: _content_of(revision_content)
+        for publication_id, revision_content in audit.approved_contents(p.pk for p in publications).items()
+    }
+
+
+def _content_of(revision_content: dict) -> Content:
+    """A revision's stored content as `sending.parts_for` takes it."""
+    texts, overrides = sending.revision_texts(revision_content)
+    assets = revision_content.get("assets")
+    return Content(
+        texts=texts,
+        overrides=overrides,
+        images=len(assets) if isinstance(assets, list) else 0,
+        source="approved",
+    )
+
+
 def planned_parts(channel: Channel, content: Content | None) -> list[sending.Part]:
-    """The parts `channel` sends of `content` (none without content)."""
+    """The parts `channel` sends of `content` (none without content): the approved one,
+    loaded by the caller (approved_content, or approved_contents for many); reads
+    channel.post when the channel has no languages of its own (select_related it)."""
     if content is None:
         return []
     return sending.parts_for(
@@ -195,16 +220,21 @@ def outgoing(row: DeliveryPart, platform: str, of: int) -> OutgoingPart:
     )
 
 
-def for_delivery(delivery: Delivery) -> list[sending.Part]:
+def for_delivery(delivery: Delivery, approved: Mapping[int, Content] | None = None) -> list[sending.Part]:
     """What a delivery sends (or sent): its frozen parts once it was claimed or recorded,
     else the parts the approved revision makes on its channel now. For the "publish now"
     list of manual channels, whose deliveries no engine claims. Reads the delivery's
-    channel and post (select_related them)."""
+    channel and post (select_related them) and its parts (prefetch them). `approved`, the
+    approved contents of a list's publications (approved_contents), saves the queries
+    that read the approved revision again for each delivery; a publication missing from
+    it has nothing approved."""
     platform = delivery.channel.platform
     rows = list(delivery.parts.all())
     if rows:
         return [outgoing(row, platform, len(rows)) for row in rows]
-    return planned_parts(delivery.channel, approved_content(delivery.publication))
+    if approved is None:
+        return planned_parts(delivery.channel, approved_content(delivery.publication))
+    return planned_parts(delivery.channel, approved.get(delivery.publication_id))
 
 
 def _asset_list(publication: Publication, content: Content) -> list[tuple[int, dict[str, str]]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
 
 from django.contrib import messages
@@ -10,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import URLValidator
 from django.db.models import Q
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -38,28 +39,43 @@ def publish_now(request: AuthenticatedHttpRequest) -> HttpResponse:
         Q(status=DeliveryStatus.PENDING, channel__connector="manual") | Q(status=DeliveryStatus.UNKNOWN),
         publication__in=sendable,
     ).select_related("publication__post", "channel__post")
-    due = deliveries.prefetch_related("parts").order_by("publication__scheduled_at", "pk")
-    items = [{"delivery": d, "sent": _posts_to_make(d)} for d in due[:100]]
+    due = list(deliveries.prefetch_related("parts").order_by("publication__scheduled_at", "pk")[:100])
+    # The approved revisions of every listed publication at once, not a few queries per card.
+    approved = parts.approved_contents(delivery.publication for delivery in due)
+    items = [{"delivery": d, "sent": _posts_to_make(d, approved)} for d in due]
     return render(request, "calendar_app/publish_now.html", {"items": items})
 
 
-def _posts_to_make(delivery: Delivery) -> ChannelShown:
+def _posts_to_make(delivery: Delivery, approved: Mapping[int, parts.Content]) -> ChannelShown:
     """The posts a person makes on the delivery's channel, in order: the parts it was frozen
-    with, else those the approved revision makes on the channel now (parts.for_delivery)."""
+    with, else those the approved revision makes on the channel now (parts.for_delivery).
+    `approved`: the approved contents of the listed publications (parts.approved_contents)."""
     plan = sending.ChannelPlan.of(delivery.channel)
     if delivery.plan:  # frozen with the plan the channel had then
         plan = replace(plan, plan=delivery.plan)
-    content = parts.approved_content(delivery.publication)
+    content = approved.get(delivery.publication_id)
     left_out = sending.languages_left_out(plan, content.texts) if content is not None else []
-    return channel_shown(delivery.channel, plan, parts.for_delivery(delivery), left_out)
+    return channel_shown(delivery.channel, plan, parts.for_delivery(delivery, approved), left_out)
+
+
+def _get_delivery_for_user(request: AuthenticatedHttpRequest, pk: int) -> Delivery:
+    """Load a delivery the user records, continues or sends again: refused (403) to anybody
+    outside the ministry before any lookup, 404 when its publication is one the user may not
+    know exists (as for a delivery that does not exist), 403 when they see it but may not act."""
+    if not roles.is_internal(request.user):
+        raise PermissionDenied
+    delivery = get_object_or_404(Delivery.objects.select_related("publication__post", "channel__post"), pk=pk)
+    if not permissions.can_view_publication(request.user, delivery.publication):
+        raise Http404
+    if not permissions.can_record_delivery(request.user, delivery.publication):
+        raise PermissionDenied
+    return delivery
 
 
 @login_required
 @require_POST
 def delivery_record(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    delivery = get_object_or_404(Delivery.objects.select_related("publication__post", "channel"), pk=pk)
-    if not permissions.can_record_delivery(request.user, delivery.publication):
-        raise PermissionDenied
+    delivery = _get_delivery_for_user(request, pk)
     url = request.POST.get("url", "").strip()
     try:
         URLValidator(schemes=["https", "http"])(url)
@@ -78,7 +94,7 @@ def delivery_record(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def delivery_retry(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    delivery = get_object_or_404(Delivery.objects.select_related("publication__post", "channel"), pk=pk)
+    delivery = _get_delivery_for_user(request, pk)
     try:
         workflow.retry_delivery(request.user, delivery)
     except workflow.TransitionNotAllowed as exc:
@@ -97,9 +113,7 @@ MAX_URL = 500
 def delivery_continue(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """A part whose outcome was unknown went out: its address recorded, the rest sent. An
     address that names no post of the channel answers 400 with the form to correct it."""
-    delivery = get_object_or_404(Delivery.objects.select_related("publication__post", "channel__post"), pk=pk)
-    if not permissions.can_record_delivery(request.user, delivery.publication):
-        raise PermissionDenied
+    delivery = _get_delivery_for_user(request, pk)
     back = safe_next(request, delivery.publication.get_absolute_url())
     url = request.POST.get("url", "").strip()
     try:
