@@ -70,18 +70,7 @@ class Content:
 def approved_content(publication: Publication) -> Content | None:
     """The approved revision's content, or None when nothing was approved."""
     revision = approved_revision(publication)
-    return _content_of(revision) if revision is not None else None
-
-
-def _content_of(revision: PublicationRevision) -> Content:
-    texts, overrides = sending.revision_texts(revision.content)
-    assets = revision.content.get("assets")
-    return Content(
-        texts=texts,
-        overrides=overrides,
-        images=len(assets) if isinstance(assets, list) else 0,
-        source="approved",
-    )
+    return _content_of(revision.content) if revision is not None else None
 
 
 def current_content(publication: Publication) -> Content:
@@ -158,7 +147,7 @@ def freeze(delivery: Delivery) -> list[DeliveryPart]:
         Delivery.objects.filter(pk=delivery.pk).update(plan="", revision=None)
         delivery.plan, delivery.revision = "", None
     channel = delivery.channel
-    content = _content_of(revision) if revision is not None else None
+    content = _content_of(revision.content) if revision is not None else None
     parts = planned_parts(channel, content)
     if not parts or revision is None:
         return []
