@@ -265,8 +265,8 @@
 
   // The text of `language` on `platform`: its own text there when it has one (sending.text_for).
   function textFor(language, platform, texts, overrides) {
-    var own = (overrides && has(overrides, language) && overrides[language][platform]) || "";
-    return strip(own || texts[language] || "");
+    var own = strip((overrides && has(overrides, language) && overrides[language][platform]) || "");
+    return own || strip(texts[language] || "");
   }
 
   // The platform posts a channel makes of the texts, in order: sending.parts_for, without
