@@ -126,3 +126,25 @@ def persona(request):
 
 # Every cached fragment reads only the tables it declares (tests/fragment_reads.py).
 pytest_plugins = ["tests.fragment_reads"]
+
+
+@pytest.fixture
+def platforms_on_loopback(monkeypatch):
+    """For tests against the fake platforms: a connector that forgot its test address would
+    call the real platform, so any address but loopback is refused; and time-outs wait
+    0.6 s, not production's 15 s (a loaded machine answers a plain request well inside it,
+    and the scripted hangs last longer)."""
+    import socket
+
+    from calendar_app.publishing import http
+
+    real = socket.create_connection
+
+    def loopback_only(address, *args, **kwargs):
+        if address[0] not in {"127.0.0.1", "localhost"}:
+            raise AssertionError(f"a test tried to reach {address[0]}")
+        return real(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", loopback_only)
+    monkeypatch.setattr(http, "TIMEOUT_SECONDS", 0.6)
+    monkeypatch.setattr(http, "MEDIA_TIMEOUT_SECONDS", 0.6)

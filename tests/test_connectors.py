@@ -69,25 +69,12 @@ VARIANTS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _loopback_only(monkeypatch):
-    """A connector that forgot its test address would call the real platform: refuse."""
-    real = socket.create_connection
-
-    def loopback_only(address, *args, **kwargs):
-        if address[0] not in {"127.0.0.1", "localhost"}:
-            raise AssertionError(f"a test tried to reach {address[0]}")
-        return real(address, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "create_connection", loopback_only)
+pytestmark = pytest.mark.usefixtures("platforms_on_loopback")
 
 
 @pytest.fixture(autouse=True)
 def _quick(monkeypatch):
-    """Time-out tests wait 0.6 s, not the production 15 s: a loaded machine answers a plain
-    request well inside it, and the scripted hangs last longer."""
-    monkeypatch.setattr(http, "TIMEOUT_SECONDS", 0.6)
-    monkeypatch.setattr(http, "MEDIA_TIMEOUT_SECONDS", 0.6)
+    """Mastodon's media polling does not wait between polls against the fake."""
     monkeypatch.setattr(mastodon, "MEDIA_POLL_SECONDS", 0)
 
 

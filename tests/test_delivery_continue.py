@@ -6,7 +6,6 @@ Against the local fakes of X's, Bluesky's and Mastodon's APIs (nothing leaves 12
 
 from __future__ import annotations
 
-import socket
 import time
 
 import pytest
@@ -21,7 +20,6 @@ from calendar_app.publishing import (
     bluesky,
     engine,
     facebook,
-    http,
     linkedin,
     mastodon,
     webhook,
@@ -36,17 +34,7 @@ from tests.test_connectors import VARIANTS, due_delivery, make_api_channel
 ORDER = ["nl", "fr", "en", "tr"]
 
 
-@pytest.fixture(autouse=True)
-def _loopback_only(monkeypatch):
-    real = socket.create_connection
-
-    def loopback_only(address, *args, **kwargs):
-        if address[0] not in {"127.0.0.1", "localhost"}:
-            raise AssertionError(f"a test tried to reach {address[0]}")
-        return real(address, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "create_connection", loopback_only)
-    monkeypatch.setattr(http, "TIMEOUT_SECONDS", 0.6)
+pytestmark = pytest.mark.usefixtures("platforms_on_loopback")
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ never sent again. Against the local fake of X's API (nothing leaves 127.0.0.1).
 
 from __future__ import annotations
 
-import socket
 from datetime import timedelta
 
 import pytest
@@ -17,7 +16,7 @@ from django.utils import timezone
 
 from calendar_app import workflow
 from calendar_app.models import Delivery, DeliveryPart, DeliveryStatus, Publication, PublicationStatus
-from calendar_app.publishing import engine, http, parts
+from calendar_app.publishing import engine, parts
 from diplomacy.models import Channel, LanguagePlan
 from tests.factories import make_channel
 from tests.fake_platforms import FAKES
@@ -31,17 +30,7 @@ class WorkerKilled(BaseException):
     """A worker stopping dead: nothing after it runs."""
 
 
-@pytest.fixture(autouse=True)
-def _loopback_only(monkeypatch):
-    real = socket.create_connection
-
-    def loopback_only(address, *args, **kwargs):
-        if address[0] not in {"127.0.0.1", "localhost"}:
-            raise AssertionError(f"a test tried to reach {address[0]}")
-        return real(address, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "create_connection", loopback_only)
-    monkeypatch.setattr(http, "TIMEOUT_SECONDS", 0.6)
+pytestmark = pytest.mark.usefixtures("platforms_on_loopback")
 
 
 @pytest.fixture

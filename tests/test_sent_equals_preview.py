@@ -5,7 +5,6 @@ its place in the thread and how many images it carries). Nothing here leaves 127
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass
 
 import pytest
@@ -31,16 +30,7 @@ CHANNELS = {
 WITH_LANGUAGES = {"bluesky", "mastodon", "webhook"}
 
 
-@pytest.fixture(autouse=True)
-def _loopback_only(monkeypatch):
-    real = socket.create_connection
-
-    def loopback_only(address, *args, **kwargs):
-        if address[0] not in {"127.0.0.1", "localhost"}:
-            raise AssertionError(f"a test tried to reach {address[0]}")
-        return real(address, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "create_connection", loopback_only)
+pytestmark = pytest.mark.usefixtures("platforms_on_loopback")
 
 
 @pytest.fixture(autouse=True)
