@@ -38,6 +38,12 @@ class Delivery(models.Model):
     platform_post_id = models.CharField(max_length=200, blank=True)
     url = models.URLField(_("live address"), blank=True, max_length=500)
     error = models.TextField(blank=True)
+    #: Of a part sent when its outcome became unknown: True once the whole request was
+    #: written to the platform's server, False when it surely did not fully leave, None
+    #: when nobody knows (a worker stopped while sending). Shown to the person who checks.
+    request_sent = models.BooleanField(null=True, blank=True)
+    #: What the platform last answered about this, short ("HTTP 503: ..."), or "".
+    platform_said = models.TextField(blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     #: The channel's language plan when the parts were frozen (empty until then): a
     #: thread chains its parts as replies, whatever the channel says by the time it resumes.
@@ -116,6 +122,12 @@ class DeliveryPart(models.Model):
     platform_ref = models.CharField(max_length=200, blank=True)
     url = models.URLField(_("live address"), blank=True, max_length=500)
     error = models.TextField(blank=True)
+    #: Of a part sent when its outcome became unknown: True once the whole request was
+    #: written to the platform's server, False when it surely did not fully leave, None
+    #: when nobody knows (a worker stopped while sending). Shown to the person who checks.
+    request_sent = models.BooleanField(null=True, blank=True)
+    #: What the platform last answered about this, short ("HTTP 503: ..."), or "".
+    platform_said = models.TextField(blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     #: Part 1 keeps its delivery's key, so what was idempotent before parts stays so.
     idempotency_key = models.CharField(max_length=64, default=secrets.token_hex)

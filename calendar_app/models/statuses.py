@@ -40,6 +40,9 @@ class PublicationStatus(models.TextChoices):
     PUBLISHED = "published", _("Published")
     FAILED = "failed", _("Failed")
     CANCELLED = "cancelled", _("Cancelled")
+    #: Not delivered within settings.MAX_LATENESS of its time, or its time passed while a
+    #: crisis held it: never sent late by surprise; a person reschedules or cancels it.
+    MISSED = "missed", _("Missed")
 
 
 #: Status is shown as text and icon, never as colour alone.
@@ -51,6 +54,7 @@ STATUS_ICONS: dict[str, str] = {
     PublicationStatus.PUBLISHED: "●",
     PublicationStatus.FAILED: "⚠",
     PublicationStatus.CANCELLED: "✕",
+    PublicationStatus.MISSED: "⌛",
 }
 
 

@@ -49,15 +49,28 @@ class SurelyFailed(Exception):
 
     `retry_after` (seconds) is the platform's own "not before" (a 429's Retry-After or
     rate-limit reset header), when it gave one; the engine waits at least that long.
+    `platform_said` is what the platform answered, short ("HTTP 429: rate limited"), or ""
+    when it answered nothing.
     """
 
-    def __init__(self, *args: object, retry_after: int | None = None) -> None:
+    def __init__(self, *args: object, retry_after: int | None = None, platform_said: str = "") -> None:
         super().__init__(*args)
         self.retry_after = retry_after
+        self.platform_said = platform_said
 
 
 class OutcomeUnknown(Exception):
-    """The request may have been published (e.g. a time-out after sending)."""
+    """The request may have been published (e.g. a time-out after sending).
+
+    `request_sent` says what the connector knows of the request: True once its whole body
+    was written to the platform's server (it may well be live), False when it surely did
+    not fully leave, None when nobody knows. `platform_said` as for SurelyFailed.
+    """
+
+    def __init__(self, *args: object, request_sent: bool | None = None, platform_said: str = "") -> None:
+        super().__init__(*args)
+        self.request_sent = request_sent
+        self.platform_said = platform_said
 
 
 class NotAPostAddress(Exception):
