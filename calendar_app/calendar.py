@@ -16,6 +16,7 @@ from django.db.models.functions import ExtractHour, RowNumber, TruncDate
 
 from calendar_app import permissions
 from calendar_app.models import Publication, PublicationStatus
+from calendar_app.models.publications import NEEDS_A_CHECK_LABEL, has_unknown_delivery
 from diplomacy.models import Channel, Platform
 from diplomacy.roles import AnyUser
 
@@ -106,6 +107,7 @@ def for_display(queryset: QuerySet[Publication]) -> QuerySet[Publication]:
     """Only what a calendar entry draws: title, time, status, post, campaign, channels."""
     return (
         queryset.select_related("post", "campaign")
+        .annotate(has_unknown_delivery=has_unknown_delivery())
         .only(
             "pk",
             "title",
@@ -229,10 +231,16 @@ def label_entries(items: list[Publication], zone: str) -> None:
     the template: `status_label` (get_status_display), `platform_labels` (its channels'
     platforms) and `time_label` (H:i in the display zone, or the post's local time)."""
     status_labels = {value: str(label) for value, label in PublicationStatus.choices}
+    # A delivery's outcome unknown: "Needs a check", not "Approved" (the flag for_display annotates).
+    needs_a_check = str(NEEDS_A_CHECK_LABEL)
     platform_labels = {value: str(label) for value, label in Platform.choices}
     display_zone = None if zone == POST_ZONE else zoneinfo.ZoneInfo(zone)
     for item in items:
-        item.status_label = status_labels.get(item.status, item.status)
+        item.status_label = (
+            needs_a_check
+            if getattr(item, "has_unknown_delivery", False)
+            else status_labels.get(item.status, item.status)
+        )
         item.platform_labels = [platform_labels.get(c.platform, c.platform) for c in item.channels.all()]
         moment = item.local_time if display_zone is None else item.scheduled_at.astimezone(display_zone)
         item.time_label = moment.strftime("%H:%M")

@@ -36,6 +36,12 @@ VERBS = {
     "commented": _("%(actor)s commented on “%(title)s”."),
     "due_soon": _("“%(title)s” goes out within 24 hours and is still in review."),
     "delivery_failed": _("“%(title)s” could not be published on every channel: check why and send it again."),
+    "missed": _(
+        "“%(title)s” did not go out at its time and will not be sent late: give it a new time or cancel it."
+    ),
+    "delivery_unknown": _(
+        "Nobody knows whether “%(title)s” went out on a channel: look at the channel and say what you found."
+    ),
     "proposal_submitted": _("%(actor)s proposes “%(title)s”."),
     "proposal_accepted": _("Your proposal “%(title)s” is accepted and offered to the posts."),
     "proposal_declined": _("Your proposal “%(title)s” is declined."),
@@ -85,6 +91,20 @@ def recipients(verb: str, publication: Publication, actor: User | None) -> list[
         ids = [*post_staff, *(r for r in reviewers if r in central)]
         if publication.author_id in central or publication.author_id in post_staff:
             ids.append(publication.author_id)
+    elif verb == "missed":
+        # The post reschedules it; central sees its calendar lose a publication.
+        ids = [
+            *Membership.objects.filter(post=publication.post).values_list("user_id", flat=True),
+            publication.author_id,
+            *central_reviewer_ids(),
+        ]
+    elif verb == "delivery_unknown":
+        # The post can look at its channel; the reviewers on call (everyone central when
+        # nobody is) can too, at any hour.
+        ids = [
+            *Membership.objects.filter(post=publication.post).values_list("user_id", flat=True),
+            *(on_call_ids() or central_reviewer_ids()),
+        ]
     else:
         raise ValueError(f"Unknown notification verb {verb!r}")
     actor_id = getattr(actor, "pk", None)

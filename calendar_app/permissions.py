@@ -61,14 +61,27 @@ def can_edit_publication(user: AnyUser, publication: Publication) -> bool:
 
     A failed publication is not edited either: its approved text is what failed to go
     out; it is cancelled (or, once retrying exists, sent again as approved).
+    A missed one is not edited either: its approved text waits for a new time
+    (`can_reschedule_missed`), and an edit would slip past the approval.
     """
-    if publication.status in CLOSED_STATUSES or publication.status == PublicationStatus.FAILED:
+    if publication.status in CLOSED_STATUSES or publication.status in (
+        PublicationStatus.FAILED,
+        PublicationStatus.MISSED,
+    ):
         return False
     return roles.is_central(user) or roles.works_for_post(user, publication.post)
 
 
 def can_reschedule(user: AnyUser, publication: Publication) -> bool:
     return can_edit_publication(user, publication) and publication.status != PublicationStatus.FAILED
+
+
+def can_reschedule_missed(user: AnyUser, publication: Publication) -> bool:
+    """The post's staff (back to review) and central (approved again) give a missed
+    publication a new time."""
+    if publication.status != PublicationStatus.MISSED:
+        return False
+    return roles.is_central(user) or roles.works_for_post(user, publication.post)
 
 
 def can_duplicate(user: AnyUser, publication: Publication) -> bool:
@@ -112,7 +125,7 @@ def allowed_actions(user: AnyUser, publication: Publication) -> set[str]:
         # Posted by hand: only what may go out now (approved, due, not held by a crisis).
         "record_delivery": publication.may_go_out() and can_record_delivery(user, publication),
         "comment": can_comment(user, publication),
-        "reschedule": can_reschedule(user, publication),
+        "reschedule": can_reschedule(user, publication) or can_reschedule_missed(user, publication),
         "duplicate": can_duplicate(user, publication),
         "duplicate_to_posts": can_duplicate(user, publication) and can_duplicate_to_other_posts(user),
     }
@@ -161,6 +174,11 @@ def can_retry(user: AnyUser, publication: Publication) -> bool:
     return roles.is_central(user) or roles.works_for_post(user, publication.post)
 
 
+def _can_retry_now(user: AnyUser, publication: Publication) -> bool:
+    """The button only while sending again can still send it (never late: may_go_out)."""
+    return can_retry(user, publication) and not publication.is_too_late()
+
+
 def can_comment(user: AnyUser, publication: Publication) -> bool:
     """The thread is between the post's staff and central."""
     return roles.is_central(user) or roles.works_for_post(user, publication.post)
@@ -175,7 +193,7 @@ _MOVE_PREDICATES = {
     "request_changes": can_review,
     "withdraw": can_withdraw,
     "cancel": can_cancel,
-    "retry": can_retry,
+    "retry": _can_retry_now,
 }
 
 

@@ -10,6 +10,7 @@ set, or start-up stops with a message naming the missing one.
 import base64
 import hashlib
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -348,6 +349,11 @@ Q_CLUSTER = {
     "save_limit": 500,
     "label": "Background tasks",
 }
+
+# Nothing goes out late: a publication whose time is more than this past is not sent (the
+# engine's claim and "publish now" refuse it) but marked missed for a person to reschedule.
+# An event announced for 18:00 posted days later is worse than not posted at all.
+MAX_LATENESS = timedelta(minutes=env_int("MAX_LATENESS_MINUTES", 15))
 
 # Security headers. Production values are on when DEBUG is off.
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -137,7 +137,9 @@ def test_a_held_publication_is_not_delivered_even_with_a_delivery_made_before_th
     publication = _approved(istanbul, editor, second_reviewer, channels=[channel])
     Publication.objects.filter(pk=publication.pk).update(scheduled_at=timezone.now() - timedelta(seconds=1))
     engine.create_due_deliveries()  # made, not yet sent
-    workflow.declare_crisis(reviewer, title="Coup attempt", reason="Reports.", countries=["TR"])
+    crisis = workflow.declare_crisis(reviewer, title="Coup attempt", reason="Reports.", countries=["TR"])
+    # Declared a moment before its time (a crisis holds only what is due from then on).
+    Crisis.objects.filter(pk=crisis.pk).update(declared_at=timezone.now() - timedelta(minutes=1))
 
     engine.publish_due()
 
@@ -227,7 +229,7 @@ def test_ending_the_crisis_releases_the_future_and_lists_the_past_as_missed_neve
     assert (later.held_by, later.missed_in) == (None, None)
     assert (passed.held_by, passed.missed_in) == (None, crisis)
     assert sent == []  # the missed one is not delivered late
-    assert passed.status == PublicationStatus.APPROVED
+    assert passed.status == PublicationStatus.MISSED
     crisis.refresh_from_db()
     assert not crisis.is_active
     assert list(crisis.events.values_list("verb", flat=True))[-2:] == ["missed", "ended"]
@@ -243,7 +245,7 @@ def test_rescheduling_a_missed_publication_takes_it_off_the_list(reviewer, secon
         passed.refresh_from_db()
         assert passed.missed_in == crisis
         tomorrow = (timezone.now() + timedelta(days=1)).astimezone(istanbul.zone).date()
-        workflow.reschedule_publication(editor, passed, local_date=tomorrow, local_time=time(10, 0))
+        workflow.reschedule_missed(editor, passed, local_date=tomorrow, local_time=time(10, 0))
     passed.refresh_from_db()
     assert passed.missed_in is None
     assert passed.status == PublicationStatus.IN_REVIEW  # moved by its post: reviewed again

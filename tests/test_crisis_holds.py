@@ -36,7 +36,14 @@ def platform(monkeypatch):
 
 
 def _due_now(publication: Publication) -> None:
-    Publication.objects.filter(pk=publication.pk).update(scheduled_at=timezone.now() - timedelta(seconds=1))
+    Publication.objects.filter(pk=publication.pk).update(scheduled_at=timezone.now())
+
+
+def _declared_before_its_time(crisis, publication: Publication) -> None:
+    """The crisis began a minute before the publication's time (a crisis holds only what is
+    due from its declaration on)."""
+    scheduled_at = Publication.objects.get(pk=publication.pk).scheduled_at
+    type(crisis).objects.filter(pk=crisis.pk).update(declared_at=scheduled_at - timedelta(minutes=1))
 
 
 def test_a_failed_publication_sent_again_during_a_crisis_is_held(
@@ -49,6 +56,7 @@ def test_a_failed_publication_sent_again_during_a_crisis_is_held(
     engine.publish_due()
     assert Publication.objects.get(pk=publication.pk).status == PublicationStatus.FAILED
     crisis = workflow.declare_crisis(reviewer, title="Coup", reason="Reports.", countries=["TR"])
+    _declared_before_its_time(crisis, publication)
     platform.fail = False
     workflow.retry(editor, Publication.objects.get(pk=publication.pk))
     engine.publish_due()
@@ -94,7 +102,7 @@ def test_a_missed_publication_rescheduled_by_central_during_a_new_crisis_is_held
         workflow.end_crisis(reviewer, first)
         second = workflow.declare_crisis(reviewer, title="Quake", reason="Quake.", countries=["TR"])
         later = (timezone.now() + timedelta(days=1)).astimezone(istanbul.zone)
-        workflow.reschedule_publication(
+        workflow.reschedule_missed(
             reviewer, Publication.objects.get(pk=passed.pk), local_date=later.date(), local_time=time(10, 0)
         )
     passed.refresh_from_db()
@@ -118,7 +126,9 @@ def test_a_held_publication_cannot_be_recorded_as_published_by_hand(
     publication = _approved(istanbul, editor, second_reviewer, channels=[manual])
     _due_now(publication)
     engine.create_due_deliveries()
-    workflow.declare_crisis(reviewer, title="Coup", reason="Reports.", countries=["TR"])
+    crisis = workflow.declare_crisis(reviewer, title="Coup", reason="Reports.", countries=["TR"])
+    _declared_before_its_time(crisis, publication)
+    workflow.hold_what_active_crises_cover()
     delivery = Delivery.objects.get(publication=publication)
     client.force_login(editor)
     page = client.get(f"/publications/{publication.pk}/").content.decode()

@@ -43,15 +43,19 @@ MOVES = {
     "approve": ({"in_review"}, "approved"),
     "request_changes": ({"in_review"}, "changes_requested"),
     "withdraw": ({"in_review", "approved"}, "draft"),
-    "cancel": ({"draft", "in_review", "changes_requested", "approved", "failed"}, "cancelled"),
+    "cancel": ({"draft", "in_review", "changes_requested", "approved", "failed", "missed"}, "cancelled"),
     "retry": ({"failed"}, "approved"),
     # Steps of other actions: an edit or a move by the post sends an approved one back to
     # review; a post manager's break-glass advisory is approved at once.
-    "reopen_review": ({"approved"}, "in_review"),
+    "reopen_review": ({"approved", "missed"}, "in_review"),
+    # A missed publication given a new time by central keeps its approval.
+    "reschedule_missed": ({"missed"}, "approved"),
     "break_glass": ({"draft"}, "approved"),
     # The engine's outcomes: the time comes and every delivery went out, or one failed for good.
     "publish": ({"approved"}, "published"),
     "fail": ({"approved"}, "failed"),
+    # Not delivered within MAX_LATENESS of its time (or its time passed while held): never late.
+    "miss": ({"approved"}, "missed"),
 }
 COMMENTS = {
     "approve": "Fine, thank you.",
@@ -122,8 +126,9 @@ def expected_outcome(status: str, role: str, action: str):
     ):
         # The post's staff and central act on a publication until it is published or cancelled.
         return PermissionDenied
-    elif status == "failed" and action not in ("cancel", "retry"):
+    elif status in ("failed", "missed") and action not in ("cancel", "retry"):
         # A failed publication is sent again or cancelled: its approved text is what failed to go out.
+        # A missed one is given a new time or cancelled (its approved text waits for that time).
         return PermissionDenied
     sources, target = MOVES[action]
     return target if status in sources else workflow.TransitionNotAllowed

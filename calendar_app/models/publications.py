@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -29,6 +29,7 @@ from calendar_app.models.statuses import (
     CLOSED_STATUSES,
     NETWORK_VISIBLE_STATUSES,
     STATUS_ICONS,
+    DeliveryStatus,
     PublicationKind,
     PublicationStatus,
 )
@@ -40,10 +41,23 @@ if TYPE_CHECKING:
     from calendar_app.models.review import PublicationRevision
 
 
+#: The derived state of a publication with a delivery whose outcome is unknown (not a status).
+NEEDS_A_CHECK_LABEL = _("Needs a check")
+NEEDS_A_CHECK_ICON = "?"
+
+
 def fast_tracked() -> Q:
     """An advisory written in crisis mode while its crisis is on: one approval sends it at
     once, whatever its time (a publication whose kind merely says "crisis advisory" is not)."""
     return Q(crisis__isnull=False, crisis__ended_at__isnull=True)
+
+
+def has_unknown_delivery() -> Exists:
+    """Whether the publication of the outer query has a delivery whose outcome is unknown
+    (served by the delivery's unique index on publication and channel)."""
+    from calendar_app.models.deliveries import Delivery  # defined after Publication
+
+    return Exists(Delivery.objects.filter(publication=OuterRef("pk"), status=DeliveryStatus.UNKNOWN))
 
 
 def in_time_for_review(now: datetime) -> Q:
@@ -84,14 +98,38 @@ class PublicationQuerySet(models.QuerySet["Publication"]):
         return self.awaiting_review().exclude(in_time_for_review(now or timezone.now()))
 
     def may_go_out(self, now: datetime | None = None) -> PublicationQuerySet:
-        """Approved, its time come, neither held by a crisis nor missed during one: what the
-        engine sends and staff may post by hand (the instance form: `Publication.may_go_out`)."""
+        """Approved, its time come and not more than MAX_LATENESS past, neither held by a
+        crisis nor missed during one: what the engine sends and staff may post by hand (the
+        instance form: `Publication.may_go_out`). The one rule of "never late": a delivery
+        left pending, retried with back-off or moved to an API channel stops here too."""
+        now = now or timezone.now()
         return self.filter(
             status=PublicationStatus.APPROVED,
-            scheduled_at__lte=now or timezone.now(),
+            scheduled_at__lte=now,
+            scheduled_at__gte=now - settings.MAX_LATENESS,
             held_by__isnull=True,
             missed_in__isnull=True,
         )
+
+    def too_late(self, now: datetime | None = None) -> PublicationQuerySet:
+        """Approved, not held, its time more than MAX_LATENESS past: what the sweep marks
+        missed (workflow.miss_late_publications). A held one waits for its crisis to end."""
+        now = now or timezone.now()
+        return self.filter(
+            status=PublicationStatus.APPROVED,
+            scheduled_at__lt=now - settings.MAX_LATENESS,
+            held_by__isnull=True,
+        )
+
+    def needing_a_check(self) -> PublicationQuerySet:
+        """Publications with a delivery whose outcome is unknown: a person must look at the
+        channel (the instance form: `Publication.needs_a_check`). Derived, not a status."""
+        return self.filter(has_unknown_delivery())
+
+    def with_check_flag(self) -> PublicationQuerySet:
+        """Annotate `has_unknown_delivery` (one subquery), so that lists read
+        `needs_a_check` without a query per row."""
+        return self.annotate(has_unknown_delivery=has_unknown_delivery())
 
     def between(self, start: datetime, end: datetime) -> PublicationQuerySet:
         """Publications whose UTC instant falls in [start, end) (served by the index)."""
@@ -259,11 +297,37 @@ class Publication(models.Model):
 
     def may_go_out(self, now: datetime | None = None) -> bool:
         """The rule of `PublicationQuerySet.may_go_out`, for one publication."""
+        now = now or timezone.now()
         return (
             self.status == PublicationStatus.APPROVED
-            and self.scheduled_at <= (now or timezone.now())
+            and now - settings.MAX_LATENESS <= self.scheduled_at <= now
             and not self.is_held
         )
+
+    def is_too_late(self, now: datetime | None = None) -> bool:
+        """Its time is more than MAX_LATENESS past: it is never sent any more."""
+        return self.scheduled_at < (now or timezone.now()) - settings.MAX_LATENESS
+
+    @cached_property
+    def needs_a_check(self) -> bool:
+        """The rule of `PublicationQuerySet.needing_a_check`: reads the annotation of
+        `with_check_flag` when there is one, else asks the database."""
+        flag = getattr(self, "has_unknown_delivery", None)
+        if flag is not None:
+            return bool(flag)
+        return self.deliveries.filter(status=DeliveryStatus.UNKNOWN).exists()
+
+    @property
+    def state_label(self) -> str:
+        """What people read for its state: the status, or "Needs a check" while a delivery's
+        outcome is unknown (it may or may not be on the channel: "Approved" would mislead)."""
+        if self.needs_a_check:
+            return str(NEEDS_A_CHECK_LABEL)
+        return str(self.get_status_display())
+
+    @property
+    def state_icon(self) -> str:
+        return NEEDS_A_CHECK_ICON if self.needs_a_check else self.status_icon
 
 
 def instant_for(local_date: date, local_time: time, zone_name: str) -> datetime:
@@ -351,6 +415,10 @@ EVENT_VERBS = {
     "held": _("held it: a crisis was declared"),
     "released": _("released it from the crisis hold"),
     "missed": _("its time passed during the crisis: to be rescheduled"),
+    "missed_late": _("did not go out in time: to be rescheduled"),
+    "delivery_failed_late": _("a channel was not sent to: its time had passed"),
+    "delivery_unknown": _("a delivery's outcome became unknown: someone must check the channel"),
+    "rescheduled_after_missed": _("gave it a new time after it was missed"),
     "break_glass": _("published it at once without review (break-glass)"),
     "reviewed_after": _("reviewed the break-glass publication after the fact"),
     "advisory_retimed": _("moved the advisory to the moment of approval"),

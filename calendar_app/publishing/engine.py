@@ -430,6 +430,8 @@ def publish_due(deadline: float | None = None) -> dict[str, int]:
         deadline = time.monotonic() + JOB_BUDGET_SECONDS
     now = timezone.now()
     workflow.hold_what_active_crises_cover()
+    workflow.miss_late_publications(now)
+    workflow.report_unknown_deliveries()
     made = create_due_deliveries(now)
     expired = expire_stale_claims(now)
     sent: dict[str, int] = {"created": made, "expired_claims": expired, "settled": settle_finished()}

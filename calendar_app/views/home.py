@@ -21,6 +21,7 @@ from calendar_app import calendar, notifications, permissions
 from calendar_app.models import (
     Campaign,
     Crisis,
+    Delivery,
     Notification,
     NotificationPreference,
     Publication,
@@ -59,7 +60,7 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 #: What the work lists of the home page read.
-HOME_READS = (Publication, PublicationRevision, Channel, Post, Campaign, Crisis, Membership)
+HOME_READS = (Publication, PublicationRevision, Channel, Post, Campaign, Crisis, Membership, Delivery)
 
 
 def home_work(user: User, now: datetime) -> SafeString:
@@ -74,6 +75,11 @@ def home_work(user: User, now: datetime) -> SafeString:
         context["changes_requested"] = calendar.for_display(
             own.filter(status=PublicationStatus.CHANGES_REQUESTED)
         ).order_by("scheduled_at")[:HOME_LIST]
+        # What only a person can settle: a channel to look at, a new time to give.
+        context["own_checks"] = calendar.for_display(own.needing_a_check()).order_by("scheduled_at")[:HOME_LIST]
+        context["own_missed"] = calendar.for_display(own.filter(status=PublicationStatus.MISSED)).order_by(
+            "-scheduled_at"
+        )[:HOME_LIST]
         week = calendar.week_window(timezone.localdate())
         context["week"] = week
         context["channel_cadence"] = channel_cadence(post_ids, week)
@@ -82,6 +88,9 @@ def home_work(user: User, now: datetime) -> SafeString:
         ).order_by("scheduled_at")[: HOME_LIST * 3]
     if permissions.can_use_approvals(user):
         context["queue"] = queue_counts(approval_queryset(), now)
+        context["checks"] = calendar.for_display(Publication.objects.needing_a_check()).order_by(
+            "scheduled_at"
+        )[:HOME_LIST]
         today = timezone.localdate(timezone=zoneinfo.ZoneInfo(BRUSSELS))
         day = calendar.DayRange(today, today)
         context["today"] = calendar.for_display(

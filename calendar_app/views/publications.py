@@ -308,9 +308,21 @@ def publication_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
         else [],
         **(_review_context(publication) if "comment" in actions else {"deliveries": []}),
         workflow_buttons=_workflow_buttons(actions),
+        missed_reason=_missed_reason(publication),
+        user_is_central=roles.is_central(request.user),
         language_names={v.language: language_name(v.language) for v in publication.variants.all()},
     )
     return render(request, "calendar_app/publication_detail.html", context, status=status)
+
+
+def _missed_reason(publication: Publication) -> str:
+    """Why a missed publication did not go out, as its history says it ("" otherwise)."""
+    if publication.status != PublicationStatus.MISSED:
+        return ""
+    event = publication.events.filter(verb__in=["missed_late", "missed"]).order_by("-pk").first()
+    if event is None:
+        return ""
+    return event.comment or _("Its time passed while a crisis held it.")
 
 
 #: What the editor's fields of a publication show.
@@ -470,21 +482,28 @@ def publication_shown(publication: Publication, *, image_count: int | None = Non
 def publication_reschedule(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Move to another date (drag and drop on the calendar) or date and time (the form)."""
     publication = _get_publication_for_user(request, pk)
-    if not permissions.can_reschedule(request.user, publication):
+    missed = publication.status == PublicationStatus.MISSED
+    if not (
+        permissions.can_reschedule_missed(request.user, publication)
+        if missed
+        else permissions.can_reschedule(request.user, publication)
+    ):
         raise PermissionDenied
     form = RescheduleForm(request.POST, publication=publication)
-    was_approved = publication.status == PublicationStatus.APPROVED
+    was_approved = publication.status in (PublicationStatus.APPROVED, PublicationStatus.MISSED)
     wants_json = request.headers.get("Accept", "").startswith("application/json")
     if form.is_valid():
+        # A missed publication takes its own move (back to review, or approved again).
+        reschedule = workflow.reschedule_missed if missed else workflow.reschedule_publication
         try:
-            publication = workflow.reschedule_publication(
+            publication = reschedule(
                 request.user,
                 publication,
                 local_date=form.cleaned_data["local_date"],
                 local_time=form.cleaned_data["local_time"],
                 expected_revision=form.cleaned_data.get("revision") or None,
             )
-        except workflow.StaleEdit:
+        except (workflow.StaleEdit, workflow.TransitionNotAllowed):
             message = _("Someone else changed this publication meanwhile. Reload and try again.")
             if wants_json:
                 return JsonResponse({"ok": False, "message": message}, status=409)

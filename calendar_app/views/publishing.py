@@ -9,6 +9,7 @@ from dataclasses import replace
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.core.validators import URLValidator
 from django.db.models import Q
 from django.http import Http404, HttpResponse
@@ -39,11 +40,19 @@ def publish_now(request: AuthenticatedHttpRequest) -> HttpResponse:
         Q(status=DeliveryStatus.PENDING, channel__connector="manual") | Q(status=DeliveryStatus.UNKNOWN),
         publication__in=sendable,
     ).select_related("publication__post", "channel__post")
-    due = list(deliveries.prefetch_related("parts").order_by("publication__scheduled_at", "pk")[:100])
+    # Every delivery waiting, a page at a time (no cap: the hundred-and-first must be seen too).
+    page = Paginator(
+        deliveries.prefetch_related("parts").order_by("publication__scheduled_at", "pk"), PUBLISH_NOW_PAGE
+    ).get_page(request.GET.get("page"))
+    due = list(page.object_list)
     # The approved revisions of every listed publication at once, not a few queries per card.
     approved = parts.approved_contents(delivery.publication for delivery in due)
     items = [{"delivery": d, "sent": _posts_to_make(d, approved)} for d in due]
-    return render(request, "calendar_app/publish_now.html", {"items": items})
+    return render(request, "calendar_app/publish_now.html", {"items": items, "page": page})
+
+
+#: Deliveries on one page of "publish now" (each card holds the texts to copy).
+PUBLISH_NOW_PAGE = 25
 
 
 def _posts_to_make(delivery: Delivery, approved: Mapping[int, parts.Content]) -> ChannelShown:

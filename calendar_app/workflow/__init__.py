@@ -39,7 +39,9 @@ from calendar_app.workflow.crisis import (
 )
 from calendar_app.workflow.deliveries import (
     continue_delivery,
+    miss_late_publications,
     record_delivery,
+    report_unknown_deliveries,
     retry_delivery,
     settle_publication,
 )
@@ -63,7 +65,16 @@ from calendar_app.workflow.publications import (
     reschedule_publication,
     update_publication,
 )
-from calendar_app.workflow.review import approve, cancel, request_changes, resubmit, retry, submit, withdraw
+from calendar_app.workflow.review import (
+    approve,
+    cancel,
+    request_changes,
+    reschedule_missed,
+    resubmit,
+    retry,
+    submit,
+    withdraw,
+)
 
 __all__ = [
     "ACTION_LABELS",
@@ -101,12 +112,15 @@ __all__ = [
     "duplicate_publication",
     "end_crisis",
     "hold_what_active_crises_cover",
+    "miss_late_publications",
     "recompute_instants_for_zone",
     "record_delivery",
     "record_event",
     "release_publication",
     "request_changes",
+    "reschedule_missed",
     "reschedule_publication",
+    "report_unknown_deliveries",
     "resubmit",
     "retry",
     "retry_delivery",

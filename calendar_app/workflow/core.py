@@ -93,17 +93,25 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "approve": ((S.IN_REVIEW,), S.APPROVED),
     "request_changes": ((S.IN_REVIEW,), S.CHANGES_REQUESTED),
     "withdraw": ((S.IN_REVIEW, S.APPROVED), S.DRAFT),
-    "cancel": ((S.DRAFT, S.IN_REVIEW, S.CHANGES_REQUESTED, S.APPROVED, S.FAILED), S.CANCELLED),
+    "cancel": ((S.DRAFT, S.IN_REVIEW, S.CHANGES_REQUESTED, S.APPROVED, S.FAILED, S.MISSED), S.CANCELLED),
     # A delivery failed for good (e.g. expired credentials, fixed since): send it again.
     "retry": ((S.FAILED,), S.APPROVED),
     # An approval covers one exact revision: its post changing the content or the time
     # sends it back to review (the edit and reschedule actions take this move).
-    "reopen_review": ((S.APPROVED,), S.IN_REVIEW),
+    # A missed publication given a new time by its post goes back to review the same way
+    # (the approval covered the old time).
+    "reopen_review": ((S.APPROVED, S.MISSED), S.IN_REVIEW),
+    # A missed publication given a new time by central keeps its approval, as central's
+    # move of an approved publication does (central is who approves).
+    "reschedule_missed": ((S.MISSED,), S.APPROVED),
     # A post manager's crisis advisory, published at once; central reviews it afterwards.
     "break_glass": ((S.DRAFT,), S.APPROVED),
     # The engine's outcomes, from the deliveries (no person takes these).
     "publish": ((S.APPROVED,), S.PUBLISHED),
     "fail": ((S.APPROVED,), S.FAILED),
+    # Not sent within MAX_LATENESS of its time, or its time passed while a crisis held it:
+    # never sent late; a person reschedules or cancels it.
+    "miss": ((S.APPROVED,), S.MISSED),
 }
 
 #: The moves people take on a publication page (one endpoint each); the others are steps
@@ -127,6 +135,8 @@ ACTION_LABELS = {
     "break_glass": gettext_lazy("approved"),
     "publish": gettext_lazy("published"),
     "fail": gettext_lazy("failed"),
+    "miss": gettext_lazy("marked missed"),
+    "reschedule_missed": gettext_lazy("rescheduled"),
 }
 
 P = ProposalStatus

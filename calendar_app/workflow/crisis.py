@@ -18,6 +18,8 @@ from calendar_app.models import (
     NETWORK_LANGUAGES,
     Crisis,
     CrisisEvent,
+    Delivery,
+    DeliveryStatus,
     Publication,
     PublicationEvent,
     PublicationKind,
@@ -78,7 +80,8 @@ def hold_if_in_crisis(actor: User, publication: Publication) -> None:
     crises = Crisis.objects.active().affecting(publication.post)
     if publication.released_from_id:
         crises = crises.exclude(pk=publication.released_from_id)
-    crisis = crises.first()
+    # A publication due before a crisis was declared is not that crisis's to hold.
+    crisis = crises.filter(declared_at__lte=publication.scheduled_at).first()
     if crisis is None:
         return
     # Compare-and-set: only an approved publication nothing holds yet is held.
@@ -173,10 +176,16 @@ def declare_crisis(
 
 
 def _hold_publications(crisis: Crisis, actor: User | None) -> int:
-    """Hold the approved, not yet delivered publications of the crisis's posts (advisories go on)."""
+    """Hold the approved, not yet delivered publications of the crisis's posts (advisories go on).
+
+    Only those due from the declaration on: one already overdue when the crisis began did
+    not miss its time because of it (it goes out within MAX_LATENESS, or the lateness
+    sweep marks it missed with the true reason), so ending the crisis never lists it.
+    """
     candidates = list(
         Publication.objects.filter(
             status=PublicationStatus.APPROVED,
+            scheduled_at__gte=crisis.declared_at,
             post__in=crisis.affected_posts(),
             held_by__isnull=True,
             missed_in__isnull=True,
@@ -223,21 +232,45 @@ def release_publication(actor: User, publication: Publication) -> str:
     # can_release_hold refuses a publication that nothing holds.
     assert publication.held_by_id is not None
     crisis = Crisis.objects.get(pk=publication.held_by_id)
-    late = publication.scheduled_at <= timezone.now()
+    now = timezone.now()
+    late = publication.scheduled_at <= now
     with action_transaction():
-        changes = {"held_by": None, "released_from": crisis}
+        changes: dict[str, Any] = {"held_by": None, "released_from": crisis, "updated_at": now}
         if late:
-            changes["missed_in"] = crisis
+            # Missed, a status of its own: never sent late; `missed_in` says which crisis.
+            changes.update(missed_in=crisis, status=PublicationStatus.MISSED)
         if not Publication.objects.filter(
             pk=publication.pk, held_by=crisis, status=PublicationStatus.APPROVED
         ).update(**changes):
             raise TransitionNotAllowed(_("This publication is no longer held."))
         verb = "missed" if late else "released"
+        from_status = publication.status
         publication.held_by_id = None
         publication.missed_in_id = crisis.pk if late else None
-        record_event(publication, actor, verb, from_status=publication.status, data={"crisis": crisis.pk})
+        if late:
+            publication.status = PublicationStatus.MISSED
+            fail_waiting_deliveries([publication.pk], _("Not sent: its time passed while a crisis held it."))
+        record_event(
+            publication,
+            actor,
+            verb,
+            from_status=from_status,
+            to_status=publication.status,
+            data={"crisis": crisis.pk},
+        )
         _crisis_event(crisis, actor, verb if late else "released", publication=publication)
+        if late:
+            notifications.notify("missed", publication, actor, _("Its time passed while a crisis held it."))
     return verb
+
+
+def fail_waiting_deliveries(publication_ids: list[int], reason: str) -> int:
+    """The pending deliveries of these publications that no worker holds become failed with
+    `reason` (a compare-and-set on pending and unclaimed: a claimed one may be in flight, an
+    unknown one may be live; both are left for the engine and for a person). Returns how many."""
+    return Delivery.objects.filter(
+        publication_id__in=publication_ids, status=DeliveryStatus.PENDING, claimed_at__isnull=True
+    ).update(status=DeliveryStatus.FAILED, error=reason[:2000], next_attempt_at=None)
 
 
 def end_crisis(actor: User, crisis: Crisis) -> dict[str, int]:
@@ -279,13 +312,37 @@ def end_crisis(actor: User, crisis: Crisis) -> dict[str, int]:
             "released": {"held_by": None},
             "missed": {"held_by": None, "missed_in": crisis},
         }
-        for verb in ("released", "missed"):
-            moved[verb] = [
-                p
-                for p in moved[verb]
-                if Publication.objects.filter(pk=p.pk, held_by=crisis).update(**changes[verb])
+        moved["released"] = [
+            p
+            for p in moved["released"]
+            if Publication.objects.filter(pk=p.pk, held_by=crisis).update(**changes["released"])
+        ]
+        _events_for(moved["released"], actor, "released", data={"crisis": crisis.pk})
+        # Missed is a status of its own (never sent late); `missed_in` says which crisis.
+        moved["missed"] = [
+            p
+            for p in moved["missed"]
+            if Publication.objects.filter(pk=p.pk, held_by=crisis, status=PublicationStatus.APPROVED).update(
+                status=PublicationStatus.MISSED, updated_at=now, **changes["missed"]
+            )
+        ]
+        PublicationEvent.objects.bulk_create(
+            [
+                PublicationEvent(
+                    publication=p,
+                    actor=actor,
+                    verb="missed",
+                    from_status=PublicationStatus.APPROVED,
+                    to_status=PublicationStatus.MISSED,
+                    revision=p.revision,
+                    data={"crisis": crisis.pk},
+                )
+                for p in moved["missed"]
             ]
-            _events_for(moved[verb], actor, verb, data={"crisis": crisis.pk})
+        )
+        fail_waiting_deliveries(
+            [p.pk for p in moved["missed"]], _("Not sent: its time passed while a crisis held it.")
+        )
         counts = {
             "released": len(moved["released"]),
             "missed": len(moved["missed"]),

@@ -1,16 +1,28 @@
 """Publishing outcomes: settle a publication from its deliveries; record, retry or continue
-a delivery after a person checked the channel."""
+a delivery after a person checked the channel; the sweeps that mark late publications
+missed and bring unknown deliveries to a person."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from calendar_app import notifications, permissions
-from calendar_app.models import Delivery, DeliveryPart, DeliveryStatus, Publication, PublicationStatus
+from calendar_app.models import (
+    Delivery,
+    DeliveryPart,
+    DeliveryStatus,
+    Publication,
+    PublicationEvent,
+    PublicationStatus,
+)
 from calendar_app.models.deliveries import unknown_part_of
 from calendar_app.publishing import ManualOnly, NotAPostAddress, Published, SurelyFailed, connector_for, parts
 from calendar_app.workflow.core import (
@@ -21,7 +33,7 @@ from calendar_app.workflow.core import (
     move,
     record_event,
 )
-from calendar_app.workflow.crisis import hold_what_active_crises_cover
+from calendar_app.workflow.crisis import fail_waiting_deliveries, hold_what_active_crises_cover
 from diplomacy.models import LanguagePlan, User
 
 
@@ -141,6 +153,14 @@ def retry_delivery(actor: User, delivery: Delivery) -> Delivery:
     """
     if not permissions.can_record_delivery(actor, delivery.publication):
         raise PermissionDenied
+    if delivery.publication.is_too_late():
+        raise TransitionNotAllowed(
+            _(
+                "Its time is more than %(limit)s past: it is not sent late. If it did not go out, "
+                "make a copy at a new time."
+            )
+            % {"limit": duration_words(settings.MAX_LATENESS)}
+        )
     with action_transaction():
         if not Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.UNKNOWN).update(
             status=DeliveryStatus.PENDING, claimed_at=None, next_attempt_at=timezone.now(), error=""
@@ -149,7 +169,14 @@ def retry_delivery(actor: User, delivery: Delivery) -> Delivery:
         DeliveryPart.objects.filter(delivery=delivery, status=DeliveryStatus.UNKNOWN).update(
             status=DeliveryStatus.PENDING, claimed_at=None, error=""
         )
-        record_event(delivery.publication, actor, "delivery_retried", from_status=delivery.publication.status)
+        record_event(
+            delivery.publication,
+            actor,
+            "delivery_retried",
+            from_status=delivery.publication.status,
+            # Names the delivery: the unknown-delivery sweep reports it again if it turns unknown again.
+            data={"delivery": delivery.pk, "channel": delivery.channel_id},
+        )
     return delivery
 
 
@@ -256,8 +283,166 @@ def _continue_delivery(
         actor,
         "delivery_continued",
         from_status=delivery.publication.status,
-        data={"channel": delivery.channel_id, "part": part.number, "url": published.url},
+        data={"delivery": delivery.pk, "channel": delivery.channel_id, "part": part.number, "url": published.url},
     )
     if last:
         _settle(delivery.publication_id)
     return delivery
+
+
+# --- Never late: the sweeps the publishing job runs first ------------------------------------
+
+
+def duration_words(delta: timedelta) -> str:
+    """A lateness as a person says it: "16 min", "2 h 10 min", "4 days 3 h"."""
+    minutes = max(int(delta.total_seconds() // 60), 0)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return ngettext("%(days)s day %(hours)s h", "%(days)s days %(hours)s h", days) % {
+            "days": days,
+            "hours": hours,
+        }
+    if hours:
+        return _("%(hours)s h %(minutes)s min") % {"hours": hours, "minutes": minutes}
+    return _("%(minutes)s min") % {"minutes": minutes}
+
+
+def lateness_reason(publication: Publication, deliveries: list[Delivery], now: datetime) -> str:
+    """Why a publication did not go out, in words its post understands (the history, the
+    notification and the failed deliveries carry it)."""
+    waiting = [d for d in deliveries if d.status == DeliveryStatus.PENDING and d.claimed_at is None]
+    causes: list[str] = []
+    by_hand = [str(d.channel) for d in waiting if d.channel.connector == "manual"]
+    refused = [d for d in waiting if d.channel.connector != "manual" and d.attempts]
+    unsent = [d for d in waiting if d.channel.connector != "manual" and not d.attempts]
+    if not deliveries:
+        causes.append(_("the publishing service was not running at its time"))
+    if by_hand:
+        causes.append(
+            _("nobody recorded it as posted by hand on %(channels)s") % {"channels": ", ".join(by_hand)}
+        )
+    if refused:
+        causes.append(
+            _("the platform refused it until then (%(error)s)")
+            % {"error": "; ".join(d.error or d.platform_said or "?" for d in refused)[:300]}
+        )
+    if unsent:
+        causes.append(_("the publishing service did not send it in time"))
+    return _("Not sent: %(late)s past its time (nothing goes out more than %(limit)s late); %(causes)s.") % {
+        "late": duration_words(now - publication.scheduled_at),
+        "limit": duration_words(settings.MAX_LATENESS),
+        "causes": "; ".join(causes) or _("it was not sent in time"),
+    }
+
+
+def miss_late_publications(now: datetime | None = None) -> int:
+    """Approved publications more than MAX_LATENESS past their time and not delivered → missed.
+
+    Called by the publishing job before it sends anything (no actor, any number of times).
+    A publication nothing of which went out (no delivery or part delivered, none unknown,
+    none claimed by a worker) moves to `missed` by a compare-and-set on `approved`, with a
+    history row giving the reason in plain words; its pending unclaimed deliveries fail with
+    that reason, and its post's staff and central are notified after commit.
+
+    Some channels delivered (or possibly delivered: unknown, claimed) and others late: the
+    publication is not "missed" (it is on some channels, and cannot be given one new time
+    for the rest). Its late deliveries fail with the reason and it settles as the existing
+    rules say (`settle_publication`: failed, reported to the post); unknown and claimed
+    deliveries are left alone, they may be live or in flight. Held publications are left to
+    their crisis (ending it marks them missed). Returns how many became missed.
+    """
+    now = now or timezone.now()
+    missed = 0
+    late = Publication.objects.too_late(now).select_related("post").order_by("scheduled_at", "pk")
+    for publication in late:
+        # One short transaction each (not durable: the engine may run inside one).
+        with transaction.atomic():
+            missed += _miss_or_settle(publication, now)
+    return missed
+
+
+def _miss_or_settle(publication: Publication, now: datetime) -> int:
+    deliveries = list(Delivery.objects.filter(publication=publication).select_related("channel"))
+    reason = lateness_reason(publication, deliveries, now)
+    out_or_in_flight = any(
+        d.status in (DeliveryStatus.DELIVERED, DeliveryStatus.UNKNOWN)
+        or (d.status == DeliveryStatus.PENDING and d.claimed_at is not None)
+        for d in deliveries
+    ) or DeliveryPart.objects.filter(delivery__publication=publication, status=DeliveryStatus.DELIVERED).exists()
+    if out_or_in_flight:
+        if fail_waiting_deliveries([publication.pk], reason):
+            record_event(publication, None, "delivery_failed_late", from_status=publication.status, comment=reason)
+            _settle(publication.pk)
+        return 0
+    late_minutes = int((now - publication.scheduled_at).total_seconds() // 60)
+    try:
+        move(None, publication, "miss", verb="missed_late", comment=reason, data={"late_minutes": late_minutes})
+    except (StaleEdit, TransitionNotAllowed):
+        return 0  # someone moved it meanwhile (cancelled, edited, held)
+    fail_waiting_deliveries([publication.pk], reason)
+    notifications.notify("missed", publication, None, reason)
+    return 1
+
+
+def unknown_delivery_words(delivery: Delivery) -> str:
+    """What is known of a delivery whose outcome is unknown, in plain words: whether the
+    request reached the platform, and what the platform last said."""
+    sent = {
+        True: _("The whole request reached the platform: the post is probably live."),
+        False: _("The request did not fully leave: the post is probably not live."),
+        None: _("Nobody knows whether the request reached the platform."),
+    }[delivery.request_sent]
+    if delivery.platform_said:
+        return _("%(sent)s The platform last said: %(said)s") % {"sent": sent, "said": delivery.platform_said}
+    return _("%(sent)s The platform said nothing.") % {"sent": sent}
+
+
+def report_unknown_deliveries() -> int:
+    """Each delivery that became unknown is brought to a person, once.
+
+    Called by the publishing job before it sends anything (no actor, any number of times).
+    Writes a "delivery_unknown" history row on its publication (naming the delivery: the
+    memory of what was reported) and notifies the post's staff and the on-call reviewers
+    after commit. A delivery sent again or continued after a check, that turns unknown once
+    more, is reported again. Returns how many were reported.
+    """
+    reported = 0
+    unknown = Delivery.objects.filter(status=DeliveryStatus.UNKNOWN).select_related(
+        "publication__post", "channel"
+    )
+    for delivery in unknown.order_by("pk"):
+        with transaction.atomic():
+            # On PostgreSQL the row lock makes two sweeps at once report it once; SQLite's
+            # write transactions are serial already.
+            locked = Delivery.objects.select_for_update().filter(pk=delivery.pk, status=DeliveryStatus.UNKNOWN)
+            if not list(locked.values_list("pk", flat=True)):
+                continue
+            last = (
+                PublicationEvent.objects.filter(
+                    publication_id=delivery.publication_id,
+                    verb__in=["delivery_unknown", "delivery_retried", "delivery_continued"],
+                    data__delivery=delivery.pk,
+                )
+                .order_by("-pk")
+                .values_list("verb", flat=True)
+                .first()
+            )
+            if last == "delivery_unknown":
+                continue  # reported already, and nobody acted on it since
+            words = _("%(channel)s: %(facts)s") % {
+                "channel": delivery.channel,
+                "facts": unknown_delivery_words(delivery),
+            }
+            publication = delivery.publication
+            record_event(
+                publication,
+                None,
+                "delivery_unknown",
+                from_status=publication.status,
+                comment=words,
+                data={"delivery": delivery.pk, "channel": delivery.channel_id},
+            )
+            notifications.notify("delivery_unknown", publication, None, words)
+            reported += 1
+    return reported

@@ -1,4 +1,5 @@
-"""Review: submit, resubmit, approve, request changes, withdraw, cancel, retry.
+"""Review: submit, resubmit, approve, request changes, withdraw, cancel, retry, and a new
+time for a missed publication.
 
 One function per move of TRANSITIONS: authorise, guard the state, compare-and-set,
 history row in the same transaction, notifications after commit.
@@ -6,7 +7,10 @@ history row in the same transaction, notifications after commit.
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from datetime import date, time
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,12 +22,16 @@ from calendar_app.workflow.core import (
     DecisionRefused,
     GuidelinesFailed,
     StaleEdit,
+    TransitionNotAllowed,
     action_transaction,
     guard,
     move,
     snapshot_revision,
 )
+from calendar_app.timezones import check_local_time
 from calendar_app.workflow.crisis import fast_track, hold_if_in_crisis
+from calendar_app.workflow.deliveries import duration_words
+from diplomacy import roles
 from diplomacy.models import User
 
 
@@ -187,6 +195,16 @@ def retry(actor: User, publication: Publication) -> Publication:
     """
     if not permissions.can_retry(actor, publication):
         raise PermissionDenied
+    guard(publication, "retry")
+    if publication.is_too_late():
+        # The engine would not send it (may_go_out): refuse rather than pretend.
+        raise TransitionNotAllowed(
+            _(
+                "Its time is more than %(limit)s past: it is not sent late. Make a copy at a new "
+                "time, or cancel it."
+            )
+            % {"limit": duration_words(settings.MAX_LATENESS)}
+        )
     with action_transaction():
         move(actor, publication, "retry")
         Delivery.objects.filter(publication=publication, status=DeliveryStatus.FAILED).update(
@@ -198,4 +216,59 @@ def retry(actor: User, publication: Publication) -> Publication:
         )
         hold_if_in_crisis(actor, publication)
         tasks.schedule_publication(publication)
+    return publication
+
+
+def reschedule_missed(
+    actor: User,
+    publication: Publication,
+    *,
+    local_date: date,
+    local_time: time,
+    expected_revision: int | None = None,
+) -> Publication:
+    """Give a missed publication a new time (in its post's zone), which must be ahead.
+
+    Who: the post's staff or central (permissions.can_reschedule_missed). From: missed.
+    Moved by its post it goes back to review (the approval covered the old time, as for any
+    move of an approved publication) and central reviewers are told; moved by central it
+    is approved again at the new time. Its deliveries failed for lateness wait again.
+    """
+    if not permissions.can_reschedule_missed(actor, publication):
+        raise PermissionDenied
+    action = "reschedule_missed" if roles.is_central(actor) else "reopen_review"
+    guard(publication, action)
+    scheduled_at = check_local_time(local_date, local_time, publication.timezone)
+    if scheduled_at <= timezone.now():
+        raise ValidationError(_("Choose a time that has not passed yet."))
+    expected = publication.revision if expected_revision is None else expected_revision
+    data = {
+        "from": {"date": publication.local_date.isoformat(), "time": publication.local_time.strftime("%H:%M")},
+        "to": {"date": local_date.isoformat(), "time": local_time.strftime("%H:%M")},
+    }
+    with action_transaction():
+        move(
+            actor,
+            publication,
+            action,
+            expected_revision=expected,
+            verb="rescheduled_after_missed",
+            data=data,
+            local_date=local_date,
+            local_time=local_time,
+            scheduled_at=scheduled_at,
+            revision=F("revision") + 1,
+            missed_in=None,
+        )
+        # The deliveries the lateness (or the crisis) failed go out at the new time; one
+        # delivered already stays delivered (a missed publication has none).
+        Delivery.objects.filter(publication=publication, status=DeliveryStatus.FAILED).update(
+            status=DeliveryStatus.PENDING, attempts=0, claimed_at=None, next_attempt_at=scheduled_at, error=""
+        )
+        if action == "reopen_review":
+            snapshot_revision(actor, publication)
+            notifications.notify("submitted", publication, actor)
+        else:
+            hold_if_in_crisis(actor, publication)
+            tasks.schedule_publication(publication)
     return publication
