@@ -251,4 +251,5 @@ def mark_movable(items: list[Publication], user: AnyUser) -> None:
     itself checks), so that a page offers a drag only where the server accepts the drop.
     Reads no row: roles are cached on the user and entries carry their post."""
     for item in items:
-        item.can_move = permissions.can_reschedule(user, item)
+        # A missed publication is moved too: a drop gives it a new time (reschedule_missed).
+        item.can_move = permissions.can_reschedule(user, item) or permissions.can_reschedule_missed(user, item)

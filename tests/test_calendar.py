@@ -164,7 +164,7 @@ def test_visible_to_agrees_with_can_view_publication_for_every_status_and_post(
 ENTRY = re.compile(r'<li class="pub[^"]*"([^>]*)>.*?<span class="pub-title">([^<]*)</span>', re.DOTALL)
 DRAG = re.compile(r'draggable="true" data-reschedule-url="([^"]+)" data-revision="(\d+)"')
 #: Every status a post's staff or central may move (published, cancelled and failed are over).
-MOVABLE = {"draft", "in_review", "changes_requested", "approved"}
+MOVABLE = {"draft", "in_review", "changes_requested", "approved", "missed"}
 
 
 def entries(response) -> dict[str, tuple[str, str] | None]:

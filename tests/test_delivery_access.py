@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from calendar_app.models import Delivery, DeliveryPart, PublicationStatus
+from calendar_app.models import Delivery, DeliveryPart, Publication, PublicationStatus
 from diplomacy.models import Channel, Role
 from tests.calendar_factories import make_publication
 from tests.factories import make_channel, make_user
@@ -27,6 +27,7 @@ def unknown_delivery(post, author, *, status: str = PublicationStatus.APPROVED) 
     channel = make_channel(post=post, platform="mastodon")
     Channel.objects.filter(pk=channel.pk).update(connector="webhook", endpoint="https://hooks.example/in")
     publication = make_publication(post=post, author=author, status=status, channels=[channel])
+    Publication.objects.filter(pk=publication.pk).update(scheduled_at=timezone.now() - timedelta(minutes=1))
     delivery = Delivery.objects.create(
         publication=publication,
         channel=channel,

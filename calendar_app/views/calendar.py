@@ -25,7 +25,15 @@ from django.views.decorators.http import require_POST
 
 from calendar_app import calendar, feeds, permissions, reports
 from calendar_app.filters import PublicationFilter
-from calendar_app.models import CalendarFeed, Campaign, Proposal, Publication, PublicationQuerySet, Variant
+from calendar_app.models import (
+    CalendarFeed,
+    Campaign,
+    Delivery,
+    Proposal,
+    Publication,
+    PublicationQuerySet,
+    Variant,
+)
 from calendar_app.params import BadParameter, CalendarParams
 from calendar_app.timezones import BRUSSELS
 from diplomacy import freshness, roles
@@ -127,7 +135,8 @@ def calendar_page(request: AuthenticatedHttpRequest) -> HttpResponse | Streaming
 
 
 #: What a calendar view shows or filters on.
-CALENDAR_READS = (Publication, Variant, Channel, Post, Campaign, Proposal, Partner, Membership)
+# Delivery: an entry whose delivery's outcome is unknown reads "Needs a check".
+CALENDAR_READS = (Publication, Variant, Channel, Post, Campaign, Proposal, Partner, Membership, Delivery)
 
 
 def calendar_body(publications: QuerySet[Publication], context: dict[str, Any], user: User) -> SafeString:
