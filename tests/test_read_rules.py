@@ -23,8 +23,20 @@ from tests.factories import make_post, make_user
 
 S = PublicationStatus
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-#: Before, exactly at and after `NOW`.
-MOMENTS = {"past": NOW - timedelta(hours=1), "now": NOW, "future": NOW + timedelta(hours=1)}
+#: MAX_LATENESS as the settings give it by default (the tests read the setting, not this).
+LATENESS = timedelta(minutes=15)
+#: Long past, exactly MAX_LATENESS past (still sent), a second more (never sent: late), a
+#: minute past, exactly at and after `NOW`.
+MOMENTS = {
+    "long past": NOW - timedelta(hours=1),
+    "a second too late": NOW - LATENESS - timedelta(seconds=1),
+    "late by the limit": NOW - LATENESS,
+    "past": NOW - timedelta(minutes=1),
+    "now": NOW,
+    "future": NOW + timedelta(hours=1),
+}
+#: The moments at which an approved, free publication may go out at NOW.
+IN_TIME = {"late by the limit", "past", "now"}
 
 
 def _crisis(declared_by, *, ended: bool) -> Crisis:
@@ -52,23 +64,88 @@ def _ids(queryset) -> set[int]:
 # --- May go out now ---------------------------------------------------------------------------
 
 
-def test_may_go_out_is_the_same_rule_for_a_queryset_and_for_one_publication(istanbul, editor, reviewer):
+def test_may_go_out_is_the_same_rule_for_a_queryset_and_for_one_publication(
+    istanbul, editor, reviewer, settings
+):
+    settings.MAX_LATENESS = LATENESS
     active = _crisis(reviewer, ended=False)
     holds = {"free": {}, "held": {"held_by": active}, "missed": {"missed_in": active}}
     grid = {}
     for status, moment, hold in itertools.product(S.values, MOMENTS, holds):
         publication = make_publication(post=istanbul, author=editor, status=status)
         grid[(status, moment, hold)] = _at(publication, MOMENTS[moment], **holds[hold])
-    expected = {key for key in grid if key[0] == S.APPROVED and key[1] != "future" and key[2] == "free"}
+    # Approved, its time come and not more than MAX_LATENESS ago, nothing holding it.
+    expected = {key for key in grid if key[0] == S.APPROVED and key[1] in IN_TIME and key[2] == "free"}
     assert {key for key, publication in grid.items() if publication.may_go_out(NOW)} == expected
     assert _ids(Publication.objects.may_go_out(NOW)) == {grid[key].pk for key in expected}
 
 
+def test_too_late_is_the_same_rule_for_a_queryset_and_for_one_publication(
+    istanbul, editor, reviewer, settings
+):
+    settings.MAX_LATENESS = LATENESS
+    active = _crisis(reviewer, ended=False)
+    holds = {"free": {}, "held": {"held_by": active}}
+    grid = {}
+    for status, moment, hold in itertools.product(S.values, MOMENTS, holds):
+        publication = make_publication(post=istanbul, author=editor, status=status)
+        grid[(status, moment, hold)] = _at(publication, MOMENTS[moment], **holds[hold])
+    late = {"long past", "a second too late"}
+    assert {key for key, publication in grid.items() if publication.is_too_late(NOW)} == {
+        key for key in grid if key[1] in late
+    }
+    # The sweep takes the approved ones nothing holds (a held one waits for its crisis's end).
+    expected = {key for key in grid if key[0] == S.APPROVED and key[1] in late and key[2] == "free"}
+    assert _ids(Publication.objects.too_late(NOW)) == {grid[key].pk for key in expected}
+    # What may go out is never too late, and the other way round.
+    assert not _ids(Publication.objects.may_go_out(NOW)) & _ids(Publication.objects.too_late(NOW))
+
+
+def test_the_lateness_is_read_from_the_settings(istanbul, editor, settings):
+    publication = _at(make_publication(post=istanbul, author=editor, status=S.APPROVED), NOW - timedelta(hours=1))
+    settings.MAX_LATENESS = timedelta(minutes=15)
+    assert not publication.may_go_out(NOW)
+    settings.MAX_LATENESS = timedelta(hours=2)
+    assert publication.may_go_out(NOW)
+    assert _ids(Publication.objects.may_go_out(NOW)) == {publication.pk}
+
+
 def test_may_go_out_reads_the_clock_when_no_moment_is_given(istanbul, editor):
-    due = make_publication(post=istanbul, author=editor, status=S.APPROVED, local_date=date(2020, 1, 6))
+    now = timezone.now()
+    due = _at(make_publication(post=istanbul, author=editor, status=S.APPROVED), now - timedelta(minutes=1))
+    long_ago = make_publication(post=istanbul, author=editor, status=S.APPROVED, local_date=date(2020, 1, 6))
     later = make_publication(post=istanbul, author=editor, status=S.APPROVED, local_date=date(2099, 1, 5))
-    assert due.may_go_out() and not later.may_go_out()
+    assert due.may_go_out() and not later.may_go_out() and not long_ago.may_go_out()
     assert _ids(Publication.objects.may_go_out()) == {due.pk}
+
+
+# --- Needing a check ------------------------------------------------------------------------
+
+
+def test_needing_a_check_is_the_same_rule_for_a_queryset_for_one_publication_and_for_a_list(
+    istanbul, editor, django_assert_num_queries
+):
+    from calendar_app.models import Delivery
+    from tests.factories import make_channel
+
+    channels = [make_channel(post=istanbul, platform=name) for name in ("x", "facebook")]
+    grid = {}
+    for statuses in itertools.product(["none", "pending", "delivered", "failed", "unknown"], repeat=2):
+        publication = make_publication(post=istanbul, author=editor, status=S.APPROVED, channels=channels)
+        for channel, status in zip(channels, statuses, strict=True):
+            if status != "none":
+                Delivery.objects.create(publication=publication, channel=channel, status=status)
+        grid[statuses] = publication
+    expected = {key for key in grid if "unknown" in key}
+    assert {key for key, p in grid.items() if Publication.objects.get(pk=p.pk).needs_a_check} == expected
+    assert _ids(Publication.objects.needing_a_check()) == {grid[key].pk for key in expected}
+    listed = list(Publication.objects.with_check_flag())
+    with django_assert_num_queries(0):  # the annotation answers, no query per row
+        flagged = {p.pk for p in listed if p.needs_a_check}
+    assert flagged == {grid[key].pk for key in expected}
+    # Its state reads "Needs a check", not "Approved"; the status stays approved.
+    shown = next(p for p in listed if p.pk == grid[("unknown", "delivered")].pk)
+    assert (shown.status, shown.state_label) == (S.APPROVED, "Needs a check")
 
 
 # --- Awaiting review, expired in review ---------------------------------------------------------
