@@ -238,3 +238,86 @@ def test_a_second_click_on_break_glass_publishes_nothing_more(manager, reviewer,
     with pytest.raises(workflow.CrisisRefused, match="not sent twice"):
         workflow.break_glass(manager, crisis, istanbul, _advisory(platforms=["facebook"]), reason="Urgent.")
     assert Publication.objects.filter(crisis=crisis).count() == 1
+
+
+# --- A crisis holds only what is due after its declaration -------------------------------------
+
+
+def test_a_publication_already_overdue_when_the_crisis_is_declared_is_not_held_nor_listed_as_missed(
+    reviewer, second_reviewer, editor, istanbul, platform, settings
+):
+    settings.MAX_LATENESS = timedelta(minutes=15)
+    overdue = _approved(istanbul, editor, second_reviewer, channels=[_api_channel(istanbul)])
+    # Due ten minutes ago, not sent yet (the task worker was down).
+    Publication.objects.filter(pk=overdue.pk).update(scheduled_at=timezone.now() - timedelta(minutes=10))
+    ahead = _approved(istanbul, editor, second_reviewer, channels=[_api_channel(istanbul)])
+    crisis = workflow.declare_crisis(reviewer, title="Coup", reason="Reports.", countries=["TR"])
+    assert Publication.objects.get(pk=overdue.pk).held_by is None
+    assert Publication.objects.get(pk=ahead.pk).held_by == crisis
+    engine.publish_due()  # the sweep does not hold it either
+    assert Publication.objects.get(pk=overdue.pk).held_by is None
+    with time_machine.travel(timezone.now() + timedelta(days=4)):
+        counts = workflow.end_crisis(reviewer, crisis)
+        engine.publish_due()
+    # The one it held is missed during the crisis; the overdue one never was the crisis's.
+    assert counts["missed"] == 1
+    assert Publication.objects.get(pk=ahead.pk).missed_in == crisis
+    assert not Publication.objects.filter(missed_in=crisis, pk=overdue.pk).exists()
+    assert not CrisisEvent.objects.filter(crisis=crisis, publication=overdue).exists()
+
+
+def test_an_overdue_publication_past_the_limit_at_the_declaration_is_missed_for_its_lateness(
+    reviewer, second_reviewer, editor, istanbul, platform, settings
+):
+    settings.MAX_LATENESS = timedelta(minutes=15)
+    overdue = _approved(istanbul, editor, second_reviewer, channels=[_api_channel(istanbul)])
+    Publication.objects.filter(pk=overdue.pk).update(scheduled_at=timezone.now() - timedelta(hours=2))
+    crisis = workflow.declare_crisis(reviewer, title="Coup", reason="Reports.", countries=["TR"])
+    engine.publish_due()
+    overdue.refresh_from_db()
+    assert (overdue.status, overdue.held_by, overdue.missed_in) == (PublicationStatus.MISSED, None, None)
+    assert overdue.events.get(verb="missed_late").comment.startswith("Not sent: 2 h 0 min past its time")
+    assert workflow.end_crisis(reviewer, crisis)["missed"] == 0
+    assert platform.calls == []
+
+
+def test_a_publication_overdue_within_the_limit_at_the_declaration_still_goes_out(
+    reviewer, second_reviewer, editor, istanbul, platform
+):
+    overdue = _approved(istanbul, editor, second_reviewer, channels=[_api_channel(istanbul)])
+    Publication.objects.filter(pk=overdue.pk).update(scheduled_at=timezone.now() - timedelta(minutes=2))
+    workflow.declare_crisis(reviewer, title="Coup", reason="Reports.", countries=["TR"])
+    engine.publish_due()
+    assert Publication.objects.get(pk=overdue.pk).status == PublicationStatus.PUBLISHED
+    assert len(platform.calls) == 1
+
+
+def test_ending_a_crisis_makes_what_it_held_past_its_time_missed_with_the_crisis_named(
+    reviewer, second_reviewer, editor, manager, istanbul, platform
+):
+    held = _approved(istanbul, editor, second_reviewer, channels=[_api_channel(istanbul)])
+    crisis = workflow.declare_crisis(reviewer, title="Coup", reason="Reports.", countries=["TR"])
+    with time_machine.travel(timezone.now() + timedelta(days=4)):
+        workflow.end_crisis(reviewer, crisis)
+        engine.publish_due()
+    held.refresh_from_db()
+    assert (held.status, held.held_by, held.missed_in) == (PublicationStatus.MISSED, None, crisis)
+    event = held.events.get(verb="missed")
+    assert (event.from_status, event.to_status) == (PublicationStatus.APPROVED, PublicationStatus.MISSED)
+    assert platform.calls == []
+
+
+def test_releasing_a_held_publication_whose_time_passed_makes_it_missed_and_tells_the_post(
+    reviewer, second_reviewer, editor, istanbul, platform
+):
+    held = _approved(istanbul, editor, second_reviewer, channels=[_api_channel(istanbul)])
+    crisis = workflow.declare_crisis(reviewer, title="Coup", reason="Reports.", countries=["TR"])
+    with time_machine.travel(timezone.now() + timedelta(days=4)):
+        assert workflow.release_publication(reviewer, Publication.objects.get(pk=held.pk)) == "missed"
+        engine.publish_due()
+    held.refresh_from_db()
+    assert (held.status, held.missed_in, held.released_from) == (PublicationStatus.MISSED, crisis, crisis)
+    from calendar_app.models import Notification
+
+    assert Notification.objects.filter(verb="missed", publication=held, recipient=editor).exists()
+    assert platform.calls == []
