@@ -252,4 +252,6 @@ def mark_movable(items: list[Publication], user: AnyUser) -> None:
     Reads no row: roles are cached on the user and entries carry their post."""
     for item in items:
         # A missed publication is moved too: a drop gives it a new time (reschedule_missed).
-        item.can_move = permissions.can_reschedule(user, item) or permissions.can_reschedule_missed(user, item)
+        item.can_move = permissions.can_reschedule(user, item) or permissions.can_reschedule_missed(
+            user, item
+        )

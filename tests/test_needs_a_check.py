@@ -18,7 +18,9 @@ from tests.calendar_factories import make_publication
 from tests.factories import make_channel, make_user
 
 
-def _unknown(post, author, *, request_sent: bool | None = None, platform_said: str = "", title: str = "") -> Delivery:
+def _unknown(
+    post, author, *, request_sent: bool | None = None, platform_said: str = "", title: str = ""
+) -> Delivery:
     """An approved publication due a minute ago whose webhook delivery's outcome is unknown."""
     channel = make_channel(post=post, platform="mastodon", handle=f"@be{Delivery.objects.count()}")
     channel.connector, channel.endpoint = "webhook", "https://hooks.example/in"
@@ -100,7 +102,8 @@ def test_the_notification_reads_for_a_person(istanbul, editor):
     workflow.report_unknown_deliveries()
     row = Notification.objects.filter(verb="delivery_unknown", recipient=editor).get()
     assert notifications.message(row) == (
-        "Nobody knows whether “Consular hours” went out on a channel: look at the channel and say what you found."
+        "Nobody knows whether “Consular hours” went out on a channel: "
+        "look at the channel and say what you found."
     )
     assert delivery.publication_id == row.publication_id
 
@@ -122,7 +125,7 @@ def test_the_publication_page_says_needs_a_check_and_what_is_known_of_the_reques
     delivery = _unknown(istanbul, editor, request_sent=request_sent, platform_said="HTTP 502: bad gateway")
     client.force_login(editor)
     page = client.get(reverse("publication_detail", args=[delivery.publication_id])).content.decode()
-    assert '?</span> Needs a check</dd>' in page
+    assert "?</span> Needs a check</dd>" in page
     assert "✓</span> Approved" not in page
     assert words in page
     assert "HTTP 502: bad gateway" in page

@@ -101,7 +101,11 @@ def test_with_the_worker_down_for_four_days_the_event_is_not_posted_but_missed_w
         "Not sent: 4 days 0 h past its time (nothing goes out more than 15 min late); "
         "the publishing service was not running at its time."
     )
-    told = set(Notification.objects.filter(verb="missed", publication=publication).values_list("recipient", flat=True))
+    told = set(
+        Notification.objects.filter(verb="missed", publication=publication).values_list(
+            "recipient", flat=True
+        )
+    )
     assert told == {editor.pk, manager.pk, reviewer.pk, second_reviewer.pk}
     engine.publish_due()  # the next run: nothing more
     assert publication.events.filter(verb="missed_late").count() == 1
@@ -308,7 +312,9 @@ def test_who_may_reschedule_a_missed_publication_and_what_it_becomes(role, misse
 def test_only_a_missed_publication_takes_the_missed_reschedule(status, istanbul, editor, reviewer):
     publication = make_publication(post=istanbul, author=editor, status=status)
     with pytest.raises(PermissionDenied):
-        workflow.reschedule_missed(reviewer, publication, local_date=publication.local_date, local_time=time(9))
+        workflow.reschedule_missed(
+            reviewer, publication, local_date=publication.local_date, local_time=time(9)
+        )
 
 
 @pytest.mark.parametrize("status", S.values)
@@ -327,7 +333,9 @@ def test_a_missed_publication_is_not_given_a_time_gone_by(missed, reviewer, ista
     assert Publication.objects.get(pk=missed.pk).status == S.MISSED
 
 
-def test_rescheduled_by_central_it_goes_out_at_its_new_time(missed, reviewer, istanbul, week_before, platform):
+def test_rescheduled_by_central_it_goes_out_at_its_new_time(
+    missed, reviewer, istanbul, week_before, platform
+):
     new = (timezone.now() + timedelta(days=1)).astimezone(istanbul.zone)
     workflow.reschedule_missed(reviewer, missed, local_date=new.date(), local_time=time(10, 0))
     week_before.move_to(Publication.objects.get(pk=missed.pk).scheduled_at + timedelta(minutes=1), tick=False)
@@ -366,7 +374,9 @@ def test_rescheduling_from_the_page_sends_it_back_to_review(client, missed, edit
     client.force_login(editor)
     new = (timezone.now() + timedelta(days=2)).astimezone(istanbul.zone).date()
     address = reverse("publication_reschedule", args=[missed.pk])
-    response = client.post(address, {"local_date": new.isoformat(), "local_time": "10:00", "revision": missed.revision})
+    response = client.post(
+        address, {"local_date": new.isoformat(), "local_time": "10:00", "revision": missed.revision}
+    )
     assert response.status_code == 302
     assert Publication.objects.get(pk=missed.pk).status == S.IN_REVIEW
 
@@ -405,7 +415,9 @@ def test_the_calendar_shows_missed_with_its_icon_and_filters_it(client, missed, 
 def test_the_calendar_export_and_the_posts_home_list_it(client, missed, editor):
     client.force_login(editor)
     csv = b"".join(
-        client.get(reverse("calendar"), {"view": "agenda", "date": missed.local_date.isoformat(), "format": "csv"})
+        client.get(
+            reverse("calendar"), {"view": "agenda", "date": missed.local_date.isoformat(), "format": "csv"}
+        )
     ).decode()
     assert f"{missed.pk},{missed.post.code}" in csv and ",missed," in csv
     home = client.get(reverse("home")).content.decode()

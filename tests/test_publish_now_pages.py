@@ -25,7 +25,11 @@ def _due_by_hand(post, author, count: int, *, start: int = 0) -> None:
     now = timezone.now()
     for n in range(start, start + count):
         publication = make_publication(
-            post=post, author=author, status=PublicationStatus.APPROVED, channels=[channel], title=f"Due {n:03d}"
+            post=post,
+            author=author,
+            status=PublicationStatus.APPROVED,
+            channels=[channel],
+            title=f"Due {n:03d}",
         )
         # Ordered by time: the n-th is the n-th on the list.
         due = now - timedelta(minutes=10) + timedelta(seconds=n)
@@ -61,7 +65,7 @@ def test_the_page_links_and_the_count_are_plain_links(client, istanbul, editor):
     first = client.get(reverse("publish_now")).content.decode()
     assert '<nav aria-label="Pages" class="pagination">' in first
     assert 'href="?page=2" rel="next">Next page</a>' in first
-    assert f"Page 1 of 2" in first
+    assert "Page 1 of 2" in first
     second = client.get(reverse("publish_now"), {"page": 2}).content.decode()
     assert 'href="?page=1" rel="prev">Previous page</a>' in second
 

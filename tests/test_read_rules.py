@@ -102,7 +102,9 @@ def test_too_late_is_the_same_rule_for_a_queryset_and_for_one_publication(
 
 
 def test_the_lateness_is_read_from_the_settings(istanbul, editor, settings):
-    publication = _at(make_publication(post=istanbul, author=editor, status=S.APPROVED), NOW - timedelta(hours=1))
+    publication = _at(
+        make_publication(post=istanbul, author=editor, status=S.APPROVED), NOW - timedelta(hours=1)
+    )
     settings.MAX_LATENESS = timedelta(minutes=15)
     assert not publication.may_go_out(NOW)
     settings.MAX_LATENESS = timedelta(hours=2)

@@ -76,7 +76,9 @@ def home_work(user: User, now: datetime) -> SafeString:
             own.filter(status=PublicationStatus.CHANGES_REQUESTED)
         ).order_by("scheduled_at")[:HOME_LIST]
         # What only a person can settle: a channel to look at, a new time to give.
-        context["own_checks"] = calendar.for_display(own.needing_a_check()).order_by("scheduled_at")[:HOME_LIST]
+        context["own_checks"] = calendar.for_display(own.needing_a_check()).order_by("scheduled_at")[
+            :HOME_LIST
+        ]
         context["own_missed"] = calendar.for_display(own.filter(status=PublicationStatus.MISSED)).order_by(
             "-scheduled_at"
         )[:HOME_LIST]

@@ -283,7 +283,12 @@ def _continue_delivery(
         actor,
         "delivery_continued",
         from_status=delivery.publication.status,
-        data={"delivery": delivery.pk, "channel": delivery.channel_id, "part": part.number, "url": published.url},
+        data={
+            "delivery": delivery.pk,
+            "channel": delivery.channel_id,
+            "part": part.number,
+            "url": published.url,
+        },
     )
     if last:
         _settle(delivery.publication_id)
@@ -365,19 +370,28 @@ def miss_late_publications(now: datetime | None = None) -> int:
 def _miss_or_settle(publication: Publication, now: datetime) -> int:
     deliveries = list(Delivery.objects.filter(publication=publication).select_related("channel"))
     reason = lateness_reason(publication, deliveries, now)
-    out_or_in_flight = any(
-        d.status in (DeliveryStatus.DELIVERED, DeliveryStatus.UNKNOWN)
-        or (d.status == DeliveryStatus.PENDING and d.claimed_at is not None)
-        for d in deliveries
-    ) or DeliveryPart.objects.filter(delivery__publication=publication, status=DeliveryStatus.DELIVERED).exists()
+    out_or_in_flight = (
+        any(
+            d.status in (DeliveryStatus.DELIVERED, DeliveryStatus.UNKNOWN)
+            or (d.status == DeliveryStatus.PENDING and d.claimed_at is not None)
+            for d in deliveries
+        )
+        or DeliveryPart.objects.filter(
+            delivery__publication=publication, status=DeliveryStatus.DELIVERED
+        ).exists()
+    )
     if out_or_in_flight:
         if fail_waiting_deliveries([publication.pk], reason):
-            record_event(publication, None, "delivery_failed_late", from_status=publication.status, comment=reason)
+            record_event(
+                publication, None, "delivery_failed_late", from_status=publication.status, comment=reason
+            )
             _settle(publication.pk)
         return 0
     late_minutes = int((now - publication.scheduled_at).total_seconds() // 60)
     try:
-        move(None, publication, "miss", verb="missed_late", comment=reason, data={"late_minutes": late_minutes})
+        move(
+            None, publication, "miss", verb="missed_late", comment=reason, data={"late_minutes": late_minutes}
+        )
     except (StaleEdit, TransitionNotAllowed):
         return 0  # someone moved it meanwhile (cancelled, edited, held)
     fail_waiting_deliveries([publication.pk], reason)
@@ -415,7 +429,9 @@ def report_unknown_deliveries() -> int:
         with transaction.atomic():
             # On PostgreSQL the row lock makes two sweeps at once report it once; SQLite's
             # write transactions are serial already.
-            locked = Delivery.objects.select_for_update().filter(pk=delivery.pk, status=DeliveryStatus.UNKNOWN)
+            locked = Delivery.objects.select_for_update().filter(
+                pk=delivery.pk, status=DeliveryStatus.UNKNOWN
+            )
             if not list(locked.values_list("pk", flat=True)):
                 continue
             last = (

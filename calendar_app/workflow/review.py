@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from calendar_app import guidelines, notifications, permissions, tasks
 from calendar_app.models import Comment, Delivery, DeliveryStatus, Publication, Review, ReviewDecision
+from calendar_app.timezones import check_local_time
 from calendar_app.workflow.core import (
     MAX_COMMENT,
     DecisionRefused,
@@ -28,7 +29,6 @@ from calendar_app.workflow.core import (
     move,
     snapshot_revision,
 )
-from calendar_app.timezones import check_local_time
 from calendar_app.workflow.crisis import fast_track, hold_if_in_crisis
 from calendar_app.workflow.deliveries import duration_words
 from diplomacy import roles
@@ -243,7 +243,10 @@ def reschedule_missed(
         raise ValidationError(_("Choose a time that has not passed yet."))
     expected = publication.revision if expected_revision is None else expected_revision
     data = {
-        "from": {"date": publication.local_date.isoformat(), "time": publication.local_time.strftime("%H:%M")},
+        "from": {
+            "date": publication.local_date.isoformat(),
+            "time": publication.local_time.strftime("%H:%M"),
+        },
         "to": {"date": local_date.isoformat(), "time": local_time.strftime("%H:%M")},
     }
     with action_transaction():
