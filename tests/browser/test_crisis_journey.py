@@ -334,7 +334,7 @@ def test_a_crisis_holds_publications_fast_tracks_advisories_and_lists_what_was_m
     assert "delivered" not in outcome, outcome
     assert len(fake_platform.received) == 6
     tulips.refresh_from_db()
-    assert tulips.status == "approved" and not tulips.deliveries.exists()
+    assert tulips.status == "missed" and not tulips.deliveries.exists()
 
     # --- The editor's calendar: the banner is gone, the festival waits to be rescheduled -------------
     editor.goto(f"/calendar/?view=agenda&date={tulips.local_date.isoformat()}")
