@@ -190,3 +190,29 @@ def test_once_checked_the_home_list_forgets_it(client, istanbul, editor):
     home = client.get(reverse("home")).content.decode()
     section = home.split('id="own-checks-heading"')[1].split("</section>")[0]
     assert "Istanbul check" not in section
+
+
+def test_a_post_found_live_long_after_its_time_is_still_recorded(istanbul, editor, time_machine, settings):
+    settings.MAX_LATENESS = timedelta(minutes=15)
+    delivery = _unknown(istanbul, editor)
+    time_machine.move_to(timezone.now() + timedelta(hours=2), tick=False)
+    workflow.miss_late_publications()  # it may be live: never "missed"
+    assert Publication.objects.get(pk=delivery.publication_id).status == PublicationStatus.APPROVED
+    workflow.record_delivery(editor, delivery, "https://social.example/@be/1")
+    assert Delivery.objects.get(pk=delivery.pk).status == "delivered"
+    assert Publication.objects.get(pk=delivery.publication_id).status == PublicationStatus.PUBLISHED
+
+
+def test_a_manual_delivery_past_the_limit_is_not_recorded_and_says_why(
+    istanbul, editor, time_machine, settings
+):
+    settings.MAX_LATENESS = timedelta(minutes=15)
+    channel = make_channel(post=istanbul, platform="facebook")
+    publication = make_publication(
+        post=istanbul, author=editor, status=PublicationStatus.APPROVED, channels=[channel]
+    )
+    Publication.objects.filter(pk=publication.pk).update(scheduled_at=timezone.now() - timedelta(hours=1))
+    delivery = Delivery.objects.create(publication=publication, channel=channel)
+    with pytest.raises(workflow.TransitionNotAllowed, match="more than 15 min past: it is not posted late"):
+        workflow.record_delivery(editor, delivery, "https://facebook.com/p/1")
+    assert Delivery.objects.get(pk=delivery.pk).status == "pending"

@@ -90,12 +90,15 @@ def record_delivery(actor: User, delivery: Delivery, url: str) -> Delivery:
 def _record_delivery(actor: User, delivery: Delivery, url: str) -> Delivery:
     hold_what_active_crises_cover()
     # Only for a publication that may go out now (a subquery, so that the compare-and-set
-    # itself names only the delivery's columns).
-    sendable = Delivery.objects.filter(pk=delivery.pk, publication__in=Publication.objects.may_go_out())
+    # itself names only the delivery's columns). An unknown delivery is the exception to
+    # "never late": it went out (or not) at its time, and the person who finds it live
+    # records a fact, however long the check took.
+    publications = Publication.objects.may_go_out()
+    if Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.UNKNOWN).exists():
+        publications = publications | Publication.objects.too_late().filter(missed_in__isnull=True)
+    sendable = Delivery.objects.filter(pk=delivery.pk, publication__in=publications)
     if not sendable.exists():
-        raise TransitionNotAllowed(
-            _("This publication may not go out now (not approved, not yet due, or held by a crisis).")
-        )
+        raise _may_not_go_out(delivery)
     # Not while a worker holds it (claimed_at): it may be posting a part this very moment.
     updated = (
         Delivery.objects.filter(pk=delivery.pk)
@@ -237,15 +240,28 @@ def _published_at(delivery: Delivery, url: str) -> Published:
         ) from exc
 
 
+def _may_not_go_out(delivery: Delivery) -> TransitionNotAllowed:
+    if Publication.objects.get(pk=delivery.publication_id).is_too_late():
+        return TransitionNotAllowed(
+            _(
+                "Its time is more than %(limit)s past: it is not posted late. "
+                "Give the publication a new time, or cancel it."
+            )
+            % {"limit": duration_words(settings.MAX_LATENESS)}
+        )
+    return TransitionNotAllowed(
+        _("This publication may not go out now (not approved, not yet due, or held by a crisis).")
+    )
+
+
 def _continue_delivery(
     actor: User, delivery: Delivery, checked: DeliveryPart, published: Published
 ) -> Delivery:
     hold_what_active_crises_cover()
+    # The parts after the one found live would be sent now: never late.
     sendable = Delivery.objects.filter(pk=delivery.pk, publication__in=Publication.objects.may_go_out())
     if not sendable.exists():
-        raise TransitionNotAllowed(
-            _("This publication may not go out now (not approved, not yet due, or held by a crisis).")
-        )
+        raise _may_not_go_out(delivery)
     rows = list(DeliveryPart.objects.filter(delivery_id=delivery.pk).order_by("number"))
     part = unknown_part_of(rows)
     if part is None or part.pk != checked.pk:
