@@ -430,3 +430,19 @@ def test_the_history_reads_the_reason_for_a_person(client, missed, editor):
     page = client.get(reverse("publication_detail", args=[missed.pk])).content.decode()
     assert "did not go out in time: to be rescheduled" in page
     assert PublicationEvent.objects.filter(publication=missed, verb="missed_late").count() == 1
+
+
+def test_the_post_is_emailed_why_it_missed_its_time(
+    week_before, istanbul, editor, second_reviewer, platform, django_capture_on_commit_callbacks, mailoutbox
+):
+    publication = _approved(
+        istanbul, editor, second_reviewer, channels=[_api_channel(istanbul)], title="Open day"
+    )
+    mailoutbox.clear()
+    week_before.move_to(EVENT_AT + timedelta(hours=1), tick=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        engine.publish_due()
+    mail = next(m for m in mailoutbox if m.to == [editor.email])
+    assert "“Open day” did not go out at its time and will not be sent late" in mail.body
+    assert "Not sent: 1 h 0 min past its time" in mail.body
+    assert Publication.objects.get(pk=publication.pk).status == S.MISSED
