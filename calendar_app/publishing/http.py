@@ -38,6 +38,7 @@ import email.utils
 import http.client
 import json
 import secrets
+import socket
 import ssl
 import urllib.parse
 import urllib.request
@@ -330,6 +331,8 @@ def _describe(error: BaseException) -> str:
         return _("the connection was reset")
     if isinstance(error, BrokenPipeError):
         return _("the connection was closed while sending")
+    if isinstance(error, socket.gaierror):
+        return _("its host name could not be looked up (%(error)s)") % {"error": error.strerror or error}
     if isinstance(error, ConnectionRefusedError):
         return _("the connection was refused")
     if isinstance(error, http.client.IncompleteRead):

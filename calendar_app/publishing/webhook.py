@@ -124,8 +124,8 @@ def reference_from_url(channel: Channel, url: str) -> Published:
 
 
 def check_connection(channel: Channel) -> str:
-    """A HEAD request to the webhook address: any answer below 500 (405 included) means a
-    receiver is there. HEAD carries no body and changes nothing, so nothing is published;
+    """A HEAD request to the webhook address: any answer below 500 (405 included) but a 429
+    means a receiver is there. HEAD carries no body and changes nothing, so nothing is published;
     the signature and the receiver's own checks are not tested by it."""
     if not channel.endpoint:
         raise SurelyFailed(_("The channel has no webhook address."))
@@ -135,7 +135,8 @@ def check_connection(channel: Channel) -> str:
         channel.endpoint,
         platform=host,
         expect_json=False,
-        accept=range(400, 500),
+        # A 429 is a receiver there but busy: it says when to try again, like any platform.
+        accept=[status for status in range(400, 500) if status != 429],
         timeout=TIMEOUT_SECONDS,
     )
     return host
