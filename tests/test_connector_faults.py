@@ -324,6 +324,19 @@ def test_an_answer_cut_short_is_unknown_and_names_its_status():
     assert unknown.value.platform_said == "HTTP 200: OK"
 
 
+def test_a_refusal_whose_body_is_cut_short_is_still_a_refusal():
+    def cut_short(connection: socket.socket) -> None:
+        read_request(connection)
+        connection.sendall(
+            b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 30\r\nContent-Length: 100\r\n\r\nbusy"
+        )
+
+    with raw_server(cut_short) as url, pytest.raises(SurelyFailed) as refused:
+        post(url, b"{}")
+    assert refused.value.retry_after == 30
+    assert refused.value.platform_said == "HTTP 503: Service Unavailable — busy"
+
+
 def test_a_status_line_that_is_no_http_is_unknown():
     def nonsense(connection: socket.socket) -> None:
         read_request(connection)

@@ -224,13 +224,34 @@ def exchange(method: str, url: str, headers: dict[str, str], data: bytes | None,
         stage = WAITING
         response = connection.getresponse()
         stage, status, reason = READING, response.status, response.reason
-        raw = response.read(MAX_ANSWER_BYTES)
-        return Answer(status=status, headers=response.msg, body=raw, reason=reason)
+        received: list[bytes] = []
+        try:
+            _read_body(response, received)
+        except NETWORK_ERRORS:
+            if 200 <= status < 300:
+                raise  # a success we cannot read: it may be live
+            # A refusal's status is its answer, even when its body broke off.
+        return Answer(status=status, headers=response.msg, body=b"".join(received), reason=reason)
     except NETWORK_ERRORS as exc:
         raise _Broken(stage, exc, status, reason) from exc
     finally:
         if connection is not None:
             connection.close()
+
+
+def _read_body(response: http.client.HTTPResponse, received: list[bytes]) -> None:
+    """Read the body into `received` piece by piece (so what came before a failure is kept),
+    up to MAX_ANSWER_BYTES; IncompleteRead when the connection ends before its length."""
+    size = 0
+    while size < MAX_ANSWER_BYTES:
+        chunk = response.read1(MAX_ANSWER_BYTES - size)
+        if not chunk:
+            break
+        received.append(chunk)
+        size += len(chunk)
+    # http.client's read1 takes a connection closed early for the end of the body.
+    if size < MAX_ANSWER_BYTES and response.length:
+        raise http.client.IncompleteRead(b"".join(received), response.length)
 
 
 def _connection(
