@@ -366,7 +366,7 @@ def test_an_unknown_host_surely_sent_nothing(monkeypatch):
 
 
 def test_a_header_value_that_cannot_be_sent_is_refused_before_connecting():
-    with pytest.raises(SurelyFailed, match="not valid"):
+    with pytest.raises(SurelyFailed, match="could not be made"):
         http.request(
             "GET", "http://127.0.0.1:9/x", platform="Test", headers={"Authorization": "Bearer a\r\nb"}
         )
@@ -399,3 +399,22 @@ def test_the_latest_of_several_reset_headers_is_waited_for_within_the_cap():
         http.retry_after_seconds(headers(x_rate_limit_reset=window, x_user_limit_24hour_reset=day), now)
         == http.MAX_RETRY_AFTER
     )
+
+
+def test_the_environments_proxy_is_used_as_urllib_did(monkeypatch):
+    proxy = FAKES["x"]()
+    try:
+        for name in ("no_proxy", "NO_PROXY", "HTTP_PROXY"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("http_proxy", proxy.url.replace("http://", "http://relay:s%40cret@"))
+        answer = http.request(
+            "GET",
+            "http://api.x.example/2/users/me",
+            platform="X",
+            headers={"Authorization": f"Bearer {proxy.TOKEN}"},
+        )
+        assert answer.data["data"]["username"] == "BelgiumInTR"
+        [received] = proxy.calls("check")
+        assert received.headers["Proxy-Authorization"] == "Basic cmVsYXk6c0BjcmV0"  # relay:s@cret
+    finally:
+        proxy.close()

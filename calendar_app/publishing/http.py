@@ -164,9 +164,9 @@ def request(
     if body is not None:
         data, all_headers["Content-Type"] = body
     try:
-        answer = exchange(method, url, all_headers, data, timeout or TIMEOUT_SECONDS)
+        answer = _exchange(method, url, all_headers, data, timeout or TIMEOUT_SECONDS)
     except _Broken as broken:
-        raise _failure(platform, url, broken, posting=posting) from broken.error
+        raise _failure(platform, broken, posting=posting) from broken.error
     if 200 <= answer.status < 300:
         if not expect_json:
             return answer
@@ -200,7 +200,7 @@ def request(
     )
 
 
-def exchange(method: str, url: str, headers: dict[str, str], data: bytes | None, timeout: float) -> Answer:
+def _exchange(method: str, url: str, headers: dict[str, str], data: bytes | None, timeout: float) -> Answer:
     """One request and its answer, whatever the status; raises _Broken with the stage it
     reached. Redirects are not followed: a platform API does not redirect, and following
     one would carry the token elsewhere. Each socket operation waits at most `timeout`."""
@@ -289,12 +289,16 @@ def _connection(
     return http.client.HTTPConnection(host, port, timeout=timeout), target, {}
 
 
-def _failure(platform: str, url: str, broken: _Broken, *, posting: bool) -> SurelyFailed | OutcomeUnknown:
+def _failure(platform: str, broken: _Broken, *, posting: bool) -> SurelyFailed | OutcomeUnknown:
     """The exception for an exchange that broke off at `broken.stage`."""
     error = broken.error
     reason = _describe(error)
     if broken.stage == PREPARING:
-        return SurelyFailed(_("The address %(url)s is not valid: check the channel settings.") % {"url": url})
+        # An address or a header http.client refuses to write (a line break, a bad port).
+        return SurelyFailed(
+            _("The request to %(platform)s could not be made (%(reason)s): check the channel settings.")
+            % {"platform": platform, "reason": reason}
+        )
     if broken.stage == CONNECTING:
         return SurelyFailed(
             _("Could not reach %(platform)s: %(reason)s. Nothing was sent.")
