@@ -7,6 +7,7 @@ holds the language and number helpers forms and messages share.
 """
 
 from calendar_app.models.assets import Asset, asset_path
+from calendar_app.models.broadcasts import Broadcast, BroadcastDecision
 from calendar_app.models.campaigns import CAMPAIGN_COLOURS, Campaign
 from calendar_app.models.crisis import CRISIS_VERBS, Crisis, CrisisEvent, CrisisQuerySet, CrisisTemplate
 from calendar_app.models.deliveries import Delivery, DeliveryPart
@@ -54,6 +55,8 @@ __all__ = [
     "NETWORK_VISIBLE_STATUSES",
     "STATUS_ICONS",
     "Asset",
+    "Broadcast",
+    "BroadcastDecision",
     "CalendarFeed",
     "Campaign",
     "Comment",

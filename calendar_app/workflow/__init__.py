@@ -63,7 +63,17 @@ from calendar_app.workflow.publications import (
     reschedule_publication,
     update_publication,
 )
-from calendar_app.workflow.review import approve, cancel, request_changes, resubmit, retry, submit, withdraw
+from calendar_app.workflow.review import (
+    BroadcastOutcome,
+    approve,
+    cancel,
+    decide_broadcast,
+    request_changes,
+    resubmit,
+    retry,
+    submit,
+    withdraw,
+)
 
 __all__ = [
     "ACTION_LABELS",
@@ -75,6 +85,7 @@ __all__ = [
     "USER_ACTIONS",
     "AddressRefused",
     "AdvisoryContent",
+    "BroadcastOutcome",
     "CrisisRefused",
     "DecisionRefused",
     "GuidelinesFailed",
@@ -96,6 +107,7 @@ __all__ = [
     "continue_delivery",
     "create_publication",
     "decline_proposal",
+    "decide_broadcast",
     "declare_crisis",
     "dismiss_proposal",
     "duplicate_publication",

@@ -16,6 +16,7 @@ from django_countries import countries as all_countries
 from calendar_app import guidelines, notifications, permissions, sending, tasks, translation
 from calendar_app.models import (
     NETWORK_LANGUAGES,
+    Broadcast,
     Crisis,
     CrisisEvent,
     Publication,
@@ -322,6 +323,8 @@ class AdvisoryContent:
     platforms: list[str]
     #: {language: machine draft} as the composer carries them (the others a person wrote).
     machine_texts: dict[str, translation.MachineText] = field(default_factory=dict)
+    #: The channels ticked in the composer; None: every active channel on the platforms.
+    channel_ids: list[int] | None = None
 
 
 def _advisory_languages_for(post: Post, variants: dict[str, str]) -> dict[str, str]:
@@ -352,7 +355,12 @@ def _check_advisory(content: AdvisoryContent) -> None:
 
 
 def _new_advisory(
-    actor: User, crisis: Crisis, post: Post, channels: list[Channel], content: AdvisoryContent
+    actor: User,
+    crisis: Crisis,
+    post: Post,
+    channels: list[Channel],
+    content: AdvisoryContent,
+    broadcast: Broadcast | None = None,
 ) -> Publication:
     local_date, local_time, scheduled_at = _advisory_moment(post)
     publication = Publication.objects.create(
@@ -360,6 +368,7 @@ def _new_advisory(
         title=content.title.strip()[:200],
         kind=PublicationKind.CRISIS_ADVISORY,
         crisis=crisis,
+        broadcast=broadcast,
         local_date=local_date,
         local_time=local_time,
         timezone=post.timezone,
@@ -401,9 +410,12 @@ def _refuse_a_repeat(actor: User, crisis: Crisis, posts: list[Post], content: Ad
 def _channels_by_post(posts: list[Post], content: AdvisoryContent) -> dict[int, list[Channel]]:
     """Each post's active channels on the chosen platforms that publish at least one of the
     advisory's languages: a channel in English or Turkish only gets nothing from a Dutch and
-    French advisory, and is left out rather than holding the whole advisory back."""
+    French advisory, and is left out rather than holding the whole advisory back. When the
+    composer says which channels were ticked, only those."""
     by_post: dict[int, list[Channel]] = {}
     channels = Channel.objects.filter(post__in=posts, platform__in=content.platforms, active=True)
+    if content.channel_ids is not None:
+        channels = channels.filter(pk__in=content.channel_ids)
     for channel in channels.select_related("post").order_by("platform", "handle"):
         texts = _advisory_languages_for(channel.post, content.variants)
         if sending.languages_sent(sending.ChannelPlan.of(channel), texts):
@@ -417,8 +429,9 @@ def broadcast_advisory(
     """One advisory to every affected post's channels on the chosen platforms, sent to review.
 
     Who: central, while the crisis is active. Each post gets its own publication
-    (kind crisis advisory, linked to the crisis), checked by the guidelines and put
-    in the queue at once; one blocking failure refuses the whole broadcast. On-call
+    (kind crisis advisory, linked to the crisis, all in one Broadcast reviewed as one),
+    checked by the guidelines and put in the queue at once; one blocking failure
+    refuses the whole broadcast. On-call
     reviewers hear of it. Returns the publications and the posts without a channel.
     """
     if not permissions.can_compose_advisory(actor, crisis):
@@ -437,10 +450,14 @@ def broadcast_advisory(
     _refuse_a_repeat(actor, crisis, posts, content)
     made: list[Publication] = []
     with action_transaction():
+        # One group: the queue shows the advisory once and a reviewer decides it at once.
+        broadcast = Broadcast.objects.create(
+            title=content.title.strip()[:200], crisis=crisis, created_by=actor
+        )
         for post in posts:
             if post.pk not in by_post:
                 continue
-            publication = _new_advisory(actor, crisis, post, by_post[post.pk], content)
+            publication = _new_advisory(actor, crisis, post, by_post[post.pk], content, broadcast)
             revision, results = snapshot_revision(actor, publication)
             failures = guidelines.blocking_failures(results)
             if failures:
