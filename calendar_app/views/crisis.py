@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from calendar_app import notifications, permissions, workflow
 from calendar_app.forms import AdvisoryForm, BreakGlassForm, CrisisTemplateForm, DeclareCrisisForm
+from calendar_app.forms.crisis import ACTIVE_WITHIN, reach_summary, recently_active_channel_ids
 from calendar_app.models import (
     Crisis,
     CrisisEvent,
@@ -249,20 +250,30 @@ def advisory_compose(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
     crisis = _get_crisis_for_user(request, pk)
     if not permissions.can_compose_advisory(request.user, crisis):
         raise PermissionDenied
-    platforms, languages = _advisory_setup(crisis)
+    posts = list(crisis.affected_posts().filter(active=True).order_by("name"))
+    platforms, languages = _advisory_setup(crisis, posts)
+    channels = list(
+        Channel.objects.filter(post__in=posts, active=True)
+        .select_related("post")
+        .order_by("post__name", "platform", "handle")
+    )
+    composer = {
+        "platforms": platforms,
+        "extra_languages": languages,
+        "channels": channels,
+        "active_channel_ids": recently_active_channel_ids(channel.pk for channel in channels),
+    }
     template = _template_from(request)
     drafting = translation_views.wants_editor_action(request)
     if drafting:
         # "Draft the French from the Dutch" or "I have checked it": shown again, not sent.
-        form = translation_views.editor_action(
-            request, AdvisoryForm(platforms=platforms, extra_languages=languages)
-        )
+        form = translation_views.editor_action(request, AdvisoryForm(**composer))
     else:
-        form = AdvisoryForm(
-            request.POST or None, platforms=platforms, extra_languages=languages, template=template
-        )
+        form = AdvisoryForm(request.POST or None, template=template, **composer)
     status = 200
-    if request.method == "POST" and not drafting:
+    # "Count again": the counts for what is ticked now, nothing sent.
+    checking = request.method == "POST" and "check" in request.POST
+    if request.method == "POST" and not drafting and not checking:
         if form.is_valid():
             try:
                 made, skipped = workflow.broadcast_advisory(request.user, crisis, form.content())
@@ -285,12 +296,16 @@ def advisory_compose(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
                 messages.success(request, text)
                 return redirect(crisis)
         status = 400
+    reach = workflow.advisory_reach(posts, form.draft_content())
     context = {
         "crisis": crisis,
         "form": form,
         "templates": CrisisTemplate.objects.all(),
         "template": template,
         "mode": "broadcast",
+        "reach": reach_summary(reach),
+        "unreached": len(posts) - len(reach),
+        "active_days": ACTIVE_WITHIN.days,
     }
     return render(request, "calendar_app/advisory_form.html", context, status=status)
 
