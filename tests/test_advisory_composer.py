@@ -4,7 +4,7 @@ counts are shown before sending, and a reviewer may still tick a quiet channel."
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -26,42 +26,29 @@ TEXTS = {
 }
 
 
-def delivered(channel, *, days_ago: int, recorded: bool = False) -> Delivery:
+def delivered(channel, author, *, days_ago: int, recorded: bool = False) -> Delivery:
     """Something that went out on `channel` `days_ago` days ago (by the engine or recorded by hand)."""
-    publication = make_publication(
-        post=channel.post, author=channel_author(), status=S.APPROVED, channels=[channel]
-    )
+    publication = make_publication(post=channel.post, author=author, status=S.APPROVED, channels=[channel])
     return Delivery.objects.create(
         publication=publication,
         channel=channel,
         status="delivered",
         delivered_at=timezone.now() - timedelta(days=days_ago),
-        recorded_by=channel_author() if recorded else None,
+        recorded_by=author if recorded else None,
     )
 
 
-def published(channel, *, days_ago: int) -> Publication:
+def published(channel, author, *, days_ago: int) -> Publication:
     """A publication published on `channel` `days_ago` days ago (no delivery row: posted before)."""
     when = (timezone.now() - timedelta(days=days_ago)).astimezone(channel.post.zone)
     return make_publication(
         post=channel.post,
-        author=channel_author(),
+        author=author,
         status=S.PUBLISHED,
         channels=[channel],
         local_date=when.date(),
         local_time=when.time().replace(second=0, microsecond=0),
     )
-
-
-_author = {}
-
-
-def channel_author():
-    from tests.factories import make_user
-
-    if "user" not in _author or not type(_author["user"]).objects.filter(pk=_author["user"].pk).exists():
-        _author["user"] = make_user()
-    return _author["user"]
 
 
 @pytest.fixture
@@ -78,11 +65,11 @@ def world(reviewer):
         "izmir_x": make_channel(post=izmir, platform="x", handle="@BEinIzmir"),
         "antalya_fb": make_channel(post=antalya, platform="facebook", handle="@be.antalya"),
     }
-    delivered(channels["ankara_fb"], days_ago=5)
-    published(channels["ankara_x"], days_ago=10)
-    delivered(channels["izmir_fb"], days_ago=29, recorded=True)
-    delivered(channels["antalya_fb"], days_ago=40)
-    published(channels["izmir_x"], days_ago=31)
+    delivered(channels["ankara_fb"], reviewer, days_ago=5)
+    published(channels["ankara_x"], reviewer, days_ago=10)
+    delivered(channels["izmir_fb"], reviewer, days_ago=29, recorded=True)
+    delivered(channels["antalya_fb"], reviewer, days_ago=40)
+    published(channels["izmir_x"], reviewer, days_ago=31)
     crisis = workflow.declare_crisis(reviewer, title="Coup", reason="Reports.", countries=["TR"])
     return {"crisis": crisis, **channels}
 
@@ -240,7 +227,7 @@ def test_the_composer_runs_the_same_queries_for_few_and_many_posts(client, revie
             post = make_post(name=f"Post {country} {n}", country=country)
             channel = make_channel(post=post, platform="facebook")
             if n % 2:
-                delivered(channel, days_ago=3)
+                delivered(channel, reviewer, days_ago=3)
         crisis = workflow.declare_crisis(reviewer, title=f"Crisis {country}", reason="r", countries=[country])
         counts.append(_composer_queries(client, crisis))
     assert counts[0] == counts[1]
@@ -256,4 +243,3 @@ def test_break_glass_keeps_every_active_channel_of_the_post(client, manager, rev
     )
     publication = workflow.break_glass(manager, crisis, istanbul, content, reason="Central unreachable.")
     assert list(publication.channels.all()) == [channel]
-    assert date.today()  # the advisory is timed now

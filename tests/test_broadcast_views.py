@@ -287,3 +287,13 @@ def test_a_forged_confirmation_with_the_reviewers_own_publication_does_not_appro
 def test_approve_all_with_a_bad_filter_is_a_400(client, reviewer):
     client.force_login(reviewer)
     assert client.get(reverse("approvals_approve_all"), {"waiting": "forever"}).status_code == 400
+
+
+def test_the_crisis_page_shows_each_groups_progress_to_central(client, reviewer, second_reviewer, editor):
+    group, made = broadcast(reviewer, 3)
+    client.force_login(second_reviewer)
+    decide(client, group, made[:2])
+    html = re.sub(r"\s+", " ", client.get(reverse("crisis_detail", args=[group.crisis_id])).content.decode())
+    assert (
+        "<strong>“Stay indoors”</strong>: 3 posts — 1 in review, 0 sent back, 2 approved, 0 published" in html
+    )

@@ -518,6 +518,7 @@ def group_entries(user: User, broadcast_ids: list[int]) -> dict[int, dict[str, A
 
 def _group_entry(user: User, publications: list[Publication]) -> dict[str, Any]:
     broadcast = publications[0].broadcast
+    assert broadcast is not None  # the publications were loaded by their group
     texts: dict[str, list[str]] = {}
     for publication in publications:
         for variant in publication.variants.all():
