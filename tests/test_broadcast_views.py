@@ -297,3 +297,49 @@ def test_the_crisis_page_shows_each_groups_progress_to_central(client, reviewer,
     assert (
         "<strong>“Stay indoors”</strong>: 3 posts — 1 in review, 0 sent back, 2 approved, 0 published" in html
     )
+
+
+def _approve_all_queries(client) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(reverse("approvals_approve_all"))
+    assert response.status_code == 200
+    return len(captured)
+
+
+def test_the_confirmation_runs_the_same_queries_for_few_and_many_items(client, reviewer, editor, istanbul):
+    client.force_login(reviewer)
+    waiting(istanbul, editor, title="First")
+    client.get(reverse("approvals_approve_all"))  # the bell's count is then kept
+    few = _approve_all_queries(client)
+    for n in range(30):
+        waiting(istanbul, editor, title=f"More {n}", warnings=n % 3 == 0)
+    assert _approve_all_queries(client) == few
+
+
+def test_copies_to_several_posts_are_one_item_once_submitted(
+    client, reviewer, second_reviewer, editor, istanbul
+):
+    texts = {"nl": "Belgische week.", "fr": "Semaine belge.", "en": "Belgian week.", "tr": "Belçika haftası."}
+    facebook = make_channel(post=istanbul, platform="facebook")
+    original = make_publication(
+        post=istanbul,
+        author=editor,
+        title="Belgian Week",
+        local_date=DAY,
+        variants=texts,
+        channels=[facebook],
+    )
+    others = [make_post(name=f"Embassy of Belgium {n}") for n in range(3)]
+    for post in others:
+        make_channel(post=post, platform="facebook")
+    copies = workflow.duplicate_publication(
+        reviewer, original, local_date=DAY, local_time=time(10), posts=others
+    )
+    for copy in copies:
+        workflow.submit(reviewer, copy)
+    client.force_login(second_reviewer)
+    html = client.get(reverse("approvals")).content.decode()
+    assert html.count('class="approval-item') == 1
+    assert "“Belgian Week”, copied to 3 posts" in html
+    response = decide(client, copies[0].broadcast, [Publication.objects.get(pk=c.pk) for c in copies])
+    assert messages_of(response) == ["3 approved."]

@@ -328,10 +328,11 @@ def _why_not(
 
 def _leave_group(actor: User, broadcast: Broadcast, leaving: list[Publication]) -> list[Publication]:
     """Take publications out of the group (compare-and-set on the group): they stay in review."""
+    # Locked as in the decision: two reviewers excluding the same post record it once.
     ids = set(
-        Publication.objects.filter(
-            pk__in=[p.pk for p in leaving], broadcast=broadcast, status=PublicationStatus.IN_REVIEW
-        ).values_list("pk", flat=True)
+        Publication.objects.select_for_update()
+        .filter(pk__in=[p.pk for p in leaving], broadcast=broadcast, status=PublicationStatus.IN_REVIEW)
+        .values_list("pk", flat=True)
     )
     Publication.objects.filter(pk__in=ids, broadcast=broadcast).update(broadcast=None)
     left = [p for p in leaving if p.pk in ids]
