@@ -243,3 +243,19 @@ def test_break_glass_keeps_every_active_channel_of_the_post(client, manager, rev
     )
     publication = workflow.break_glass(manager, crisis, istanbul, content, reason="Central unreachable.")
     assert list(publication.channels.all()) == [channel]
+
+
+def test_with_htmx_the_counts_come_back_alone_as_boxes_change(client, reviewer, world):
+    client.force_login(reviewer)
+    data = {
+        "platforms": ["facebook"],
+        "channels_shown": "1",
+        "channels": [world["ankara_fb"].pk],
+        "check": "1",
+    }
+    response = client.post(url(world), data, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<html" not in html and 'id="advisory-reach"' in html
+    assert "1 post, 1 Facebook page (only channels" in page_text(response)
+    assert not Publication.objects.filter(crisis=world["crisis"]).exists()

@@ -1,6 +1,7 @@
 """The calendar's models, one module per aggregate; every public name is importable from here.
 
-statuses (every choice list), assets (images), campaigns, proposals, crisis, publications
+statuses (every choice list), assets (images), campaigns, proposals, crisis, broadcasts (a
+group of publications written once and reviewed as one), publications
 (Publication, Variant, history), review (revisions, decisions, comments), guidelines (and
 priority countries), notifications (bell, email preference, ICS feed), deliveries; text
 holds the language and number helpers forms and messages share.

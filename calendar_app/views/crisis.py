@@ -336,6 +336,9 @@ def advisory_compose(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
         "unreached": len(posts) - len(reach),
         "active_days": ACTIVE_WITHIN.days,
     }
+    if checking and request.htmx:
+        # The live counts as boxes change: only the counts' block is swapped.
+        return render(request, "calendar_app/_advisory_reach.html", context)
     return render(request, "calendar_app/advisory_form.html", context, status=status)
 
 

@@ -98,6 +98,12 @@ def test_a_network_wide_advisory_is_reviewed_as_one_item_with_one_decision(visit
     page.get_by_text("Choose the channels, post by post").click()
     expect(page.get_by_label(re.compile(r"^Facebook @be-emb-lima"))).not_to_be_checked()
     expect(page.get_by_label(re.compile(r"^Facebook @be-emb-ankara"))).to_be_checked()
+    # A quiet page may still be ticked: with HTMX the counts follow at once.
+    lima = page.get_by_label(re.compile(r"^Facebook @be-emb-lima"))
+    lima.check()
+    expect(reach).to_contain_text("4 posts, 4 Facebook pages, 1 X account")
+    lima.uncheck()
+    expect(reach).to_contain_text("3 posts, 3 Facebook pages, 1 X account")
     page.get_by_label(re.compile(r"^Internal title\b")).fill("Stay indoors")
     texts = page.get_by_role("group", name="Texts")
     texts.get_by_label(re.compile(r"^Dutch\b")).fill(TEXTS["nl"])
