@@ -9,11 +9,9 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import reduce
-from operator import or_
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -250,26 +248,33 @@ def decide_broadcast(
         if leaving:
             outcome.excluded = _leave_group(actor, broadcast, leaving)
         if ready:
-            # Lock what is still as the reviewer saw it (PostgreSQL; SQLite's IMMEDIATE
-            # transaction holds the database already), then move it in one UPDATE: a
-            # publication someone edited or decided meanwhile is not among the rows locked.
-            as_seen = reduce(or_, (Q(pk=p.pk, revision=revisions[p.pk]) for p in ready))
-            locked = set(
+            # Lock the rows still in review in this group (PostgreSQL; SQLite's IMMEDIATE
+            # transaction holds the database already): what someone edited or decided
+            # meanwhile shows here with another revision or state, and is left alone.
+            now_in_review = dict(
                 Publication.objects.select_for_update()
-                .filter(as_seen, broadcast=broadcast, status=PublicationStatus.IN_REVIEW)
-                .values_list("pk", flat=True)
+                .filter(pk__in=[p.pk for p in ready], broadcast=broadcast, status=PublicationStatus.IN_REVIEW)
+                .values_list("pk", "revision")
             )
-            outcome.changed += [p for p in ready if p.pk not in locked]
-            ready = [p for p in ready if p.pk in locked]
+            outcome.changed += [p for p in ready if now_in_review.get(p.pk) != revisions[p.pk]]
+            ready = [p for p in ready if now_in_review.get(p.pk) == revisions[p.pk]]
         if ready:
             changes = (
                 {"held_by": None, "missed_in": None, "released_from": None}
-                if (target in CLEARS_CRISIS_MARKS)
+                if target in CLEARS_CRISIS_MARKS
                 else {}
             )
-            moved = Publication.objects.filter(
-                pk__in=[p.pk for p in ready], status=PublicationStatus.IN_REVIEW
-            ).update(status=target, updated_at=timezone.now(), **changes)
+            # Compare-and-set on the state and the revision seen: one UPDATE per revision
+            # number (a group's publications share one or two), never one per publication.
+            by_revision: dict[int, list[int]] = {}
+            for p in ready:
+                by_revision.setdefault(revisions[p.pk], []).append(p.pk)
+            moved = sum(
+                Publication.objects.filter(
+                    pk__in=ids, revision=number, status=PublicationStatus.IN_REVIEW
+                ).update(status=target, updated_at=timezone.now(), **changes)
+                for number, ids in by_revision.items()
+            )
             if moved != len(ready):
                 # The rows are locked: only a bug gets here; nothing half-done is kept.
                 raise StaleEdit(broadcast)
