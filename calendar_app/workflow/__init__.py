@@ -29,6 +29,7 @@ from calendar_app.workflow.crisis import (
     REPEAT_WINDOW,
     AdvisoryContent,
     acknowledge_crisis,
+    advisory_reach,
     break_glass,
     broadcast_advisory,
     declare_crisis,
@@ -63,7 +64,17 @@ from calendar_app.workflow.publications import (
     reschedule_publication,
     update_publication,
 )
-from calendar_app.workflow.review import approve, cancel, request_changes, resubmit, retry, submit, withdraw
+from calendar_app.workflow.review import (
+    BroadcastOutcome,
+    approve,
+    cancel,
+    decide_broadcast,
+    request_changes,
+    resubmit,
+    retry,
+    submit,
+    withdraw,
+)
 
 __all__ = [
     "ACTION_LABELS",
@@ -75,6 +86,7 @@ __all__ = [
     "USER_ACTIONS",
     "AddressRefused",
     "AdvisoryContent",
+    "BroadcastOutcome",
     "CrisisRefused",
     "DecisionRefused",
     "GuidelinesFailed",
@@ -87,6 +99,7 @@ __all__ = [
     "acknowledge_crisis",
     "add_comment",
     "adopt_proposal",
+    "advisory_reach",
     "approve",
     "break_glass",
     "broadcast_advisory",
@@ -96,6 +109,7 @@ __all__ = [
     "continue_delivery",
     "create_publication",
     "decline_proposal",
+    "decide_broadcast",
     "declare_crisis",
     "dismiss_proposal",
     "duplicate_publication",
