@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from calendar_app.models import (
     CLOSED_STATUSES,
     Asset,
+    Broadcast,
     Crisis,
     Proposal,
     ProposalStatus,
@@ -198,6 +199,12 @@ _MOVE_PREDICATES = {
 
 
 def can_use_approvals(user: AnyUser) -> bool:
+    return roles.is_central(user)
+
+
+def can_decide_broadcast(user: AnyUser, broadcast: Broadcast) -> bool:
+    """Central reviewers decide a group as one; four eyes is then asked of each of its
+    publications (`can_review`), since the group's author is each one's author."""
     return roles.is_central(user)
 
 

@@ -6,9 +6,11 @@ records it. What it finds wrong in a request goes to `problems` (and is answered
 400 in the platform's own error shape), so a test ends with `assert fake.problems == []`.
 
 `fake.script(route, ...)` makes a route answer otherwise: another status and body
-(a 401, a 429 with Retry-After, a 503, garbage), or answer late (`delay`), to exercise
-every outcome of a connector; with `after=n` only once the route has answered n requests
-as usual (the third post of a thread fails). Replies are checked as the platforms check
+(a 401, a 429 with Retry-After, a 503, garbage), or answer late (`delay`), or not at all
+(`fault="close"`: the whole request is read, then the connection closed without a word;
+`fault="reset"`: the headers and half the body are read, then the connection reset), to
+exercise every outcome of a connector; with `after=n` only once the route has answered n
+requests as usual (the third post of a thread fails). Replies are checked as the platforms check
 them: a reply names a post the fake made. Nothing here talks to anything but loopback.
 """
 
@@ -19,6 +21,8 @@ import email.policy
 import itertools
 import json
 import re
+import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -80,6 +84,8 @@ class Scripted:
     delay: float = 0.0
     #: Requests of the route answered as usual before this script applies.
     after: int = 0
+    #: "close": no answer, the connection closed; "reset": reset while reading the request.
+    fault: str = ""
 
 
 class _Server(ThreadingHTTPServer):
@@ -106,10 +112,24 @@ class FakePlatform:
         class Handler(BaseHTTPRequestHandler):
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
                 parts = urlsplit(self.path)
+                if fake.resets(self.command, parts.path):
+                    # Half the body read, then a reset (RST): the client is cut off mid-request.
+                    body = self.rfile.read(length // 2) if length else b""
+                    received = Received(self.command, parts.path, parse_qs(parts.query), self.headers, body)
+                    fake.dispatch(received)
+                    self.close_connection = True
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.connection.close()
+                    return
+                body = self.rfile.read(length) if length else b""
                 received = Received(self.command, parts.path, parse_qs(parts.query), self.headers, body)
-                status, headers, payload = fake.dispatch(received)
+                answer = fake.dispatch(received)
+                if answer is None:
+                    # The whole request read, the connection closed without a status line.
+                    self.close_connection = True
+                    return
+                status, headers, payload = answer
                 try:
                     self.send_response(status)
                     for key, value in headers.items():
@@ -148,23 +168,49 @@ class FakePlatform:
         headers: dict[str, str] | None = None,
         delay: float = 0.0,
         after: int = 0,
+        fault: str = "",
     ) -> None:
         """From now on (once `after` more requests of the route were answered as usual),
         `route` answers `status` with `body` (a dict is sent as JSON), after `delay`
-        seconds; with `status` None it only waits, then answers as usual."""
+        seconds; with `status` None it only waits, then answers as usual; with `fault`
+        "close" or "reset" it never answers (see the module docstring)."""
         if isinstance(body, dict):
             headers = {"Content-Type": "application/json", **(headers or {})}
             body = json.dumps(body).encode()
         self.scripted[route] = Scripted(
-            status=status, body=body, headers=headers or {}, delay=delay, after=len(self.calls(route)) + after
+            status=status,
+            body=body,
+            headers=headers or {},
+            delay=delay,
+            after=len(self.calls(route)) + after,
+            fault=fault,
         )
 
     def calls(self, route: str) -> list[Received]:
         return [received for received in self.received if received.route == route]
 
+    def resets(self, method: str, path: str) -> bool:
+        """Whether the next request to this method and path is to be reset mid-request (by
+        its route as the path names it: a reset comes before the body is read)."""
+        route = next(
+            (
+                route
+                for route_method, pattern, route in self.ROUTES
+                if method == route_method and re.fullmatch(pattern, path)
+            ),
+            None,
+        )
+        scripted = self.scripted.get(route or "")
+        return (
+            scripted is not None
+            and scripted.fault == "reset"
+            and len(self.calls(route or "")) >= scripted.after
+        )
+
     # --- serving -------------------------------------------------------------------
 
-    def dispatch(self, received: Received) -> Answer:
+    def dispatch(self, received: Received) -> Answer | None:
+        """The answer to a request, or None for no answer at all (a scripted fault)."""
         found = next(
             (
                 (route, match)
@@ -181,6 +227,8 @@ class FakePlatform:
         scripted = self.scripted.get(received.route)
         if scripted is not None and len(self.calls(received.route)) > scripted.after:
             time.sleep(scripted.delay)
+            if scripted.fault:
+                return None
             if scripted.status is not None:
                 return scripted.status, scripted.headers, scripted.body
         if not self.authorised(received):
@@ -728,6 +776,33 @@ class FakeLinkedIn(FakePlatform):
 
     def answer_userinfo(self, received: Received) -> Answer:
         return json_answer(200, {"sub": "782bbtaQ", "name": "Consul General", "email_verified": True})
+
+
+# --- A webhook receiver ------------------------------------------------------------------
+
+
+class FakeWebhook(FakePlatform):
+    """A receiver as the webhook connector's contract describes it (POST /hook, signed JSON,
+    an Idempotency-Key, answered with {"id", "url"}), scriptable like the platforms; not in
+    FAKES, whose platforms have credentials. tests/fake_receiver.py is the engine's."""
+
+    name = "webhook"
+    ROUTES = [("POST", r"/hook", "post"), ("HEAD", r"/hook", "check")]
+
+    def authorised(self, received: Received) -> bool:
+        return True
+
+    def bad_request(self, message: str) -> Answer:
+        return json_answer(400, {"error": message})
+
+    def answer_post(self, received: Received) -> Answer:
+        self.expect(received.headers.get("Idempotency-Key"), "an Idempotency-Key header")
+        self.expect(str(received.headers.get("X-Signature", "")).startswith("sha256="), "an X-Signature")
+        number = next(self.ids)
+        return json_answer(200, {"id": f"post-{number}", "url": f"https://social.example/post-{number}"})
+
+    def answer_check(self, received: Received) -> Answer:
+        return 405, {"Allow": "POST"}, b""
 
 
 FAKES: dict[str, type[FakePlatform]] = {

@@ -96,6 +96,7 @@ def test_sync_schedules_declares_each_job_once(db):
         "daily-digest",
         "publish-due",
         "remind-due-soon",
+        "retry-emails",
     ]
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from django import forms
 from django.forms import BoundField
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from calendar_app import guidelines, translation
 from calendar_app.forms.proposals import TargetFieldsMixin
@@ -14,12 +18,66 @@ from calendar_app.forms.translation import TranslationHelpMixin
 from calendar_app.models import (
     NETWORK_LANGUAGES,
     CrisisTemplate,
+    Delivery,
+    DeliveryStatus,
     ProposalTarget,
+    Publication,
+    PublicationStatus,
     language_name,
     language_names,
 )
 from calendar_app.workflow import AdvisoryContent
-from diplomacy.models import Platform, Post, User
+from diplomacy.models import Channel, Platform, Post, User
+
+#: A channel is active when something went out on it within this time; the composer ticks
+#: only those by default, so that an advisory does not go to accounts nobody reads.
+ACTIVE_WITHIN = timedelta(days=30)
+
+
+def recently_active_channel_ids(channel_ids: Iterable[int], now: datetime | None = None) -> set[int]:
+    """Of `channel_ids`, those with a delivery delivered or recorded, or a publication
+    published on them, in the last ACTIVE_WITHIN (two queries, whatever the number)."""
+    ids = list(channel_ids)
+    now = now or timezone.now()
+    since = now - ACTIVE_WITHIN
+    delivered = Delivery.objects.filter(
+        channel_id__in=ids, status=DeliveryStatus.DELIVERED, delivered_at__gte=since, delivered_at__lte=now
+    ).values_list("channel_id", flat=True)
+    published = Publication.channels.through.objects.filter(
+        channel_id__in=ids,
+        publication__status=PublicationStatus.PUBLISHED,
+        publication__scheduled_at__gte=since,
+        publication__scheduled_at__lte=now,
+    ).values_list("channel_id", flat=True)
+    return set(delivered) | set(published)
+
+
+def _platform_count(platform: str, count: int) -> str:
+    if platform == Platform.FACEBOOK:
+        return ngettext("%(count)s Facebook page", "%(count)s Facebook pages", count) % {"count": count}
+    if platform == Platform.LINKEDIN:
+        return ngettext("%(count)s LinkedIn page", "%(count)s LinkedIn pages", count) % {"count": count}
+    if platform == Platform.YOUTUBE:
+        return ngettext("%(count)s YouTube channel", "%(count)s YouTube channels", count) % {"count": count}
+    return ngettext("%(count)s %(platform)s account", "%(count)s %(platform)s accounts", count) % {
+        "count": count,
+        "platform": Platform(platform).label,
+    }
+
+
+def reach_summary(by_post: dict[int, list[Channel]]) -> str:
+    """ "107 posts, 101 Facebook pages, 38 X accounts": what an advisory would reach."""
+    per_platform: dict[str, int] = {}
+    for channels in by_post.values():
+        for channel in channels:
+            per_platform[channel.platform] = per_platform.get(channel.platform, 0) + 1
+    posts = len(by_post)
+    parts = [ngettext("%(count)s post", "%(count)s posts", posts) % {"count": posts}]
+    order = [value for value, _label in Platform.choices]
+    parts += [
+        _platform_count(platform, per_platform[platform]) for platform in order if platform in per_platform
+    ]
+    return ", ".join(parts)
 
 
 class DeclareCrisisForm(TargetFieldsMixin, forms.Form):
@@ -92,6 +150,8 @@ class AdvisoryForm(TranslationHelpMixin, forms.Form):
         platforms: list[str],
         extra_languages: list[str],
         template: CrisisTemplate | None = None,
+        channels: list[Channel] | None = None,
+        active_channel_ids: set[int] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -122,6 +182,64 @@ class AdvisoryForm(TranslationHelpMixin, forms.Form):
             for code, text in (template.texts or {}).items():
                 if f"text_{code}" in self.fields:
                     self.fields[f"text_{code}"].initial = text
+        self.channel_list = channels
+        self.active_channel_ids = active_channel_ids or set()
+        if channels is not None:
+            self._add_channel_fields(channels)
+
+    def _add_channel_fields(self, channels: list[Channel]) -> None:
+        """One box per channel of the affected posts; ticked by default: the active ones."""
+        self.fields["channels"] = forms.MultipleChoiceField(
+            label=_("Channels"),
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
+            choices=[
+                (str(channel.pk), f"{channel.get_platform_display()} {channel.handle}")
+                for channel in channels
+            ],
+            initial=[str(channel.pk) for channel in channels if channel.pk in self.active_channel_ids],
+        )
+        # Says the boxes were on the page: none ticked then means none, not "all".
+        self.fields["channels_shown"] = forms.CharField(widget=forms.HiddenInput, initial="1", required=False)
+
+    def ticked_channel_ids(self) -> set[int]:
+        """The channels ticked now: as posted, or the defaults on a first render."""
+        values = self["channels"].value() or []
+        return {int(value) for value in values if str(value).isdigit()}
+
+    def chosen_platforms(self) -> list[str]:
+        values = self["platforms"].value() or []
+        return [value for value in values if value in dict(self.fields["platforms"].choices)]  # type: ignore[attr-defined]
+
+    def channel_rows(self) -> list[dict[str, Any]]:
+        """The channels by post, for the composer: each with its box's state and whether it is quiet."""
+        ticked = self.ticked_channel_ids()
+        rows: dict[int, dict[str, Any]] = {}
+        for channel in self.channel_list or []:
+            row = rows.setdefault(channel.post_id, {"post": channel.post, "channels": []})
+            row["channels"].append(
+                {
+                    "channel": channel,
+                    "ticked": channel.pk in ticked,
+                    "active": channel.pk in self.active_channel_ids,
+                }
+            )
+        return list(rows.values())
+
+    def draft_content(self) -> AdvisoryContent:
+        """What the composer holds now, valid or not, for the counts before sending. Before
+        any text is written, every language offered stands in: the counts then say what the
+        ticked channels could reach, and "Count again" narrows them to the texts written."""
+        typed = {code: str(self[f"text_{code}"].value() or "") for code in self.languages}
+        texts = {code: text for code, text in typed.items() if text.strip()} or dict.fromkeys(
+            self.languages, "-"
+        )
+        return AdvisoryContent(
+            title="",
+            variants=texts,
+            platforms=self.chosen_platforms(),
+            channel_ids=sorted(self.ticked_channel_ids()) if self.channel_list is not None else None,
+        )
 
     def texts_help(self) -> str:
         return _(
@@ -147,11 +265,15 @@ class AdvisoryForm(TranslationHelpMixin, forms.Form):
         data = self.cleaned_data
         codes = (*self.required_languages, *self.extra_languages)
         variants = {code: data.get(f"text_{code}", "") for code in codes}
+        channel_ids = None
+        if "channels" in self.fields and data.get("channels_shown"):
+            channel_ids = [int(value) for value in data.get("channels") or []]
         return AdvisoryContent(
             title=data["title"],
             variants={code: text for code, text in variants.items() if text and text.strip()},
             platforms=list(data["platforms"]),
             machine_texts=self.machine_texts(),
+            channel_ids=channel_ids,
         )
 
 

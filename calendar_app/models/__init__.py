@@ -1,12 +1,14 @@
 """The calendar's models, one module per aggregate; every public name is importable from here.
 
-statuses (every choice list), assets (images), campaigns, proposals, crisis, publications
+statuses (every choice list), assets (images), campaigns, proposals, crisis, broadcasts (a
+group of publications written once and reviewed as one), publications
 (Publication, Variant, history), review (revisions, decisions, comments), guidelines (and
 priority countries), notifications (bell, email preference, ICS feed), deliveries; text
 holds the language and number helpers forms and messages share.
 """
 
 from calendar_app.models.assets import Asset, asset_path
+from calendar_app.models.broadcasts import Broadcast, BroadcastDecision
 from calendar_app.models.campaigns import CAMPAIGN_COLOURS, Campaign
 from calendar_app.models.crisis import CRISIS_VERBS, Crisis, CrisisEvent, CrisisQuerySet, CrisisTemplate
 from calendar_app.models.deliveries import Delivery, DeliveryPart
@@ -54,6 +56,8 @@ __all__ = [
     "NETWORK_VISIBLE_STATUSES",
     "STATUS_ICONS",
     "Asset",
+    "Broadcast",
+    "BroadcastDecision",
     "CalendarFeed",
     "Campaign",
     "Comment",

@@ -29,11 +29,31 @@ class Notification(models.Model):
     comment = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    #: When the mail server accepted its email (alone or in a digest); never before.
     emailed_at = models.DateTimeField(null=True, blank=True)
+    # Sending, as a compare-and-set claim: a task sets `email_claim` (a token of its own)
+    # only where it is empty, so two workers never mail one notification twice; the claim
+    # is cleared when the mail went out or failed, and one left by a dead worker is
+    # released by tasks.retry_emails once `email_claimed_at` is old.
+    email_claim = models.CharField(max_length=32, blank=True, default="")
+    email_claimed_at = models.DateTimeField(null=True, blank=True)
+    #: Failed sends so far (mail server down, refused, timed out); retried with back-off
+    #: until tasks.EMAIL_MAX_ATTEMPTS, then left alone: it stays in the bell.
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_error = models.CharField(max_length=300, blank=True, default="")
+    email_next_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["recipient", "read_at"], name="notification_unread_idx")]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"], name="notification_unread_idx"),
+            # The retry job's minute query: unsent emails whose next attempt has come.
+            models.Index(
+                fields=["email_next_attempt_at"],
+                name="notification_email_retry_idx",
+                condition=models.Q(emailed_at__isnull=True, email_attempts__gt=0),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.recipient}: {self.verb}"

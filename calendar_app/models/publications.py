@@ -22,6 +22,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from calendar_app.models.assets import Asset
+from calendar_app.models.broadcasts import Broadcast
 from calendar_app.models.campaigns import Campaign
 from calendar_app.models.crisis import Crisis
 from calendar_app.models.proposals import Proposal
@@ -199,6 +200,11 @@ class Publication(models.Model):
     #: Central let it go out during this crisis: the crisis does not hold it again.
     released_from = models.ForeignKey(
         Crisis, on_delete=models.SET_NULL, null=True, blank=True, related_name="released_publications"
+    )
+    #: The group it was sent with (an advisory to every post, copies to several posts):
+    #: the approval queue shows the group as one item and a reviewer decides it at once.
+    broadcast = models.ForeignKey(
+        Broadcast, on_delete=models.SET_NULL, null=True, blank=True, related_name="publications"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -423,6 +429,7 @@ EVENT_VERBS = {
     "reviewed_after": _("reviewed the break-glass publication after the fact"),
     "advisory_retimed": _("moved the advisory to the moment of approval"),
     "translation_checked": _("checked a machine translation"),
+    "left_broadcast": _("took it out of its group: it is reviewed on its own"),
 }
 
 

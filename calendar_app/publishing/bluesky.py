@@ -73,7 +73,7 @@ def _session(channel: Channel, base: str) -> dict[str, Any]:
     )
     session: dict[str, Any] = answer.data
     if not session.get("accessJwt") or not session.get("did"):
-        raise http.garbage(PLATFORM, posting=False)
+        raise http.garbage(PLATFORM, posting=False, answer=answer)
     return session
 
 
@@ -128,7 +128,7 @@ def publish(delivery: Delivery, part: OutgoingPart, reply_to: Thread | None) -> 
     )
     uri, cid = answer.data.get("uri"), answer.data.get("cid")
     if not isinstance(uri, str) or not uri.startswith("at://"):
-        raise http.garbage(PLATFORM, posting=True)
+        raise http.garbage(PLATFORM, posting=True, answer=answer)
     handle = session.get("handle") or session["did"]
     return Published(
         post_id=uri[:200],
@@ -172,7 +172,7 @@ def reference_from_url(channel: Channel, url: str) -> Published:
     )
     uri, cid = answer.data.get("uri"), answer.data.get("cid")
     if not (isinstance(uri, str) and uri.startswith("at://") and isinstance(cid, str) and cid):
-        raise http.garbage(PLATFORM, posting=False)
+        raise http.garbage(PLATFORM, posting=False, answer=answer)
     return Published(post_id=uri[:200], url=url, ref=cid[:200])
 
 
@@ -189,7 +189,7 @@ def _upload(base: str, auth: dict[str, str], picture: content.Image) -> dict:
     )
     blob = answer.data.get("blob")
     if not isinstance(blob, dict):
-        raise http.garbage(PLATFORM, posting=False)
+        raise http.garbage(PLATFORM, posting=False, answer=answer)
     return blob
 
 

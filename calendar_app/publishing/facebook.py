@@ -122,7 +122,7 @@ def publish(delivery: Delivery, part: OutgoingPart, reply_to: Thread | None) -> 
         answer = _call("POST", f"{base}/{page_id}/feed", auth, http.form_body(fields), posting=True)
         post_id = answer.data.get("id")
     if not post_id:
-        raise http.garbage(PLATFORM, posting=True)
+        raise http.garbage(PLATFORM, posting=True, answer=answer)
     return Published(post_id=str(post_id)[:200], url=f"https://www.facebook.com/{post_id}")
 
 
@@ -149,7 +149,7 @@ def _upload(base: str, auth: dict[str, str], page_id: str, picture: content.Imag
     )
     photo_id = answer.data.get("id")
     if not photo_id:
-        raise http.garbage(PLATFORM, posting=False)
+        raise http.garbage(PLATFORM, posting=False, answer=answer)
     return str(photo_id)
 
 
@@ -159,5 +159,5 @@ def check_connection(channel: Channel) -> str:
     answer = _call("GET", f"{base}/{page_id}?fields=name", auth)
     name = answer.data.get("name")
     if not name:
-        raise http.garbage(PLATFORM, posting=False)
+        raise http.garbage(PLATFORM, posting=False, answer=answer)
     return str(name)

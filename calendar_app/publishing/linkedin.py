@@ -101,7 +101,7 @@ def publish(delivery: Delivery, part: OutgoingPart, reply_to: Thread | None) -> 
     )
     urn = answer.header("x-restli-id").strip()
     if not urn.startswith("urn:li:"):
-        raise http.garbage(PLATFORM, posting=True)
+        raise http.garbage(PLATFORM, posting=True, answer=answer)
     return Published(post_id=urn[:200], url=f"https://www.linkedin.com/feed/update/{urn}/")
 
 
@@ -125,7 +125,7 @@ def _upload(base: str, headers: dict[str, str], author: str, picture: content.Im
     )
     value = answer.data.get("value")
     if not isinstance(value, dict) or not value.get("uploadUrl") or not value.get("image"):
-        raise http.garbage(PLATFORM, posting=False)
+        raise http.garbage(PLATFORM, posting=False, answer=answer)
     upload_url = str(value["uploadUrl"])
     # The token goes only to LinkedIn's own hosts (or the API address the channel names).
     host = urllib.parse.urlsplit(upload_url).hostname or ""
@@ -159,7 +159,7 @@ def check_connection(channel: Channel) -> str:
         answer = http.request("GET", f"{base}/v2/userinfo", platform=PLATFORM, headers=headers)
         name = answer.data.get("name")
     if not name:
-        raise http.garbage(PLATFORM, posting=False)
+        raise http.garbage(PLATFORM, posting=False, answer=answer)
     return str(name)
 
 

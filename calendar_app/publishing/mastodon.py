@@ -76,7 +76,7 @@ def publish(delivery: Delivery, part: OutgoingPart, reply_to: Thread | None) -> 
     )
     status_id = answer.data.get("id")
     if not status_id:
-        raise http.garbage(PLATFORM, posting=True)
+        raise http.garbage(PLATFORM, posting=True, answer=answer)
     return Published(
         post_id=str(status_id)[:200], url=str(answer.data.get("url") or answer.data.get("uri") or "")[:500]
     )
@@ -119,7 +119,7 @@ def _upload(base: str, values: dict[str, str], image: content.Image) -> str:
     )
     media_id = answer.data.get("id")
     if not media_id:
-        raise http.garbage(PLATFORM, posting=False)
+        raise http.garbage(PLATFORM, posting=False, answer=answer)
     if answer.status == 202:
         # Accepted, still processing: a status may not carry it until it is done.
         for _attempt in range(MEDIA_POLLS):
@@ -143,6 +143,6 @@ def check_connection(channel: Channel) -> str:
     )
     account = answer.data.get("acct") or answer.data.get("username")
     if not account:
-        raise http.garbage(PLATFORM, posting=False)
+        raise http.garbage(PLATFORM, posting=False, answer=answer)
     name = answer.data.get("display_name")
     return f"{name} (@{account})" if name else f"@{account}"

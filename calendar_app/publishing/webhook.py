@@ -34,23 +34,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import socket
-import urllib.error
 import urllib.parse
-import urllib.request
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from calendar_app.publishing import OutcomeUnknown, Published, SurelyFailed, Thread, http
+from calendar_app.publishing import Published, SurelyFailed, Thread, http
 
 if TYPE_CHECKING:
     from calendar_app.models import Delivery
     from calendar_app.publishing.parts import OutgoingPart
     from diplomacy.models import Channel
 
-TIMEOUT_SECONDS = 10
+#: Seconds to wait for the receiver to connect and to answer each read. Tests patch it.
+TIMEOUT_SECONDS: float = 10
 
 
 def sign(body: bytes) -> str:
@@ -82,42 +80,41 @@ def document(delivery: Delivery, part: OutgoingPart, reply_to: Thread | None) ->
 
 
 def publish(delivery: Delivery, part: OutgoingPart, reply_to: Thread | None) -> Published:
+    """POST the part's signed document. Every outcome goes through http.request: a refusal
+    (4xx, 429, 5xx) is SurelyFailed (the Idempotency-Key lets the receiver refuse a
+    repeat, so even a 500 is retried), a connection that breaks once the document left
+    or a 2xx that is not the contract's JSON is OutcomeUnknown (it may be live)."""
     channel = delivery.channel
     if not channel.endpoint:
-        raise SurelyFailed("The channel has no webhook address.")
+        raise SurelyFailed(_("The channel has no webhook address."))
     body = json.dumps(document(delivery, part, reply_to), ensure_ascii=False).encode()
-    request = urllib.request.Request(  # noqa: S310 - the address is an https/http URL central configured
+    answer = http.request(
+        "POST",
         channel.endpoint,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "Idempotency-Key": part.idempotency_key,
-            "X-Signature": sign(body),
-        },
+        platform=_platform(channel),
+        headers={"Idempotency-Key": part.idempotency_key, "X-Signature": sign(body)},
+        body=(body, "application/json"),
+        posting=True,
+        deduplicated=True,
+        expect_json=False,
+        timeout=TIMEOUT_SECONDS,
     )
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
-            payload = response.read(65536)
-    except urllib.error.HTTPError as exc:
-        # The receiver answered: it did not publish (4xx: refused; 5xx, 429: try again).
-        raise SurelyFailed(f"HTTP {exc.code} from the webhook") from exc
-    except TimeoutError as exc:
-        # Sent, no answer: it may have been published.
-        raise OutcomeUnknown("No answer from the webhook in time: check whether it was published.") from exc
-    except urllib.error.URLError as exc:
-        if isinstance(exc.reason, (TimeoutError, socket.timeout)):
-            raise OutcomeUnknown(
-                "No answer from the webhook in time: check whether it was published."
-            ) from exc
-        raise SurelyFailed(f"Could not reach the webhook: {exc.reason}") from exc
-    try:
-        answer = json.loads(payload or b"{}")
-    except ValueError:
-        answer = {}
-    if not isinstance(answer, dict):
-        answer = {}
-    return Published(post_id=str(answer.get("id", ""))[:200], url=str(answer.get("url", ""))[:500])
+    # The contract lets a receiver answer with nothing, or with {"id", "url"}; anything
+    # else (an error page behind a 200) says the receiver is not what we think it is.
+    answered: object = {}
+    if answer.body.strip():
+        try:
+            answered = json.loads(answer.body)
+        except ValueError:
+            answered = None
+    if not isinstance(answered, dict):
+        raise http.garbage(_platform(channel), posting=True, answer=answer)
+    return Published(post_id=str(answered.get("id") or "")[:200], url=str(answered.get("url") or "")[:500])
+
+
+def _platform(channel: Channel) -> str:
+    """How messages name the receiver: its host."""
+    return urllib.parse.urlsplit(channel.endpoint).netloc or _("the webhook")
 
 
 def reference_from_url(channel: Channel, url: str) -> Published:
@@ -127,18 +124,19 @@ def reference_from_url(channel: Channel, url: str) -> Published:
 
 
 def check_connection(channel: Channel) -> str:
-    """A HEAD request to the webhook address: any answer below 500 (405 included) means a
-    receiver is there. HEAD carries no body and changes nothing, so nothing is published;
+    """A HEAD request to the webhook address: any answer below 500 (405 included) but a 429
+    means a receiver is there. HEAD carries no body and changes nothing, so nothing is published;
     the signature and the receiver's own checks are not tested by it."""
     if not channel.endpoint:
         raise SurelyFailed(_("The channel has no webhook address."))
-    host = urllib.parse.urlsplit(channel.endpoint).netloc
+    host = _platform(channel)
     http.request(
         "HEAD",
         channel.endpoint,
         platform=host,
         expect_json=False,
-        accept=range(400, 500),
+        # A 429 is a receiver there but busy: it says when to try again, like any platform.
+        accept=[status for status in range(400, 500) if status != 429],
         timeout=TIMEOUT_SECONDS,
     )
     return host

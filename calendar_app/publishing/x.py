@@ -47,7 +47,7 @@ def _auth(channel: Channel) -> dict[str, str]:
 def _data(answer: http.Answer, *, posting: bool) -> dict:
     data = answer.data.get("data")
     if not isinstance(data, dict) or not data.get("id"):
-        raise http.garbage(PLATFORM, posting=posting)
+        raise http.garbage(PLATFORM, posting=posting, answer=answer)
     return data
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -16,7 +16,9 @@ from django.views.decorators.http import require_POST
 
 from calendar_app import notifications, permissions, workflow
 from calendar_app.forms import AdvisoryForm, BreakGlassForm, CrisisTemplateForm, DeclareCrisisForm
+from calendar_app.forms.crisis import ACTIVE_WITHIN, reach_summary, recently_active_channel_ids
 from calendar_app.models import (
+    Broadcast,
     Crisis,
     CrisisEvent,
     CrisisTemplate,
@@ -25,6 +27,7 @@ from calendar_app.models import (
     Publication,
     PublicationEvent,
     PublicationKind,
+    PublicationStatus,
     is_whole_number,
 )
 from calendar_app.views import translation as translation_views
@@ -160,7 +163,10 @@ def crisis_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         events = events.filter(Q(publication__isnull=True) | Q(publication__post_id__in=roles.post_ids(user)))
     events = events.select_related("actor", "publication__post").order_by("created_at", "pk")
     affected = crisis.affected_posts().order_by("name")
+    # Each broadcast's progress, for central (the counts span every post of the network).
+    groups = broadcast_progress(crisis) if roles.is_central(user) else []
     context = {
+        "groups": groups,
         "crisis": crisis,
         "actions": permissions.crisis_actions(user, crisis),
         "affected": list(affected[:LIST_LIMIT]),
@@ -173,6 +179,24 @@ def crisis_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         "countries": crisis.country_list,
     }
     return render(request, "calendar_app/crisis_detail.html", context)
+
+
+def broadcast_progress(crisis: Crisis) -> list[Broadcast]:
+    """The crisis's broadcasts, each counting its publications by status (one query)."""
+    by_status = {
+        name: Count("publications", filter=Q(publications__status=status))
+        for name, status in (
+            ("in_review", PublicationStatus.IN_REVIEW),
+            ("changes_requested", PublicationStatus.CHANGES_REQUESTED),
+            ("approved", PublicationStatus.APPROVED),
+            ("published", PublicationStatus.PUBLISHED),
+        )
+    }
+    return list(
+        Broadcast.objects.filter(crisis=crisis)
+        .annotate(total=Count("publications"), **by_status)
+        .order_by("created_at", "pk")[:LIST_LIMIT]
+    )
 
 
 @login_required
@@ -249,20 +273,36 @@ def advisory_compose(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
     crisis = _get_crisis_for_user(request, pk)
     if not permissions.can_compose_advisory(request.user, crisis):
         raise PermissionDenied
-    platforms, languages = _advisory_setup(crisis)
+    posts = list(crisis.affected_posts().filter(active=True).order_by("name"))
+    platforms, languages = _advisory_setup(crisis, posts)
+    channels = list(
+        Channel.objects.filter(post__in=posts, active=True)
+        .select_related("post")
+        .order_by("post__name", "platform", "handle")
+    )
+    active_ids = recently_active_channel_ids(channel.pk for channel in channels)
     template = _template_from(request)
     drafting = translation_views.wants_editor_action(request)
+
+    def composer(data: QueryDict | None = None, template: CrisisTemplate | None = None) -> AdvisoryForm:
+        return AdvisoryForm(
+            data,
+            platforms=platforms,
+            extra_languages=languages,
+            template=template,
+            channels=channels,
+            active_channel_ids=active_ids,
+        )
+
     if drafting:
         # "Draft the French from the Dutch" or "I have checked it": shown again, not sent.
-        form = translation_views.editor_action(
-            request, AdvisoryForm(platforms=platforms, extra_languages=languages)
-        )
+        form = translation_views.editor_action(request, composer())
     else:
-        form = AdvisoryForm(
-            request.POST or None, platforms=platforms, extra_languages=languages, template=template
-        )
+        form = composer(request.POST or None, template)
     status = 200
-    if request.method == "POST" and not drafting:
+    # "Count again": the counts for what is ticked now, nothing sent.
+    checking = request.method == "POST" and "check" in request.POST
+    if request.method == "POST" and not drafting and not checking:
         if form.is_valid():
             try:
                 made, skipped = workflow.broadcast_advisory(request.user, crisis, form.content())
@@ -285,13 +325,20 @@ def advisory_compose(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
                 messages.success(request, text)
                 return redirect(crisis)
         status = 400
+    reach = workflow.advisory_reach(posts, form.draft_content())
     context = {
         "crisis": crisis,
         "form": form,
         "templates": CrisisTemplate.objects.all(),
         "template": template,
         "mode": "broadcast",
+        "reach": reach_summary(reach),
+        "unreached": len(posts) - len(reach),
+        "active_days": ACTIVE_WITHIN.days,
     }
+    if checking and request.htmx:
+        # The live counts as boxes change: only the counts' block is swapped.
+        return render(request, "calendar_app/_advisory_reach.html", context)
     return render(request, "calendar_app/advisory_form.html", context, status=status)
 
 

@@ -39,6 +39,7 @@ from calendar_app import guidelines, permissions, sending, workflow
 from calendar_app.filters import PublicationFilter
 from calendar_app.forms import PublicationForm
 from calendar_app.models import (
+    Broadcast,
     Campaign,
     Crisis,
     Proposal,
@@ -335,6 +336,7 @@ def approvals(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 #: What the approval queue shows or filters on.
 APPROVALS_READS = (
+    Broadcast,
     Publication,
     PublicationRevision,
     Variant,
@@ -374,14 +376,22 @@ def approvals_body(
     """The counts, the queue's page of publications and its pagination."""
     queue = filterset.publications
     queue = queue.expired_in_review(now) if expired_list else queue.filter(in_time_for_review(now))
-    page = Paginator(_for_queue(queue), APPROVALS_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(_for_queue(one_item_per_group(queue)), APPROVALS_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     items = list(page.object_list)
+    groups = group_entries(request.user, [item.broadcast_id for item in items if item.broadcast_id])
     counts = queue_counts(base, now)
     query = request.GET.copy()
     query.pop("page", None)
     context = {
         "page_obj": page,
-        "items": [{**_item_context(request, item)} for item in items],
+        "items": [
+            {"group": groups[item.broadcast_id]}
+            if item.broadcast_id in groups
+            else {**_item_context(request, item)}
+            for item in items
+        ],
         "counts": counts,
         "expired_list": expired_list,
         "query": query.urlencode(),
@@ -438,3 +448,245 @@ def approvals_bulk(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not selected:
         messages.error(request, _("Select at least one publication."))
     return redirect(safe_next(request, reverse("approvals")))
+
+
+# --- Groups (broadcasts) in the queue ------------------------------------------------------
+
+
+def one_item_per_group(queue: QuerySet[Publication]) -> QuerySet[Publication]:
+    """The queue with one row per group: a publication of no group, or the first (lowest id)
+    of its group's publications in `queue`, which stands for the whole group."""
+    first_of_group = queue.filter(broadcast=OuterRef("broadcast")).order_by("pk").values("pk")[:1]
+    return queue.filter(Q(broadcast__isnull=True) | Q(pk=Subquery(first_of_group)))
+
+
+#: Lines and characters of a text shown before "Read the whole text".
+TEXT_HEAD_LINES = 3
+TEXT_HEAD_CHARS = 280
+
+
+def _head(text: str) -> str:
+    lines = text.splitlines()
+    head = "\n".join(lines[:TEXT_HEAD_LINES])
+    return head[:TEXT_HEAD_CHARS].rstrip()
+
+
+def _failed_checks(publication: Publication) -> list[dict[str, Any]]:
+    revision = publication.latest_revision
+    return [check for check in (revision.checks if revision else []) if not check["passed"]]
+
+
+def _most_common(values: list[Any]) -> Any:
+    """The value most publications of a group share (the first one seen among equals)."""
+    counted: list[tuple[Any, int]] = []
+    for value in values:
+        for index, (seen, count) in enumerate(counted):
+            if seen == value:
+                counted[index] = (seen, count + 1)
+                break
+        else:
+            counted.append((value, 1))
+    return max(counted, key=lambda pair: pair[1])[0] if counted else None
+
+
+def group_entries(user: User, broadcast_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """What the queue shows of each group: its texts once per language, its guideline results
+    once (and per post where a post's differ), its posts with their channels. One query for
+    the publications of every group on the page, and one per relation prefetched."""
+    if not broadcast_ids:
+        return {}
+    channel_fields = ("pk", "platform", "handle", "post_id")
+    members = (
+        Publication.objects.awaiting_review()
+        .filter(broadcast_id__in=broadcast_ids)
+        .select_related("post", "broadcast", "broadcast__crisis", "crisis")
+        .prefetch_related(
+            Prefetch(
+                "channels", queryset=Channel.objects.only(*channel_fields).order_by("platform", "handle")
+            ),
+            Prefetch("variants", queryset=Variant.objects.order_by("language")),
+            "revisions",
+        )
+        .order_by("post__name", "pk")
+    )
+    by_group: dict[int, list[Publication]] = {}
+    for member in members:
+        assert member.broadcast_id is not None  # filtered on it
+        by_group.setdefault(member.broadcast_id, []).append(member)
+    return {pk: _group_entry(user, publications) for pk, publications in by_group.items()}
+
+
+def _group_entry(user: User, publications: list[Publication]) -> dict[str, Any]:
+    broadcast = publications[0].broadcast
+    assert broadcast is not None  # the publications were loaded by their group
+    texts: dict[str, list[str]] = {}
+    for publication in publications:
+        for variant in publication.variants.all():
+            texts.setdefault(variant.language, []).append(variant.text)
+    common_texts = {language: _most_common(values) for language, values in texts.items()}
+    checks = [_failed_checks(publication) for publication in publications]
+    common_checks = _most_common(checks) or []
+    rows = []
+    for publication, failed in zip(publications, checks, strict=True):
+        own_texts = [
+            variant
+            for variant in publication.variants.all()
+            if variant.text != common_texts[variant.language]
+        ]
+        rows.append(
+            {
+                "publication": publication,
+                "channels": list(publication.channels.all()),
+                "own_texts": own_texts,
+                "checks": failed if failed != common_checks else None,
+                "may_decide": permissions.can_review(user, publication),
+                "has_blocking": any(c["severity"] == guidelines.BLOCKING for c in failed),
+            }
+        )
+    return {
+        "broadcast": broadcast,
+        "rows": rows,
+        "count": len(publications),
+        "texts": [
+            {"language": language, "text": text, "head": _head(text), "long": _head(text) != text.strip()}
+            for language, text in sorted(common_texts.items())
+        ],
+        "checks": common_checks,
+        "may_decide": permissions.can_decide_broadcast(user, broadcast),
+        "own_count": sum(1 for row in rows if not row["may_decide"]),
+        "first": publications[0],
+    }
+
+
+def _get_broadcast_for_user(request: AuthenticatedHttpRequest, pk: int) -> Broadcast:
+    """Load a group the user may decide: 403 for anyone but central reviewers."""
+    if not permissions.can_use_approvals(request.user):
+        raise PermissionDenied
+    broadcast = get_object_or_404(Broadcast, pk=pk)
+    if not permissions.can_decide_broadcast(request.user, broadcast):
+        raise PermissionDenied
+    return broadcast
+
+
+def _whole_numbers(values: list[str]) -> list[int]:
+    return [int(value) for value in values if is_whole_number(value) and len(value) < 12]
+
+
+@login_required
+@require_POST
+def broadcast_decide(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """One decision for a whole group: approve, or request changes; some posts excluded."""
+    broadcast = _get_broadcast_for_user(request, pk)
+    revisions: dict[int, int] = {}
+    for value in request.POST.getlist("member"):
+        pk_text, _sep, revision_text = value.partition(":")
+        if is_whole_number(pk_text) and is_whole_number(revision_text):
+            revisions[int(pk_text)] = int(revision_text)
+    try:
+        outcome = workflow.decide_broadcast(
+            request.user,
+            broadcast,
+            request.POST.get("decision", ""),
+            revisions=revisions,
+            exclude_posts=_whole_numbers(request.POST.getlist("exclude")),
+            comment=request.POST.get("comment", ""),
+        )
+    except (workflow.DecisionRefused, workflow.StaleEdit) as exc:
+        text = (
+            str(exc) if isinstance(exc, workflow.DecisionRefused) else _("Someone else acted first: reload.")
+        )
+        messages.error(request, text)
+        return redirect(safe_next(request, reverse("approvals")))
+    _tell_the_outcome(request, outcome, request.POST.get("decision", ""))
+    return redirect(safe_next(request, reverse("approvals")))
+
+
+def _tell_the_outcome(request: HttpRequest, outcome: workflow.BroadcastOutcome, decision: str) -> None:
+    done = len(outcome.decided)
+    if decision == "approve":
+        text = ngettext("%(count)d approved", "%(count)d approved", done) % {"count": done}
+    else:
+        text = ngettext("%(count)d sent back to its post", "%(count)d sent back to their posts", done) % {
+            "count": done
+        }
+    parts = [text]
+    if outcome.changed:
+        parts.append(
+            ngettext(
+                "%(count)d had changed since you opened the page and waits for you",
+                "%(count)d had changed since you opened the page and wait for you",
+                len(outcome.changed),
+            )
+            % {"count": len(outcome.changed)}
+        )
+    if outcome.refused:
+        parts.append(
+            _("not decided: %(list)s")
+            % {"list": "; ".join(f"{p.post.name}: {reason}" for p, reason in outcome.refused)}
+        )
+    summary = "; ".join(parts) + "."
+    (messages.success if done and not (outcome.changed or outcome.refused) else messages.warning)(
+        request, summary[:1].upper() + summary[1:]
+    )
+    if outcome.excluded:
+        messages.info(
+            request,
+            ngettext(
+                "%(count)d post was taken out of the group: %(posts)s. "
+                "It waits in the queue as an item of its own.",
+                "%(count)d posts were taken out of the group: %(posts)s. "
+                "They wait in the queue as items of their own.",
+                len(outcome.excluded),
+            )
+            % {"count": len(outcome.excluded), "posts": ", ".join(p.post.name for p in outcome.excluded)},
+        )
+
+
+# --- Approve every item that passes, across pages ---------------------------------------
+
+
+def _leave_out_reason(user: User, publication: Publication) -> str | None:
+    """Why "approve all that pass" leaves `publication` out, or None when it goes in."""
+    if publication.broadcast_id is not None:
+        return _("part of a group: decide the group in the queue")
+    if not permissions.can_review(user, publication):
+        return _("you wrote it or sent it to review (four eyes)")
+    revision = publication.latest_revision
+    if revision is None or revision.number != publication.revision:
+        return _("no revision submitted")
+    if any(not check["passed"] for check in revision.checks):
+        return _("its guideline checks found something: read it first")
+    return None
+
+
+@login_required
+def approvals_approve_all(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Confirm first: how many of the queue's items (every page, the filters as chosen) pass
+    every guideline check and may be approved by this reviewer, and which are left out, why.
+    The confirmation posts them to the bulk approval, which checks each one again."""
+    if not permissions.can_use_approvals(request.user):
+        raise PermissionDenied
+    filterset = ApprovalFilter(request.GET, queryset=approval_queryset())
+    if not filterset.is_valid():
+        return render(
+            request, "calendar_app/approvals.html", {"filter": filterset, "expired_list": False}, status=400
+        )
+    queue = filterset.publications.filter(in_time_for_review(timezone.now()))
+    publications = list(queue.select_related("post").prefetch_related("revisions"))
+    passing, left_out = [], []
+    for publication in publications:
+        reason = _leave_out_reason(request.user, publication)
+        if reason is None:
+            passing.append(publication)
+        else:
+            left_out.append((publication, reason))
+    query = request.GET.copy()
+    query.pop("page", None)
+    back = reverse("approvals") + (f"?{query.urlencode()}" if query else "")
+    context = {
+        "filter": filterset,
+        "passing": passing,
+        "left_out": left_out,
+        "back": back,
+    }
+    return render(request, "calendar_app/approvals_confirm.html", context)

@@ -16,6 +16,7 @@ from django_countries import countries as all_countries
 from calendar_app import guidelines, notifications, permissions, sending, tasks, translation
 from calendar_app.models import (
     NETWORK_LANGUAGES,
+    Broadcast,
     Crisis,
     CrisisEvent,
     Delivery,
@@ -379,12 +380,18 @@ class AdvisoryContent:
     platforms: list[str]
     #: {language: machine draft} as the composer carries them (the others a person wrote).
     machine_texts: dict[str, translation.MachineText] = field(default_factory=dict)
+    #: The channels ticked in the composer; None: every active channel on the platforms.
+    channel_ids: list[int] | None = None
 
 
-def _advisory_languages_for(post: Post, variants: dict[str, str]) -> dict[str, str]:
+def _advisory_languages_for(
+    post: Post, variants: dict[str, str], required: list[str] | None = None
+) -> dict[str, str]:
     """The advisory's texts a post publishes: the network languages, the advisory languages
-    the guidelines require, and the post's own host languages."""
-    own = set(NETWORK_LANGUAGES) | set(guidelines.advisory_languages()) | set(post.host_language_list)
+    the guidelines require (`required` when the caller read them already), and the post's
+    own host languages."""
+    required = guidelines.advisory_languages() if required is None else required
+    own = set(NETWORK_LANGUAGES) | set(required) | set(post.host_language_list)
     return {language: text for language, text in variants.items() if text.strip() and language in own}
 
 
@@ -409,7 +416,12 @@ def _check_advisory(content: AdvisoryContent) -> None:
 
 
 def _new_advisory(
-    actor: User, crisis: Crisis, post: Post, channels: list[Channel], content: AdvisoryContent
+    actor: User,
+    crisis: Crisis,
+    post: Post,
+    channels: list[Channel],
+    content: AdvisoryContent,
+    broadcast: Broadcast | None = None,
 ) -> Publication:
     local_date, local_time, scheduled_at = _advisory_moment(post)
     publication = Publication.objects.create(
@@ -417,6 +429,7 @@ def _new_advisory(
         title=content.title.strip()[:200],
         kind=PublicationKind.CRISIS_ADVISORY,
         crisis=crisis,
+        broadcast=broadcast,
         local_date=local_date,
         local_time=local_time,
         timezone=post.timezone,
@@ -458,14 +471,25 @@ def _refuse_a_repeat(actor: User, crisis: Crisis, posts: list[Post], content: Ad
 def _channels_by_post(posts: list[Post], content: AdvisoryContent) -> dict[int, list[Channel]]:
     """Each post's active channels on the chosen platforms that publish at least one of the
     advisory's languages: a channel in English or Turkish only gets nothing from a Dutch and
-    French advisory, and is left out rather than holding the whole advisory back."""
+    French advisory, and is left out rather than holding the whole advisory back. When the
+    composer says which channels were ticked, only those."""
     by_post: dict[int, list[Channel]] = {}
     channels = Channel.objects.filter(post__in=posts, platform__in=content.platforms, active=True)
+    if content.channel_ids is not None:
+        channels = channels.filter(pk__in=content.channel_ids)
+    # The guidelines' advisory languages read once, not once per channel of 107 posts.
+    required = guidelines.advisory_languages()
     for channel in channels.select_related("post").order_by("platform", "handle"):
-        texts = _advisory_languages_for(channel.post, content.variants)
+        texts = _advisory_languages_for(channel.post, content.variants, required)
         if sending.languages_sent(sending.ChannelPlan.of(channel), texts):
             by_post.setdefault(channel.post_id, []).append(channel)
     return by_post
+
+
+def advisory_reach(posts: list[Post], content: AdvisoryContent) -> dict[int, list[Channel]]:
+    """The channels `broadcast_advisory` would send `content` to, by post: the composer's
+    counts follow the very rule the broadcast applies."""
+    return _channels_by_post(posts, content)
 
 
 def broadcast_advisory(
@@ -474,8 +498,9 @@ def broadcast_advisory(
     """One advisory to every affected post's channels on the chosen platforms, sent to review.
 
     Who: central, while the crisis is active. Each post gets its own publication
-    (kind crisis advisory, linked to the crisis), checked by the guidelines and put
-    in the queue at once; one blocking failure refuses the whole broadcast. On-call
+    (kind crisis advisory, linked to the crisis, all in one Broadcast reviewed as one),
+    checked by the guidelines and put in the queue at once; one blocking failure
+    refuses the whole broadcast. On-call
     reviewers hear of it. Returns the publications and the posts without a channel.
     """
     if not permissions.can_compose_advisory(actor, crisis):
@@ -494,10 +519,14 @@ def broadcast_advisory(
     _refuse_a_repeat(actor, crisis, posts, content)
     made: list[Publication] = []
     with action_transaction():
+        # One group: the queue shows the advisory once and a reviewer decides it at once.
+        broadcast = Broadcast.objects.create(
+            title=content.title.strip()[:200], crisis=crisis, created_by=actor
+        )
         for post in posts:
             if post.pk not in by_post:
                 continue
-            publication = _new_advisory(actor, crisis, post, by_post[post.pk], content)
+            publication = _new_advisory(actor, crisis, post, by_post[post.pk], content, broadcast)
             revision, results = snapshot_revision(actor, publication)
             failures = guidelines.blocking_failures(results)
             if failures:

@@ -19,7 +19,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from calendar_app import notifications, permissions, translation
-from calendar_app.models import Asset, Campaign, Comment, Publication, PublicationStatus, Variant, instant_for
+from calendar_app.models import (
+    Asset,
+    Broadcast,
+    Campaign,
+    Comment,
+    Publication,
+    PublicationStatus,
+    Variant,
+    instant_for,
+)
 from calendar_app.timezones import check_local_time
 from calendar_app.workflow.core import (
     MAX_COMMENT,
@@ -287,7 +296,8 @@ def duplicate_publication(
 ) -> list[Publication]:
     """Copy a publication as new drafts: to another date, and (central) to other posts.
 
-    On another post the copy goes to that post's channels on the same platforms.
+    On another post the copy goes to that post's channels on the same platforms. Copies to
+    several posts form one Broadcast: once submitted, the queue shows them as one item.
     """
     if not permissions.can_duplicate(actor, publication):
         raise PermissionDenied
@@ -300,6 +310,10 @@ def duplicate_publication(
     variants = list(publication.variants.all())
     copies = []
     with action_transaction():
+        # Copies to several posts are one piece of content: reviewed as one group.
+        group = (
+            Broadcast.objects.create(title=publication.title, created_by=actor) if len(targets) > 1 else None
+        )
         for post in targets:
             channels = (
                 list(publication.channels.all())
@@ -320,6 +334,9 @@ def duplicate_publication(
             copy = create_publication(actor, post, content)
             # A copy's texts are what they were: a draft nobody checked stays unchecked.
             translation.copy_provenance(variants, copy)
+            if group is not None:
+                Publication.objects.filter(pk=copy.pk).update(broadcast=group)
+                copy.broadcast = group
             record_event(copy, actor, "duplicated", to_status=copy.status, data={"from": publication.pk})
             copies.append(copy)
     return copies
