@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('calendar_app', '0012_missed_status_and_what_the_platform_said'),
+        ('calendar_app', '0013_notification_email_retry'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
