@@ -349,6 +349,11 @@ Q_CLUSTER = {
     "label": "Background tasks",
 }
 
+# The publishing dispatcher (`manage.py dispatch`): how many platform requests it keeps in
+# flight at once. They wait on platforms in a thread pool; the database is written from one
+# connection, in batches, so this costs no database connection per request.
+DISPATCH_CONCURRENCY = env_int("DISPATCH_CONCURRENCY", 32)
+
 # Security headers. Production values are on when DEBUG is off.
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -9,7 +9,7 @@ holds the language and number helpers forms and messages share.
 from calendar_app.models.assets import Asset, asset_path
 from calendar_app.models.campaigns import CAMPAIGN_COLOURS, Campaign
 from calendar_app.models.crisis import CRISIS_VERBS, Crisis, CrisisEvent, CrisisQuerySet, CrisisTemplate
-from calendar_app.models.deliveries import Delivery, DeliveryPart
+from calendar_app.models.deliveries import Delivery, DeliveryPart, SenderHeartbeat
 from calendar_app.models.guidelines import Guideline, GuidelineVersion, PriorityCountry
 from calendar_app.models.notifications import CalendarFeed, Notification, NotificationPreference
 from calendar_app.models.proposals import (
@@ -63,6 +63,7 @@ __all__ = [
     "CrisisTemplate",
     "Delivery",
     "DeliveryPart",
+    "SenderHeartbeat",
     "DeliveryStatus",
     "Guideline",
     "GuidelineVersion",

@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from calendar_app import notifications, permissions
+from calendar_app import notifications, permissions, tasks
 from calendar_app.models import Delivery, DeliveryPart, DeliveryStatus, Publication, PublicationStatus
 from calendar_app.models.deliveries import unknown_part_of
 from calendar_app.publishing import ManualOnly, NotAPostAddress, Published, SurelyFailed, connector_for, parts
@@ -150,6 +150,7 @@ def retry_delivery(actor: User, delivery: Delivery) -> Delivery:
             status=DeliveryStatus.PENDING, claimed_at=None, error=""
         )
         record_event(delivery.publication, actor, "delivery_retried", from_status=delivery.publication.status)
+        tasks.wake_dispatcher()
     return delivery
 
 
@@ -171,6 +172,7 @@ def continue_delivery(actor: User, delivery: Delivery, url: str) -> Delivery:
     # Read before the transaction: no database lock is held while a platform is asked.
     published = _published_at(delivery, url)
     with action_transaction():
+        tasks.wake_dispatcher()  # on commit: the parts after it go at once
         return _continue_delivery(actor, delivery, checked, published)
 
 

@@ -151,7 +151,7 @@ def _decide(
             "approved" if action == "approve" else "changes_requested", publication, actor, comment
         )
         if action == "approve":
-            tasks.schedule_publication(publication)
+            tasks.wake_dispatcher()
     return publication
 
 
@@ -197,5 +197,5 @@ def retry(actor: User, publication: Publication) -> Publication:
             error="",
         )
         hold_if_in_crisis(actor, publication)
-        tasks.schedule_publication(publication)
+        tasks.wake_dispatcher()
     return publication
