@@ -353,6 +353,10 @@ Q_CLUSTER = {
 # flight at once. They wait on platforms in a thread pool; the database is written from one
 # connection, in batches, so this costs no database connection per request.
 DISPATCH_CONCURRENCY = env_int("DISPATCH_CONCURRENCY", 32)
+# A sending process (the dispatcher, the minute job) beats this often; a claim whose holder
+# has not beaten for DISPATCH_DEAD_AFTER_SECONDS is dead: its delivery becomes unknown.
+DISPATCH_HEARTBEAT_SECONDS = env_int("DISPATCH_HEARTBEAT_SECONDS", 10)
+DISPATCH_DEAD_AFTER_SECONDS = env_int("DISPATCH_DEAD_AFTER_SECONDS", 60)
 
 # Security headers. Production values are on when DEBUG is off.
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -31,7 +31,7 @@ from calendar_app.models import (
     PublicationStatus,
     SenderHeartbeat,
 )
-from calendar_app.publishing import OutcomeUnknown, Published, SurelyFailed, Thread, engine
+from calendar_app.publishing import OutcomeUnknown, Published, SurelyFailed, Thread, engine, parts
 from calendar_app.publishing.dispatcher import Dispatcher
 from calendar_app.publishing.parts import OutgoingPart
 from calendar_app.tasks import notify_dispatchers
@@ -399,13 +399,23 @@ def test_a_receiver_that_misbehaves_leaves_each_delivery_in_a_state_and_sends_no
 # --- Heartbeats and dead claims -------------------------------------------------------------
 
 
-def claimed_by(editor, reviewer, post, endpoint: str, holder: str, claimed_ago: timedelta) -> Delivery:
+def claimed_by(
+    editor, reviewer, post, endpoint: str, holder: str, claimed_ago: timedelta, *, in_flight: bool = True
+) -> Delivery:
+    """A delivery claimed by `holder` `claimed_ago`; with `in_flight`, its part's request was
+    under way (the part claimed, no answer stored)."""
     publication = approved_publication(editor, reviewer, post, endpoint)
     engine.create_due_deliveries()
-    delivery = Delivery.objects.get(publication=publication)
-    Delivery.objects.filter(pk=delivery.pk).update(
-        claimed_at=timezone.now() - claimed_ago, claimed_by=holder, attempts=1, request_sent=True
+    delivery = Delivery.objects.select_related("publication__post", "channel__post").get(
+        publication=publication
     )
+    claimed_at = timezone.now() - claimed_ago
+    Delivery.objects.filter(pk=delivery.pk).update(
+        claimed_at=claimed_at, claimed_by=holder, attempts=1, request_sent=True
+    )
+    (part,) = parts.freeze(delivery)
+    if in_flight:
+        DeliveryPart.objects.filter(pk=part.pk).update(claimed_at=claimed_at)
     return delivery
 
 
@@ -429,6 +439,20 @@ def test_a_claim_whose_holder_stopped_beating_becomes_unknown_within_about_a_min
     assert Delivery.objects.get(pk=alive.pk).status == DeliveryStatus.PENDING
     assert Delivery.objects.get(pk=young.pk).status == DeliveryStatus.PENDING
     assert receiver.received == []
+
+
+def test_a_dead_claim_with_no_request_in_flight_is_given_back_and_sent_once(
+    editor, reviewer, istanbul, receiver
+):
+    """The sender died between claiming the delivery and claiming its part: nothing left."""
+    delivery = claimed_by(
+        editor, reviewer, istanbul, receiver.url, "dead", timedelta(seconds=90), in_flight=False
+    )
+    assert engine.expire_stale_claims() == 0
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.claimed_at, delivery.attempts) == (DeliveryStatus.PENDING, None, 0)
+    assert dispatch_once()["delivered"] == 1
+    assert len(receiver.received) == 1
 
 
 def test_the_ten_minute_expiry_stays_the_last_resort(editor, reviewer, istanbul, receiver):

@@ -18,7 +18,7 @@ prepare the same way (`prepare_due`) and send through a `Sender`: many platform
 requests in flight in a thread pool that never touches the database, while the one
 thread that owns the database connection claims in batches and writes the answers
 in batches. Each sender beats (SenderHeartbeat) while it holds claims: a claim whose
-holder stopped beating for HEARTBEAT_TIMEOUT becomes unknown within about a minute.
+holder stopped beating (`heartbeat_timeout`) becomes unknown within about a minute.
 """
 
 from __future__ import annotations
@@ -74,12 +74,20 @@ MAX_ATTEMPTS = 5
 #: stuck for ten minutes on one delivery is no better). The outcome is unknown, never
 #: retried blindly.
 CLAIM_EXPIRY = timedelta(minutes=10)
-#: How often a sending process writes its heartbeat while it runs.
-HEARTBEAT_SECONDS = 10
-#: A claim whose holder has not beaten for this long belongs to a process that died: its
-#: delivery becomes unknown (six missed beats: a sender busy or briefly cut off from the
-#: database keeps its claims).
-HEARTBEAT_TIMEOUT = timedelta(seconds=60)
+
+
+def heartbeat_seconds() -> float:
+    """How often a sending process writes its heartbeat (DISPATCH_HEARTBEAT_SECONDS, 10)."""
+    return float(getattr(settings, "DISPATCH_HEARTBEAT_SECONDS", 10))
+
+
+def heartbeat_timeout() -> timedelta:
+    """A claim whose holder has not beaten for this long belongs to a process that died
+    (DISPATCH_DEAD_AFTER_SECONDS, 60: six missed beats, so a sender busy or briefly cut off
+    from the database keeps its claims)."""
+    return timedelta(seconds=float(getattr(settings, "DISPATCH_DEAD_AFTER_SECONDS", 60)))
+
+
 #: The minute job claims nothing after this many seconds: with a connector's own time-out
 #: it ends well inside django-q2's task timeout, so the cluster never kills it mid-delivery
 #: (that would leave `unknown` deliveries for people to check).
@@ -148,29 +156,28 @@ def create_due_deliveries(now: datetime | None = None, publication_id: int | Non
 
 
 def expire_stale_claims(now: datetime | None = None) -> int:
-    """Claims left by a dead sender: the platform may have posted, so a person checks.
+    """Claims left by a dead sender; returns how many became unknown.
 
-    Dead means: its holder has not beaten for HEARTBEAT_TIMEOUT (by the database's clock,
+    Dead means: its holder has not beaten for `heartbeat_timeout` (by the database's clock,
     the one every host shares), or, the last resort, the claim is older than CLAIM_EXPIRY.
-    The part the sender was sending (claimed, no platform id) becomes unknown with its
-    delivery (request_sent unknown: nobody knows); the delivery's error says which parts
-    are live.
+    The part the sender was sending (claimed, no platform id) may be live: it becomes
+    unknown with its delivery (request_sent unknown: nobody knows), and the delivery's
+    error says which parts are live. A dead claim with no such part never let a request
+    leave (each part is claimed, committed, before its platform call): it is given back
+    to be sent, from its first part not yet live.
     """
     now = now or timezone.now()
-    alive = SenderHeartbeat.objects.filter(
-        token=OuterRef("claimed_by"), beaten_at__gte=Now() - HEARTBEAT_TIMEOUT
-    )
+    dead_after = heartbeat_timeout()
+    alive = SenderHeartbeat.objects.filter(token=OuterRef("claimed_by"), beaten_at__gte=Now() - dead_after)
     stale = Delivery.objects.filter(status=DeliveryStatus.PENDING, claimed_at__isnull=False).filter(
         Q(claimed_at__lt=now - CLAIM_EXPIRY)
         # A claim younger than a heartbeat's timeout is left alone whatever the heartbeats
         # say: its holder wrote its beat before claiming, but this host's clock may differ.
-        | (Q(claimed_at__lt=now - HEARTBEAT_TIMEOUT) & ~Exists(alive))
+        | (Q(claimed_at__lt=now - dead_after) & ~Exists(alive))
     )
     expired = 0
     for delivery_id, claimed_at in stale.values_list("pk", "claimed_at"):
         with transaction.atomic():
-            # Compare-and-set on the delivery first (on the very claim seen): a sender that
-            # was only slow and has just finished keeps its outcome.
             rows = list(DeliveryPart.objects.filter(delivery_id=delivery_id).order_by("number"))
             hanging = next(
                 (
@@ -182,10 +189,16 @@ def expire_stale_claims(now: datetime | None = None) -> int:
                 ),
                 None,
             )
+            # Compare-and-set on the very claim seen: a sender that was only slow and has
+            # just finished keeps its outcome.
+            claim = stale.filter(pk=delivery_id, claimed_at=claimed_at)
+            if hanging is None:
+                # Nothing was in flight: sent again, not counted as a try.
+                claim.update(claimed_at=None, claimed_by="", attempts=F("attempts") - 1)
+                continue
             error = _("The worker stopped while sending: check the channel, then record it or send it again.")
             if hanging is not None:
                 error = progress(rows, hanging.number, error, unknown=True)
-            claim = stale.filter(pk=delivery_id, claimed_at=claimed_at)
             if not claim.update(status=DeliveryStatus.UNKNOWN, error=error, request_sent=None):
                 continue
             if hanging is not None:
@@ -539,8 +552,8 @@ class Sender:
     # -- heartbeat --
 
     def beat(self, *, force: bool = False) -> None:
-        """Say this sender is alive (every HEARTBEAT_SECONDS, or now with `force`)."""
-        if not force and time.monotonic() - self._beaten_at < HEARTBEAT_SECONDS:
+        """Say this sender is alive (every `heartbeat_seconds`, or now with `force`)."""
+        if not force and time.monotonic() - self._beaten_at < heartbeat_seconds():
             return
         self._beaten_at = time.monotonic()
         if not SenderHeartbeat.objects.filter(token=self.token).update(beaten_at=Now()):
