@@ -357,6 +357,8 @@ DISPATCH_CONCURRENCY = env_int("DISPATCH_CONCURRENCY", 32)
 # has not beaten for DISPATCH_DEAD_AFTER_SECONDS is dead: its delivery becomes unknown.
 DISPATCH_HEARTBEAT_SECONDS = env_int("DISPATCH_HEARTBEAT_SECONDS", 10)
 DISPATCH_DEAD_AFTER_SECONDS = env_int("DISPATCH_DEAD_AFTER_SECONDS", 60)
+# Where `manage.py dispatch` keeps its one-per-host lock file (default: the temporary directory).
+DISPATCH_LOCK_DIR = os.environ.get("DISPATCH_LOCK_DIR", "")
 
 # Security headers. Production values are on when DEBUG is off.
 SECURE_CONTENT_TYPE_NOSNIFF = True
