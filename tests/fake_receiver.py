@@ -18,6 +18,7 @@ import struct
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -38,13 +39,15 @@ class FakeReceiver:
     #: The ways `mode` misbehaves; "answer" (the default) answers as the contract says.
     MODES = ("answer", "hang", "reset", "garbage")
 
-    def __init__(self, *, status: int = 200, delay: float = 0.0, mode: str = "answer") -> None:
+    def __init__(
+        self, *, status: int = 200, delay: float | Callable[[], float] = 0.0, mode: str = "answer"
+    ) -> None:
         if mode not in self.MODES:
             raise ValueError(f"mode must be one of {self.MODES}")
         self.status = status
         self.mode = mode
         self._closed = threading.Event()
-        #: Seconds each answer takes, as a real platform's would.
+        #: Seconds each answer takes, as a real platform's would (or a function drawing them).
         self.delay = delay
         self.received: list[Received] = []
         #: What was wrong in a request (an answer to a post never made).
@@ -80,7 +83,7 @@ class FakeReceiver:
                 if hold:
                     fake.holding.set()
                     fake._release.wait(fake.HOLD_LIMIT)
-                time.sleep(fake.delay)
+                time.sleep(fake.delay() if callable(fake.delay) else fake.delay)
                 if fake.mode == "hang":
                     fake._closed.wait(fake.HOLD_LIMIT)
                     return

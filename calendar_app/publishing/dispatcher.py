@@ -110,7 +110,7 @@ class Dispatcher:
                     woken = False
                 if woken:
                     next_cycle = time.monotonic()
-                elif self.more_due and self.sender.free >= max(1, self.sender.concurrency // 4):
+                elif self.more_due and self.sender.free >= max(1, self.sender.concurrency // 10):
                     self._claim_more()
         finally:
             self.stopping.set()

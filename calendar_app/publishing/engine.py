@@ -33,14 +33,15 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for_futures
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, connections, transaction
 from django.db.models import Exists, F, OuterRef, Q
-from django.db.models.functions import Now
+from django.db.models.functions import Greatest, Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -164,7 +165,8 @@ def expire_stale_claims(now: datetime | None = None) -> int:
     unknown with its delivery (request_sent unknown: nobody knows), and the delivery's
     error says which parts are live. A dead claim with no such part never let a request
     leave (each part is claimed, committed, before its platform call): it is given back
-    to be sent, from its first part not yet live.
+    to be sent, from its first part not yet live; one as old as the last resort goes to a
+    person all the same, as it always did.
     """
     now = now or timezone.now()
     dead_after = heartbeat_timeout()
@@ -192,9 +194,10 @@ def expire_stale_claims(now: datetime | None = None) -> int:
             # Compare-and-set on the very claim seen: a sender that was only slow and has
             # just finished keeps its outcome.
             claim = stale.filter(pk=delivery_id, claimed_at=claimed_at)
-            if hanging is None:
-                # Nothing was in flight: sent again, not counted as a try.
-                claim.update(claimed_at=None, claimed_by="", attempts=F("attempts") - 1)
+            if hanging is None and claimed_at >= now - CLAIM_EXPIRY:
+                # Nothing was in flight: sent again, not counted as a try. (A claim as old as
+                # the last resort is handed to a person as it always was.)
+                claim.update(claimed_at=None, claimed_by="", attempts=Greatest(F("attempts") - 1, 0))
                 continue
             error = _("The worker stopped while sending: check the channel, then record it or send it again.")
             if hanging is not None:
@@ -406,46 +409,56 @@ def unexpected(exc: Exception) -> OutcomeUnknown:
 
 def store_published(answers: list[tuple[DeliveryPart, Published, bool]]) -> None:
     """The platform's ids, stored the moment they answer, before any next part is sent: in
-    one transaction for every answer in hand (two statements, one version bump, however
-    many). A sender that dies before this leaves the parts' claims, which expire into
-    `unknown`: a person checks, nothing is resent. A delivery takes its part 1's id and
-    address, and is delivered with its last part (`last`)."""
+    one transaction for every answer in hand (one batched statement a table, one version
+    move, however many). A sender that dies before this leaves the parts' claims, which
+    expire into `unknown`: a person checks, nothing is resent. A delivery takes its part 1's
+    id and address, and is delivered with its last part (`last`)."""
     if not answers:
         return
-    now = timezone.now()
-    part_rows: list[DeliveryPart] = []
-    firsts: list[Delivery] = []
-    lasts: list[Delivery] = []
+    moment = connection.ops.adapt_datetimefield_value(timezone.now())
+    parts_done: list[tuple[object, ...]] = []
+    firsts: list[tuple[object, ...]] = []
+    lasts: list[tuple[object, ...]] = []
     for row, result, last in answers:
-        row.status = DeliveryStatus.DELIVERED
-        row.platform_post_id, row.platform_ref, row.url = (
-            result.post_id[:200],
-            result.ref[:200],
-            result.url[:500],
+        post_id, ref, url = result.post_id[:200], result.ref[:200], result.url[:500]
+        row.status, row.platform_post_id, row.platform_ref, row.url = (
+            DeliveryStatus.DELIVERED,
+            post_id,
+            ref,
+            url,
         )
-        row.delivered_at, row.error = now, ""
-        part_rows.append(row)
-        delivery = Delivery(pk=row.delivery_id)
-        if row.number == 1:
-            delivery.platform_post_id, delivery.url = row.platform_post_id, row.url
+        parts_done.append((DeliveryStatus.DELIVERED, post_id, ref, url, moment, row.pk))
         if last:
-            delivery.status, delivery.delivered_at, delivery.error = DeliveryStatus.DELIVERED, now, ""
-            delivery.platform_said = ""
-        (lasts if last else firsts if row.number == 1 else []).append(delivery)
-    with transaction.atomic():
-        DeliveryPart.objects.bulk_update(
-            part_rows, ["status", "platform_post_id", "platform_ref", "url", "delivered_at", "error"]
+            # Part 1's id and address stay the delivery's when a later part ends it.
+            first_id, first_url = (post_id, url) if row.number == 1 else (None, None)
+            lasts.append(
+                (DeliveryStatus.DELIVERED, moment, first_id, first_id, first_url, first_url, row.delivery_id)
+            )
+        elif row.number == 1:
+            firsts.append((post_id, url, row.delivery_id))
+    quote = connection.ops.quote_name
+    part_table, delivery_table = quote(DeliveryPart._meta.db_table), quote(Delivery._meta.db_table)
+    # executemany: one statement sent with many rows (psycopg pipelines them); Django's
+    # bulk_update would build a CASE a row and field, slower than the requests it follows.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {part_table} SET status = %s, platform_post_id = %s, platform_ref = %s, "  # noqa: S608
+            "url = %s, delivered_at = %s, error = '' WHERE id = %s",
+            parts_done,
         )
         if firsts:
-            Delivery.objects.bulk_update(firsts, ["platform_post_id", "url"])
-        ones = [d for d in lasts if d.platform_post_id or d.url]
-        others = [d for d in lasts if not (d.platform_post_id or d.url)]
-        if ones:
-            Delivery.objects.bulk_update(
-                ones, ["status", "delivered_at", "error", "platform_said", "platform_post_id", "url"]
+            cursor.executemany(
+                f"UPDATE {delivery_table} SET platform_post_id = %s, url = %s WHERE id = %s",  # noqa: S608
+                firsts,
             )
-        if others:
-            Delivery.objects.bulk_update(others, ["status", "delivered_at", "error", "platform_said"])
+        if lasts:
+            cursor.executemany(
+                f"UPDATE {delivery_table} SET status = %s, delivered_at = %s, error = '', "  # noqa: S608
+                "platform_said = '', "
+                "platform_post_id = CASE WHEN %s IS NULL THEN platform_post_id ELSE %s END, "
+                "url = CASE WHEN %s IS NULL THEN url ELSE %s END WHERE id = %s",
+                lasts,
+            )
 
 
 def _mark_delivered(delivery_id: int, first: Published | None) -> None:
@@ -495,6 +508,15 @@ def settle_many(publication_ids: set[int]) -> None:
             except Exception:
                 # The minute job's settle_finished tries again; the answers are stored already.
                 logger.exception("Could not settle publication %s", publication_id)
+
+
+def _settle_in_thread(publication_ids: set[int]) -> None:
+    try:
+        settle_many(publication_ids)
+    except Exception:  # the next pass's settle_finished tries again
+        logger.exception("Could not settle publications %s", sorted(publication_ids))
+    finally:
+        freshness.move_on_everywhere()  # writes outside a transaction: versions moved now
 
 
 # --- Sending -------------------------------------------------------------------------------
@@ -548,6 +570,8 @@ class Sender:
         #: meanwhile): not claimed again before `forget_given_back` (the next pass).
         self.given_back: set[int] = set()
         self._beaten_at = -math.inf
+        self._settler: ThreadPoolExecutor | None = None
+        self._settling: list[Future[None]] = []
 
     # -- heartbeat --
 
@@ -569,8 +593,13 @@ class Sender:
 
     def close(self) -> None:
         """Stop: requests still in flight are abandoned (their claims expire into unknown once
-        the heartbeat, removed here, is missed)."""
+        the heartbeat, removed here, is missed); publications not settled yet are settled by
+        the next pass (settle_finished)."""
         self.pool.shutdown(wait=False, cancel_futures=True)
+        if self._settler is not None:
+            self._settler.submit(freshness.close_connections)  # the settler's own connection
+            self._settler.shutdown(wait=True, cancel_futures=False)
+            self._settler = None
         try:
             SenderHeartbeat.objects.filter(token=self.token).delete()
         except Exception:  # the database may be what stopped us
@@ -807,7 +836,7 @@ class Sender:
                 settle.add(sending.delivery.publication_id)
             else:
                 go_on.append(sending)
-        settle_many(settle)
+        self.settle(settle)
         if go_on:
             self._send_next(go_on)
 
@@ -815,14 +844,39 @@ class Sender:
         self.sending.pop(sending.delivery.pk, None)
         self.outcomes[outcome] += 1
         if settle and outcome == DeliveryStatus.DELIVERED:
-            settle_many({sending.delivery.publication_id})
+            self.settle({sending.delivery.publication_id})
 
     def drain(self, limit: float) -> None:
-        """Wait (at most `limit` seconds) for the requests in flight and write their answers."""
+        """Wait (at most `limit` seconds) for the requests in flight, write their answers and
+        settle their publications."""
         deadline = time.monotonic() + limit
         while self.sending and time.monotonic() < deadline:
             self.pump(min(1.0, deadline - time.monotonic()))
             self.beat()
+        wait_for_futures(self._settling, timeout=max(deadline - time.monotonic(), 1.0))
+        done = [future for future in self._settling if future.done()]
+        self._settling = [future for future in self._settling if not future.done()]
+        for future in done:
+            stopped = future.exception()
+            if stopped is not None:
+                raise stopped  # not an Exception (those are logged there): the process stops
+
+    # -- settling --
+
+    def settle(self, publication_ids: set[int]) -> None:
+        """Settle these publications (those whose deliveries are all done). On PostgreSQL in a
+        thread of its own, on its one connection: settling (a history row a publication) is
+        the slowest write, and the answers coming in meanwhile need this thread. Inline on
+        SQLite (one writer) and inside a caller's transaction."""
+        if not publication_ids:
+            return
+        if self.inline or connection.in_atomic_block or connection.vendor != "postgresql":
+            settle_many(publication_ids)
+            return
+        if self._settler is None:
+            self._settler = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.kind}-settle")
+        self._settling = [future for future in self._settling if not future.done()]
+        self._settling.append(self._settler.submit(_settle_in_thread, set(publication_ids)))
 
     def run_until_idle(self, deadline: float) -> None:
         """Claim and send until nothing is due, claiming nothing after `deadline`
