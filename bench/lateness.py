@@ -2,7 +2,7 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/calendar .venv/bin/python bench/lateness.py
         [--scenario all|spread|burst|advisory|sqlite|kill] [--runs 3] [--spread-minutes 10]
-        [--concurrency 160] [--keep]
+        [--concurrency 240] [--keep]
 
 Each scenario runs the production processes for real: `manage.py qcluster` with 2 workers
 (the minute job `publish-due`, the safety net) and `manage.py dispatch`, against a
@@ -535,8 +535,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--concurrency",
         type=int,
-        default=160,
-        help="the dispatcher's requests in flight on PostgreSQL (default 160)",
+        default=240,
+        help="the dispatcher's requests in flight on PostgreSQL (default 240)",
     )
     parser.add_argument(
         "--limit", type=float, default=180, help="seconds to wait for a run at most (default 180)"

@@ -37,6 +37,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for_futures
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, connections, transaction
@@ -194,7 +195,7 @@ def expire_stale_claims(now: datetime | None = None) -> int:
             # Compare-and-set on the very claim seen: a sender that was only slow and has
             # just finished keeps its outcome.
             claim = stale.filter(pk=delivery_id, claimed_at=claimed_at)
-            if hanging is None and claimed_at >= now - CLAIM_EXPIRY:
+            if hanging is None and claimed_at is not None and claimed_at >= now - CLAIM_EXPIRY:
                 # Nothing was in flight: sent again, not counted as a try. (A claim as old as
                 # the last resort is handed to a person as it always was.)
                 claim.update(claimed_at=None, claimed_by="", attempts=Greatest(F("attempts") - 1, 0))
@@ -416,9 +417,9 @@ def store_published(answers: list[tuple[DeliveryPart, Published, bool]]) -> None
     if not answers:
         return
     moment = connection.ops.adapt_datetimefield_value(timezone.now())
-    parts_done: list[tuple[object, ...]] = []
-    firsts: list[tuple[object, ...]] = []
-    lasts: list[tuple[object, ...]] = []
+    parts_done: list[tuple[Any, ...]] = []
+    firsts: list[tuple[Any, ...]] = []
+    lasts: list[tuple[Any, ...]] = []
     for row, result, last in answers:
         post_id, ref, url = result.post_id[:200], result.ref[:200], result.url[:500]
         row.status, row.platform_post_id, row.platform_ref, row.url = (
@@ -814,12 +815,11 @@ class Sender:
                 # the process is stopping. What is stored stays stored; the rest expires.
                 death = death or answer  # type: ignore[assignment]
         if stored:
-            store_published(
-                [
-                    (sending.row, answer, sending.row.number == sending.rows[-1].number)
-                    for sending, answer in stored
-                ]  # type: ignore[misc]
-            )
+            answers: list[tuple[DeliveryPart, Published, bool]] = []
+            for sending, answer in stored:
+                assert sending.row is not None  # set while its request is in flight
+                answers.append((sending.row, answer, sending.row.number == sending.rows[-1].number))
+            store_published(answers)
         if death is not None:
             raise death
         go_on: list[_Sending] = []

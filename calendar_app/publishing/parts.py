@@ -8,7 +8,7 @@ person posting by hand sees exactly what an API connector would send.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -163,7 +163,7 @@ def freeze(delivery: Delivery) -> list[DeliveryPart]:
     return list(DeliveryPart.objects.filter(delivery=delivery).order_by("number"))
 
 
-def freeze_many(deliveries: list[Delivery]) -> dict[int, list[DeliveryPart] | ApprovedAgain]:
+def freeze_many(deliveries: Sequence[Delivery]) -> dict[int, list[DeliveryPart] | ApprovedAgain]:
     """`freeze` for many claimed deliveries at once: {delivery id: its parts, or ApprovedAgain}.
 
     The usual case (a first claim, or parts frozen from the revision still approved) takes a
@@ -230,7 +230,7 @@ def freeze_many(deliveries: list[Delivery]) -> dict[int, list[DeliveryPart] | Ap
     for row in DeliveryPart.objects.filter(delivery_id__in=made).order_by("delivery_id", "number"):
         rows_made[row.delivery_id].append(row)
     if updated == len(made):
-        now_frozen = {
+        now_frozen: dict[int, tuple[str, int | None]] = {
             delivery.pk: (delivery.channel.language_plan, number) for delivery, _p, number in to_make
         }
     else:  # some were frozen meanwhile by another hand: their plan is the one stored
