@@ -611,3 +611,18 @@ def test_store_published_writes_a_batch_of_answers_in_one_transaction(editor, re
         sender.sending.clear()
         sender.close()
     assert sorted(Delivery.objects.values_list("platform_post_id", flat=True)) == ["p0", "p1", "p2"]
+
+
+def test_the_dispatcher_wakes_at_the_next_due_instant_not_a_whole_poll_later(
+    editor, reviewer, istanbul, receiver
+):
+    publication = approved_publication(editor, reviewer, istanbul, receiver.url)
+    dispatcher = Dispatcher(concurrency=1, poll_seconds=1.0)
+    try:
+        now = timezone.now()
+        Publication.objects.filter(pk=publication.pk).update(scheduled_at=now + timedelta(milliseconds=300))
+        assert dispatcher.next_due_in(now) == pytest.approx(0.3)
+        Publication.objects.filter(pk=publication.pk).update(scheduled_at=now + timedelta(hours=1))
+        assert dispatcher.next_due_in(now) == 1.0  # nothing sooner: the next poll
+    finally:
+        dispatcher.sender.close()
