@@ -34,10 +34,12 @@ run: install messages
 	$(BIN)/python manage.py sync_schedules -v0
 	$(BIN)/python manage.py seed_demo --if-empty --password "$(DEMO_PASSWORD)"
 	@echo "Open http://$(HOST):$(PORT)/ and log in as one of the demo users above."
-	@# One command, two processes: the web server and the task worker. Ctrl-C stops both.
-	@# qcluster can hang on SIGTERM: it is asked to stop, given 10 s, then killed with its workers.
+	@# One command, three processes: the web server, the task worker and the publishing
+	@# dispatcher. Ctrl-C stops all three: each background one is asked to stop, given 10 s,
+	@# then killed with its children (qcluster can hang on SIGTERM).
 	@setsid $(BIN)/python manage.py qcluster & QPID=$$!; \
-	trap 'kill -INT -$$QPID 2>/dev/null; for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 $$QPID 2>/dev/null || exit 0; sleep 1; done; kill -KILL -$$QPID 2>/dev/null' INT TERM EXIT; \
+	setsid $(BIN)/python manage.py dispatch & DPID=$$!; \
+	trap 'kill -INT -$$QPID -$$DPID 2>/dev/null; for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 $$QPID 2>/dev/null || kill -0 $$DPID 2>/dev/null || exit 0; sleep 1; done; kill -KILL -$$QPID -$$DPID 2>/dev/null' INT TERM EXIT; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT) --noreload
 
 # In parallel, one process a CPU (pytest-xdist), each with its own test database.

@@ -73,15 +73,21 @@ def approved_contents(publication_ids: Iterable[int]) -> dict[int, dict]:
     """{publication id: content of the revision that goes out}: the revision of its latest
     approval, or for a break-glass advisory the revision its post manager confirmed (the
     rule of calendar_app.publishing.parts.approved_revision, for many publications at once)."""
+    return {pk: content for pk, (_number, content) in approved_revisions(publication_ids).items()}
+
+
+def approved_revisions(publication_ids: Iterable[int]) -> dict[int, tuple[int, dict]]:
+    """{publication id: (number, content) of the revision that goes out}, by the rule of
+    `approved_contents` (the publishing engine freezes parts with the number)."""
     ids = list(publication_ids)
-    contents: dict[int, dict] = {}
+    contents: dict[int, tuple[int, dict]] = {}
     reviews = (
         Review.objects.filter(publication_id__in=ids, decision=ReviewDecision.APPROVE)
         .order_by("created_at", "pk")
-        .values_list("publication_id", "revision__content")
+        .values_list("publication_id", "revision__number", "revision__content")
     )
-    for publication_id, content in reviews:
-        contents[publication_id] = content  # the latest approval wins
+    for publication_id, number, content in reviews:
+        contents[publication_id] = (number, content)  # the latest approval wins
     missing = [pk for pk in ids if pk not in contents]
     if missing:
         confirmed: dict[int, int] = {}
@@ -96,7 +102,7 @@ def approved_contents(publication_ids: Iterable[int]) -> dict[int, dict]:
         )
         for publication_id, number, content in revisions:
             if confirmed.get(publication_id) == number:
-                contents[publication_id] = content
+                contents[publication_id] = (number, content)
     return contents
 
 

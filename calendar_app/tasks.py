@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -64,7 +64,8 @@ SCHEDULES = [
         "minutes": 1,
     },
     {
-        # Within about a minute of a publication's time (plus the scheduler's 30 s).
+        # The safety net behind `manage.py dispatch`, which sends at each publication's time:
+        # whatever it left (a dispatcher down) goes within about a minute and a half.
         "name": "publish-due",
         "func": "calendar_app.publishing.engine.publish_due",
         "schedule_type": Schedule.MINUTES,
@@ -73,42 +74,32 @@ SCHEDULES = [
 ]
 
 
-def publication_schedule_name(publication_id: int) -> str:
-    """The name of a publication's one-off job: one per publication, updated in place."""
-    return f"publish-{publication_id}"
+#: The PostgreSQL channel the dispatchers LISTEN on (calendar_app.publishing.dispatcher).
+DISPATCH_CHANNEL = "calendar_dispatch"
 
 
-def schedule_publication(publication: Publication) -> None:
-    """Once the current transaction commits, a one-off job at the publication's exact time.
+def wake_dispatcher() -> None:
+    """Once the current transaction commits, wake every dispatcher at once: something may go
+    out now (an approval, a retry, a delivery continued, a crisis advisory fast-tracked).
 
-    Called by the approve transition inside its transaction (nothing is scheduled if it
-    rolls back). Creates or moves the django-q2 Schedule `publish-<id>` (ONCE, next_run =
-    scheduled_at) calling `engine.publish_publication`, which checks again that the
-    publication is approved and due. The `publish-due` minute job stays the safety net.
+    PostgreSQL NOTIFY, sent after the commit so the dispatcher finds the committed rows; on
+    SQLite nothing is sent, the dispatcher polls every second. Nothing is scheduled per
+    publication: the dispatcher reads the publication's time when it comes, so a publication
+    moved or cancelled meanwhile goes out at its new time or not at all.
     """
-    publication_id = publication.pk
-    transaction.on_commit(lambda: _write_publication_schedule(publication_id))
+    transaction.on_commit(notify_dispatchers)
 
 
-def _write_publication_schedule(publication_id: int) -> None:
-    # Read after the commit: the time the approval actually committed.
-    found = Publication.objects.filter(pk=publication_id).values_list("scheduled_at", flat=True)
-    scheduled_at = found.first()
-    if scheduled_at is None:
+def notify_dispatchers() -> None:
+    """NOTIFY now (outside a transaction: at once). A lost notification costs at most the
+    dispatcher's one-second poll, so a failure is logged, never raised into the caller."""
+    if connection.vendor != "postgresql":
         return
-    # update_or_create by name: django-q2's schedule() refuses a second row, the database does not.
-    Schedule.objects.update_or_create(
-        name=publication_schedule_name(publication_id),
-        defaults={
-            "func": "calendar_app.publishing.engine.publish_publication",
-            "args": repr((publication_id,)),
-            "kwargs": "",
-            "schedule_type": Schedule.ONCE,
-            # -1: django-q2 deletes a ONCE schedule after it has created its task.
-            "repeats": -1,
-            "next_run": scheduled_at,
-        },
-    )
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_notify(%s, '')", [DISPATCH_CHANNEL])
+    except DatabaseError:
+        logger.warning("Could not wake the dispatchers; they poll within a second.", exc_info=True)
 
 
 def _preference(user: User) -> str:

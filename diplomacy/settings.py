@@ -355,6 +355,17 @@ Q_CLUSTER = {
 # An event announced for 18:00 posted days later is worse than not posted at all.
 MAX_LATENESS = timedelta(minutes=env_int("MAX_LATENESS_MINUTES", 15))
 
+# The publishing dispatcher (`manage.py dispatch`): how many platform requests it keeps in
+# flight at once. They wait on platforms in a thread pool; the database is written from one
+# connection, in batches, so this costs no database connection per request.
+DISPATCH_CONCURRENCY = env_int("DISPATCH_CONCURRENCY", 32)
+# A sending process (the dispatcher, the minute job) beats this often; a claim whose holder
+# has not beaten for DISPATCH_DEAD_AFTER_SECONDS is dead: its delivery becomes unknown.
+DISPATCH_HEARTBEAT_SECONDS = env_int("DISPATCH_HEARTBEAT_SECONDS", 10)
+DISPATCH_DEAD_AFTER_SECONDS = env_int("DISPATCH_DEAD_AFTER_SECONDS", 60)
+# Where `manage.py dispatch` keeps its one-per-host lock file (default: the temporary directory).
+DISPATCH_LOCK_DIR = os.environ.get("DISPATCH_LOCK_DIR", "")
+
 # Security headers. Production values are on when DEBUG is off.
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

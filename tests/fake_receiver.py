@@ -4,16 +4,21 @@ It answers each POST with {"id", "url"}, counts the requests per Idempotency-Key
 key seen twice is a double post), and can hold requests unanswered until told, so a
 test can stop a worker while the platform has the request but has not answered. A part
 of a thread names the part it answers (`in_reply_to`): one it never gave is a problem,
-listed in `problems`. It never leaves 127.0.0.1. Used by the engine's tests and by
-bench/lateness.py.
+listed in `problems`. With `mode` it misbehaves as a platform may, after counting the
+request: "hang" (never answers, until closed), "reset" (drops the connection without an
+answer), "garbage" (200 with a body that is no JSON). It never leaves 127.0.0.1. Used
+by the engine's tests and by bench/lateness.py.
 """
 
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -31,9 +36,18 @@ class FakeReceiver:
     #: How long a held request waits for `release()` at most, so a forgotten hold ends.
     HOLD_LIMIT = 60.0
 
-    def __init__(self, *, status: int = 200, delay: float = 0.0) -> None:
+    #: The ways `mode` misbehaves; "answer" (the default) answers as the contract says.
+    MODES = ("answer", "hang", "reset", "garbage")
+
+    def __init__(
+        self, *, status: int = 200, delay: float | Callable[[], float] = 0.0, mode: str = "answer"
+    ) -> None:
+        if mode not in self.MODES:
+            raise ValueError(f"mode must be one of {self.MODES}")
         self.status = status
-        #: Seconds each answer takes, as a real platform's would.
+        self.mode = mode
+        self._closed = threading.Event()
+        #: Seconds each answer takes, as a real platform's would (or a function drawing them).
         self.delay = delay
         self.received: list[Received] = []
         #: What was wrong in a request (an answer to a post never made).
@@ -69,7 +83,23 @@ class FakeReceiver:
                 if hold:
                     fake.holding.set()
                     fake._release.wait(fake.HOLD_LIMIT)
-                time.sleep(fake.delay)
+                time.sleep(fake.delay() if callable(fake.delay) else fake.delay)
+                if fake.mode == "hang":
+                    fake._closed.wait(fake.HOLD_LIMIT)
+                    return
+                if fake.mode == "reset":
+                    # Linger 0: closing sends a TCP reset, not an orderly end.
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                if fake.mode == "garbage":
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", "15")
+                    self.end_headers()
+                    self.wfile.write(b"<html>oops</ht>")
+                    return
                 answer = json.dumps({"id": f"post-{number}", "url": f"https://social.example/post-{number}"})
                 try:
                     self.send_response(fake.status)
@@ -122,6 +152,7 @@ class FakeReceiver:
         return False
 
     def close(self) -> None:
+        self._closed.set()
         self.release()
         self.server.shutdown()
         self.server.server_close()

@@ -1,26 +1,30 @@
-"""A publication's own job at its exact time, and when a failed delivery is tried again.
+"""When a publication goes out, and when a failed delivery is tried again.
 
-`tasks.schedule_publication` queues (on commit) a django-q2 ONCE schedule per approved
-publication; its task `engine.publish_publication` sends that publication through the
-same claim as the minute job, so the two may race and nothing goes out twice. A
-platform's `retry_after` pushes the next attempt back, never forward.
+No job is scheduled per publication any more: the dispatcher (`manage.py dispatch`)
+reads each publication's time when it comes, woken on commit by the approval
+(`tasks.wake_dispatcher`), so a publication moved or cancelled meanwhile goes out at
+its new time or not at all. Dispatchers and the minute job share one claim, so they may
+race and nothing goes out twice. A platform's `retry_after` pushes the next attempt
+back, never forward.
 """
 
 from __future__ import annotations
 
+import importlib
 import threading
 from datetime import timedelta
 
 import pytest
 import time_machine
-from django.db import connection, transaction
+from django.apps import apps
+from django.db import connection
 from django.utils import timezone
 from django_q.models import Schedule
-from django_q.scheduler import scheduler
 
 from calendar_app import tasks, workflow
 from calendar_app.models import Delivery, DeliveryStatus, Publication, PublicationStatus
 from calendar_app.publishing import Published, SurelyFailed, Thread, engine
+from calendar_app.publishing.dispatcher import Dispatcher
 from calendar_app.publishing.parts import OutgoingPart
 from tests.calendar_factories import make_publication
 from tests.factories import make_channel
@@ -64,131 +68,121 @@ def due(editor, reviewer, istanbul, receiver):
     return approved_publication(editor, reviewer, istanbul, receiver.url)
 
 
-# --- schedule_publication ---------------------------------------------------------------
+# --- No job per publication: the dispatcher, woken on commit ------------------------------
 
 
-def test_scheduling_writes_one_once_job_at_the_exact_time_after_the_commit(
-    due, django_capture_on_commit_callbacks
+def dispatch_once() -> dict[str, int]:
+    dispatcher = Dispatcher(concurrency=4)
+    try:
+        done = dispatcher.cycle()
+        dispatcher.sender.drain(30)
+        done.update(dispatcher.sender.counted())
+        return done
+    finally:
+        dispatcher.sender.close()
+
+
+def test_approving_schedules_no_job_and_wakes_the_dispatchers_once_committed(
+    editor, reviewer, istanbul, receiver, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        tasks.schedule_publication(due)
-        assert not Schedule.objects.filter(name=f"publish-{due.pk}").exists()  # not before the commit
-    assert len(callbacks) == 1
-    job = Schedule.objects.get(name=f"publish-{due.pk}")
-    assert job.func == "calendar_app.publishing.engine.publish_publication"
-    assert job.schedule_type == Schedule.ONCE
-    assert job.next_run == due.scheduled_at
-    assert job.repeats == -1  # django-q2 deletes it once it has run
+    with django_capture_on_commit_callbacks() as callbacks:
+        publication = approved_publication(editor, reviewer, istanbul, receiver.url, due=False)
+    assert tasks.notify_dispatchers in callbacks
+    assert not Schedule.objects.filter(name=f"publish-{publication.pk}").exists()
+    assert not Schedule.objects.filter(func="calendar_app.publishing.engine.publish_publication").exists()
 
 
-def test_scheduling_again_moves_the_same_job(due, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        tasks.schedule_publication(due)
-    later = due.scheduled_at + timedelta(hours=2)
-    Publication.objects.filter(pk=due.pk).update(scheduled_at=later)
-    with django_capture_on_commit_callbacks(execute=True):
-        tasks.schedule_publication(due)
-    jobs = Schedule.objects.filter(name=f"publish-{due.pk}")
-    assert list(jobs.values_list("next_run", flat=True)) == [later]
+def test_waking_the_dispatchers_is_harmless_outside_a_transaction(db):
+    tasks.notify_dispatchers()  # nobody listens: nothing happens, nothing is raised
 
 
-def test_nothing_is_scheduled_when_the_transaction_rolls_back(due, django_capture_on_commit_callbacks):
-    with (
-        django_capture_on_commit_callbacks(execute=True) as callbacks,
-        pytest.raises(RuntimeError),
-        transaction.atomic(),
-    ):
-        tasks.schedule_publication(due)
-        raise RuntimeError("the approval failed after all")
-    assert callbacks == []
-    assert not Schedule.objects.filter(name=f"publish-{due.pk}").exists()
+def test_the_migration_removes_the_one_off_jobs_left_and_keeps_the_minute_job(db):
+    migration = importlib.import_module("calendar_app.migrations.0014_remove_one_off_publication_jobs")
+    one_off = {"func": migration.ONE_OFF_FUNC, "schedule_type": Schedule.ONCE, "repeats": -1}
+    Schedule.objects.create(name="publish-12", **one_off)
+    Schedule.objects.create(name="publish-3456", **one_off)
+    Schedule.objects.create(
+        name="publish-due", func="calendar_app.publishing.engine.publish_due", schedule_type=Schedule.MINUTES
+    )
+    migration.remove_one_off_jobs(apps, None)
+    assert list(Schedule.objects.values_list("name", flat=True)) == ["publish-due"]
 
 
-def test_the_job_at_its_time_publishes_the_due_publication_once(
-    due, receiver, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        tasks.schedule_publication(due)
-    scheduler()  # django-q2's own scheduler; the task runs inline (Conf.SYNC in tests)
+def test_a_dispatcher_cycle_publishes_the_due_publication_once(due, receiver):
+    assert dispatch_once() == {"created": 1, "expired_claims": 0, "settled": 0, "claimed": 1, "delivered": 1}
     delivery = Delivery.objects.get(publication=due)
     assert delivery.status == DeliveryStatus.DELIVERED
     assert Publication.objects.get(pk=due.pk).status == PublicationStatus.PUBLISHED
-    assert not Schedule.objects.filter(name=f"publish-{due.pk}").exists()  # a ONCE job runs once
-    # Run again, and the minute job after it: nothing goes out twice.
-    assert engine.publish_publication(due.pk) == {"created": 0, "helped": 0}
+    # Again, and the minute job after it: nothing goes out twice.
+    assert dispatch_once()["claimed"] == 0
     engine.publish_due()
     assert receiver.per_key() == {delivery.idempotency_key: 1}
     assert receiver.received[0].body["part"]["text"] == "The approved text."
 
 
-def test_the_job_sends_nothing_before_the_publication_is_due(editor, reviewer, istanbul, receiver):
-    publication = approved_publication(editor, reviewer, istanbul, receiver.url, due=False)
-    assert engine.publish_publication(publication.pk) == {"created": 0, "helped": 0}
+def test_a_publication_moved_later_does_not_go_out_at_its_old_time(due, receiver):
+    later = timezone.now() + timedelta(hours=2)
+    Publication.objects.filter(pk=due.pk).update(scheduled_at=later)
+    assert dispatch_once()["claimed"] == 0
+    assert engine.publish_due() == {"created": 0, "expired_claims": 0, "settled": 0}
+    assert receiver.received == []
+    with time_machine.travel(later + timedelta(seconds=1), tick=False):
+        assert dispatch_once()["delivered"] == 1
+    assert len(receiver.received) == 1
+
+
+def test_nothing_goes_out_before_the_publication_is_due(editor, reviewer, istanbul, receiver):
+    approved_publication(editor, reviewer, istanbul, receiver.url, due=False)
+    assert dispatch_once()["claimed"] == 0
     assert not Delivery.objects.exists()
     assert receiver.received == []
 
 
-def test_the_job_sends_nothing_once_the_publication_was_withdrawn(due, editor, receiver):
+def test_nothing_goes_out_once_the_publication_was_withdrawn(due, editor, receiver):
     workflow.withdraw(editor, due)
-    assert engine.publish_publication(due.pk) == {"created": 0, "helped": 0}
+    assert dispatch_once()["claimed"] == 0
     assert not Delivery.objects.exists()
     assert receiver.received == []
 
 
-def test_the_job_sends_its_own_publication_then_helps_with_the_others_due(
-    due, editor, reviewer, istanbul, receiver
-):
-    other = approved_publication(editor, reviewer, istanbul, receiver.url)
-    later = approved_publication(editor, reviewer, istanbul, receiver.url, due=False)
-    assert engine.publish_publication(due.pk) == {"created": 1, "delivered": 1, "helped": 1}
-    assert Publication.objects.get(pk=due.pk).status == PublicationStatus.PUBLISHED
-    assert Publication.objects.get(pk=other.pk).status == PublicationStatus.PUBLISHED
-    assert Publication.objects.get(pk=later.pk).status == PublicationStatus.APPROVED  # not yet due
-    assert len(receiver.received) == 2
-    # The other publication's own job comes later and finds nothing to do.
-    assert engine.publish_publication(other.pk) == {"created": 0, "helped": 0}
-    assert len(receiver.received) == 2
-
-
-def test_a_job_whose_publication_went_out_already_still_sends_what_else_is_due(
-    due, editor, reviewer, istanbul, receiver
-):
-    other = approved_publication(editor, reviewer, istanbul, receiver.url, due=False)
-    engine.publish_publication(due.pk)
-    Publication.objects.filter(pk=other.pk).update(scheduled_at=timezone.now() - timedelta(seconds=1))
-    assert engine.publish_publication(due.pk) == {"created": 0, "helped": 1}
-    assert Delivery.objects.get(publication=other).status == DeliveryStatus.DELIVERED
-    assert len(receiver.received) == 2
+def test_the_old_one_off_job_still_queued_runs_the_minute_jobs_pass(due, receiver):
+    """A task queued before the upgrade finds its function: it sends what is due, once."""
+    assert engine.publish_publication(due.pk)["delivered"] == 1
+    assert engine.publish_publication(due.pk) == {"created": 0, "expired_claims": 0, "settled": 0}
+    assert len(receiver.received) == 1
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_job_racing_the_minute_job_sends_once(editor, reviewer, istanbul, receiver):
-    """The job holds the claim while the platform thinks; the minute job and a redelivered
-    copy of the job come by meanwhile and skip it."""
+def test_a_dispatcher_holding_a_claim_is_skipped_by_the_minute_job_and_other_dispatchers(
+    editor, reviewer, istanbul, receiver
+):
+    """The dispatcher holds the claim while the platform thinks; the minute job, another
+    dispatcher and a direct delivery come by meanwhile and skip it."""
     publication = approved_publication(editor, reviewer, istanbul, receiver.url)
     receiver.hold_next(1)
     outcomes: list[dict] = []
 
-    def job() -> None:
+    def first_dispatcher() -> None:
         try:
-            outcomes.append(engine.publish_publication(publication.pk))
+            outcomes.append(dispatch_once())
         finally:
             connection.close()
 
-    first = threading.Thread(target=job)
+    first = threading.Thread(target=first_dispatcher)
     first.start()
     try:
-        assert receiver.holding.wait(20), "the job never reached the platform"
+        assert receiver.holding.wait(20), "the dispatcher never reached the platform"
         assert engine.publish_due() == {"created": 0, "expired_claims": 0, "settled": 0}
-        assert engine.publish_publication(publication.pk) == {"created": 0, "helped": 0}
+        assert dispatch_once()["claimed"] == 0
         # Even picked by its id, the held delivery is not claimed a second time.
         assert engine.deliver(Delivery.objects.get().pk) == "skipped"
     finally:
         receiver.release()
         first.join(30)
-    assert outcomes == [{"created": 1, "delivered": 1, "helped": 0}]
+    assert outcomes == [{"created": 1, "expired_claims": 0, "settled": 0, "claimed": 1, "delivered": 1}]
     assert len(receiver.received) == 1
     assert Delivery.objects.get().status == DeliveryStatus.DELIVERED
+    assert Publication.objects.get(pk=publication.pk).status == PublicationStatus.PUBLISHED
 
 
 # --- retry_after --------------------------------------------------------------------

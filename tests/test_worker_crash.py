@@ -1,11 +1,12 @@
 """A worker that dies while publishing never sends twice and never loses the delivery.
 
 The delivery is claimed (committed) before the platform is called, so whatever point
-the worker dies at, a rerun finds the claim and sends nothing; after CLAIM_EXPIRY the
-minute job turns the claim into `unknown` for a person to check. The deaths are
-simulated in-process with a BaseException (what a kill looks like to the code that
-was running: nothing after it runs), and once for real: a `manage.py qcluster`
-SIGKILLed on PostgreSQL while the platform holds its request.
+the sender (the minute job, the dispatcher) dies at, a rerun finds the claim and sends
+nothing; once its holder stops beating (or, the last resort, after CLAIM_EXPIRY) the
+claim turns into `unknown` for a person to check. The deaths are simulated in-process
+with a BaseException (what a kill looks like to the code that was running: nothing
+after it runs), and once for real: a `manage.py qcluster` SIGKILLed on PostgreSQL
+while the platform holds its request (the dispatcher's: tests/test_dispatcher_kill.py).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import timedelta
-from functools import partial
 from pathlib import Path
 from typing import NoReturn
 from urllib.parse import quote
@@ -37,6 +37,7 @@ from django_q.tasks import async_task
 from calendar_app import workflow
 from calendar_app.models import Delivery, DeliveryPart, DeliveryStatus, Publication, PublicationStatus
 from calendar_app.publishing import Published, Thread, engine, webhook
+from calendar_app.publishing.dispatcher import Dispatcher
 from calendar_app.publishing.parts import OutgoingPart
 from tests.calendar_factories import make_publication
 from tests.factories import make_channel
@@ -140,16 +141,27 @@ def kill_at(monkeypatch: pytest.MonkeyPatch, stage: str) -> None:
         monkeypatch.setattr(engine, engine_step, dies)
 
 
+def dispatch_once() -> dict[str, int]:
+    """One dispatcher cycle, its answers stored: what `manage.py dispatch` does each second."""
+    dispatcher = Dispatcher(concurrency=4)
+    try:
+        done = dispatcher.cycle()
+        dispatcher.sender.drain(WAIT)
+        return done
+    finally:
+        dispatcher.sender.close()
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("stage", list(STAGES))
-@pytest.mark.parametrize("job", ["publish_due", "publish_publication"])
+@pytest.mark.parametrize("job", ["publish_due", "dispatcher"])
 def test_a_worker_dying_mid_delivery_never_sends_twice_and_the_delivery_ends_unknown(
     editor, reviewer, istanbul, receiver, monkeypatch, stage, job
 ):
     publication = approved_publication(editor, reviewer, istanbul, receiver.url)
     run = {
         "publish_due": engine.publish_due,
-        "publish_publication": lambda: engine.publish_publication(publication.pk),
+        "dispatcher": dispatch_once,
     }[job]
     with monkeypatch.context() as patched:
         kill_at(patched, stage)
@@ -162,9 +174,9 @@ def test_a_worker_dying_mid_delivery_never_sends_twice_and_the_delivery_ends_unk
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 1)
     assert delivery.claimed_at is not None
 
-    # Reruns (the minute job, the publication's job, django-q2 redelivering the task) skip it.
+    # Reruns (the minute job, the dispatcher, django-q2 redelivering the task) skip it.
     engine.publish_due()
-    engine.publish_publication(publication.pk)
+    dispatch_once()
     assert len(receiver.received) == posted
     assert Delivery.objects.get(pk=delivery.pk).status == DeliveryStatus.PENDING
 
@@ -191,7 +203,7 @@ def test_a_worker_dying_after_storing_the_answer_leaves_it_delivered_and_the_min
 
         patched.setattr(workflow, "settle_publication", dies)
         with pytest.raises(WorkerKilled):
-            engine.publish_publication(publication.pk)
+            dispatch_once()
     assert Delivery.objects.get(publication=publication).status == DeliveryStatus.DELIVERED
     assert Publication.objects.get(pk=publication.pk).status == PublicationStatus.APPROVED
     result = engine.publish_due()
@@ -221,7 +233,7 @@ def test_the_claim_is_committed_before_the_platform_is_called(
         return webhook.publish(delivery, part, reply_to)
 
     monkeypatch.setattr(engine, "connector_for", lambda name: type("Looking", (), {"publish": publish}))
-    engine.publish_publication(publication.pk)
+    dispatch_once()
     assert len(seen) == 1 and seen[0] is not None
     assert Delivery.objects.get(publication=publication).status == DeliveryStatus.DELIVERED
 
@@ -251,11 +263,10 @@ def race(actions: list[Callable[[], object]]) -> list[BaseException]:
 
 @pytest.mark.django_db(transaction=True)
 def test_jobs_racing_on_the_same_deliveries_send_each_once(editor, reviewer, istanbul, receiver):
-    """The publication's job twice (django-q2 redelivery) and the minute job twice, at once."""
+    """Two dispatchers and the minute job twice (django-q2 redelivery), at once."""
     for _round in range(5):
         publication = approved_publication(editor, reviewer, istanbul, receiver.url, channels=2)
-        job = partial(engine.publish_publication, publication.pk)
-        errors = race([job, job, engine.publish_due, engine.publish_due])
+        errors = race([dispatch_once, dispatch_once, engine.publish_due, engine.publish_due])
         assert errors == []
         keys = set(Delivery.objects.filter(publication=publication).values_list("idempotency_key", flat=True))
         assert {key: receiver.per_key()[key] for key in keys} == dict.fromkeys(keys, 1)
@@ -271,8 +282,7 @@ def test_jobs_racing_on_threads_send_each_part_once_in_order(editor, reviewer, i
     """Four parts a delivery: whoever holds the delivery sends them all, the others skip it."""
     for _round in range(3):
         publication = approved_publication(editor, reviewer, istanbul, receiver.url, channels=2, thread=True)
-        job = partial(engine.publish_publication, publication.pk)
-        errors = race([job, job, engine.publish_due, engine.publish_due])
+        errors = race([dispatch_once, dispatch_once, engine.publish_due, engine.publish_due])
         assert errors == []
         parts = DeliveryPart.objects.filter(delivery__publication=publication)
         keys = set(parts.values_list("idempotency_key", flat=True))
@@ -358,12 +368,13 @@ def test_a_cluster_killed_mid_delivery_and_restarted_sends_nothing_twice_and_los
 ):
     log = tmp_path / "qcluster.log"
     publication = approved_publication(editor, reviewer, istanbul, receiver.url)
-    # Due at the same time: the job would help with it once its own delivery is done.
+    # Not yet due while the first cluster runs: due once it is dead, for the restarted one.
     other = approved_publication(editor, reviewer, istanbul, receiver.url)
+    Publication.objects.filter(pk=other.pk).update(scheduled_at=timezone.now() + timedelta(days=1))
     monkeypatch.setattr(Conf, "SYNC", False)  # from now on really enqueue, on the ORM broker
     receiver.hold_next(1)
     with qcluster(log) as cluster:
-        async_task("calendar_app.publishing.engine.publish_publication", publication.pk)
+        async_task("calendar_app.publishing.engine.publish_due")
         assert receiver.holding.wait(WAIT), "the cluster never reached the platform: " + log.read_text()
         # The platform has the request and has not answered: the worker dies now.
         kill(cluster)
@@ -371,7 +382,8 @@ def test_a_cluster_killed_mid_delivery_and_restarted_sends_nothing_twice_and_los
     first = Delivery.objects.get(publication=publication)
     assert receiver.per_key() == {first.idempotency_key: 1}
     assert (first.status, first.claimed_at is not None) == (DeliveryStatus.PENDING, True)
-    assert not Delivery.objects.filter(publication=other).exists()  # never reached
+    assert not Delivery.objects.filter(publication=other).exists()  # not due then
+    Publication.objects.filter(pk=other.pk).update(scheduled_at=timezone.now() - timedelta(seconds=1))
     assert OrmQ.objects.count() == 1  # the task the worker held stays in the queue
 
     # The ORM broker redelivers that task once `retry` has passed: let it pass now. The

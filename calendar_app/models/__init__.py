@@ -11,7 +11,7 @@ from calendar_app.models.assets import Asset, asset_path
 from calendar_app.models.broadcasts import Broadcast, BroadcastDecision
 from calendar_app.models.campaigns import CAMPAIGN_COLOURS, Campaign
 from calendar_app.models.crisis import CRISIS_VERBS, Crisis, CrisisEvent, CrisisQuerySet, CrisisTemplate
-from calendar_app.models.deliveries import Delivery, DeliveryPart
+from calendar_app.models.deliveries import Delivery, DeliveryPart, SenderHeartbeat
 from calendar_app.models.guidelines import Guideline, GuidelineVersion, PriorityCountry
 from calendar_app.models.notifications import CalendarFeed, Notification, NotificationPreference
 from calendar_app.models.proposals import (
@@ -67,6 +67,7 @@ __all__ = [
     "CrisisTemplate",
     "Delivery",
     "DeliveryPart",
+    "SenderHeartbeat",
     "DeliveryStatus",
     "Guideline",
     "GuidelineVersion",

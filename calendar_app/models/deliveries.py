@@ -33,6 +33,9 @@ class Delivery(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    #: The sending process holding the claim (its SenderHeartbeat.token), "" when unknown: a
+    #: claim whose holder stopped beating is dead long before CLAIM_EXPIRY.
+    claimed_by = models.CharField(max_length=64, blank=True)
     #: Sent to platforms that accept one, so that a repeated request cannot post twice.
     idempotency_key = models.CharField(max_length=64, default=secrets.token_hex)
     platform_post_id = models.CharField(max_length=200, blank=True)
@@ -160,3 +163,31 @@ def unknown_part_of(rows: list[DeliveryPart]) -> DeliveryPart | None:
     ordered = sorted(rows, key=lambda row: row.number)
     unknown = next((row for row in ordered if row.status == DeliveryStatus.UNKNOWN), None)
     return unknown or next((row for row in ordered if row.status != DeliveryStatus.DELIVERED), None)
+
+
+class SenderHeartbeat(models.Model):
+    """A process that sends deliveries (the dispatcher, a django-q2 publishing job), alive
+    while `beaten_at` is recent: it beats every few seconds while it holds claims.
+
+    A claim (Delivery.claimed_by) whose holder has not beaten for a minute belongs to a
+    process that died mid-request: its delivery becomes unknown for a person to check,
+    after a minute rather than after the ten of the last-resort expiry. `beaten_at` is
+    written with the database's clock, and compared with it: a host whose clock jumps
+    neither kills the claims of others nor keeps its own alive.
+    """
+
+    #: Unique per process start: host, process id and a random suffix.
+    token = models.CharField(max_length=64, unique=True)
+    #: "dispatcher" or "job".
+    kind = models.CharField(max_length=20)
+    host = models.CharField(max_length=255, blank=True)
+    pid = models.PositiveIntegerField(null=True, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    beaten_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("sending process")
+        verbose_name_plural = _("sending processes")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.token}"

@@ -1,26 +1,48 @@
 """The publishing engine: due approved publications go out, channel by channel.
 
 Every delivery is claimed with a compare-and-set before its connector is called,
-so two workers (or a task django-q2 runs twice) never send it twice. What is sent
-is the approved revision's text, not whatever the row holds now, as the channel's
-language plan makes it into parts (calendar_app.sending, frozen at the first claim by
-calendar_app.publishing.parts): one platform post, a thread, or separate posts.
+so two senders (two dispatchers, a dispatcher and the minute job, a task django-q2
+runs twice) never send it twice. What is sent is the approved revision's text, not
+whatever the row holds now, as the channel's language plan makes it into parts
+(calendar_app.sending, frozen at the first claim by calendar_app.publishing.parts):
+one platform post, a thread, or separate posts.
 
 Each part is claimed in its turn and its platform id stored the moment the platform
 answers, before the next part goes. A part that surely failed stops the delivery
 there (tried again later, from that part); a part whose outcome is unknown makes the
 delivery unknown for a person to check. A delivered part is never sent again.
+
+Two processes send: `manage.py dispatch` (calendar_app.publishing.dispatcher), which
+wakes at each due instant, and the minute job `publish_due`, the safety net. Both
+prepare the same way (`prepare_due`) and send through a `Sender`: many platform
+requests in flight in a thread pool that never touches the database, while the one
+thread that owns the database connection claims in batches and writes the answers
+in batches. Each sender beats (SenderHeartbeat) while it holds claims: a claim whose
+holder stopped beating (`heartbeat_timeout`) becomes unknown within about a minute.
 """
 
 from __future__ import annotations
 
+import logging
+import math
+import os
+import queue
+import secrets
+import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for_futures
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.db import connection, connections, transaction
 from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Greatest, Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,6 +53,7 @@ from calendar_app.models import (
     DeliveryStatus,
     Publication,
     PublicationStatus,
+    SenderHeartbeat,
 )
 from calendar_app.publishing import (
     Connector,
@@ -45,22 +68,38 @@ from calendar_app.publishing import (
 from diplomacy import freshness
 from diplomacy.models import LanguagePlan
 
+logger = logging.getLogger(__name__)
+
 #: Tries of a delivery that surely failed before it is marked failed.
 MAX_ATTEMPTS = 5
-#: A claim older than this belongs to a worker that died before the platform answered:
-#: the outcome is unknown, never retried blindly.
+#: The last resort: a claim older than this is dead whoever holds it (a sender alive but
+#: stuck for ten minutes on one delivery is no better). The outcome is unknown, never
+#: retried blindly.
 CLAIM_EXPIRY = timedelta(minutes=10)
-#: A job starts no delivery after this many seconds: with a connector's own time-out
-#: (10 s) it ends well inside django-q2's task timeout (60 s), so the cluster never kills
-#: it mid-delivery (that would leave `unknown` deliveries for people to check).
+
+
+def heartbeat_seconds() -> float:
+    """How often a sending process writes its heartbeat (DISPATCH_HEARTBEAT_SECONDS, 10)."""
+    return float(getattr(settings, "DISPATCH_HEARTBEAT_SECONDS", 10))
+
+
+def heartbeat_timeout() -> timedelta:
+    """A claim whose holder has not beaten for this long belongs to a process that died
+    (DISPATCH_DEAD_AFTER_SECONDS, 60: six missed beats, so a sender busy or briefly cut off
+    from the database keeps its claims)."""
+    return timedelta(seconds=float(getattr(settings, "DISPATCH_DEAD_AFTER_SECONDS", 60)))
+
+
+#: The minute job claims nothing after this many seconds: with a connector's own time-out
+#: it ends well inside django-q2's task timeout, so the cluster never kills it mid-delivery
+#: (that would leave `unknown` deliveries for people to check).
 JOB_BUDGET_SECONDS = 30
-#: Deliveries one job sends at once on PostgreSQL (see `send`).
-SEND_THREADS = 8
 #: A delivery starts no further part this many seconds after it began sending: a thread
 #: whose platform is slow stops between two parts (nothing half-sent) and goes on from
-#: there in the next run, rather than running into django-q2's task timeout (300 s),
-#: which would kill it mid-part and leave a person to check the channel.
+#: there in the next run.
 PARTS_BUDGET_SECONDS = 60
+#: Deliveries claimed in one statement at most.
+CLAIM_BATCH = 200
 
 
 def backoff(attempts: int) -> timedelta:
@@ -119,18 +158,29 @@ def create_due_deliveries(now: datetime | None = None, publication_id: int | Non
 
 
 def expire_stale_claims(now: datetime | None = None) -> int:
-    """Claims left by a dead worker: the platform may have posted, so a person checks.
+    """Claims left by a dead sender; returns how many became unknown.
 
-    The part the worker was sending (claimed, no platform id) becomes unknown with its
-    delivery; the delivery's error says which parts are live.
+    Dead means: its holder has not beaten for `heartbeat_timeout` (by the database's clock,
+    the one every host shares), or, the last resort, the claim is older than CLAIM_EXPIRY.
+    The part the sender was sending (claimed, no platform id) may be live: it becomes
+    unknown with its delivery (request_sent unknown: nobody knows), and the delivery's
+    error says which parts are live. A dead claim with no such part never let a request
+    leave (each part is claimed, committed, before its platform call): it is given back
+    to be sent, from its first part not yet live; one as old as the last resort goes to a
+    person all the same, as it always did.
     """
     now = now or timezone.now()
-    stale = Delivery.objects.filter(status=DeliveryStatus.PENDING, claimed_at__lt=now - CLAIM_EXPIRY)
+    dead_after = heartbeat_timeout()
+    alive = SenderHeartbeat.objects.filter(token=OuterRef("claimed_by"), beaten_at__gte=Now() - dead_after)
+    stale = Delivery.objects.filter(status=DeliveryStatus.PENDING, claimed_at__isnull=False).filter(
+        Q(claimed_at__lt=now - CLAIM_EXPIRY)
+        # A claim younger than a heartbeat's timeout is left alone whatever the heartbeats
+        # say: its holder wrote its beat before claiming, but this host's clock may differ.
+        | (Q(claimed_at__lt=now - dead_after) & ~Exists(alive))
+    )
     expired = 0
-    for delivery_id in stale.values_list("pk", flat=True):
+    for delivery_id, claimed_at in stale.values_list("pk", "claimed_at"):
         with transaction.atomic():
-            # Compare-and-set on the delivery first: a worker that was only slow and has
-            # just finished keeps its outcome.
             rows = list(DeliveryPart.objects.filter(delivery_id=delivery_id).order_by("number"))
             hanging = next(
                 (
@@ -142,14 +192,22 @@ def expire_stale_claims(now: datetime | None = None) -> int:
                 ),
                 None,
             )
+            # Compare-and-set on the very claim seen: a sender that was only slow and has
+            # just finished keeps its outcome.
+            claim = stale.filter(pk=delivery_id, claimed_at=claimed_at)
+            if hanging is None and claimed_at is not None and claimed_at >= now - CLAIM_EXPIRY:
+                # Nothing was in flight: sent again, not counted as a try. (A claim as old as
+                # the last resort is handed to a person as it always was.)
+                claim.update(claimed_at=None, claimed_by="", attempts=Greatest(F("attempts") - 1, 0))
+                continue
             error = _("The worker stopped while sending: check the channel, then record it or send it again.")
             if hanging is not None:
                 error = progress(rows, hanging.number, error, unknown=True)
-            if not stale.filter(pk=delivery_id).update(status=DeliveryStatus.UNKNOWN, error=error):
+            if not claim.update(status=DeliveryStatus.UNKNOWN, error=error, request_sent=None):
                 continue
             if hanging is not None:
                 DeliveryPart.objects.filter(pk=hanging.pk, status=DeliveryStatus.PENDING).update(
-                    status=DeliveryStatus.UNKNOWN, error=error
+                    status=DeliveryStatus.UNKNOWN, error=error, request_sent=None
                 )
             expired += 1
     return expired
@@ -175,95 +233,104 @@ def progress(rows: list[DeliveryPart], number: int, error: str, *, unknown: bool
     return f"{said}; {what}"
 
 
-def deliver(delivery_id: int) -> str:
-    """Send one delivery if it is due and nobody else holds it, part after part from the
-    first not yet live; returns its status after."""
-    now = timezone.now()
-    # Conditions on other tables (the publication, the channel) go in a subquery, and the
-    # compare-and-set names only the delivery's own columns. A filter across a relation
-    # makes Django write `UPDATE ... WHERE id IN (SELECT ... all conditions ...)`, which
-    # PostgreSQL does not re-check after waiting for another worker's row lock: both
-    # workers would claim the delivery and post it twice (tests/test_worker_crash.py).
-    sendable = (
-        Delivery.objects.filter(pk=delivery_id)
-        # A delivery made before a crisis was declared waits while its publication is held;
-        # one of a publication cancelled, withdrawn or sent back to review waits for good.
+def prepare_due(now: datetime | None = None) -> dict[str, int]:
+    """What every sending pass does before it claims: hold what active crises cover, mark
+    what is too late missed, bring unknown deliveries to a person, make the deliveries of
+    publications whose time has come, expire dead claims, settle publications whose
+    deliveries are all done. The dispatcher runs it every cycle, the
+    minute job every minute: whatever a pass must do first goes here, once."""
+    now = now or timezone.now()
+    workflow.hold_what_active_crises_cover()
+    # Nothing goes out late: what is past MAX_LATENESS becomes missed before any claim.
+    workflow.miss_late_publications(now)
+    workflow.report_unknown_deliveries()
+    return {
+        "created": create_due_deliveries(now),
+        "expired_claims": expire_stale_claims(now),
+        "settled": settle_finished(),
+    }
+
+
+def claim_due(
+    now: datetime,
+    limit: int,
+    holder: str,
+    *,
+    only: Iterable[int] | None = None,
+    exclude: Iterable[int] = (),
+) -> list[int]:
+    """Claim up to `limit` due deliveries for `holder` in one statement; returns their ids.
+
+    `UPDATE ... WHERE id = ANY(ARRAY(SELECT ... FOR UPDATE SKIP LOCKED)) AND <the claim's
+    own conditions> RETURNING id`: on PostgreSQL, dispatchers on several hosts each take rows
+    the others have not locked, without waiting. The outer UPDATE repeats the conditions on
+    the delivery's own columns because PostgreSQL re-checks only those after a concurrent
+    change of the row (see tests/test_dispatcher.py): the subquery's view of other tables
+    (the publication may go out, the channel is no manual one) is the statement's snapshot,
+    so `Sender.start` looks at the publication again once the claim is committed. SQLite has
+    no row locks (and one writer at a time): the same compare-and-set without the lock clause.
+    """
+    candidates = (
+        Delivery.objects.filter(status=DeliveryStatus.PENDING, claimed_at__isnull=True)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        # What may go out is the publications' rule (approved, due, not held nor missed).
         .filter(publication__in=Publication.objects.may_go_out(now))
         .exclude(channel__connector="manual")
     )
-    claimed = (
-        Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING, claimed_at__isnull=True)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .filter(pk__in=sendable.values("pk"))
-        .update(claimed_at=now, attempts=F("attempts") + 1)
+    if only is not None:
+        candidates = candidates.filter(pk__in=list(only))
+    excluded = list(exclude)
+    if excluded:
+        candidates = candidates.exclude(pk__in=excluded)
+    ordered = candidates.order_by("next_attempt_at", "pk").values("pk")[: max(limit, 0)]
+    ops, quote = connection.ops, connection.ops.quote_name
+    moment = ops.adapt_datetimefield_value(now)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            ordered = ordered.select_for_update(skip_locked=True, of=("self",))
+        subquery, params = ordered.query.sql_with_params()
+        # On PostgreSQL `id IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)` may be run again for
+        # each row the planner looks at, each run skipping the rows the last one locked: more
+        # than n rows claimed (tests/test_dispatcher.py saw 3 of a limit of 2). ANY(ARRAY(...))
+        # runs the subquery once.
+        picked = f"= ANY(ARRAY({subquery}))" if connection.vendor == "postgresql" else f"IN ({subquery})"
+        sql = (
+            f"UPDATE {quote(Delivery._meta.db_table)} "  # noqa: S608 (names from the model)
+            f"SET {quote('claimed_at')} = %s, {quote('claimed_by')} = %s, "
+            f"{quote('attempts')} = {quote('attempts')} + 1 "
+            f"WHERE {quote('id')} {picked} "
+            f"AND {quote('status')} = %s AND {quote('claimed_at')} IS NULL "
+            f"AND ({quote('next_attempt_at')} IS NULL OR {quote('next_attempt_at')} <= %s) "
+            f"RETURNING {quote('id')}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [moment, holder, *params, DeliveryStatus.PENDING, moment])
+            return sorted(row[0] for row in cursor.fetchall())
+
+
+def _claim_parts(row_ids: list[int], now: datetime) -> set[int]:
+    """Compare-and-set on parts before their platform calls, in one statement; returns the
+    ids claimed (a part claimed already belongs to a sender that died while sending it)."""
+    if not row_ids:
+        return set()
+    quote = connection.ops.quote_name
+    marks = ", ".join(["%s"] * len(row_ids))
+    sql = (
+        f"UPDATE {quote(DeliveryPart._meta.db_table)} "  # noqa: S608 (names from the model)
+        f"SET {quote('claimed_at')} = %s, {quote('status')} = %s "
+        f"WHERE {quote('id')} IN ({marks}) AND {quote('claimed_at')} IS NULL "
+        f"AND {quote('status')} IN (%s, %s) RETURNING {quote('id')}"
     )
-    if not claimed:
-        return "skipped"
-    delivery = Delivery.objects.select_related("publication__post", "channel__post").get(pk=delivery_id)
-    try:
-        rows = parts.freeze(delivery)
-    except parts.ApprovedAgain as exc:
-        # Part of the old revision is live: nothing more is sent until a person looked.
-        Delivery.objects.filter(pk=delivery_id).update(status=DeliveryStatus.UNKNOWN, error=str(exc)[:2000])
-        return DeliveryStatus.UNKNOWN
-    if not rows:
-        nothing = SurelyFailed(_("There is no approved text in this channel's languages: nothing was sent."))
-        return surely_failed(delivery, now, nothing, rows, None)
-    return send_parts(delivery, connector_for(delivery.channel.connector), rows, now)
-
-
-def send_parts(
-    delivery: Delivery, connector: Connector, rows: list[DeliveryPart], claimed_at: datetime
-) -> str:
-    """Send the claimed delivery's parts in order, from the first not yet live."""
-    platform = delivery.channel.platform
-    chained = delivery.plan == LanguagePlan.THREAD
-    thread: Thread | None = None
-    first: Published | None = None
-    sent_last = False
-    began = time.monotonic()
-    sent_now = 0
-    for row in rows:
-        if row.status != DeliveryStatus.DELIVERED:
-            break
-        first, thread = _extend(first, thread, published_of(row))
-    for row in rows:
-        if row.status == DeliveryStatus.DELIVERED:
-            continue
-        if sent_now and time.monotonic() - began > PARTS_BUDGET_SECONDS:
-            # Between two parts: the claim is given back (not counted as a try) and the
-            # next run goes on from this part.
-            Delivery.objects.filter(pk=delivery.pk).update(
-                claimed_at=None, attempts=F("attempts") - 1, next_attempt_at=timezone.now()
-            )
-            return DeliveryStatus.PENDING
-        if row.status == DeliveryStatus.UNKNOWN or not _claim_part(row):
-            # A part that may be live is never sent again blindly: a person checks.
-            error = row.error or _("A part may have gone out already: check the channel.")
-            return outcome_unknown(delivery, rows, row, OutcomeUnknown(error))
-        try:
-            result = connector.publish(
-                delivery, parts.outgoing(row, platform, len(rows)), thread if chained else None
-            )
-        except ManualOnly:
-            DeliveryPart.objects.filter(pk=row.pk).update(claimed_at=None)
-            Delivery.objects.filter(pk=delivery.pk).update(claimed_at=None, attempts=F("attempts") - 1)
-            return DeliveryStatus.PENDING
-        except OutcomeUnknown as exc:
-            return outcome_unknown(delivery, rows, row, exc)
-        except SurelyFailed as exc:
-            return surely_failed(delivery, claimed_at, exc, rows, row)
-        store_published(row, result, last=row.number == rows[-1].number)
-        row.status = DeliveryStatus.DELIVERED
-        sent_now += 1
-        first, thread = _extend(first, thread, result)
-        sent_last = row.number == rows[-1].number
-    if not sent_last:
-        # Every part was live before this claim (a person recorded the last one, or it
-        # was stored before its delivery's row): the delivery is delivered all the same.
-        _mark_delivered(delivery.pk, first)
-    workflow.settle_publication(delivery.publication_id)
-    return DeliveryStatus.DELIVERED
+    params = [
+        connection.ops.adapt_datetimefield_value(now),
+        DeliveryStatus.PENDING,
+        *row_ids,
+        DeliveryStatus.PENDING,
+        DeliveryStatus.FAILED,
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[0] for row in cursor.fetchall()}
 
 
 def _extend(first: Published | None, thread: Thread | None, published: Published) -> tuple[Published, Thread]:
@@ -276,25 +343,25 @@ def published_of(row: DeliveryPart) -> Published:
     return Published(post_id=row.platform_post_id, url=row.url, ref=row.platform_ref)
 
 
-def _claim_part(row: DeliveryPart) -> bool:
-    """Compare-and-set on the part before its platform call; False when it is claimed
-    already (a worker died while sending it: its outcome is unknown)."""
-    claimed = DeliveryPart.objects.filter(
-        pk=row.pk,
-        status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED],
-        claimed_at__isnull=True,
-    ).update(claimed_at=timezone.now(), status=DeliveryStatus.PENDING)
-    return bool(claimed)
-
-
 def outcome_unknown(
     delivery: Delivery, rows: list[DeliveryPart], row: DeliveryPart, exc: OutcomeUnknown
 ) -> str:
-    """The part may be live: it and its delivery wait for a person, never retried blindly."""
+    """The part may be live: it and its delivery wait for a person, never retried blindly.
+    What the connector knew (the request sent or not, what the platform said) is kept for
+    the person who checks."""
     error = progress(rows, row.number, str(exc), unknown=True)[:2000]
+    request_sent = getattr(exc, "request_sent", None)
+    said = str(getattr(exc, "platform_said", "") or "")[:2000]
     with transaction.atomic():
-        DeliveryPart.objects.filter(pk=row.pk).update(status=DeliveryStatus.UNKNOWN, error=str(exc)[:2000])
-        Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.UNKNOWN, error=error)
+        DeliveryPart.objects.filter(pk=row.pk).update(
+            status=DeliveryStatus.UNKNOWN,
+            error=str(exc)[:2000],
+            request_sent=request_sent,
+            platform_said=said,
+        )
+        Delivery.objects.filter(pk=delivery.pk).update(
+            status=DeliveryStatus.UNKNOWN, error=error, request_sent=request_sent, platform_said=said
+        )
     return DeliveryStatus.UNKNOWN
 
 
@@ -308,6 +375,7 @@ def surely_failed(
     """Nothing of `row` was posted: the delivery waits for its next try (from that part), or
     fails for good after MAX_ATTEMPTS; the parts live before it stay live."""
     error = (progress(rows, row.number, str(exc), unknown=False) if row is not None else str(exc))[:2000]
+    said = str(getattr(exc, "platform_said", "") or "")[:2000]
     final = delivery.attempts >= MAX_ATTEMPTS
     with transaction.atomic():
         if row is not None:
@@ -315,14 +383,18 @@ def surely_failed(
                 claimed_at=None,
                 status=DeliveryStatus.FAILED if final else DeliveryStatus.PENDING,
                 error=str(exc)[:2000],
+                platform_said=said,
             )
         if final:
             Delivery.objects.filter(pk=delivery.pk).update(
-                status=DeliveryStatus.FAILED, claimed_at=None, error=error
+                status=DeliveryStatus.FAILED, claimed_at=None, error=error, platform_said=said
             )
         else:
             Delivery.objects.filter(pk=delivery.pk).update(
-                claimed_at=None, next_attempt_at=next_attempt(exc, claimed_at, delivery.attempts), error=error
+                claimed_at=None,
+                next_attempt_at=next_attempt(exc, claimed_at, delivery.attempts),
+                error=error,
+                platform_said=said,
             )
     if final:
         workflow.settle_publication(delivery.publication_id)
@@ -330,28 +402,68 @@ def surely_failed(
     return DeliveryStatus.PENDING
 
 
-def store_published(row: DeliveryPart, result: Published, *, last: bool) -> None:
-    """The platform's id is stored the moment it answers, before the next part is sent. A
-    worker that dies before this leaves the part's claim, which expires into `unknown`: a
-    person checks, nothing is resent. The delivery takes part 1's id and address, and is
-    delivered with its last part."""
-    now = timezone.now()
-    with transaction.atomic():
-        DeliveryPart.objects.filter(pk=row.pk).update(
-            status=DeliveryStatus.DELIVERED,
-            platform_post_id=result.post_id[:200],
-            platform_ref=result.ref[:200],
-            url=result.url[:500],
-            delivered_at=now,
-            error="",
+def unexpected(exc: Exception) -> OutcomeUnknown:
+    """A connector raised something none of its three outcomes: it may have posted, so the
+    part is unknown for a person (nobody knows whether the request left)."""
+    return OutcomeUnknown(
+        _("The connector stopped with an unexpected error (%(error)s): check the channel.")
+        % {"error": f"{type(exc).__name__}: {exc}"[:300]},
+        request_sent=None,
+    )
+
+
+def store_published(answers: list[tuple[DeliveryPart, Published, bool]]) -> None:
+    """The platform's ids, stored the moment they answer, before any next part is sent: in
+    one transaction for every answer in hand (one batched statement a table, one version
+    move, however many). A sender that dies before this leaves the parts' claims, which
+    expire into `unknown`: a person checks, nothing is resent. A delivery takes its part 1's
+    id and address, and is delivered with its last part (`last`)."""
+    if not answers:
+        return
+    moment = connection.ops.adapt_datetimefield_value(timezone.now())
+    parts_done: list[tuple[Any, ...]] = []
+    firsts: list[tuple[Any, ...]] = []
+    lasts: list[tuple[Any, ...]] = []
+    for row, result, last in answers:
+        post_id, ref, url = result.post_id[:200], result.ref[:200], result.url[:500]
+        row.status, row.platform_post_id, row.platform_ref, row.url = (
+            DeliveryStatus.DELIVERED,
+            post_id,
+            ref,
+            url,
         )
-        changes: dict[str, object] = {}
-        if row.number == 1:
-            changes.update(platform_post_id=result.post_id[:200], url=result.url[:500])
+        parts_done.append((DeliveryStatus.DELIVERED, post_id, ref, url, moment, row.pk))
         if last:
-            changes.update(status=DeliveryStatus.DELIVERED, delivered_at=now, error="")
-        if changes:
-            Delivery.objects.filter(pk=row.delivery_id).update(**changes)
+            # Part 1's id and address stay the delivery's when a later part ends it.
+            first_id, first_url = (post_id, url) if row.number == 1 else (None, None)
+            lasts.append(
+                (DeliveryStatus.DELIVERED, moment, first_id, first_id, first_url, first_url, row.delivery_id)
+            )
+        elif row.number == 1:
+            firsts.append((post_id, url, row.delivery_id))
+    quote = connection.ops.quote_name
+    part_table, delivery_table = quote(DeliveryPart._meta.db_table), quote(Delivery._meta.db_table)
+    # executemany: one statement sent with many rows (psycopg pipelines them); Django's
+    # bulk_update would build a CASE a row and field, slower than the requests it follows.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {part_table} SET status = %s, platform_post_id = %s, platform_ref = %s, "  # noqa: S608
+            "url = %s, delivered_at = %s, error = '' WHERE id = %s",
+            parts_done,
+        )
+        if firsts:
+            cursor.executemany(
+                f"UPDATE {delivery_table} SET platform_post_id = %s, url = %s WHERE id = %s",  # noqa: S608
+                firsts,
+            )
+        if lasts:
+            cursor.executemany(
+                f"UPDATE {delivery_table} SET status = %s, delivered_at = %s, error = '', "  # noqa: S608
+                "platform_said = '', "
+                "platform_post_id = CASE WHEN %s IS NULL THEN platform_post_id ELSE %s END, "
+                "url = CASE WHEN %s IS NULL THEN url ELSE %s END WHERE id = %s",
+                lasts,
+            )
 
 
 def _mark_delivered(delivery_id: int, first: Published | None) -> None:
@@ -366,7 +478,7 @@ def _mark_delivered(delivery_id: int, first: Published | None) -> None:
 
 
 def settle_finished() -> int:
-    """Settle approved publications whose deliveries are all done (a worker that died between
+    """Settle approved publications whose deliveries are all done (a sender that died between
     storing the last answer and settling left them approved); returns how many moved."""
     deliveries = Delivery.objects.filter(publication=OuterRef("pk"))
     finished = Publication.objects.filter(status=PublicationStatus.APPROVED).filter(
@@ -377,98 +489,453 @@ def settle_finished() -> int:
     return sum(1 for target in settled if target)
 
 
-def send(delivery_ids: list[int], deadline: float) -> dict[str, int]:
-    """Deliver each (through the claim), starting none after `deadline` (time.monotonic());
-    returns the outcomes counted.
+def settle_many(publication_ids: set[int]) -> None:
+    """Settle the publications whose deliveries just ended, those that are done only: one read
+    for all of them, then each move in one transaction (one version bump)."""
+    if not publication_ids:
+        return
+    statuses: dict[int, set[str]] = {}
+    for publication_id, status in Delivery.objects.filter(publication_id__in=publication_ids).values_list(
+        "publication_id", "status"
+    ):
+        statuses.setdefault(publication_id, set()).add(status)
+    done = sorted(
+        pk
+        for pk, found in statuses.items()
+        if found == {DeliveryStatus.DELIVERED} or DeliveryStatus.FAILED in found
+    )
+    if not done:
+        return
+    with transaction.atomic():
+        for publication_id in done:
+            try:
+                workflow.settle_publication(publication_id)  # a savepoint of its own
+            except Exception:
+                # The minute job's settle_finished tries again; the answers are stored already.
+                logger.exception("Could not settle publication %s", publication_id)
 
-    On PostgreSQL, SEND_THREADS at once, each thread on its own connection: the time goes
-    in waiting for platforms. One by one on SQLite (it serialises writers anyway) and inside
-    a transaction (a test, a caller's atomic block), whose rows other connections cannot see.
+
+def _settle_in_thread(publication_ids: set[int]) -> None:
+    try:
+        settle_many(publication_ids)
+    except Exception:  # the next pass's settle_finished tries again
+        logger.exception("Could not settle publications %s", sorted(publication_ids))
+    finally:
+        freshness.move_on_everywhere()  # writes outside a transaction: versions moved now
+
+
+# --- Sending -------------------------------------------------------------------------------
+
+
+#: What a sender's queue says besides answers: wake up (a NOTIFY, a stop).
+WAKE = "wake"
+
+
+@dataclass
+class _Sending:
+    """A claimed delivery while its parts go out."""
+
+    delivery: Delivery
+    rows: list[DeliveryPart]
+    connector: Connector
+    claimed_at: datetime
+    began: float
+    first: Published | None = None
+    thread: Thread | None = None
+    sent_now: int = 0
+    row: DeliveryPart | None = None  # the part in flight
+
+
+def holder_token(kind: str) -> str:
+    """Who holds a claim: unique per process start (a pid is reused, a restart is not the
+    same holder)."""
+    return f"{kind}:{socket.gethostname()[:30]}:{os.getpid()}:{secrets.token_hex(4)}"[:64]
+
+
+class Sender:
+    """Sends claimed deliveries with up to `concurrency` platform requests in flight.
+
+    The requests wait in a thread pool whose threads never touch the database; the thread
+    that made the Sender claims, freezes parts, claims parts and stores answers, in batches,
+    on its one connection. Not thread-safe: one thread drives it (`claim`, `pump`).
     """
-    outcomes: Counter[str] = Counter()
-    threads = min(SEND_THREADS, len(delivery_ids))
-    if threads <= 1 or connection.vendor != "postgresql" or connection.in_atomic_block:
-        for delivery_id in delivery_ids:
-            if time.monotonic() >= deadline:
-                break
-            outcomes[deliver(delivery_id)] += 1
-        return dict(outcomes)
-    waiting = iter(delivery_ids)
-    lock = threading.Lock()
-    failures: list[BaseException] = []
 
-    def work() -> None:
+    def __init__(self, kind: str, concurrency: int | None = None, *, inline: bool = False) -> None:
+        self.kind = kind
+        #: One request at a time, in this thread (inside a caller's transaction it is so anyway).
+        self.inline = inline
+        self.owner = threading.current_thread()
+        self.concurrency = max(1, concurrency or getattr(settings, "DISPATCH_CONCURRENCY", 32))
+        self.token = holder_token(kind)
+        self.pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix=f"{kind}-send")
+        self.answers: queue.Queue[tuple[object, object]] = queue.Queue()
+        self.sending: dict[int, _Sending] = {}
+        self.outcomes: Counter[str] = Counter()
+        #: Deliveries this sender gave back (a thread out of time, a publication moved
+        #: meanwhile): not claimed again before `forget_given_back` (the next pass).
+        self.given_back: set[int] = set()
+        self._beaten_at = -math.inf
+        self._settler: ThreadPoolExecutor | None = None
+        self._settling: list[Future[None]] = []
+
+    # -- heartbeat --
+
+    def beat(self, *, force: bool = False) -> None:
+        """Say this sender is alive (every `heartbeat_seconds`, or now with `force`)."""
+        if not force and time.monotonic() - self._beaten_at < heartbeat_seconds():
+            return
+        self._beaten_at = time.monotonic()
+        if not SenderHeartbeat.objects.filter(token=self.token).update(beaten_at=Now()):
+            SenderHeartbeat.objects.create(
+                token=self.token,
+                kind=self.kind,
+                host=socket.gethostname()[:255],
+                pid=os.getpid(),
+                beaten_at=Now(),
+            )
+            # Heartbeats of processes long gone: nobody reads them any more.
+            SenderHeartbeat.objects.filter(beaten_at__lt=Now() - timedelta(days=1)).delete()
+
+    def close(self) -> None:
+        """Stop: requests still in flight are abandoned (their claims expire into unknown once
+        the heartbeat, removed here, is missed); publications not settled yet are settled by
+        the next pass (settle_finished)."""
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        if self._settler is not None:
+            self._settler.submit(freshness.close_connections)  # the settler's own connection
+            self._settler.shutdown(wait=True, cancel_futures=False)
+            self._settler = None
         try:
-            while time.monotonic() < deadline and not failures:
-                with lock:
-                    delivery_id = next(waiting, None)
-                if delivery_id is None:
-                    return
-                outcome = deliver(delivery_id)
-                with lock:
-                    outcomes[outcome] += 1
-        except BaseException as exc:  # re-raised below, in the job's own thread
-            failures.append(exc)
-        finally:
-            freshness.close_connections()  # this thread's connections only
+            SenderHeartbeat.objects.filter(token=self.token).delete()
+        except Exception:  # the database may be what stopped us
+            logger.exception("Could not remove the heartbeat of %s", self.token)
 
-    pool = [threading.Thread(target=work, name=f"deliver-{n}") for n in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()  # each delivery ends within its connector's own time-out
-    if failures:
-        raise failures[0]
-    return dict(outcomes)
+    # -- claiming --
+
+    @property
+    def free(self) -> int:
+        return self.concurrency - len(self.sending)
+
+    def claim(self, now: datetime | None = None, *, only: Iterable[int] | None = None) -> int:
+        """Claim as many due deliveries as there is room for and start them; returns how many."""
+        room = min(self.free, CLAIM_BATCH)
+        if room <= 0:
+            return 0
+        now = now or timezone.now()
+        self.beat(force=self._beaten_at == -math.inf)  # beaten before holding any claim
+        ids = claim_due(now, room, self.token, only=only, exclude=self.given_back)
+        if ids:
+            self.start(ids, now)
+        return len(ids)
+
+    def start(self, ids: list[int], claimed_at: datetime) -> None:
+        """Load the claimed deliveries, freeze their parts and send their first parts."""
+        may_go = Publication.objects.may_go_out(timezone.now()).filter(pk=OuterRef("publication_id"))
+        loaded = list(
+            Delivery.objects.filter(pk__in=ids)
+            .select_related("publication__post", "channel__post")
+            .annotate(still_may_go_out=Exists(may_go))
+        )
+        # Moved, cancelled, withdrawn or held between the claim's snapshot and now: given back
+        # untouched (not counted as a try).
+        gone = [d.pk for d in loaded if not d.still_may_go_out]
+        if gone:
+            Delivery.objects.filter(pk__in=gone, claimed_by=self.token).update(
+                claimed_at=None, claimed_by="", attempts=F("attempts") - 1
+            )
+            self.outcomes["given_back"] += len(gone)
+            self.given_back.update(gone)
+        deliveries = [d for d in loaded if d.still_may_go_out]
+        if not deliveries:
+            return
+        frozen = parts.freeze_many(deliveries)
+        ready: list[_Sending] = []
+        for delivery in deliveries:
+            rows = frozen[delivery.pk]
+            if isinstance(rows, parts.ApprovedAgain):
+                # Part of the old revision is live: nothing more is sent until a person looked.
+                Delivery.objects.filter(pk=delivery.pk).update(
+                    status=DeliveryStatus.UNKNOWN, error=str(rows)[:2000]
+                )
+                self.outcomes[DeliveryStatus.UNKNOWN] += 1
+                continue
+            if not rows:
+                nothing = SurelyFailed(
+                    _("There is no approved text in this channel's languages: nothing was sent.")
+                )
+                self.outcomes[surely_failed(delivery, claimed_at, nothing, rows, None)] += 1
+                continue
+            try:
+                connector = connector_for(delivery.channel.connector)
+            except KeyError:
+                failed = SurelyFailed(_("This channel's connector is unknown: nothing was sent."))
+                self.outcomes[surely_failed(delivery, claimed_at, failed, rows, None)] += 1
+                continue
+            sending = _Sending(delivery, rows, connector, claimed_at, time.monotonic())
+            for row in rows:
+                if row.status != DeliveryStatus.DELIVERED:
+                    break
+                sending.first, sending.thread = _extend(sending.first, sending.thread, published_of(row))
+            self.sending[delivery.pk] = sending
+            ready.append(sending)
+        self._send_next(ready)
+
+    # -- sending --
+
+    def _send_next(self, batch: list[_Sending]) -> None:
+        """Each delivery's next part not yet live: claimed (one statement for all), then sent."""
+        to_claim: list[tuple[_Sending, DeliveryPart]] = []
+        for sending in batch:
+            row = next((r for r in sending.rows if r.status != DeliveryStatus.DELIVERED), None)
+            if row is None:
+                # Every part was live before this claim (a person recorded the last one, or it
+                # was stored before its delivery's row): the delivery is delivered all the same.
+                _mark_delivered(sending.delivery.pk, sending.first)
+                self._finished(sending, DeliveryStatus.DELIVERED)
+                continue
+            if sending.sent_now and time.monotonic() - sending.began > PARTS_BUDGET_SECONDS:
+                # Between two parts: the claim is given back (not counted as a try) and the
+                # next pass goes on from this part.
+                Delivery.objects.filter(pk=sending.delivery.pk).update(
+                    claimed_at=None, claimed_by="", attempts=F("attempts") - 1, next_attempt_at=timezone.now()
+                )
+                self.given_back.add(sending.delivery.pk)
+                self._finished(sending, DeliveryStatus.PENDING)
+                continue
+            if row.status == DeliveryStatus.UNKNOWN or row.claimed_at is not None:
+                # A part that may be live is never sent again blindly: a person checks.
+                error = row.error or _("A part may have gone out already: check the channel.")
+                self._finished(
+                    sending, outcome_unknown(sending.delivery, sending.rows, row, OutcomeUnknown(error))
+                )
+                continue
+            to_claim.append((sending, row))
+        claimed = _claim_parts([row.pk for _s, row in to_claim], timezone.now())
+        platform_parts = []
+        for sending, row in to_claim:
+            if row.pk not in claimed:
+                error = _("A part may have gone out already: check the channel.")
+                self._finished(
+                    sending, outcome_unknown(sending.delivery, sending.rows, row, OutcomeUnknown(error))
+                )
+                continue
+            sending.row = row
+            row.claimed_at = timezone.now()
+            outgoing = parts.outgoing(row, sending.delivery.channel.platform, len(sending.rows))
+            chained = sending.delivery.plan == LanguagePlan.THREAD
+            platform_parts.append((sending, outgoing, sending.thread if chained else None))
+        for sending, outgoing, reply_to in platform_parts:
+            if self.inline or connection.in_atomic_block:
+                # Inside a caller's transaction (a test, a shell's atomic block) the rows are
+                # visible to this connection only, and connectors read some (a publication's
+                # images): one request at a time, in this thread.
+                self._call(sending.delivery.pk, sending.connector, sending.delivery, outgoing, reply_to)
+                continue
+            self.pool.submit(
+                self._call, sending.delivery.pk, sending.connector, sending.delivery, outgoing, reply_to
+            )
+
+    def _call(
+        self,
+        key: int,
+        connector: Connector,
+        delivery: Delivery,
+        part: parts.OutgoingPart,
+        reply_to: Thread | None,
+    ) -> None:
+        """In a pool thread: the platform call alone; its answer (or what it raised) goes back
+        to the sender's thread, which writes it."""
+        try:
+            answer: object = connector.publish(delivery, part, reply_to)
+        except BaseException as exc:  # noqa: BLE001 - every outcome goes back to the owner
+            answer = exc
+        finally:
+            # A connector that read the database (a publication's images) opened a connection
+            # in this pool thread: closed, so that no request waiting holds one.
+            if threading.current_thread() is not self.owner and any(
+                c.connection is not None for c in connections.all(initialized_only=True)
+            ):
+                freshness.close_connections()
+        self.answers.put((key, answer))
+
+    def wake(self) -> None:
+        """Make a `pump` waiting now return at once (thread-safe)."""
+        self.answers.put((WAKE, None))
+
+    def pump(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for answers, then write every answer in hand at once;
+        returns True when woken (`wake`) rather than by an answer or the time-out."""
+        items: list[tuple[object, object]] = []
+        try:
+            items.append(self.answers.get(timeout=max(timeout, 0)))
+        except queue.Empty:
+            return False
+        while True:
+            try:
+                items.append(self.answers.get_nowait())
+            except queue.Empty:
+                break
+        woken = any(key == WAKE for key, _answer in items)
+        self._handle([(key, answer) for key, answer in items if key != WAKE])
+        return woken
+
+    def _handle(self, items: list[tuple[object, object]]) -> None:
+        stored: list[tuple[_Sending, Published]] = []
+        death: BaseException | None = None
+        for key, answer in items:
+            sending = self.sending.get(key)  # type: ignore[call-overload]
+            if sending is None or sending.row is None:
+                continue
+            row = sending.row
+            if isinstance(answer, Published):
+                stored.append((sending, answer))
+                continue
+            sending.row = None
+            if isinstance(answer, ManualOnly):
+                DeliveryPart.objects.filter(pk=row.pk).update(claimed_at=None)
+                Delivery.objects.filter(pk=sending.delivery.pk).update(
+                    claimed_at=None, claimed_by="", attempts=F("attempts") - 1
+                )
+                self.given_back.add(sending.delivery.pk)
+                self._finished(sending, DeliveryStatus.PENDING)
+            elif isinstance(answer, OutcomeUnknown):
+                self._finished(sending, outcome_unknown(sending.delivery, sending.rows, row, answer))
+            elif isinstance(answer, SurelyFailed):
+                self._finished(
+                    sending, surely_failed(sending.delivery, sending.claimed_at, answer, sending.rows, row)
+                )
+            elif isinstance(answer, Exception):
+                logger.error(
+                    "Connector %s raised an unexpected error on delivery %s",
+                    sending.delivery.channel.connector,
+                    sending.delivery.pk,
+                    exc_info=answer,
+                )
+                self._finished(
+                    sending, outcome_unknown(sending.delivery, sending.rows, row, unexpected(answer))
+                )
+            else:
+                # Not an Exception (a KeyboardInterrupt, SystemExit, a test's simulated death):
+                # the process is stopping. What is stored stays stored; the rest expires.
+                death = death or answer  # type: ignore[assignment]
+        if stored:
+            answers: list[tuple[DeliveryPart, Published, bool]] = []
+            for sending, answer in stored:
+                assert sending.row is not None  # set while its request is in flight
+                answers.append((sending.row, answer, sending.row.number == sending.rows[-1].number))
+            store_published(answers)
+        if death is not None:
+            raise death
+        go_on: list[_Sending] = []
+        settle: set[int] = set()
+        for sending, answer in stored:
+            row = sending.row
+            assert row is not None
+            sending.row = None
+            row.status = DeliveryStatus.DELIVERED
+            sending.sent_now += 1
+            sending.first, sending.thread = _extend(sending.first, sending.thread, answer)
+            if row.number == sending.rows[-1].number:
+                self._finished(sending, DeliveryStatus.DELIVERED, settle=False)
+                settle.add(sending.delivery.publication_id)
+            else:
+                go_on.append(sending)
+        self.settle(settle)
+        if go_on:
+            self._send_next(go_on)
+
+    def _finished(self, sending: _Sending, outcome: str, *, settle: bool = True) -> None:
+        self.sending.pop(sending.delivery.pk, None)
+        self.outcomes[outcome] += 1
+        if settle and outcome == DeliveryStatus.DELIVERED:
+            self.settle({sending.delivery.publication_id})
+
+    def drain(self, limit: float) -> None:
+        """Wait (at most `limit` seconds) for the requests in flight, write their answers and
+        settle their publications."""
+        deadline = time.monotonic() + limit
+        while self.sending and time.monotonic() < deadline:
+            self.pump(min(1.0, deadline - time.monotonic()))
+            self.beat()
+        wait_for_futures(self._settling, timeout=max(deadline - time.monotonic(), 1.0))
+        done = [future for future in self._settling if future.done()]
+        self._settling = [future for future in self._settling if not future.done()]
+        for future in done:
+            stopped = future.exception()
+            if stopped is not None:
+                raise stopped  # not an Exception (those are logged there): the process stops
+
+    # -- settling --
+
+    def settle(self, publication_ids: set[int]) -> None:
+        """Settle these publications (those whose deliveries are all done). On PostgreSQL in a
+        thread of its own, on its one connection: settling (a history row a publication) is
+        the slowest write, and the answers coming in meanwhile need this thread. Inline on
+        SQLite (one writer) and inside a caller's transaction."""
+        if not publication_ids:
+            return
+        if self.inline or connection.in_atomic_block or connection.vendor != "postgresql":
+            settle_many(publication_ids)
+            return
+        if self._settler is None:
+            self._settler = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.kind}-settle")
+        self._settling = [future for future in self._settling if not future.done()]
+        self._settling.append(self._settler.submit(_settle_in_thread, set(publication_ids)))
+
+    def run_until_idle(self, deadline: float) -> None:
+        """Claim and send until nothing is due, claiming nothing after `deadline`
+        (time.monotonic()), then wait for what is in flight."""
+        while time.monotonic() < deadline:
+            claimed = self.claim()
+            if not self.sending:
+                if not claimed:
+                    return
+                continue
+            self.pump(1.0)
+            self.beat()
+        # Every request in flight ends within its connector's own time-out.
+        self.drain(limit=PARTS_BUDGET_SECONDS + 30)
+
+    def forget_given_back(self) -> None:
+        """A new pass: what was given back may be claimed again."""
+        self.given_back.clear()
+
+    def counted(self) -> dict[str, int]:
+        return {status: count for status, count in self.outcomes.items() if count}
+
+
+def deliver(delivery_id: int) -> str:
+    """Send one delivery if it is due and nobody else holds it, part after part from the
+    first not yet live; returns its status after ("skipped" when it could not be claimed)."""
+    sender = Sender("job", concurrency=1)
+    try:
+        if not sender.claim(only=[delivery_id]):
+            return "skipped"
+        sender.drain(limit=PARTS_BUDGET_SECONDS + 30)
+        if sender.sending:
+            return DeliveryStatus.PENDING
+        return Delivery.objects.values_list("status", flat=True).get(pk=delivery_id)
+    finally:
+        sender.close()
 
 
 def publish_due(deadline: float | None = None) -> dict[str, int]:
-    """The periodic job (every minute, the safety net): make due deliveries, expire dead
-    claims, settle finished publications, send what is due until the job's time budget is
-    spent (what is left waits for the next run)."""
+    """The periodic job (every minute, the safety net behind the dispatcher): prepare (make
+    due deliveries, expire dead claims, settle), then send what is due until the job's
+    time budget is spent (what is left waits for the next pass)."""
     if deadline is None:
         deadline = time.monotonic() + JOB_BUDGET_SECONDS
-    now = timezone.now()
-    workflow.hold_what_active_crises_cover()
-    workflow.miss_late_publications(now)
-    workflow.report_unknown_deliveries()
-    made = create_due_deliveries(now)
-    expired = expire_stale_claims(now)
-    sent: dict[str, int] = {"created": made, "expired_claims": expired, "settled": settle_finished()}
-    due = (
-        Delivery.objects.filter(status=DeliveryStatus.PENDING, claimed_at__isnull=True)
-        .filter(publication__in=Publication.objects.may_go_out(now))
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .exclude(channel__connector="manual")
-        .order_by("next_attempt_at", "pk")
-        .values_list("pk", flat=True)
-    )
-    sent.update(send(list(due), deadline))
+    sent = prepare_due(timezone.now())
+    sender = Sender("job")
+    try:
+        sender.run_until_idle(deadline)
+    finally:
+        sender.close()
+    sent.update(sender.counted())
     return sent
 
 
 def publish_publication(publication_id: int) -> dict[str, int]:
-    """The one-off job at a publication's exact time (tasks.schedule_publication).
-
-    Makes its deliveries if it is still approved, due and not held, then sends each
-    through the same claim as `publish_due`: run twice, or racing the minute job, it
-    sends nothing twice. Then it helps with whatever else is due, as the minute job
-    would (`helped`: how many of those it sent). Returns the outcomes counted.
-    """
-    deadline = time.monotonic() + JOB_BUDGET_SECONDS
-    workflow.hold_what_active_crises_cover()
-    sent: dict[str, int] = {"created": create_due_deliveries(publication_id=publication_id)}
-    own = list(
-        Delivery.objects.filter(publication_id=publication_id, status=DeliveryStatus.PENDING)
-        .filter(claimed_at__isnull=True)
-        .exclude(channel__connector="manual")
-        .values_list("pk", flat=True)
-    )
-    sent.update(send(own, deadline))
-    # Then the minute job's pass, in what is left of the budget. Publications due at the
-    # same instant each have a job, and a worker runs one job at a time: the first jobs
-    # send everything that is due, the later ones find it sent. Without this, 1,000
-    # publications due at once wait behind 1,000 jobs (bench/lateness.py).
-    helped = publish_due(deadline)
-    sent["helped"] = sum(helped.get(status, 0) for status in DeliveryStatus.values)
-    return sent
+    """Kept for the one-off jobs django-q2 may still hold from before the dispatcher (their
+    schedules are gone, migration 0014): the minute job's pass, nothing more."""
+    return publish_due()

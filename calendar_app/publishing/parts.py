@@ -8,7 +8,7 @@ person posting by hand sees exactly what an API connector would send.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -161,6 +161,89 @@ def freeze(delivery: Delivery) -> list[DeliveryPart]:
             pk=delivery.pk
         )
     return list(DeliveryPart.objects.filter(delivery=delivery).order_by("number"))
+
+
+def freeze_many(deliveries: Sequence[Delivery]) -> dict[int, list[DeliveryPart] | ApprovedAgain]:
+    """`freeze` for many claimed deliveries at once: {delivery id: its parts, or ApprovedAgain}.
+
+    The usual case (a first claim, or parts frozen from the revision still approved) takes a
+    fixed number of queries for the whole batch, not a handful per delivery: the stored parts
+    in one read, the approved revisions in one (calendar_app.audit's rule), the new parts in
+    one insert and the plans in one update per (plan, revision). A delivery whose publication
+    was approved again with another revision goes through `freeze` on its own (rare).
+    Reads each delivery's channel (select_related it, with the channel's post).
+    """
+    ids = [delivery.pk for delivery in deliveries]
+    stored: dict[int, list[DeliveryPart]] = {pk: [] for pk in ids}
+    for row in DeliveryPart.objects.filter(delivery_id__in=ids).order_by("delivery_id", "number"):
+        stored[row.delivery_id].append(row)
+    revisions = audit.approved_revisions({delivery.publication_id for delivery in deliveries})
+    frozen: dict[int, list[DeliveryPart] | ApprovedAgain] = {}
+    to_make: list[tuple[Delivery, list[sending.Part], int]] = []
+    for delivery in deliveries:
+        approved = revisions.get(delivery.publication_id)
+        rows = stored[delivery.pk]
+        again = approved is not None and delivery.revision is not None and delivery.revision != approved[0]
+        if rows and not again:
+            frozen[delivery.pk] = rows
+        elif rows:
+            try:
+                frozen[delivery.pk] = freeze(delivery)
+            except ApprovedAgain as exc:
+                frozen[delivery.pk] = exc
+        elif approved is None:
+            frozen[delivery.pk] = []
+        else:
+            planned = planned_parts(delivery.channel, _content_of(approved[1]))
+            if planned:
+                to_make.append((delivery, planned, approved[0]))
+            else:
+                frozen[delivery.pk] = []
+    if not to_make:
+        return frozen
+    plans: dict[tuple[str, int], list[int]] = {}
+    with transaction.atomic():
+        DeliveryPart.objects.bulk_create(
+            [
+                DeliveryPart(
+                    delivery=delivery,
+                    number=part.number,
+                    languages=",".join(part.languages),
+                    text=part.text,
+                    images=part.images,
+                    # Part 1 keeps the delivery's key (see _store).
+                    **({"idempotency_key": delivery.idempotency_key} if part.number == 1 else {}),
+                )
+                for delivery, planned, _number in to_make
+                for part in planned
+            ],
+            ignore_conflicts=True,
+        )
+        for delivery, _planned, number in to_make:
+            plans.setdefault((delivery.channel.language_plan, number), []).append(delivery.pk)
+        updated = 0
+        for (plan, number), pks in plans.items():
+            # Where no one else froze them meanwhile (a person recording by hand).
+            updated += Delivery.objects.filter(pk__in=pks, plan="").update(plan=plan, revision=number)
+    made = [delivery.pk for delivery, _planned, _number in to_make]
+    rows_made: dict[int, list[DeliveryPart]] = {pk: [] for pk in made}
+    for row in DeliveryPart.objects.filter(delivery_id__in=made).order_by("delivery_id", "number"):
+        rows_made[row.delivery_id].append(row)
+    if updated == len(made):
+        now_frozen: dict[int, tuple[str, int | None]] = {
+            delivery.pk: (delivery.channel.language_plan, number) for delivery, _p, number in to_make
+        }
+    else:  # some were frozen meanwhile by another hand: their plan is the one stored
+        now_frozen = {
+            pk: (plan, revision)
+            for pk, plan, revision in Delivery.objects.filter(pk__in=made).values_list(
+                "pk", "plan", "revision"
+            )
+        }
+    for delivery, _planned, _number in to_make:
+        delivery.plan, delivery.revision = now_frozen[delivery.pk]
+        frozen[delivery.pk] = rows_made[delivery.pk]
+    return frozen
 
 
 def _approved_again(delivery: Delivery, revision: PublicationRevision | None) -> bool:

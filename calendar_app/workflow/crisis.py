@@ -589,7 +589,7 @@ def break_glass(
         )
         _crisis_event(crisis, actor, "break_glass", publication=publication, comment=reason[:MAX_COMMENT])
         notifications.notify_crisis("break_glass", crisis, actor, publication=publication, comment=reason)
-        tasks.schedule_publication(publication)
+        tasks.wake_dispatcher()
     return publication
 
 

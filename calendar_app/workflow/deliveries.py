@@ -9,12 +9,12 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from calendar_app import notifications, permissions
+from calendar_app import notifications, permissions, tasks
 from calendar_app.models import (
     Delivery,
     DeliveryPart,
@@ -180,6 +180,7 @@ def retry_delivery(actor: User, delivery: Delivery) -> Delivery:
             # Names the delivery: the unknown-delivery sweep reports it again if it turns unknown again.
             data={"delivery": delivery.pk, "channel": delivery.channel_id},
         )
+        tasks.wake_dispatcher()
     return delivery
 
 
@@ -201,6 +202,7 @@ def continue_delivery(actor: User, delivery: Delivery, url: str) -> Delivery:
     # Read before the transaction: no database lock is held while a platform is asked.
     published = _published_at(delivery, url)
     with action_transaction():
+        tasks.wake_dispatcher()  # on commit: the parts after it go at once
         return _continue_delivery(actor, delivery, checked, published)
 
 
@@ -438,8 +440,23 @@ def report_unknown_deliveries() -> int:
     more, is reported again. Returns how many were reported.
     """
     reported = 0
-    unknown = Delivery.objects.filter(status=DeliveryStatus.UNKNOWN).select_related(
-        "publication__post", "channel"
+    # The dispatcher runs this every second: one query finds the unknown deliveries whose
+    # last word in the history is not already "delivery_unknown", so a pass with nothing
+    # new to report costs that one query, however many unknown deliveries wait for a person.
+    last_word = (
+        PublicationEvent.objects.filter(
+            publication_id=OuterRef("publication_id"),
+            verb__in=["delivery_unknown", "delivery_retried", "delivery_continued"],
+            data__delivery=OuterRef("pk"),
+        )
+        .order_by("-pk")
+        .values("verb")[:1]
+    )
+    unknown = (
+        Delivery.objects.filter(status=DeliveryStatus.UNKNOWN)
+        .annotate(last_word=Subquery(last_word))
+        .filter(Q(last_word__isnull=True) | ~Q(last_word="delivery_unknown"))
+        .select_related("publication__post", "channel")
     )
     for delivery in unknown.order_by("pk"):
         with transaction.atomic():

@@ -180,7 +180,7 @@ def _decide(
             "approved" if action == "approve" else "changes_requested", publication, actor, comment
         )
         if action == "approve":
-            tasks.schedule_publication(publication)
+            tasks.wake_dispatcher()
     return publication
 
 
@@ -513,7 +513,7 @@ def retry(actor: User, publication: Publication) -> Publication:
             error="",
         )
         hold_if_in_crisis(actor, publication)
-        tasks.schedule_publication(publication)
+        tasks.wake_dispatcher()
     return publication
 
 
