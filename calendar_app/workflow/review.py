@@ -418,8 +418,8 @@ def _record_broadcast_decision(
                 hold_if_in_crisis(actor, p)
     for p in decided:
         notifications.notify("approved" if decision == "approve" else "changes_requested", p, actor, comment)
-        if decision == "approve":
-            tasks.schedule_publication(p)
+    if decision == "approve" and decided:
+        tasks.wake_dispatcher()
 
 
 def _fast_track_all(actor: User, advisories: list[Publication]) -> None:
@@ -571,5 +571,5 @@ def reschedule_missed(
             notifications.notify("submitted", publication, actor)
         else:
             hold_if_in_crisis(actor, publication)
-            tasks.schedule_publication(publication)
+            tasks.wake_dispatcher()
     return publication
