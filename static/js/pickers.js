@@ -1,0 +1,39 @@
+/* Pickers: a multiple select marked data-picker becomes a searchable list (Tom Select, vendored
+   in static/vendor/tom-select-2.6.2/). Without JavaScript, or when Tom Select did not load, it
+   stays the plain multiple select the server rendered, which submits the same values.
+   Every text shown comes from the select's data attributes, translated by the server. */
+(function () {
+  "use strict";
+
+  function message(text, className) {
+    var element = document.createElement("div");
+    element.className = className;
+    element.textContent = text;
+    return element;
+  }
+
+  function enhance(select) {
+    if (select.tomselect || typeof window.TomSelect !== "function") { return; }
+    var data = select.dataset;
+    // eslint-disable-next-line no-new
+    new window.TomSelect(select, {
+      plugins: { remove_button: { title: data.removeLabel || "", label: "×" } },
+      placeholder: data.placeholder || "",
+      hidePlaceholder: false,
+      maxOptions: null,
+      // Keep the list open to pick several in a row; Escape or Tab closes it.
+      closeAfterSelect: false,
+      render: {
+        no_results: function () { return message(data.noResults || "", "no-results"); }
+      }
+    });
+  }
+
+  function enhanceAll(root) {
+    root.querySelectorAll("select[data-picker]").forEach(enhance);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { enhanceAll(document); });
+  // A form swapped in by HTMX gets its pickers too.
+  document.addEventListener("htmx:afterSettle", function (event) { enhanceAll(event.target); });
+})();
