@@ -37,6 +37,11 @@ class PickerSelectMultiple(QuickSelectMultiple):
         )
 
 
+def posts_picker() -> PickerSelectMultiple:
+    """Posts found by typing part of their name."""
+    return PickerSelectMultiple(placeholder=_("Type a post’s name"))
+
+
 def country_name_choices(codes: set[str] | None = None) -> list[tuple[str, str]]:
     """(code, name) of every country (or of `codes`), named and sorted in the active language."""
     return [(code, str(name)) for code, name in countries if codes is None or code in codes]
@@ -51,6 +56,19 @@ class CountryMultipleChoiceField(forms.MultipleChoiceField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("widget", PickerSelectMultiple(placeholder=_("Type a country’s name")))
         super().__init__(choices=country_name_choices, **kwargs)
+
+    def validate(self, value: Any) -> None:
+        # Every unknown code named at once, rather than the first "not one of the choices".
+        if self.required and not value:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+        known = dict(countries)
+        unknown = [code for code in value if code not in known]
+        if unknown:
+            raise forms.ValidationError(
+                _("Unknown country code: %(codes)s."),
+                params={"codes": ", ".join(unknown)},
+                code="unknown_country",
+            )
 
     def to_python(self, value: Any) -> list[str]:
         values = super().to_python(value)

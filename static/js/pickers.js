@@ -19,10 +19,17 @@
     new window.TomSelect(select, {
       plugins: { remove_button: { title: data.removeLabel || "", label: "×" } },
       placeholder: data.placeholder || "",
-      hidePlaceholder: false,
+      hidePlaceholder: true,
       maxOptions: null,
+      // Filter as each letter is typed: Enter right after typing picks what the list now shows.
+      refreshThrottle: 0,
       // Keep the list open to pick several in a row; Escape or Tab closes it.
       closeAfterSelect: false,
+      // After a pick, an empty search: the next letters look for the next one.
+      onItemAdd: function () {
+        this.setTextboxValue("");
+        this.refreshOptions(false);
+      },
       render: {
         no_results: function () { return message(data.noResults || "", "no-results"); }
       }
