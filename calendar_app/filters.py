@@ -68,7 +68,13 @@ def language_choices(spoken: Iterable[str] | None = None) -> list[tuple[str, str
     """The content languages: the network's (nl, fr, de, en) and every post's host and publishing
     languages, named in the user's language ("Turkish", "Turks", "turc")."""
     codes = set(NETWORK_LANGUAGES) | set(_posts_geography()[1] if spoken is None else spoken)
-    return sorted(((code, language_name(code)) for code in codes), key=lambda choice: _sort_key(choice[1]))
+    # Django's names start in lower or upper case by language ("néerlandais", "Turc"): one way in a list.
+    named = [(code, _capitalised(language_name(code))) for code in codes]
+    return sorted(named, key=lambda choice: _sort_key(choice[1]))
+
+
+def _capitalised(name: str) -> str:
+    return name[:1].upper() + name[1:]
 
 
 class LanguageField(ChoiceField):
@@ -263,7 +269,8 @@ def drop_unknown_values(
         good = []
         for value in kept[name]:
             try:
-                field_.clean([value] if isinstance(field_, forms.MultipleChoiceField) else value)
+                several = isinstance(field_, forms.MultipleChoiceField | forms.ModelMultipleChoiceField)
+                field_.clean([value] if several else value)
             except forms.ValidationError:
                 dropped.setdefault(name, []).append(value)
             else:

@@ -71,7 +71,7 @@ class CountryMultipleChoiceField(forms.MultipleChoiceField):
             )
 
     def to_python(self, value: Any) -> list[str]:
-        values = super().to_python(value)
+        values = super().to_python([value] if isinstance(value, str) else value)
         codes = [code.strip().upper() for item in values for code in item.replace(";", ",").split(",")]
         return list(dict.fromkeys(code for code in codes if code))
 
