@@ -15,8 +15,7 @@
   function enhance(select) {
     if (select.tomselect || typeof window.TomSelect !== "function") { return; }
     var data = select.dataset;
-    // eslint-disable-next-line no-new
-    new window.TomSelect(select, {
+    var picker = new window.TomSelect(select, {
       plugins: { remove_button: { title: data.removeLabel || "", label: "×" } },
       placeholder: data.placeholder || "",
       hidePlaceholder: true,
@@ -34,6 +33,10 @@
         no_results: function () { return message(data.noResults || "", "no-results"); }
       }
     });
+    // The select now only carries the values: its label names the picker's search box
+    // (Tom Select points the label there), so assistive technology meets one control, not two.
+    select.setAttribute("aria-hidden", "true");
+    return picker;
   }
 
   function enhanceAll(root) {
