@@ -285,8 +285,9 @@ def test_browsing_with_the_same_filters_writes_nothing(client, reviewer, world):
         ({"status": ["flying"], "country": ["JP"]}, "status", {"country": ["JP"]}),
         ({"language": ["xx"]}, "language", None),
         ({"campaign": ["999999"], "kind": ["regular"]}, "campaign", {"kind": ["regular"]}),
+        ({"post": "be-emb-gone", "region": [["europe"]], "kind": 7}, "post", None),
     ],
-    ids=["deleted-post", "unknown-status", "unknown-language", "deleted-campaign"],
+    ids=["deleted-post", "unknown-status", "unknown-language", "deleted-campaign", "malformed"],
 )
 def test_a_saved_value_that_no_longer_exists_is_dropped_with_a_message_next_to_its_control(
     client, reviewer, world, stored, control, left

@@ -84,14 +84,26 @@ def filterset_for(
 
 def saved_filters(user: User, page: FilteredPage) -> dict[str, list[str]]:
     """The user's last filters on the page ({} when none); no query while no one saved any since."""
-    return freshness.remembered(
-        "saved-filters",
-        reads=[SavedFilter],
-        shape=(user.pk, str(page)),
-        compute=lambda: (
-            SavedFilter.objects.filter(user=user, page=page).values_list("query", flat=True).first() or {}
-        ),
-    )
+
+    def read() -> dict[str, list[str]]:
+        stored = SavedFilter.objects.filter(user=user, page=page).values_list("query", flat=True).first()
+        return _as_lists(stored)
+
+    shape = (user.pk, str(page))
+    return freshness.remembered("saved-filters", reads=[SavedFilter], shape=shape, compute=read)
+
+
+def _as_lists(stored: object) -> dict[str, list[str]]:
+    """{name: [value, ...]} of what the column holds, whatever an admin or an old version put there."""
+    if not isinstance(stored, dict):
+        return {}
+    lists = {}
+    for name, values in stored.items():
+        items = [values] if isinstance(values, str | int) else values if isinstance(values, list) else []
+        kept = [str(item) for item in items if isinstance(item, str | int) and str(item).strip()]
+        if kept:
+            lists[str(name)] = kept
+    return lists
 
 
 def remember_filters(
