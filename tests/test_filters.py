@@ -297,7 +297,7 @@ def test_a_saved_value_that_no_longer_exists_is_dropped_with_a_message_next_to_i
     response = calendar(client)
     assert response.status_code == 200
     note = re.search(rf'<p class="filter-note" id="id_{control}_note">(.*?)</p>', text(response), re.S)
-    assert note and "No longer available, left out of your saved filters:" in note.group(1)
+    assert note and "of your saved filters here no longer exist" in note.group(1)
     assert re.search(rf'<select name="{control}"[^>]*aria-describedby="id_{control}_note"', text(response))
     # The panel opens on the message; what is left is applied and saved without the bad value.
     assert '<details class="filter-panel" open>' in response.content.decode()
@@ -313,7 +313,7 @@ def test_a_deleted_post_in_a_saved_filter_is_named_in_the_message(client, review
     client.force_login(reviewer)
     response = client.get(reverse("approvals"))
     assert response.status_code == 200
-    assert "No longer available, left out of your saved filters: be-emb-tokyo." in text(response)
+    assert "One choice of your saved filters here no longer exists: it was left out." in text(response)
     assert saved(reviewer, FilteredPage.APPROVALS) == {"post": ["be-cg-istanbul"]}
 
 

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from django.db.models import QuerySet
 from django.http import HttpRequest, QueryDict
-from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from calendar_app.filters import (
     FilterBar,
@@ -61,13 +61,7 @@ def filterset_for(
                 remember_filters(request.user, page, kept, saved=saved)
                 _show(request, _with(_without(request.GET, names), kept))
                 filterset = filterset_class(request.GET, queryset=queryset)
-                bar.notes = {
-                    name: [
-                        _("No longer available, left out of your saved filters: %(values)s.")
-                        % {"values": ", ".join(values)}
-                    ]
-                    for name, values in dropped.items()
-                }
+                bar.notes = {name: [dropped_note(len(values))] for name, values in dropped.items()}
             bar.from_saved = names_a_filter(request.GET, names)
     if filterset is None:
         filterset = filterset_class(request.GET, queryset=queryset)
@@ -80,6 +74,16 @@ def filterset_for(
     bar.clear_url = f"{request.path}?{kept_params.urlencode()}"
     filterset.bar = bar  # type: ignore[attr-defined]
     return filterset
+
+
+def dropped_note(count: int) -> str:
+    """What the control says of the values its saved filter lost (by number: a deleted post's
+    name is gone with it, and a code means nothing to the reader)."""
+    return ngettext(
+        "One choice of your saved filters here no longer exists: it was left out.",
+        "%(count)s choices of your saved filters here no longer exist: they were left out.",
+        count,
+    ) % {"count": count}
 
 
 def saved_filters(user: User, page: FilteredPage) -> dict[str, list[str]]:
