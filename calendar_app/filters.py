@@ -313,6 +313,7 @@ def chips_of(filterset: QuickFilterSet, query: QueryDict, path: str) -> list[Chi
     A filter whose last value is taken off stays in the link, empty ("post="): the page must
     not bring the saved filters back when someone has just removed them."""
     form = filterset.form
+    form.is_valid()  # cleaned, whatever the caller asked before
     cleaned = getattr(form, "cleaned_data", {})
     chips = []
     base = query.copy()

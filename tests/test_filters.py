@@ -302,6 +302,8 @@ def test_a_saved_value_that_no_longer_exists_is_dropped_with_a_message_next_to_i
     # The panel opens on the message; what is left is applied and saved without the bad value.
     assert '<details class="filter-panel" open>' in response.content.decode()
     assert saved(reviewer) == left
+    # What is left is a chip each, as if it had been in the address.
+    assert len(chips(response)) == sum(len(values) for values in (left or {}).values())
 
 
 def test_a_deleted_post_in_a_saved_filter_is_named_in_the_message(client, reviewer, world, tokyo):
