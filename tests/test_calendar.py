@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from calendar_app import demo, permissions
 from calendar_app.calendar import CELL_LIMIT
-from calendar_app.models import Publication, PublicationStatus
+from calendar_app.models import FilteredPage, Publication, PublicationStatus, SavedFilter
 from diplomacy.models import Role
 from tests.calendar_factories import make_campaign, make_proposal, make_publication
 from tests.factories import make_channel, make_post, make_user
@@ -477,7 +477,7 @@ def test_a_filter_on_a_platform_lists_a_publication_on_two_such_channels_once(cl
         ("post", "nope", "Select a valid choice"),
         ("status", "flying", "Select a valid choice"),
         ("region", "mars", "Select a valid choice"),
-        ("language", "english", "at most 2 characters"),
+        ("language", "english", "Select a valid choice"),
         ("campaign", "999999", "Select a valid choice"),
         ("partner", "nobody", "Select a valid choice"),
         ("country", "ZZ", "Select a valid choice"),
@@ -575,11 +575,20 @@ VIEWS_TO_BUDGET = {
 def test_each_view_runs_the_same_queries_with_few_and_with_many_publications(client, persona, demo_network):
     client.force_login(persona)
     page(client)  # warm the session
-    small = {name: captured(client, params)[1] for name, params in VIEWS_TO_BUDGET.items()}
+
+    def first_visit(params: dict) -> tuple:
+        # Each view as if opened for the first time: not with the filters the one before saved.
+        # (Deleting them writes the table in the test's transaction, where the saved filters
+        # are then read, not cached: written in both rounds, for the same queries.)
+        SavedFilter.objects.update_or_create(user=persona, page=FilteredPage.CALENDAR, defaults={"query": {}})
+        SavedFilter.objects.all().delete()
+        return captured(client, params)
+
+    small = {name: first_visit(params)[1] for name, params in VIEWS_TO_BUDGET.items()}
     assert demo.create_publications(570, today=DAY, seed=2) == 570
     assert Publication.objects.count() == 601
     for name, params in VIEWS_TO_BUDGET.items():
-        response, big = captured(client, params)
+        response, big = first_visit(params)
         assert len(big) == len(small[name]), f"{name}: {same_queries(small[name], big)}"
         assert response.context["items"], name
 

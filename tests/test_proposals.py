@@ -911,7 +911,7 @@ def test_the_decision_form_starts_from_what_the_partner_asked_for(client, fit, r
 
     form = response.context["accept_form"]
     assert form.initial["target"] == "countries"
-    assert form.initial["target_countries"] == "TR, DE"
+    assert form.initial["target_countries"] == ["TR", "DE"]
     assert "Decline" in response.content.decode()
 
 

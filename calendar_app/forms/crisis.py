@@ -15,6 +15,7 @@ from django.utils.translation import ngettext
 from calendar_app import guidelines, translation
 from calendar_app.forms.proposals import TargetFieldsMixin
 from calendar_app.forms.translation import TranslationHelpMixin
+from calendar_app.forms.widgets import CountryMultipleChoiceField, posts_picker
 from calendar_app.models import (
     NETWORK_LANGUAGES,
     CrisisTemplate,
@@ -95,13 +96,9 @@ class DeclareCrisisForm(TargetFieldsMixin, forms.Form):
     target = forms.ChoiceField(
         label=_("Where?"), choices=ProposalTarget.choices, widget=forms.RadioSelect, initial="countries"
     )
-    target_countries = forms.CharField(
-        label=_("Countries"),
-        required=False,
-        help_text=_("Two-letter codes separated by commas, e.g. TR, DE."),
-    )
+    target_countries = CountryMultipleChoiceField(label=_("Countries"), required=False)
     target_posts = forms.ModelMultipleChoiceField(
-        label=_("Posts"), queryset=Post.objects.none(), required=False
+        label=_("Posts"), queryset=Post.objects.none(), required=False, widget=posts_picker()
     )
 
     def __init__(

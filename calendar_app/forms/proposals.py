@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from calendar_app import images
+from calendar_app.forms.widgets import CountryMultipleChoiceField, posts_picker
 from calendar_app.models import Asset, Campaign, Proposal, ProposalTarget, language_name
 from calendar_app.workflow import ProposalContent
 from diplomacy.models import Partner, Post
@@ -45,12 +46,8 @@ class TargetFieldsMixin:
     def clean_targets(self: _FormWithErrors, cleaned: dict[str, Any]) -> None:
         target = cleaned.get("target")
         if target == ProposalTarget.COUNTRIES:
-            raw = cleaned.get("target_countries") or ""
-            try:
-                cleaned["target_countries"] = clean_country_codes(raw)
-            except forms.ValidationError as exc:
-                self.add_error("target_countries", exc)
-                return
+            if "target_countries" not in cleaned:
+                return  # refused by its field, which said why
             if not cleaned["target_countries"]:
                 self.add_error("target_countries", _("Name at least one country."))
             elif len(",".join(cleaned["target_countries"])) > 500:
@@ -79,13 +76,9 @@ class ProposalForm(TargetFieldsMixin, forms.Form):
     target = forms.ChoiceField(
         label=_("For whom?"), choices=ProposalTarget.choices, widget=forms.RadioSelect, initial="network"
     )
-    target_countries = forms.CharField(
-        label=_("Countries"),
-        required=False,
-        help_text=_("Two-letter codes separated by commas, e.g. TR, DE."),
-    )
+    target_countries = CountryMultipleChoiceField(label=_("Countries"), required=False)
     target_posts = forms.ModelMultipleChoiceField(
-        label=_("Posts"), queryset=Post.objects.none(), required=False
+        label=_("Posts"), queryset=Post.objects.none(), required=False, widget=posts_picker()
     )
     window_starts_on = forms.DateField(
         label=_("Suggested from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
@@ -153,7 +146,7 @@ class ProposalForm(TargetFieldsMixin, forms.Form):
                     "title": proposal.title,
                     "summary": proposal.summary,
                     "target": proposal.target,
-                    "target_countries": ", ".join(proposal.target_country_list),
+                    "target_countries": proposal.target_country_list,
                     "target_posts": list(proposal.target_posts.all()),
                     "window_starts_on": proposal.window_starts_on,
                     "window_ends_on": proposal.window_ends_on,
@@ -244,13 +237,9 @@ class AcceptProposalForm(TargetFieldsMixin, forms.Form):
     target = forms.ChoiceField(
         label=_("Offer it to"), choices=ProposalTarget.choices, widget=forms.RadioSelect
     )
-    target_countries = forms.CharField(
-        label=_("Countries"),
-        required=False,
-        help_text=_("Two-letter codes separated by commas, e.g. TR, DE."),
-    )
+    target_countries = CountryMultipleChoiceField(label=_("Countries"), required=False)
     target_posts = forms.ModelMultipleChoiceField(
-        label=_("Posts"), queryset=Post.objects.none(), required=False
+        label=_("Posts"), queryset=Post.objects.none(), required=False, widget=posts_picker()
     )
     campaign = forms.ModelChoiceField(label=_("Campaign"), queryset=Campaign.objects.none(), required=False)
 
@@ -259,7 +248,7 @@ class AcceptProposalForm(TargetFieldsMixin, forms.Form):
             "initial",
             {
                 "target": proposal.target,
-                "target_countries": ", ".join(proposal.target_country_list),
+                "target_countries": proposal.target_country_list,
                 "target_posts": list(proposal.target_posts.all()),
                 "campaign": proposal.campaign_id,
             },

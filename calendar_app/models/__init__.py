@@ -3,7 +3,8 @@
 statuses (every choice list), assets (images), campaigns, proposals, crisis, broadcasts (a
 group of publications written once and reviewed as one), publications
 (Publication, Variant, history), review (revisions, decisions, comments), guidelines (and
-priority countries), notifications (bell, email preference, ICS feed), deliveries; text
+priority countries), notifications (bell, email preference, ICS feed), deliveries, saved
+filters (a user's last filters on a page); text
 holds the language and number helpers forms and messages share.
 """
 
@@ -34,6 +35,7 @@ from calendar_app.models.publications import (
     instant_for,
 )
 from calendar_app.models.review import Comment, PublicationRevision, Review
+from calendar_app.models.saved_filters import FilteredPage, SavedFilter
 from calendar_app.models.statuses import (
     CLOSED_STATUSES,
     NETWORK_VISIBLE_STATUSES,
@@ -69,6 +71,7 @@ __all__ = [
     "DeliveryPart",
     "SenderHeartbeat",
     "DeliveryStatus",
+    "FilteredPage",
     "Guideline",
     "GuidelineVersion",
     "Notification",
@@ -89,6 +92,7 @@ __all__ = [
     "PublicationStatus",
     "Review",
     "ReviewDecision",
+    "SavedFilter",
     "Variant",
     "aimed_at",
     "asset_path",

@@ -29,6 +29,7 @@ from calendar_app.models import (
     CalendarFeed,
     Campaign,
     Delivery,
+    FilteredPage,
     Proposal,
     Publication,
     PublicationQuerySet,
@@ -36,6 +37,7 @@ from calendar_app.models import (
 )
 from calendar_app.params import BadParameter, CalendarParams
 from calendar_app.timezones import BRUSSELS
+from calendar_app.views.filtering import filterset_for
 from diplomacy import freshness, roles
 from diplomacy.http import AuthenticatedHttpRequest
 from diplomacy.models import Channel, Membership, Partner, Post, User
@@ -88,7 +90,8 @@ def calendar_page(request: AuthenticatedHttpRequest) -> HttpResponse | Streaming
         params = CalendarParams.from_query(request.GET)
     except BadParameter as exc:
         return render(request, "calendar_app/bad_request.html", {"message": str(exc)}, status=400)
-    filterset = PublicationFilter(request.GET, queryset=Publication.objects.visible_to(request.user))
+    visible = Publication.objects.visible_to(request.user)
+    filterset = filterset_for(request, FilteredPage.CALENDAR, PublicationFilter, visible)
     if not filterset.is_valid():
         context = {
             "filter": filterset,

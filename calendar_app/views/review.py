@@ -42,6 +42,7 @@ from calendar_app.models import (
     Broadcast,
     Campaign,
     Crisis,
+    FilteredPage,
     Proposal,
     Publication,
     PublicationKind,
@@ -52,6 +53,7 @@ from calendar_app.models import (
     is_whole_number,
 )
 from calendar_app.timezones import check_local_time
+from calendar_app.views.filtering import filterset_for
 from calendar_app.views.publications import (
     _get_publication_for_user,
     channels_shown,
@@ -221,12 +223,16 @@ def _alt_texts_for_check(request: HttpRequest, data: dict[str, Any]) -> list[dic
 class ApprovalFilter(PublicationFilter):
     WAITING = [("1", gettext_lazy("more than a day")), ("3", gettext_lazy("more than three days"))]
     waiting = django_filters.ChoiceFilter(
-        label=gettext_lazy("Waiting"), choices=WAITING, method="filter_waiting"
+        label=gettext_lazy("Waiting"),
+        choices=WAITING,
+        method="filter_waiting",
+        empty_label=gettext_lazy("Any time"),
     )
     warnings = django_filters.ChoiceFilter(
         label=gettext_lazy("Has warnings"),
         choices=[("true", gettext_lazy("Yes")), ("false", gettext_lazy("No"))],
         method="filter_warnings",
+        empty_label=gettext_lazy("With or without"),
     )
 
     class Meta(PublicationFilter.Meta):
@@ -306,7 +312,7 @@ def approvals(request: AuthenticatedHttpRequest) -> HttpResponse:
         raise PermissionDenied
     now = timezone.now()
     base = approval_queryset()
-    filterset = ApprovalFilter(request.GET, queryset=base)
+    filterset = filterset_for(request, FilteredPage.APPROVALS, ApprovalFilter, base)
     if not filterset.is_valid():
         return render(
             request, "calendar_app/approvals.html", {"filter": filterset, "expired_list": False}, status=400
