@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("calendar_app", "0014_broadcasts"),
+        ("calendar_app", "0016_remove_one_off_publication_jobs"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
