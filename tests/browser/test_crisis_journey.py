@@ -241,7 +241,7 @@ def test_a_crisis_holds_publications_fast_tracks_advisories_and_lists_what_was_m
     # The two advisories are one item, first; the regular publication follows.
     expect(queue).to_have_count(2)
     group = queue.nth(0)
-    expect(group.get_by_role("heading", level=3)).to_have_text(f"Advisory “{ADVISORY}”, 2 posts")
+    expect(group.get_by_role("heading", level=2)).to_have_text(f"Advisory “{ADVISORY}”, 2 posts")
     expect(group).to_contain_text("crisis advisory")
     expect(group.locator('p[lang="fr"]')).to_have_text(TEXTS["fr"])
     expect(queue.nth(1)).to_have_id(f"approval-{regular.pk}")
