@@ -33,6 +33,7 @@ from calendar_app.models import (
     is_whole_number,
 )
 from calendar_app.models.publications import has_unknown_delivery
+from calendar_app.models.text import NETWORK_LANGUAGES
 from calendar_app.views import translation as translation_views
 from calendar_app.views.publications import safe_next
 from diplomacy import geography, roles
@@ -370,6 +371,15 @@ def _advisory_setup(crisis: Crisis, posts: Iterable[Post] | None = None) -> tupl
     return platforms, languages
 
 
+def _language_groups(form: AdvisoryForm) -> dict[str, Any]:
+    """The network's languages are shown; the affected posts' host languages are counted to
+    be folded (a crisis over a region brings two dozen of them)."""
+    return {
+        "network_languages": NETWORK_LANGUAGES,
+        "host_language_count": sum(1 for code in form.languages if code not in NETWORK_LANGUAGES),
+    }
+
+
 def _template_from(request: HttpRequest) -> CrisisTemplate | None:
     raw = request.GET.get("template", "")
     return (
@@ -446,6 +456,7 @@ def advisory_compose(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
         "templates": CrisisTemplate.objects.all(),
         "template": template,
         "mode": "broadcast",
+        **_language_groups(form),
         "reach": reach_summary(reach),
         "unreached": len(posts) - len(reach),
         "active_days": ACTIVE_WITHIN.days,
@@ -507,6 +518,7 @@ def break_glass(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         "form": form,
         "templates": CrisisTemplate.objects.all(),
         "mode": "break_glass",
+        **_language_groups(form),
     }
     return render(request, "calendar_app/advisory_form.html", context, status=status)
 

@@ -183,7 +183,9 @@ def test_a_crisis_holds_publications_fast_tracks_advisories_and_lists_what_was_m
     held = page.locator("section:has(#held-heading)")
     expect(held.get_by_role("heading")).to_have_text("Held publications (2)")
     expect(held.locator("tbody tr")).to_have_count(2)
-    expect(page.locator("dl.crisis-scope")).to_contain_text(f"2: {ISTANBUL_NAME}, {ANKARA_NAME}")
+    # Summarised by region and country; the names are folded, grouped by country.
+    expect(page.locator("dl.crisis-scope")).to_contain_text("2 posts in 1 country")
+    expect(page.locator("dl.crisis-scope")).to_contain_text(f"Türkiye (2): {ISTANBUL_NAME}; {ANKARA_NAME}")
     assert set(crisis.held_publications.values_list("pk", flat=True)) == {open_day.pk, tulips.pk}
 
     # --- The Istanbul editor sees them held on the calendar, under the banner -----------------------
@@ -280,6 +282,9 @@ def test_a_crisis_holds_publications_fast_tracks_advisories_and_lists_what_was_m
         advisory.refresh_from_db()
         assert advisory.status == "published"
     central.goto(f"/crisis/{crisis.pk}/")
+    # Is it out? said first; each post's row is one click away.
+    expect(page.locator(".outcome-counts")).to_contain_text("2 delivered")
+    page.get_by_text("Each post's advisory (2)").click()
     rows = page.locator("section:has(#advisories-heading) tbody tr")
     for n in range(2):
         expect(rows.nth(n)).to_contain_text("Published")
