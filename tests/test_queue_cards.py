@@ -14,8 +14,9 @@ from django.utils import translation
 from calendar_app import workflow
 from calendar_app.models import PublicationRevision, PublicationStatus, Variant
 from calendar_app.views.review import checks_summary, texts_for_reader, zone_place
+from diplomacy.models import Role
 from tests.calendar_factories import make_publication
-from tests.factories import make_channel
+from tests.factories import make_channel, make_post, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -232,3 +233,22 @@ def test_approving_with_a_comment_goes_through_the_workflow(client, reviewer, is
     assert response.status_code == 302
     publication.refresh_from_db()
     assert publication.status == PublicationStatus.APPROVED
+
+
+def test_a_posts_local_time_is_named_after_its_city_not_its_zones(client, reviewer):
+    pristina = make_post(
+        code="be-off-pristina",
+        name="Office of Belgium in Pristina",
+        city="Pristina",
+        country="XK",
+        timezone="Europe/Belgrade",
+        host_languages="sq",
+        publishing_languages="nl,fr,en",
+    )
+    author = make_user(role=Role.POST_EDITOR, post=pristina)
+    publication = waiting(pristina, author, day=date(2027, 1, 12), at=time(13, 0))
+    client.force_login(reviewer)
+    html = re.sub(r"\s+", " ", card(client.get(reverse("approvals")).content.decode(), publication.pk))
+    assert "Tue 12 Jan 13:00</time> Pristina" in html
+    assert "Belgrade" not in html
+    assert "/ 13:00 Brussels" in html

@@ -149,7 +149,11 @@ def _item_context(request: HttpRequest, publication: Publication) -> dict[str, o
         "text": text,
         "other_texts": other_texts,
         "check_summary": checks_summary(revision.checks if revision else []),
-        "zone": zone_place(publication.timezone),
+        # "13:00 Pristina" reads better than the zone's own city (Belgrade) for a post's
+        # local time; a publication kept in another zone is named by that zone.
+        "zone": publication.post.city
+        if publication.timezone == publication.post.timezone
+        else zone_place(publication.timezone),
         "in_brussels": publication.timezone == BRUSSELS,
         "platforms": sorted({channel.get_platform_display() for channel in publication.channels.all()}),
     }
