@@ -142,8 +142,9 @@ def test_the_reviewer_works_the_queue_by_keyboard(visitor, reviewer, queue):
     page.keyboard.press("r")
     page.keyboard.press("Escape")
     assert focused_id(page) == item_id(third)
-    page.locator(f"#{item_id(third)} button", has_text="Request changes").click()
-    expect(status).to_contain_text("comment")
+    with page.expect_response(lambda response: response.url.endswith("/request_changes/")):
+        page.locator(f"#{item_id(third)} button", has_text="Request changes").click()
+    expect(status).to_have_text("Say what to change: a comment is required.")
     assert focused_id(page) == item_id(third)
     third.refresh_from_db()
     assert third.status == PublicationStatus.IN_REVIEW
