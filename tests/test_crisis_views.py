@@ -873,7 +873,7 @@ def test_advisories_are_at_the_top_of_the_approval_queue_whatever_their_time(
     client.force_login(second_reviewer)
     page = client.get(reverse("approvals")).content.decode()
     # The advisory's two posts are one item: its group.
-    titles = re.findall(r"<h3[^>]*>(?:<a [^>]+>)?([^<]+)(?:</a>)?</h3>", page)
+    titles = re.findall(r"<h2[^>]*>(?:<a [^>]+>)?([^<]+)(?:</a>)?</h2>", page)
     assert titles == ["Advisory “Stay indoors”, 2 posts", "Earlier regular publication"]
 
 

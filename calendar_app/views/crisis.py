@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,7 +13,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from calendar_app import notifications, permissions, workflow
@@ -30,9 +32,11 @@ from calendar_app.models import (
     PublicationStatus,
     is_whole_number,
 )
+from calendar_app.models.publications import has_unknown_delivery
+from calendar_app.models.text import NETWORK_LANGUAGES
 from calendar_app.views import translation as translation_views
 from calendar_app.views.publications import safe_next
-from diplomacy import roles
+from diplomacy import geography, roles
 from diplomacy.http import AuthenticatedHttpRequest
 from diplomacy.models import Channel, Post, User
 
@@ -90,8 +94,10 @@ def crisis_list(
     )
     central = roles.is_central(user)
     preference = NotificationPreference.objects.filter(user=user).first()
+    active = [c for c in crises if c.is_active]
     context = {
-        "active": [c for c in crises if c.is_active],
+        "active": active,
+        "reach": active_crisis_reach(active),
         "past": [c for c in crises if not c.is_active],
         "missed": list(missed),
         "after_the_fact": list(_after_the_fact_queryset()[:LIST_LIMIT]) if central else [],
@@ -162,23 +168,132 @@ def crisis_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         # Rows about other posts' publications stay with central and those posts.
         events = events.filter(Q(publication__isnull=True) | Q(publication__post_id__in=roles.post_ids(user)))
     events = events.select_related("actor", "publication__post").order_by("created_at", "pk")
-    affected = crisis.affected_posts().order_by("name")
+    # Every affected post, for the summary by region: the network has about 120 posts,
+    # so one query loads them all (what is shown of them is folded).
+    affected = list(crisis.affected_posts().only("pk", "name", "country").order_by("name"))
     # Each broadcast's progress, for central (the counts span every post of the network).
     groups = broadcast_progress(crisis) if roles.is_central(user) else []
     context = {
         "groups": groups,
         "crisis": crisis,
         "actions": permissions.crisis_actions(user, crisis),
-        "affected": list(affected[:LIST_LIMIT]),
-        "affected_count": affected.count(),
+        "affected": posts_by_region(affected),
+        "affected_count": len(affected),
+        "affected_summary": reach_in_words(affected),
+        "outcome": advisory_outcome(visible.filter(crisis=crisis)),
         "held": list(held[:LIST_LIMIT]),
         "held_count": held.count(),
         "missed": list(missed[:LIST_LIMIT]),
-        "advisories": list(advisories[:LIST_LIMIT]),
+        "advisories": list(advisories.with_check_flag()[:LIST_LIMIT]),
         "events": list(events[:500]),
-        "countries": crisis.country_list,
+        # Named in the reader's language, never as ISO codes.
+        "countries": sorted(str(geography.country_of(code).name) for code in crisis.country_list),
     }
     return render(request, "calendar_app/crisis_detail.html", context)
+
+
+# --- What a crisis takes in, and whether its advisories are out --------------------------
+
+
+@dataclass
+class CountryPosts:
+    """The affected posts of one country, by name."""
+
+    code: str
+    name: str
+    posts: list[Post] = field(default_factory=list)
+
+
+@dataclass
+class RegionPosts:
+    """The affected posts of one world region, by country name in the reader's language."""
+
+    code: str
+    label: str
+    countries: list[CountryPosts] = field(default_factory=list)
+
+    @property
+    def post_count(self) -> int:
+        return sum(len(country.posts) for country in self.countries)
+
+    @property
+    def summary(self) -> str:
+        """ "Europe: 42 posts in 30 countries"."""
+        return _("%(region)s: %(reach)s") % {
+            "region": self.label,
+            "reach": _reach(self.post_count, len(self.countries)),
+        }
+
+
+#: Where a post with a country of no region is filed (none today; kept for new codes).
+ELSEWHERE = gettext_lazy("Elsewhere")
+
+
+def posts_by_region(posts: Iterable[Post]) -> list[RegionPosts]:
+    """Posts grouped by world region (in `geography.REGIONS` order), then by country (by its
+    name in the reader's language), each country's posts in the order given."""
+    regions = {code: RegionPosts(code, str(label)) for code, label in geography.REGIONS}
+    elsewhere = RegionPosts("", str(ELSEWHERE))
+    by_country: dict[str, CountryPosts] = {}
+    for post in posts:
+        country = geography.country_of(post.country)
+        if country.code not in by_country:
+            by_country[country.code] = CountryPosts(country.code, str(country.name))
+            region = regions.get(geography.region_of(country.code) or "", elsewhere)
+            region.countries.append(by_country[country.code])
+        by_country[country.code].posts.append(post)
+    grouped = [region for region in [*regions.values(), elsewhere] if region.countries]
+    for region in grouped:
+        region.countries.sort(key=lambda country: country.name)
+    return grouped
+
+
+def _reach(posts: int, countries: int) -> str:
+    return _("%(posts)s in %(countries)s") % {
+        "posts": ngettext("%(count)d post", "%(count)d posts", posts) % {"count": posts},
+        "countries": ngettext("%(count)d country", "%(count)d countries", countries) % {"count": countries},
+    }
+
+
+def reach_in_words(posts: list[Post]) -> str:
+    """ "115 posts in 80 countries"."""
+    return _reach(len(posts), len({geography.country_of(post.country).code for post in posts}))
+
+
+def active_crisis_reach(crises: list[Crisis]) -> dict[int, dict[str, Any]]:
+    """Each active crisis's affected posts by region, from one query for the network's posts
+    (the crises' own posts come prefetched): the list stays at its number of queries."""
+    if not crises:
+        return {}
+    network = list(Post.objects.only("pk", "name", "country").order_by("name"))
+    reach = {}
+    for crisis in crises:
+        own = {post.pk for post in crisis.posts.all()}
+        posts = [post for post in network if crisis.takes_in(post, own)]
+        reach[crisis.pk] = {"total": reach_in_words(posts), "regions": posts_by_region(posts)}
+    return reach
+
+
+#: Publication statuses in which an advisory will not go out as it is.
+NOT_GOING_OUT = (PublicationStatus.DRAFT, PublicationStatus.CANCELLED, PublicationStatus.MISSED)
+
+
+def advisory_outcome(advisories: QuerySet[Publication]) -> dict[str, int]:
+    """Is it out? The advisories counted as delivered (published, nothing unknown), needing a
+    check (a delivery's outcome unknown, or failed), not going out (back to draft, cancelled,
+    missed) and waiting (the rest: in review, sent back, approved and not yet delivered).
+    One query."""
+    unknown = has_unknown_delivery()
+    counts = advisories.order_by().aggregate(
+        total=Count("pk"),
+        delivered=Count("pk", filter=Q(status=PublicationStatus.PUBLISHED) & ~Q(unknown)),
+        needs_a_check=Count("pk", filter=Q(unknown) | Q(status=PublicationStatus.FAILED)),
+        not_going_out=Count("pk", filter=Q(status__in=NOT_GOING_OUT) & ~Q(unknown)),
+    )
+    counts["waiting"] = (
+        counts["total"] - counts["delivered"] - counts["needs_a_check"] - counts["not_going_out"]
+    )
+    return counts
 
 
 def broadcast_progress(crisis: Crisis) -> list[Broadcast]:
@@ -254,6 +369,15 @@ def _advisory_setup(crisis: Crisis, posts: Iterable[Post] | None = None) -> tupl
     )
     languages = sorted({code for post in posts for code in post.host_language_list})
     return platforms, languages
+
+
+def _language_groups(form: AdvisoryForm) -> dict[str, Any]:
+    """The network's languages are shown; the affected posts' host languages are counted to
+    be folded (a crisis over a region brings two dozen of them)."""
+    return {
+        "network_languages": NETWORK_LANGUAGES,
+        "host_language_count": sum(1 for code in form.languages if code not in NETWORK_LANGUAGES),
+    }
 
 
 def _template_from(request: HttpRequest) -> CrisisTemplate | None:
@@ -332,6 +456,7 @@ def advisory_compose(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
         "templates": CrisisTemplate.objects.all(),
         "template": template,
         "mode": "broadcast",
+        **_language_groups(form),
         "reach": reach_summary(reach),
         "unreached": len(posts) - len(reach),
         "active_days": ACTIVE_WITHIN.days,
@@ -393,6 +518,7 @@ def break_glass(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         "form": form,
         "templates": CrisisTemplate.objects.all(),
         "mode": "break_glass",
+        **_language_groups(form),
     }
     return render(request, "calendar_app/advisory_form.html", context, status=status)
 

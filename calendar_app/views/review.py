@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,8 +34,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
+from django.utils.text import capfirst
+from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from calendar_app import guidelines, permissions, sending, workflow
@@ -48,10 +52,12 @@ from calendar_app.models import (
     PublicationKind,
     PublicationQuerySet,
     PublicationRevision,
+    PublicationStatus,
     Variant,
     in_time_for_review,
     is_whole_number,
 )
+from calendar_app.models.text import language_name
 from calendar_app.timezones import check_local_time
 from calendar_app.views.filtering import filterset_for
 from calendar_app.views.publications import (
@@ -129,6 +135,11 @@ def publication_transition(request: AuthenticatedHttpRequest, pk: int, action: s
 
 
 def _item_context(request: HttpRequest, publication: Publication) -> dict[str, object]:
+    variants = list(publication.variants.all())
+    text, other_texts = texts_for_reader(
+        variants, get_language() or "", publication.post.publishing_language_list
+    )
+    revision = publication.latest_revision
     return {
         "item": publication,
         # The queue counts each publication's images in its own query (image_count).
@@ -136,7 +147,94 @@ def _item_context(request: HttpRequest, publication: Publication) -> dict[str, o
         "actions": permissions.allowed_actions(request.user, publication),
         "now": timezone.now(),
         "due_soon": timezone.now() + DUE_SOON,
+        "pending": publication.status == PublicationStatus.IN_REVIEW,
+        "text": text,
+        "other_texts": other_texts,
+        "check_summary": checks_summary(revision.checks if revision else []),
+        # "13:00 Pristina" reads better than the zone's own city (Belgrade) for a post's
+        # local time; a publication kept in another zone is named by that zone.
+        "zone": publication.post.city
+        if publication.timezone == publication.post.timezone
+        else zone_place(publication.timezone),
+        "in_brussels": publication.timezone == BRUSSELS,
+        "platforms": sorted({channel.get_platform_display() for channel in publication.channels.all()}),
     }
+
+
+# --- What a queue card shows ------------------------------------------------------------
+
+#: The zone central works in: each card also gives the time there.
+BRUSSELS = "Europe/Brussels"
+
+
+def zone_place(zone_name: str) -> str:
+    """The place a zone is named after, as people say "Istanbul time": "Buenos Aires" for
+    America/Argentina/Buenos_Aires; the name itself when it has no place (UTC)."""
+    try:
+        zoneinfo.ZoneInfo(zone_name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zone_name
+    return zone_name.rsplit("/", 1)[-1].replace("_", " ")
+
+
+def _language_label(code: str) -> str:
+    """ "Turkish", "Néerlandais": a name starts a label, so it takes a capital (Django's
+    French and Dutch names do not); a code without a known name stays as it is."""
+    name = language_name(code)
+    return name if name == code else str(capfirst(name))
+
+
+@dataclass(frozen=True)
+class ShownText:
+    """One language's text on a card, with the language's name in the reader's language."""
+
+    language: str
+    name: str
+    text: str
+
+
+def reading_order(reader_language: str, post_order: list[str]) -> Callable[[str], tuple[bool, int, str]]:
+    """A sort key for language codes: the reader's language, then the post's publishing
+    languages in the post's order, then any other by code."""
+    reader = reader_language.split("-")[0].lower()
+    rank = {code: index for index, code in enumerate(post_order)}
+    return lambda code: (code != reader, rank.get(code, len(rank)), code)
+
+
+def texts_for_reader(
+    variants: list[Variant], reader_language: str, post_order: list[str]
+) -> tuple[ShownText | None, list[ShownText]]:
+    """The text a reviewer reads first, and the others: their interface language when the
+    publication has it, else the first of the post's publishing languages it has (the
+    language the post leads with), else the first by code. The others follow the post's order."""
+    first = reading_order(reader_language, post_order)
+    ordered = sorted(variants, key=lambda variant: first(variant.language))
+    shown = [ShownText(v.language, _language_label(v.language), v.text) for v in ordered]
+    return (shown[0] if shown else None), shown[1:]
+
+
+@dataclass(frozen=True)
+class ChecksSummary:
+    """What the guideline checks of a revision found, in one line: "pass", "warning", "blocking"."""
+
+    state: str
+    label: str
+    failed: list[dict[str, Any]]
+
+
+def checks_summary(checks: list[dict[str, Any]]) -> ChecksSummary:
+    """ "Checks pass", "2 warnings", "1 blocking" or "1 blocking, 2 warnings" for stored checks."""
+    failed = [check for check in checks if not check["passed"]]
+    blocking = sum(1 for check in failed if check["severity"] == guidelines.BLOCKING)
+    warnings = len(failed) - blocking
+    parts = []
+    if blocking:
+        parts.append(ngettext("%(count)d blocking", "%(count)d blocking", blocking) % {"count": blocking})
+    if warnings:
+        parts.append(ngettext("%(count)d warning", "%(count)d warnings", warnings) % {"count": warnings})
+    if not parts:
+        return ChecksSummary("pass", _("Checks pass"), [])
+    return ChecksSummary("blocking" if blocking else "warning", ", ".join(parts), failed)
 
 
 @login_required
@@ -553,15 +651,28 @@ def _group_entry(user: User, publications: list[Publication]) -> dict[str, Any]:
         "broadcast": broadcast,
         "rows": rows,
         "count": len(publications),
-        "texts": [
-            {"language": language, "text": text, "head": _head(text), "long": _head(text) != text.strip()}
-            for language, text in sorted(common_texts.items())
-        ],
+        "texts": _texts_in_reading_order(common_texts, publications[0].post.publishing_language_list),
         "checks": common_checks,
+        "check_summary": checks_summary(common_checks),
         "may_decide": permissions.can_decide_broadcast(user, broadcast),
         "own_count": sum(1 for row in rows if not row["may_decide"]),
         "first": publications[0],
     }
+
+
+def _texts_in_reading_order(texts: dict[str, str], post_order: list[str]) -> list[dict[str, Any]]:
+    """A group's texts, the reviewer's language first (as `texts_for_reader` orders them)."""
+    first = reading_order(get_language() or "", post_order)
+    return [
+        {
+            "language": language,
+            "name": _language_label(language),
+            "text": text,
+            "head": _head(text),
+            "long": _head(text) != text.strip(),
+        }
+        for language, text in sorted(texts.items(), key=lambda pair: first(pair[0]))
+    ]
 
 
 def _get_broadcast_for_user(request: AuthenticatedHttpRequest, pk: int) -> Broadcast:

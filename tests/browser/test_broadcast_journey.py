@@ -125,7 +125,7 @@ def test_a_network_wide_advisory_is_reviewed_as_one_item_with_one_decision(visit
     queue = second.page.locator("li.approval-item")
     expect(queue).to_have_count(1)
     group = queue.first
-    expect(group.get_by_role("heading", level=3)).to_have_text("Advisory “Stay indoors”, 3 posts")
+    expect(group.get_by_role("heading", level=2)).to_have_text("Advisory “Stay indoors”, 3 posts")
     expect(group.locator('p[lang="fr"]')).to_have_text(TEXTS["fr"])
     group.get_by_text("The 3 posts and their channels").click()
     group.get_by_label("Exclude Embassy of Belgium in Tokyo").check()

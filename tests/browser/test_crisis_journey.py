@@ -184,7 +184,9 @@ def test_a_crisis_holds_publications_fast_tracks_advisories_and_lists_what_was_m
     held = page.locator("section:has(#held-heading)")
     expect(held.get_by_role("heading")).to_have_text("Held publications (2)")
     expect(held.locator("tbody tr")).to_have_count(2)
-    expect(page.locator("dl.crisis-scope")).to_contain_text(f"2: {ISTANBUL_NAME}, {ANKARA_NAME}")
+    # Summarised by region and country; the names are folded, grouped by country.
+    expect(page.locator("dl.crisis-scope")).to_contain_text("2 posts in 1 country")
+    expect(page.locator("dl.crisis-scope")).to_contain_text(f"Türkiye (2): {ISTANBUL_NAME}; {ANKARA_NAME}")
     assert set(crisis.held_publications.values_list("pk", flat=True)) == {open_day.pk, tulips.pk}
 
     # --- The Istanbul editor sees them held on the calendar, under the banner -----------------------
@@ -242,7 +244,7 @@ def test_a_crisis_holds_publications_fast_tracks_advisories_and_lists_what_was_m
     # The two advisories are one item, first; the regular publication follows.
     expect(queue).to_have_count(2)
     group = queue.nth(0)
-    expect(group.get_by_role("heading", level=3)).to_have_text(f"Advisory “{ADVISORY}”, 2 posts")
+    expect(group.get_by_role("heading", level=2)).to_have_text(f"Advisory “{ADVISORY}”, 2 posts")
     expect(group).to_contain_text("crisis advisory")
     expect(group.locator('p[lang="fr"]')).to_have_text(TEXTS["fr"])
     expect(queue.nth(1)).to_have_id(f"approval-{regular.pk}")
@@ -281,6 +283,9 @@ def test_a_crisis_holds_publications_fast_tracks_advisories_and_lists_what_was_m
         advisory.refresh_from_db()
         assert advisory.status == "published"
     central.goto(f"/crisis/{crisis.pk}/")
+    # Is it out? said first; each post's row is one click away.
+    expect(page.locator(".outcome-counts")).to_contain_text("2 delivered")
+    page.get_by_text("Each post's advisory (2)").click()
     rows = page.locator("section:has(#advisories-heading) tbody tr")
     for n in range(2):
         expect(rows.nth(n)).to_contain_text("Published")

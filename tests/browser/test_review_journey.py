@@ -158,7 +158,7 @@ def test_a_publication_goes_through_review_and_back_after_an_edit(
     item = open_queue_item(first, publication)
     for language, text in {**TEXTS, "fr": FRENCH}.items():
         expect(item.locator(f'p[lang="{language}"]')).to_have_text(text)
-    item.get_by_label("What should change?").fill(COMMENT)
+    item.get_by_label("Comment (required to request changes)").fill(COMMENT)
     decide_inline(first, item, "Request changes")
     expect(item.locator(".approval-done")).to_contain_text("Changes requested")
     expect(item.locator(".inline-messages")).to_contain_text("Sent back to the post with your comment.")
@@ -267,7 +267,7 @@ def test_an_item_decided_inline_in_the_queue_is_accessible(visitor, editor, revi
     workflow.submit(editor, publication)
     visitor.log_in(reviewer.email)
     item = open_queue_item(visitor, publication)
-    item.get_by_label("What should change?").fill(COMMENT)
+    item.get_by_label("Comment (required to request changes)").fill(COMMENT)
     with visitor.page.expect_response(lambda response: response.url.endswith("/request_changes/")):
         item.get_by_role("button", name="Request changes").click()
     expect(item.locator(".approval-done")).to_contain_text("Changes requested")
