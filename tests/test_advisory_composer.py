@@ -211,6 +211,24 @@ def test_a_forged_channel_of_a_post_outside_the_crisis_is_refused(client, review
     assert not Publication.objects.filter(crisis=world["crisis"]).exists()
 
 
+@pytest.mark.parametrize("forged", ["²", "1" * 40, "-3", "7.5"])
+@pytest.mark.parametrize("action", ["count", "send"])
+def test_a_channel_value_that_is_no_id_is_left_out_without_an_error(client, reviewer, world, forged, action):
+    client.force_login(reviewer)
+    data = {
+        "title": "Stay indoors",
+        **TEXTS,
+        "platforms": ["facebook"],
+        "channels_shown": "1",
+        "channels": [forged],
+    }
+    if action == "count":
+        data["check"] = "1"
+    response = client.post(url(world), data)
+    assert response.status_code in (200, 400)
+    assert not Publication.objects.filter(crisis=world["crisis"]).exists()
+
+
 def _composer_queries(client, crisis) -> int:
     client.get(reverse("advisory_compose", args=[crisis.pk]))  # the bell's count is then kept
     with CaptureQueriesContext(connection) as captured:

@@ -418,3 +418,21 @@ def test_the_environments_proxy_is_used_as_urllib_did(monkeypatch):
         assert received.headers["Proxy-Authorization"] == "Basic cmVsYXk6c0BjcmV0"  # relay:s@cret
     finally:
         proxy.close()
+
+
+def test_a_webhook_address_with_a_password_never_shows_it_in_what_staff_read(istanbul, editor, reviewer):
+    fake = FakeWebhook()
+    try:
+        hooked = make_channel(post=istanbul, platform="x", content_languages="en,fr,nl")
+        secret_url = fake.url.replace("http://", "http://relay:s3cret-word@") + "/hook"
+        hooked.connector, hooked.endpoint, hooked.language_plan = "webhook", secret_url, "combined"
+        hooked.save()
+        fake.script("post", 503, b"down for maintenance")
+        with pytest.raises(SurelyFailed) as failed:
+            publish(hooked, editor, reviewer)
+    finally:
+        fake.close()
+    said = f"{failed.value} {failed.value.platform_said}"
+    assert "s3cret-word" not in said
+    assert "relay:" not in said
+    assert "127.0.0.1" in str(failed.value)

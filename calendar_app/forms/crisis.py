@@ -24,6 +24,7 @@ from calendar_app.models import (
     ProposalTarget,
     Publication,
     PublicationStatus,
+    is_whole_number,
     language_name,
     language_names,
 )
@@ -202,7 +203,9 @@ class AdvisoryForm(TranslationHelpMixin, forms.Form):
     def ticked_channel_ids(self) -> set[int]:
         """The channels ticked now: as posted, or the defaults on a first render."""
         values = self["channels"].value() or []
-        return {int(value) for value in values if str(value).isdigit()}
+        # A forged "²" or a 30-digit id is no channel: left out, never int()'s ValueError or
+        # the database's overflow.
+        return {int(value) for value in values if is_whole_number(value) and len(str(value)) < 12}
 
     def chosen_platforms(self) -> list[str]:
         values = self["platforms"].value() or []

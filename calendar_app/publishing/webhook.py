@@ -113,8 +113,17 @@ def publish(delivery: Delivery, part: OutgoingPart, reply_to: Thread | None) -> 
 
 
 def _platform(channel: Channel) -> str:
-    """How messages name the receiver: its host."""
-    return urllib.parse.urlsplit(channel.endpoint).netloc or _("the webhook")
+    """How messages name the receiver: its host (and port), never the user and password an
+    address may carry (`netloc` would show them to post staff in errors)."""
+    parts = urllib.parse.urlsplit(channel.endpoint)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    host = parts.hostname or ""
+    if not host:
+        return _("the webhook")
+    return f"{host}:{port}" if port else host
 
 
 def reference_from_url(channel: Channel, url: str) -> Published:
