@@ -762,6 +762,10 @@ def _tell_the_outcome(request: HttpRequest, outcome: workflow.BroadcastOutcome, 
 # --- Approve every item that passes, across pages ---------------------------------------
 
 
+#: At most this many publications are approved by one "approve all that pass".
+APPROVE_ALL_LIMIT = 500
+
+
 def _leave_out_reason(user: User, publication: Publication) -> str | None:
     """Why "approve all that pass" leaves `publication` out, or None when it goes in."""
     if publication.broadcast_id is not None:
@@ -797,12 +801,17 @@ def approvals_approve_all(request: AuthenticatedHttpRequest) -> HttpResponse:
             passing.append(publication)
         else:
             left_out.append((publication, reason))
+    # One confirmation posts each as a form field: under Django's DATA_UPLOAD_MAX_NUMBER_FIELDS
+    # (1,000) with room to spare; the rest are there for the next round.
+    later = passing[APPROVE_ALL_LIMIT:]
+    passing = passing[:APPROVE_ALL_LIMIT]
     query = request.GET.copy()
     query.pop("page", None)
     back = reverse("approvals") + (f"?{query.urlencode()}" if query else "")
     context = {
         "filter": filterset,
         "passing": passing,
+        "later": len(later),
         "left_out": left_out,
         "back": back,
     }
