@@ -64,7 +64,8 @@ class Session:
 
     def post(self, path: str, data: dict[str, str]) -> str:
         data = {"csrfmiddlewaretoken": self.cookie("csrftoken"), **data}
-        request = urllib.request.Request(
+        # The scheme is checked in log_in: http(s) only.
+        request = urllib.request.Request(  # noqa: S310
             self.base_url + path,
             data=urllib.parse.urlencode(data).encode(),
             headers={"Referer": self.base_url + path},
@@ -83,6 +84,8 @@ class Session:
 
 
 def log_in(base_url: str, email: str, password: str) -> Session:
+    if not base_url.startswith(("http://", "https://")):
+        sys.exit(f"--url must be an http(s) address, not {base_url}")
     session = Session(base_url.rstrip("/"))
     session.get("/accounts/login/")
     session.post("/accounts/login/", {"login": email, "password": password})
@@ -202,9 +205,9 @@ def main() -> None:
                 report = run_lighthouse(session.base_url + path, session.header(), form_factor, language)
                 result = score_of(report, name, language, form_factor)
                 results.append(result)
+                accessibility, practices = result.scores["accessibility"], result.scores["best-practices"]
                 print(
-                    f"{name:16} {language} {form_factor:8} "
-                    f"a11y {result.scores['accessibility']}  best practices {result.scores['best-practices']}",
+                    f"{name:16} {language} {form_factor:8} a11y {accessibility}  best practices {practices}",
                     file=sys.stderr,
                     flush=True,
                 )
