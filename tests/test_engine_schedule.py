@@ -97,7 +97,7 @@ def test_waking_the_dispatchers_is_harmless_outside_a_transaction(db):
 
 
 def test_the_migration_removes_the_one_off_jobs_left_and_keeps_the_minute_job(db):
-    migration = importlib.import_module("calendar_app.migrations.0014_remove_one_off_publication_jobs")
+    migration = importlib.import_module("calendar_app.migrations.0016_remove_one_off_publication_jobs")
     one_off = {"func": migration.ONE_OFF_FUNC, "schedule_type": Schedule.ONCE, "repeats": -1}
     Schedule.objects.create(name="publish-12", **one_off)
     Schedule.objects.create(name="publish-3456", **one_off)
