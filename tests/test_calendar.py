@@ -302,7 +302,7 @@ def test_each_entry_shows_its_time_status_and_platforms(client, editor, istanbul
     for code, name in (("facebook", "Facebook"), ("x", "X")):
         label = f'<span class="visually-hidden">{name}</span>' if view == "week" else name
         assert f'<use href="#platform-{code}"></use></svg>{label}</span>' in content
-    assert content.index("#platform-facebook\"></use>") < content.index("#platform-x\"></use>")
+    assert content.index('#platform-facebook"></use>') < content.index('#platform-x"></use>')
 
 
 @pytest.mark.parametrize(("zone", "shown_at"), [("UTC", "19:00"), ("Europe/Brussels", "20:00")])

@@ -11,6 +11,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from typing import cast
+from urllib.parse import urlsplit, urlunsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -576,9 +577,12 @@ def publication_reschedule(request: AuthenticatedHttpRequest, pk: int) -> HttpRe
 def _move_context(
     request: AuthenticatedHttpRequest, publication: Publication, form: RescheduleForm, message: str
 ) -> dict[str, object]:
+    # Back to the calendar page the "Move" control was on (its address without the host).
     back = request.POST.get("next") or request.headers.get("Referer", "")
     if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
         back = ""
+    parts = urlsplit(back)
+    back = urlunsplit(("", "", parts.path, parts.query, "")) if parts.path.startswith("/") else ""
     return {"publication": publication, "form": form, "message": message, "next": back}
 
 
