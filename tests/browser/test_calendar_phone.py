@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 from calendar_app.models import Publication
 from diplomacy.models import Membership, Role
 from tests.calendar_factories import make_publication
-from tests.factories import make_channel, make_user
+from tests.factories import PASSWORD, make_channel, make_user
 
 pytestmark = [
     pytest.mark.browser,
@@ -332,3 +332,39 @@ def test_a_drop_on_an_hour_of_the_week_sets_that_hour(visitor, editor, entries):
     visitor.audit()
     own.refresh_from_db()
     assert own.local_time == time(14, 0)
+
+
+def test_without_javascript_the_move_control_opens_a_small_page_and_comes_back(
+    visitor, browser, live_server, editor, entries
+):
+    own = entries["own"]
+    move_page = f"/publications/{own.pk}/move/"
+    # The page itself, checked with axe (which needs JavaScript) at both sizes.
+    visitor.log_in(editor.email)
+    for size in (PHONE, DESKTOP):
+        at(visitor, size)
+        visitor.goto(move_page)
+
+    # The same editor with JavaScript off: the "Move" link is a page, and it comes back.
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False, viewport=PHONE)
+    page = context.new_page()
+    page.goto("/accounts/login/")
+    page.locator('input[name="login"]').fill(editor.email)
+    page.locator('input[name="password"]').fill(PASSWORD)
+    with page.expect_navigation():
+        page.locator('form:has(input[name="login"]) button[type="submit"]').click()
+    calendar = f"/calendar/?view=agenda&date={own.local_date.isoformat()}"
+    page.goto(calendar)
+    no_sideways_scroll(page)
+    with page.expect_navigation():
+        page.get_by_role("link", name=f"Move: {own.title}").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Move a publication")
+    later = own.local_date + timedelta(days=2)
+    page.get_by_label("New date").fill(later.isoformat())
+    with page.expect_navigation():
+        page.locator("form.move-form button[type=submit]").click()
+    assert page.url.endswith(calendar)
+    expect(page.locator(".messages")).to_contain_text(
+        f"Moved to {later.isoformat()} at 10:00 (Europe/Istanbul)."
+    )
+    context.close()
