@@ -1,6 +1,7 @@
-/* The header menu: a <details> that is always open on wide screens (the stylesheet shows its
-   content there too; this covers browsers without ::details-content) and closes with Escape
-   on narrow ones, giving focus back to its toggle. Without JavaScript it is a plain <details>. */
+/* The header menus: the main one is a <details> always open on wide screens (the stylesheet
+   shows its content there too; this covers browsers without ::details-content); an open menu
+   closes with Escape, giving focus back to its toggle, and the account's menu closes on a click
+   elsewhere. Without JavaScript both are plain <details>. */
 (function () {
   "use strict";
   var WIDE = "(min-width: 64.001rem)";
@@ -12,6 +13,12 @@
     function follow() { menu.open = wide.matches; }
     follow();
     if (wide.addEventListener) { wide.addEventListener("change", follow); }
+    // A click elsewhere folds the account's menu, as a dropdown does.
+    document.addEventListener("click", function (event) {
+      document.querySelectorAll(".account-menu[open]").forEach(function (account) {
+        if (!account.contains(event.target)) { account.open = false; }
+      });
+    });
     document.addEventListener("keydown", function (event) {
       if (event.key !== "Escape") { return; }
       var open = event.target.closest ? event.target.closest("details[open]") : null;
