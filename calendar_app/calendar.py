@@ -8,6 +8,7 @@ time range; nothing outside the window is read, and no cell is loaded whole.
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -17,7 +18,8 @@ from django.db.models.functions import ExtractHour, RowNumber, TruncDate
 from calendar_app import permissions
 from calendar_app.models import Publication, PublicationStatus
 from calendar_app.models.publications import NEEDS_A_CHECK_LABEL, has_unknown_delivery
-from diplomacy.models import Channel, Platform
+from diplomacy import roles
+from diplomacy.models import Channel, Platform, Post
 from diplomacy.roles import AnyUser
 
 #: How many publications a cell lists before "+N more".
@@ -25,6 +27,10 @@ CELL_LIMIT = 3
 AGENDA_PAGE_SIZE = 50
 #: "post" shows each publication at its post's local time.
 POST_ZONE = "post"
+#: `scope=network`: post staff see the whole network (their default is their own post).
+NETWORK_SCOPE = "network"
+#: Filters that say whose publications to show: when one is set, no default scope applies.
+WHOSE_FILTERS = ("post", "country", "region")
 
 
 @dataclass
@@ -255,3 +261,32 @@ def mark_movable(items: list[Publication], user: AnyUser) -> None:
         item.can_move = permissions.can_reschedule(user, item) or permissions.can_reschedule_missed(
             user, item
         )
+
+
+def own_posts_by_default(user: AnyUser, query: Mapping[str, str]) -> list[Post]:
+    """The posts a calendar narrows to when its address does not say whose publications to
+    show: post staff see their own post first (one tap away from the whole network, with
+    `scope=network`); central sees the network. Reads no row: roles are cached on the user."""
+    if roles.is_central(user) or query.get("scope") == NETWORK_SCOPE:
+        return []
+    if any(query.get(name) for name in WHOSE_FILTERS):
+        return []
+    return roles.posts_of(user)
+
+
+@dataclass
+class AgendaDay:
+    day: date
+    items: list[Publication]
+
+
+def agenda_days(items: list[Publication], zone: str) -> list[AgendaDay]:
+    """An agenda page's entries grouped by day (post-local, or in the display zone), in order."""
+    display_zone = None if zone == POST_ZONE else zoneinfo.ZoneInfo(zone)
+    days: list[AgendaDay] = []
+    for item in items:
+        day = item.local_date if display_zone is None else item.scheduled_at.astimezone(display_zone).date()
+        if not days or days[-1].day != day:
+            days.append(AgendaDay(day, []))
+        days[-1].items.append(item)
+    return days

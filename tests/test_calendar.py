@@ -120,7 +120,7 @@ def test_an_editor_sees_all_of_their_post_and_only_approved_or_published_of_othe
     expected = {f"istanbul-{status}" for status in ALL_STATUSES} | {"ankara-approved", "ankara-published"}
     client.force_login(editor)
     for view in ("month", "agenda"):
-        response = page(client, view=view, date=DAY.isoformat())
+        response = page(client, view=view, date=DAY.isoformat(), scope="network")
         assert set(titles(response)) == expected, view
     visible = set(Publication.objects.visible_to(editor).values_list("title", flat=True))
     assert visible == expected
@@ -186,7 +186,7 @@ def test_a_post_editor_is_offered_a_drag_only_on_their_own_posts_movable_entries
     client, editor, every_status, before_march, view
 ):
     client.force_login(editor)
-    response = page(client, view=view, date=DAY.isoformat())
+    response = page(client, view=view, date=DAY.isoformat(), scope="network")
     shown = entries(response)
     assert {"ankara-approved", "ankara-published"} & set(shown), "the other post's entries are on the page"
     draggable = {title for title, drag in shown.items() if drag}
@@ -298,8 +298,11 @@ def test_each_entry_shows_its_time_status_and_platforms(client, editor, istanbul
 
     assert "09:05" in content
     assert "Approved" in content
-    tag = "badge" if view == "agenda" else "pub-platform"
-    assert f'<span class="{tag}">Facebook</span><span class="{tag}">X</span>' in content
+    # Each platform: our own icon, and its name (visible, or for screen readers in the week).
+    for code, name in (("facebook", "Facebook"), ("x", "X")):
+        label = f'<span class="visually-hidden">{name}</span>' if view == "week" else name
+        assert f'<use href="#platform-{code}"></use></svg>{label}</span>' in content
+    assert content.index('#platform-facebook"></use>') < content.index('#platform-x"></use>')
 
 
 @pytest.mark.parametrize(("zone", "shown_at"), [("UTC", "19:00"), ("Europe/Brussels", "20:00")])
@@ -708,7 +711,7 @@ def march(istanbul, ankara, editor, ankara_editor) -> dict[str, Publication]:
 
 def test_the_csv_export_has_a_header_and_the_months_rows_in_the_views_order(client, editor, march):
     client.force_login(editor)
-    response = page(client, view="month", date=DAY.isoformat(), format="csv")
+    response = page(client, view="month", date=DAY.isoformat(), format="csv", scope="network")
     rows = csv_rows(response)
     assert rows[0] == HEADER
     expected = ["first", "eight", "nine", "ankara", "last"]
@@ -729,7 +732,7 @@ def test_the_csv_export_has_a_header_and_the_months_rows_in_the_views_order(clie
         "en tr",
         "Winter",
     ]
-    html_page = page(client, view="month", date=DAY.isoformat())
+    html_page = page(client, view="month", date=DAY.isoformat(), scope="network")
     assert [row[0] for row in rows[1:]] == [str(item.pk) for item in html_page.context["items"]]
 
 
@@ -743,7 +746,7 @@ def test_the_csv_export_applies_the_filters(client, editor, march):
 
 def test_a_week_export_covers_seven_days(client, editor, march):
     client.force_login(editor)
-    response = page(client, view="week", date=DAY.isoformat(), format="csv")
+    response = page(client, view="week", date=DAY.isoformat(), format="csv", scope="network")
     assert [row[2] for row in csv_rows(response)[1:]] == ["eight", "nine", "ankara"]
     assert 'filename="calendar-2026-03-09-7d.csv"' in response["Content-Disposition"]
 

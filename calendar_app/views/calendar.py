@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import csv
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -35,7 +38,7 @@ from calendar_app.models import (
     PublicationQuerySet,
     Variant,
 )
-from calendar_app.params import BadParameter, CalendarParams
+from calendar_app.params import VIEWS, BadParameter, CalendarParams
 from calendar_app.timezones import BRUSSELS
 from calendar_app.views.filtering import filterset_for
 from diplomacy import freshness, roles
@@ -82,24 +85,77 @@ def _navigation(params: CalendarParams) -> dict[str, date]:
     return {"previous": previous, "next": following}
 
 
+#: The view last picked, kept in a cookie for the browser's session (a phone's way back to
+#: the grid stays picked; a cookie, not the session table: no query, no write per page);
+#: without one, the page shows the grid on wide screens and the agenda on narrow ones.
+VIEW_COOKIE = "calendar_view"
+
+
+def chosen_view(request: HttpRequest) -> str:
+    """The view the address names, else the one picked earlier in this browser session,
+    else "" (the page picks by the width of the screen)."""
+    named = request.GET.get("view", "")
+    if named:
+        return named  # an unknown one is refused by CalendarParams, with a message
+    kept = request.COOKIES.get(VIEW_COOKIE, "")
+    return kept if kept in VIEWS else ""
+
+
+def remember_view(request: HttpRequest, response: HttpResponse, view: str) -> None:
+    """Keep a view named in the address for the browser session, except a day's agenda (a
+    "+N more" link is a look, not a choice)."""
+    if request.GET.get("view") != view or request.GET.get("span") or request.COOKIES.get(VIEW_COOKIE) == view:
+        return
+    response.set_cookie(
+        VIEW_COOKIE,
+        view,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def _with(request: HttpRequest, **changes: str) -> str:
+    """The current address with some parameters changed (an empty value removes it)."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    for key, value in changes.items():
+        query.pop(key, None)
+        if value:
+            query[key] = value
+    return "?" + query.urlencode()
+
+
 @login_required
 def calendar_page(request: AuthenticatedHttpRequest) -> HttpResponse | StreamingHttpResponse:
     if not permissions.can_use_calendar(request.user):
         raise PermissionDenied
+    view = chosen_view(request)
+    query = request.GET.copy()
+    query["view"] = view or "month"
     try:
-        params = CalendarParams.from_query(request.GET)
+        params = CalendarParams.from_query(query)
+        if request.GET.get("scope", calendar.NETWORK_SCOPE) != calendar.NETWORK_SCOPE:
+            raise BadParameter(_("Unknown scope: use scope=network, or leave it out."))
     except BadParameter as exc:
         return render(request, "calendar_app/bad_request.html", {"message": str(exc)}, status=400)
+    # The page's own form keeps "no view" as no view: the width of the screen picks.
+    page_params = params if view else replace(params, view="")
     visible = Publication.objects.visible_to(request.user)
+    # Saved filters land in request.GET here: the own-post default below applies only when
+    # neither the address nor the saved filters name a post, a country or a region.
     filterset = filterset_for(request, FilteredPage.CALENDAR, PublicationFilter, visible)
     if not filterset.is_valid():
         context = {
             "filter": filterset,
-            "params": params,
+            "params": page_params,
             "zone_choices": zone_choices(request.user, params.zone),
         }
         return render(request, "calendar_app/calendar.html", context, status=400)
     publications = filterset.qs
+    own_posts = calendar.own_posts_by_default(request.user, request.GET)
+    if own_posts:
+        publications = publications.filter(post__in=[post.pk for post in own_posts])
     if request.GET.get("format") == "csv":
         return export_csv(publications, params)
     if request.GET.get("format") not in (None, "", "html"):
@@ -111,30 +167,69 @@ def calendar_page(request: AuthenticatedHttpRequest) -> HttpResponse | Streaming
         )
     context = {
         "filter": filterset,
-        "params": params,
+        "params": page_params,
         "zone_choices": zone_choices(request.user, params.zone),
         "view_choices": view_choices(),
         "filter_query": filter_query(request),
-        "navigation": _navigation(params),
-        "feed_url": feed_url(request),
+        "feed_url": feed_url(request, own_posts),
+        "scope": _scope(request, own_posts),
         "shown": True,
     }
     body = {
-        "params": params,
         "today": timezone.localdate(timezone=zoneinfo.ZoneInfo(BRUSSELS)),
         "filter_query": context["filter_query"],
         "can_plan": permissions.can_plan_publications(request.user),
         "page": request.GET.get("page"),
     }
     context["can_plan"] = body["can_plan"]
+    # Without a chosen view, both the grid (wide screens) and the agenda (narrow ones) are
+    # drawn and the stylesheet shows one: a phone gets its agenda without a script or a
+    # second request, and the address stays the same for everybody.
+    if view:
+        panels = [(params, "")]
+    else:
+        panels = [
+            (replace(params, view="month"), "wide-only"),
+            (replace(params, view="agenda"), "narrow-only"),
+        ]
+    context["panels"] = [
+        {
+            "params": panel_params,
+            "shows": shows,
+            # Links of an unchosen view keep it unchosen: the next page picks by width again.
+            "link_view": panel_params.view if view else "",
+            "navigation": _navigation(panel_params),
+            "body": _body(request, publications, {**body, "params": panel_params}),
+        }
+        for panel_params, shows in panels
+    ]
+    response = render(request, "calendar_app/calendar.html", context)
+    remember_view(request, response, view)
+    return response
+
+
+def _scope(request: HttpRequest, own_posts: list[Post]) -> dict[str, Any] | None:
+    """For post staff: whose publications the page shows, and the link to the other choice."""
+    user = cast(User, request.user)
+    if roles.is_central(user) or not roles.is_post_staff(user):
+        return None
+    if own_posts:
+        return {"own_posts": own_posts, "other": _with(request, scope=calendar.NETWORK_SCOPE)}
+    if request.GET.get("scope") == calendar.NETWORK_SCOPE:
+        return {"own_posts": [], "other": _with(request, scope=""), "mine": roles.posts_of(user)}
+    return None  # a post, country or region is chosen in the filters
+
+
+def _body(
+    request: AuthenticatedHttpRequest, publications: QuerySet[Publication], body: dict[str, Any]
+) -> SafeString:
     # The grid or list is the page's cost: kept while no publication (or what it shows) changes.
-    context["body"] = freshness.fragment(
+    return freshness.fragment(
         "calendar",
         reads=CALENDAR_READS,
         shape=(roles.rights_of(request.user), sorted(body.items(), key=str)),
         build=lambda: calendar_body(publications, body, request.user),
     )
-    return render(request, "calendar_app/calendar.html", context)
 
 
 #: What a calendar view shows or filters on.
@@ -165,6 +260,7 @@ def calendar_body(publications: QuerySet[Publication], context: dict[str, Any], 
         )
         page_obj = page.get_page(context["page"])
         context.update(page_obj=page_obj, items=list(page_obj.object_list))
+        context["days"] = calendar.agenda_days(context["items"], params.zone)
     calendar.label_entries(context["items"], params.zone)
     calendar.mark_movable(context["items"], user)
     context["legend"] = sorted(
@@ -237,8 +333,11 @@ def export_csv(publications: QuerySet[Publication], params: CalendarParams) -> S
     return response
 
 
-def feed_url(request: AuthenticatedHttpRequest) -> str | None:
-    """The viewer's personal feed address for the current filters (None before it exists)."""
+def feed_url(request: AuthenticatedHttpRequest, own_posts: Sequence[Post] = ()) -> str | None:
+    """The viewer's personal feed address for the current filters (None before it exists).
+
+    A feed shows what its address says: when the page narrows to the viewer's one post by
+    default, the address names that post, so that the feed shows what the page does."""
     token = freshness.remembered(
         "feed-token",
         reads=[CalendarFeed],
@@ -251,6 +350,8 @@ def feed_url(request: AuthenticatedHttpRequest) -> str | None:
         return None
     url = request.build_absolute_uri(reverse("calendar_feed", args=[token]))
     query = filter_query(request)
+    if len(own_posts) == 1:
+        query = "&".join(part for part in (query, urlencode({"post": own_posts[0].code})) if part)
     return f"{url}?{query}" if query else url
 
 

@@ -11,6 +11,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from typing import cast
+from urllib.parse import urlsplit, urlunsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -21,6 +22,7 @@ from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -477,57 +479,145 @@ def publication_shown(publication: Publication, *, image_count: int | None = Non
     )
 
 
+def move_refusal(user: User, publication: Publication) -> str:
+    """Why `user` may not move `publication` now ("" when they may): the rule the move itself
+    checks (permissions.can_reschedule, or can_reschedule_missed), said as a person reads it."""
+    missed = publication.status == PublicationStatus.MISSED
+    allowed = (
+        permissions.can_reschedule_missed(user, publication)
+        if missed
+        else permissions.can_reschedule(user, publication)
+    )
+    if allowed:
+        return ""
+    if not (roles.is_central(user) or roles.works_for_post(user, publication.post)):
+        return _("You may not move publications of another post.")
+    return _("This publication can no longer be moved: it is %(status)s.") % {
+        "status": publication.get_status_display().lower()
+    }
+
+
+@dataclass
+class MoveOutcome:
+    """What became of a request to move a publication: an HTTP status and what to say."""
+
+    status: int  # 200 moved, 400 bad date or time, 403 not allowed, 409 changed meanwhile
+    message: str
+    publication: Publication
+    form: RescheduleForm
+
+
+def move_publication(
+    request: AuthenticatedHttpRequest, publication: Publication, *, auto_id: str
+) -> MoveOutcome:
+    """Move `publication` to the posted post-local date and time through the workflow (the
+    drag on the calendar, its "Move" form and the publication page's form all come here)."""
+    form = RescheduleForm(request.POST, publication=publication, auto_id=auto_id)
+    refusal = move_refusal(request.user, publication)
+    if refusal:
+        return MoveOutcome(403, refusal, publication, form)
+    if not form.is_valid():
+        errors = " ".join(str(e) for errors in form.errors.values() for e in errors)
+        return MoveOutcome(400, errors, publication, form)
+    was_approved = publication.status in (PublicationStatus.APPROVED, PublicationStatus.MISSED)
+    # A missed publication takes its own move (back to review, or approved again).
+    missed = publication.status == PublicationStatus.MISSED
+    reschedule = workflow.reschedule_missed if missed else workflow.reschedule_publication
+    try:
+        moved = reschedule(
+            request.user,
+            publication,
+            local_date=form.cleaned_data["local_date"],
+            local_time=form.cleaned_data["local_time"],
+            expected_revision=form.cleaned_data.get("revision") or None,
+        )
+    except (workflow.StaleEdit, workflow.TransitionNotAllowed):
+        message = _("Someone else changed this publication meanwhile. Reload and try again.")
+        return MoveOutcome(409, message, publication, form)
+    except PermissionDenied:
+        # The right was lost between the check above and the workflow's own (a role removed).
+        return MoveOutcome(
+            403, move_refusal(request.user, publication) or _("You may not move it."), publication, form
+        )
+    except ValidationError as exc:
+        form.add_error("local_time", exc)
+        return MoveOutcome(400, " ".join(exc.messages), publication, form)
+    message = _("Moved to %(date)s at %(time)s (%(zone)s).") % {
+        "date": moved.local_date.isoformat(),
+        "time": moved.local_time.strftime("%H:%M"),
+        "zone": moved.timezone,
+    }
+    if was_approved and moved.status == PublicationStatus.IN_REVIEW:
+        message += " " + _("It goes back to review.")
+    return MoveOutcome(200, message, moved, form)
+
+
 @login_required
 @require_POST
 def publication_reschedule(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Move to another date (drag and drop on the calendar) or date and time (the form)."""
     publication = _get_publication_for_user(request, pk)
-    missed = publication.status == PublicationStatus.MISSED
-    if not (
-        permissions.can_reschedule_missed(request.user, publication)
-        if missed
-        else permissions.can_reschedule(request.user, publication)
-    ):
-        raise PermissionDenied
-    form = RescheduleForm(request.POST, publication=publication)
-    was_approved = publication.status in (PublicationStatus.APPROVED, PublicationStatus.MISSED)
     wants_json = request.headers.get("Accept", "").startswith("application/json")
-    if form.is_valid():
-        # A missed publication takes its own move (back to review, or approved again).
-        reschedule = workflow.reschedule_missed if missed else workflow.reschedule_publication
-        try:
-            publication = reschedule(
-                request.user,
-                publication,
-                local_date=form.cleaned_data["local_date"],
-                local_time=form.cleaned_data["local_time"],
-                expected_revision=form.cleaned_data.get("revision") or None,
-            )
-        except (workflow.StaleEdit, workflow.TransitionNotAllowed):
-            message = _("Someone else changed this publication meanwhile. Reload and try again.")
-            if wants_json:
-                return JsonResponse({"ok": False, "message": message}, status=409)
-            messages.error(request, message)
-            return redirect(publication)
-        except ValidationError as exc:
-            form.add_error("local_time", exc)
-        else:
-            message = _("Moved to %(date)s at %(time)s (%(zone)s).") % {
-                "date": publication.local_date.isoformat(),
-                "time": publication.local_time.strftime("%H:%M"),
-                "zone": publication.timezone,
-            }
-            if was_approved and publication.status == PublicationStatus.IN_REVIEW:
-                message += " " + _("It goes back to review.")
-            if wants_json:
-                return JsonResponse({"ok": True, "message": message, "status": publication.status})
-            messages.success(request, message)
-            return redirect(safe_next(request, publication.get_absolute_url()))
-    errors = " ".join(str(e) for errors in form.errors.values() for e in errors)
+    outcome = move_publication(request, publication, auto_id="id_%s")
     if wants_json:
-        return JsonResponse({"ok": False, "message": errors}, status=400)
-    messages.error(request, errors)
+        # A refusal says why, with its own status: the page tells it from a network error.
+        body: dict[str, object] = {"ok": outcome.status == 200, "message": outcome.message}
+        if outcome.status == 200:
+            body["status"] = outcome.publication.status
+        return JsonResponse(body, status=outcome.status)
+    if outcome.status == 403:
+        raise PermissionDenied(outcome.message)
+    if outcome.status == 200:
+        messages.success(request, outcome.message)
+        return redirect(safe_next(request, outcome.publication.get_absolute_url()))
+    messages.error(request, outcome.message)
     return redirect(publication)
+
+
+def _move_context(
+    request: AuthenticatedHttpRequest, publication: Publication, form: RescheduleForm, message: str
+) -> dict[str, object]:
+    # Back to the calendar page the "Move" control was on (its address without the host).
+    back = request.POST.get("next") or request.headers.get("Referer", "")
+    if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+        back = ""
+    parts = urlsplit(back)
+    back = urlunsplit(("", "", parts.path, parts.query, "")) if parts.path.startswith("/") else ""
+    return {"publication": publication, "form": form, "message": message, "next": back}
+
+
+@login_required
+def publication_move(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The calendar's "Move" control: a small date-and-time form, in place (HTMX) or as a
+    page of its own without JavaScript; posting it moves the publication and goes back."""
+    publication = _get_publication_for_user(request, pk)
+    in_place = request.headers.get("HX-Request") == "true"
+    auto_id = f"move-{publication.pk}-%s"
+    if request.method == "POST":
+        outcome = move_publication(request, publication, auto_id=auto_id)
+        if outcome.status == 200:
+            messages.success(request, outcome.message)
+            if in_place:
+                # The entry belongs in another cell now: the calendar is drawn again.
+                return HttpResponse(status=204, headers={"HX-Refresh": "true"})
+            return redirect(safe_next(request, reverse("calendar")))
+        form, message, status = outcome.form, outcome.message, outcome.status
+        if status == 400:
+            message = ""  # said next to the field
+    elif request.GET.get("cancel") and in_place:
+        return render(request, "calendar_app/_move_link.html", {"item": publication})
+    else:
+        message = move_refusal(request.user, publication)
+        status = 403 if message else 200
+        form = RescheduleForm(publication=publication, auto_id=auto_id)
+    # Focus goes to the date, or to the field that needs fixing (HTMX focuses it after the swap).
+    focus = (
+        "local_time" if form.errors.get("local_time") and not form.errors.get("local_date") else "local_date"
+    )
+    form.fields[focus].widget.attrs["autofocus"] = True
+    context = _move_context(request, publication, form, message)
+    template = "calendar_app/_move_form.html" if in_place else "calendar_app/publication_move.html"
+    return render(request, template, context, status=status)
 
 
 @login_required

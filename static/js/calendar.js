@@ -1,6 +1,10 @@
-/* Calendar enhancements: drag a publication to another day (keeps its local time),
-   and offer this device's time zone in the zone picker. Without JavaScript the
-   publication page's "Move" form does the same. No inline code, no eval. */
+/* Calendar enhancements. Without JavaScript every entry's "Move" link opens a small page.
+   - Drag a movable entry to another day of the month (keeps its local time) or to an hour
+     of the week at each post's local time (sets the hour); only entries the viewer may move
+     are draggable (the server says which), and a refusal says why.
+   - The "Move" form opens in place (HTMX): its refusals (400, 403, 409) are shown in place.
+   - Offer this device's time zone in the zone picker.
+   No inline code, no eval. */
 (function () {
   "use strict";
 
@@ -11,11 +15,29 @@
     return input ? input.value : "";
   }
 
+  function statusBox() { return document.getElementById("calendar-status"); }
+
   function announce(text, isError) {
-    var status = document.getElementById("calendar-status");
+    var status = statusBox();
     if (!status) { return; }
     status.textContent = text;
     status.classList.toggle("error", Boolean(isError));
+  }
+
+  /* What to say when the server refused without a message of its own (an HTML error page). */
+  function refusal(code) {
+    var status = statusBox();
+    var key = code === 403 ? "data-forbidden" : code === 409 ? "data-conflict" : "data-refused";
+    return (status && status.getAttribute(key)) || "";
+  }
+
+  function networkError() {
+    return document.body.getAttribute("data-network-error") || "Network error.";
+  }
+
+  function dropCell(event) {
+    var cell = event.target.closest ? event.target.closest("td[data-date]") : null;
+    return cell;
   }
 
   function setUpDragAndDrop() {
@@ -30,24 +52,27 @@
     });
     document.addEventListener("dragend", function () {
       if (dragged) { dragged.classList.remove("dragging"); }
+      dragged = null;
       document.querySelectorAll(".drop-target").forEach(function (cell) { cell.classList.remove("drop-target"); });
     });
     document.addEventListener("dragover", function (event) {
-      var cell = event.target.closest ? event.target.closest("td[data-date]") : null;
+      var cell = dropCell(event);
       if (!cell || !dragged) { return; }
       event.preventDefault();
       cell.classList.add("drop-target");
     });
     document.addEventListener("dragleave", function (event) {
-      var cell = event.target.closest ? event.target.closest("td[data-date]") : null;
+      var cell = dropCell(event);
       if (cell) { cell.classList.remove("drop-target"); }
     });
     document.addEventListener("drop", function (event) {
-      var cell = event.target.closest ? event.target.closest("td[data-date]") : null;
+      var cell = dropCell(event);
       if (!cell || !dragged) { return; }
       event.preventDefault();
       var body = new FormData();
       body.append("local_date", cell.getAttribute("data-date"));
+      // A week's hour row sets the time too; a month's day keeps the entry's local time.
+      if (cell.hasAttribute("data-time")) { body.append("local_time", cell.getAttribute("data-time")); }
       body.append("revision", dragged.getAttribute("data-revision") || "");
       fetch(dragged.getAttribute("data-reschedule-url"), {
         method: "POST",
@@ -55,14 +80,37 @@
         credentials: "same-origin",
         headers: { "X-CSRFToken": csrfToken(), "Accept": "application/json" }
       }).then(function (response) {
-        return response.json().then(function (data) { return { ok: response.ok, data: data }; });
+        // The server answered: whatever it says is not a network error.
+        return response.json().then(function (data) {
+          return { ok: response.ok, message: data.message || refusal(response.status) };
+        }, function () {
+          return { ok: false, message: refusal(response.status) };
+        });
+      }, function () {
+        return { ok: false, message: networkError() };
       }).then(function (result) {
-        announce(result.data.message, !result.ok);
+        announce(result.message, !result.ok);
         if (result.ok) { window.setTimeout(function () { window.location.reload(); }, 600); }
-      }).catch(function () {
-        announce(document.body.getAttribute("data-network-error") || "Network error.", true);
       });
     });
+  }
+
+  function setUpMoveForms() {
+    // htmx leaves 4xx answers unswapped: the "Move" form's refusals are forms to show in place.
+    document.body.addEventListener("htmx:beforeSwap", function (event) {
+      var code = event.detail.xhr.status;
+      var form = event.detail.requestConfig && event.detail.requestConfig.elt;
+      var inCalendar = form && form.closest && form.closest(".calendar-panel");
+      if (inCalendar && (code === 400 || code === 403 || code === 409)) {
+        event.detail.shouldSwap = true;
+        event.detail.isError = false;
+      }
+    });
+    document.body.addEventListener("htmx:responseError", function (event) {
+      var code = event.detail.xhr.status;
+      if (code !== 400 && code !== 403 && code !== 409) { announce(refusal(code), true); }
+    });
+    document.body.addEventListener("htmx:sendError", function () { announce(networkError(), true); });
   }
 
   function offerDeviceZone() {
@@ -81,6 +129,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     setUpDragAndDrop();
+    setUpMoveForms();
     offerDeviceZone();
   });
 })();

@@ -97,6 +97,10 @@ class Visitor:
         self.submit(form)
 
     def log_out(self) -> None:
+        # "Log out" is in the header's account menu: open it first.
+        menu = self.page.locator(".account-menu:not([open]) > summary")
+        if menu.count():
+            menu.click()
         self.submit(f'form[action="{reverse("account_logout")}"]')
 
     def close(self) -> None:

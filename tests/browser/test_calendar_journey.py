@@ -230,7 +230,9 @@ def test_an_editor_plans_moves_and_subscribes_and_central_sees_it(
     visitor.submit('section.feed form:has(button:text-is("Create my feed address"))')
     expect(page.locator(".messages")).to_contain_text("Your calendar feed has a new address.")
     feed_url = page.get_by_label("Feed address").input_value()
-    assert feed_url.startswith(visitor.base_url + "/feeds/") and feed_url.endswith(".ics")
+    assert feed_url.startswith(visitor.base_url + "/feeds/")
+    # The calendar shows the editor's own post by default: the feed says so too.
+    assert feed_url.endswith(f".ics?post={istanbul.code}")
     # A calendar application has no session: fetch it without the browser's cookies.
     with urllib.request.urlopen(feed_url, timeout=10) as response:  # noqa: S310 - the live server
         assert response.headers["Content-Type"].startswith("text/calendar")

@@ -195,7 +195,9 @@ def test_a_crisis_holds_publications_fast_tracks_advisories_and_lists_what_was_m
     expect(editor.page.locator(".crisis-banner")).to_contain_text(CRISIS)
     editor.goto(f"/calendar/?view=agenda&date={now_in_istanbul.date().isoformat()}")
     for title in ("Open day at the consulate", "Tulip festival in Emirgan"):
-        row = editor.page.locator("tr", has=editor.page.get_by_role("link", name=title))
+        row = editor.page.locator(
+            "li.agenda-item", has=editor.page.get_by_role("link", name=title, exact=True)
+        )
         expect(row.locator(".pub-held")).to_have_text("⏸ Held: crisis")
     editor.goto(f"/calendar/?view=month&date={open_day.local_date.isoformat()}")
     item = editor.page.locator("li", has=editor.page.get_by_role("link", name=re.compile("Open day")))
@@ -323,9 +325,13 @@ def test_a_crisis_holds_publications_fast_tracks_advisories_and_lists_what_was_m
     # --- The editor's calendar: the banner is gone, the festival waits to be rescheduled -------------
     editor.goto(f"/calendar/?view=agenda&date={tulips.local_date.isoformat()}")
     expect(editor.page.locator(".crisis-banner")).to_have_count(0)
-    row = editor.page.locator("tr", has=editor.page.get_by_role("link", name="Tulip festival in Emirgan"))
+    row = editor.page.locator(
+        "li.agenda-item", has=editor.page.get_by_role("link", name="Tulip festival in Emirgan", exact=True)
+    )
     expect(row.locator(".pub-missed")).to_have_text("⚠ Missed: reschedule")
-    row = editor.page.locator("tr", has=editor.page.get_by_role("link", name="Open day at the consulate"))
+    row = editor.page.locator(
+        "li.agenda-item", has=editor.page.get_by_role("link", name="Open day at the consulate", exact=True)
+    )
     expect(row.locator(".pub-held, .pub-missed")).to_have_count(0)
 
 
