@@ -62,7 +62,7 @@ def no_sideways_scroll(page) -> None:
 
 
 def agenda_titles(page) -> list[str]:
-    return page.locator("main table tbody a[href^='/publications/']").all_inner_texts()
+    return page.locator("main .agenda-item:visible a.pub-title").all_inner_texts()
 
 
 @pytest.mark.parametrize("size", list(SIZES))
