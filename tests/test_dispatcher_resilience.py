@@ -68,6 +68,27 @@ def test_answers_that_could_not_be_stored_hold_no_slot_and_are_stored_at_the_nex
     assert len(receiver.received) == 2 and receiver.duplicates() == {}
 
 
+def test_the_minute_job_writes_the_answers_once_the_database_is_back(
+    editor, reviewer, istanbul, receiver, monkeypatch, caplog
+):
+    publication = approved_publication(editor, reviewer, istanbul, receiver.url, channels=2)
+    real_store = engine.store_published
+    failures: list[int] = []
+
+    def store_fails_once(answers: list) -> None:
+        if not failures:
+            failures.append(1)
+            raise OperationalError("the database is restarting")
+        real_store(answers)
+
+    monkeypatch.setattr(engine, "store_published", store_fails_once)
+    engine.publish_due()
+    assert statuses(publication) == [DeliveryStatus.DELIVERED] * 2
+    assert Publication.objects.get(pk=publication.pk).status == PublicationStatus.PUBLISHED
+    assert len(receiver.received) == 2 and receiver.duplicates() == {}
+    assert "Storing the platforms' answers failed; trying again at the next pump" in caplog.text
+
+
 # --- Claims that cannot be started ---------------------------------------------------------------
 
 

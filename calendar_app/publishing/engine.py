@@ -1000,9 +1000,14 @@ class Sender:
                 others.pop(0)
         finally:
             self._in_hand = published + others
+            if death is None:
+                # What was stored goes on even when a later write failed: its next part is
+                # sent, its publication settled (else its claim would be held for nothing).
+                self._follow(*follow)
         if death is not None:
             raise death
-        go_on, settle = follow
+
+    def _follow(self, go_on: list[_Sending], settle: set[int]) -> None:
         try:
             self.settle(settle)
         except Exception:  # the next pass's settle_finished settles them
@@ -1085,7 +1090,7 @@ class Sender:
         settle their publications."""
         deadline = time.monotonic() + limit
         while self.sending and time.monotonic() < deadline:
-            self.pump(min(1.0, deadline - time.monotonic()))
+            self._pump_on(min(1.0, deadline - time.monotonic()))
             self.beat()
         wait_for_futures(self._settling, timeout=max(deadline - time.monotonic(), 1.0))
         done = [future for future in self._settling if future.done()]
@@ -1121,10 +1126,21 @@ class Sender:
                 if not claimed:
                     return
                 continue
-            self.pump(1.0)
+            self._pump_on(1.0)
             self.beat()
         # Every request in flight ends within its connector's own time-out.
         self.drain(limit=PARTS_BUDGET_SECONDS + 30)
+
+    def _pump_on(self, timeout: float) -> None:
+        """`pump`, whose failure to write (the database away) is logged: the answers stay in
+        hand and the next pump, a second later at most, writes them."""
+        try:
+            self.pump(timeout)
+        except Exception:
+            logger.exception("Storing the platforms' answers failed; trying again at the next pump")
+            if not connection.in_atomic_block:
+                with contextlib.suppress(Exception):
+                    connection.close()  # a fresh connection for the next try
 
     def forget_given_back(self) -> None:
         """A new pass: what was given back may be claimed again."""
