@@ -987,7 +987,9 @@ class Sender:
 
     def _handle(self) -> None:
         """Write the answers in hand; what cannot be written now stays in hand."""
-        published = [(key, answer) for key, answer in self._in_hand if isinstance(answer, Published)]
+        published: list[tuple[object, object]] = [
+            (key, answer) for key, answer in self._in_hand if isinstance(answer, Published)
+        ]
         others = [(key, answer) for key, answer in self._in_hand if not isinstance(answer, Published)]
         death: BaseException | None = None
         follow: tuple[list[_Sending], set[int]] = ([], set())
@@ -1057,7 +1059,7 @@ class Sender:
                     claimed_at=None, claimed_by="", attempts=F("attempts") - 1
                 )
             self.given_back.add(sending.delivery.pk)
-            outcome = DeliveryStatus.PENDING
+            outcome: str = DeliveryStatus.PENDING
         elif isinstance(answer, OutcomeUnknown):
             outcome = outcome_unknown(sending.delivery, sending.rows, row, answer)
         elif isinstance(answer, SurelyFailed):
