@@ -10,7 +10,8 @@ rights, the filters, the language, the day) and the versions of the tables it re
   remember to say "I changed something".
 - Only a statement that changed rows counts: an UPDATE or DELETE that matched nothing (a
   lost compare-and-set), an INSERT that a conflict clause turned into nothing (a many-to-many
-  add of a link already there) move nothing on. Neither does an UPDATE that sets only
+  add of a link already there), a statement with RETURNING that returned no row (a claim
+  that found nothing) move nothing on. Neither does an UPDATE that sets only
   columns no page shows (`UNSHOWN_COLUMNS`: a login's `last_login`).
 - What a transaction wrote belongs to that transaction, savepoint by savepoint (`_Written`):
   a savepoint rolled back takes the tables written inside it along, a transaction rolled
@@ -98,13 +99,16 @@ def note_writes(
     connection = context["connection"]
     if connection.__dict__.get("_versions_due") and _committed_so_far(connection):
         move_on_due(connection)
+    cursor = context["cursor"]
+    if isinstance(cursor.cursor, _ReadAhead):
+        cursor.cursor = cursor.cursor.cursor  # a new statement: the driver's own cursor again
     result = execute(sql, params, many, context)
     if isinstance(sql, str):
         match = _WRITE.match(sql)
         if match:
             table = match.group(1)
             if not table.startswith(_UNWATCHED_PREFIXES) and changes_what_pages_show(
-                table, sql, context["cursor"]
+                table, sql, cursor, many=many
             ):
                 _written(connection, table)
         elif connection.in_atomic_block:
@@ -114,16 +118,55 @@ def note_writes(
     return result
 
 
-def changes_what_pages_show(table: str, sql: str, cursor: CursorWrapper) -> bool:
+def changes_what_pages_show(table: str, sql: str, cursor: CursorWrapper, *, many: bool = False) -> bool:
     """Whether a write that just ran on `cursor` changed rows of `table` that a page may show.
 
     An UPDATE or DELETE that matched no row, an INSERT that a conflict clause skipped, change
-    nothing. SQLite counts the rows of an `INSERT ... RETURNING` only once they are read, so
-    there a count of 0 is taken to mean "not known yet".
+    nothing; so does a statement with RETURNING that returned no row (an idle dispatcher's
+    claim, every second: it must not throw away every cached page that reads deliveries).
+    PostgreSQL counts a RETURNING statement's rows at once. SQLite counts them only once they
+    are read: there its rows are read now, and handed to the caller as if never touched.
     """
-    if cursor.rowcount == 0 and not _RETURNING.search(sql):
+    if _RETURNING.search(sql) and cursor.rowcount == 0 and not many:
+        if cursor.db.vendor == "sqlite":
+            with cursor.db.wrap_database_errors:
+                rows = cursor.cursor.fetchall()
+            cursor.cursor = _ReadAhead(cursor.cursor, rows)
+            if not rows:
+                return False
+        else:
+            return False
+    elif cursor.rowcount == 0:
         return False
     return not sets_only_unshown_columns(table, sql)
+
+
+class _ReadAhead:
+    """A driver's cursor whose rows were read ahead (a RETURNING statement's on SQLite, to
+    learn whether it changed anything): serves them as the cursor would have."""
+
+    def __init__(self, cursor: Any, rows: list[Any]) -> None:
+        self.cursor = cursor
+        self._rows = rows
+
+    def fetchone(self) -> Any:
+        return self._rows.pop(0) if self._rows else None
+
+    def fetchmany(self, size: int | None = None) -> list[Any]:
+        size = self.cursor.arraysize if size is None else size
+        taken, self._rows = self._rows[:size], self._rows[size:]
+        return taken
+
+    def fetchall(self) -> list[Any]:
+        taken, self._rows = self._rows, []
+        return taken
+
+    def __iter__(self) -> Any:
+        while self._rows:
+            yield self._rows.pop(0)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.cursor, name)
 
 
 def sets_only_unshown_columns(table: str, sql: str) -> bool:

@@ -247,6 +247,101 @@ def test_a_held_publication_is_left_to_its_crisis(
     assert (publication.status, publication.missed_in) == (S.MISSED, crisis)
 
 
+@pytest.mark.parametrize("change", ["rescheduled", "held"])
+def test_a_reschedule_or_a_hold_committed_after_the_sweep_read_its_list_is_not_overwritten(
+    week_before, istanbul, editor, second_reviewer, reviewer, platform, monkeypatch, change
+):
+    """The sweep reads the late list, then decides each publication: what committed in
+    between (a new time, a crisis hold) wins; the publication is not marked missed."""
+    from calendar_app.models import Crisis
+    from calendar_app.workflow import deliveries
+
+    publication = _approved(istanbul, editor, second_reviewer, channels=[_api_channel(istanbul)])
+    week_before.move_to(EVENT_AT + timedelta(hours=2), tick=False)
+    later = timezone.now() + timedelta(days=1)
+    real_reason = deliveries.lateness_reason
+
+    def reason_after_a_change(*args: object, **kwargs: object) -> str:
+        # Committed by someone else after the list was read, before the sweep's move.
+        if change == "rescheduled":
+            Publication.objects.filter(pk=publication.pk).update(scheduled_at=later)
+        else:
+            crisis = Crisis.objects.create(title="Coup", reason="Reports.", declared_by=reviewer)
+            Publication.objects.filter(pk=publication.pk).update(held_by=crisis)
+        return real_reason(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(deliveries, "lateness_reason", reason_after_a_change)
+    assert workflow.miss_late_publications() == 0
+    publication.refresh_from_db()
+    assert publication.status == S.APPROVED
+    assert not publication.events.filter(verb="missed_late").exists()
+    assert not Notification.objects.filter(verb="missed").exists()
+
+
+def test_one_publication_failing_in_the_sweep_stops_neither_the_others_nor_the_sending(
+    week_before, istanbul, editor, second_reviewer, platform, monkeypatch, caplog
+):
+    from calendar_app.workflow import deliveries
+
+    broken = _approved(istanbul, editor, second_reviewer, channels=[_api_channel(istanbul)])
+    late = _approved(istanbul, editor, second_reviewer, channels=[_api_channel(istanbul, "facebook")])
+    due = _approved(
+        istanbul,
+        editor,
+        second_reviewer,
+        channels=[_api_channel(istanbul, "bluesky")],
+        at=EVENT_AT + timedelta(hours=2),
+    )
+    week_before.move_to(EVENT_AT + timedelta(hours=2), tick=False)
+    real_reason = deliveries.lateness_reason
+
+    def reason(publication: Publication, *args: object, **kwargs: object) -> str:
+        if publication.pk == broken.pk:
+            raise RuntimeError("a bug in one publication's data")
+        return real_reason(publication, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(deliveries, "lateness_reason", reason)
+    engine.publish_due()
+    assert Publication.objects.get(pk=broken.pk).status == S.APPROVED  # left for the next pass
+    assert Publication.objects.get(pk=late.pk).status == S.MISSED
+    assert Publication.objects.get(pk=due.pk).status == S.PUBLISHED  # the sending still went
+    assert f"Could not mark late publication {broken.pk} missed" in caplog.text
+
+
+def test_an_unknown_delivery_of_a_publication_failed_meanwhile_is_still_recorded(
+    week_before, istanbul, editor, second_reviewer, platform
+):
+    """Channel A's outcome is unknown, B waited; the sweep fails B, the publication settles
+    failed. The person who finds A live records it: a fact, nothing is sent."""
+    first, second = _api_channel(istanbul, "x"), _api_channel(istanbul, "facebook")
+    publication = _approved(istanbul, editor, second_reviewer, channels=[first, second])
+    unknown = Delivery.objects.create(publication=publication, channel=first, status="unknown")
+    waiting = Delivery.objects.create(publication=publication, channel=second)
+    week_before.move_to(EVENT_AT + timedelta(hours=2), tick=False)
+    workflow.miss_late_publications()
+    assert Delivery.objects.get(pk=waiting.pk).status == DeliveryStatus.FAILED
+    assert Publication.objects.get(pk=publication.pk).status == S.FAILED
+    workflow.record_delivery(editor, Delivery.objects.get(pk=unknown.pk), "https://x.example/be/1")
+    recorded = Delivery.objects.get(pk=unknown.pk)
+    assert (recorded.status, recorded.url) == (DeliveryStatus.DELIVERED, "https://x.example/be/1")
+    # It settles as the rules say: failed, B did fail. Nothing was sent.
+    assert Publication.objects.get(pk=publication.pk).status == S.FAILED
+    assert platform.calls == []
+    assert publication.events.filter(verb="delivery_recorded").count() == 1
+
+
+def test_an_unknown_delivery_of_a_cancelled_publication_is_not_recorded(
+    week_before, istanbul, editor, second_reviewer, platform
+):
+    channel = _api_channel(istanbul)
+    publication = _approved(istanbul, editor, second_reviewer, channels=[channel])
+    unknown = Delivery.objects.create(publication=publication, channel=channel, status="unknown")
+    workflow.cancel(editor, Publication.objects.get(pk=publication.pk))
+    with pytest.raises(workflow.TransitionNotAllowed):
+        workflow.record_delivery(editor, Delivery.objects.get(pk=unknown.pk), "https://x.example/be/1")
+    assert Delivery.objects.get(pk=unknown.pk).status == DeliveryStatus.UNKNOWN
+
+
 # --- Moves from missed -----------------------------------------------------------------------
 
 

@@ -33,6 +33,11 @@ logger = logging.getLogger(__name__)
 
 #: At most this long between two looks at the database.
 POLL_SECONDS = 1.0
+#: Every this many cycles (and at the first) the dispatcher also settles the publications
+#: whose deliveries are all done (engine.settle_finished): a sender settles what it sent
+#: itself, so this only catches what a sender that died left, and need not cost a query a
+#: second. The minute job settles every time.
+SETTLE_EVERY_CYCLES = 30
 
 
 class Dispatcher:
@@ -52,9 +57,12 @@ class Dispatcher:
     def cycle(self, now: datetime | None = None) -> dict[str, int]:
         """Prepare what is due and claim what there is room for; returns what it did."""
         now = now or timezone.now()
-        self.sender.beat()
+        if self.sender.sending:
+            # Beating while it holds claims; an idle dispatcher writes nothing (the claim beats
+            # before it takes any).
+            self.sender.beat()
         self.sender.forget_given_back()
-        done = engine.prepare_due(now)
+        done = engine.prepare_due(now, settle=self.cycles % SETTLE_EVERY_CYCLES == 0)
         claimed = 0
         while True:
             got = self.sender.claim(now)
@@ -105,7 +113,8 @@ class Dispatcher:
                 try:
                     woken = self.sender.pump(max(next_cycle - time.monotonic(), 0.0))
                 except Exception:
-                    logger.exception("Storing the platforms' answers failed; the claims expire into unknown")
+                    # The answers not written stay in the sender's hand: written at the next pump.
+                    logger.exception("Storing the platforms' answers failed; trying again at the next pump")
                     connection.close()
                     woken = False
                 if woken:

@@ -23,6 +23,7 @@ holder stopped beating (`heartbeat_timeout`) becomes unknown within about a minu
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -32,7 +33,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for_futures
 from dataclasses import dataclass
@@ -233,22 +234,39 @@ def progress(rows: list[DeliveryPart], number: int, error: str, *, unknown: bool
     return f"{said}; {what}"
 
 
-def prepare_due(now: datetime | None = None) -> dict[str, int]:
+def prepare_due(now: datetime | None = None, *, settle: bool = True) -> dict[str, int]:
     """What every sending pass does before it claims: hold what active crises cover, mark
     what is too late missed, bring unknown deliveries to a person, make the deliveries of
     publications whose time has come, expire dead claims, settle publications whose
-    deliveries are all done. The dispatcher runs it every cycle, the
-    minute job every minute: whatever a pass must do first goes here, once."""
+    deliveries are all done (`settle`: the dispatcher does it every few cycles, the minute
+    job every time). The dispatcher runs it every cycle, the minute job every minute:
+    whatever a pass must do first goes here, once.
+
+    Each step is on its own: one that fails (a bug in one row's data, a lost lock) is
+    logged and the others go on, and so does the claim after them: a failing sweep never
+    stops the sending. (The sweeps isolate their rows the same way.)
+    """
     now = now or timezone.now()
-    workflow.hold_what_active_crises_cover()
-    # Nothing goes out late: what is past MAX_LATENESS becomes missed before any claim.
-    workflow.miss_late_publications(now)
-    workflow.report_unknown_deliveries()
-    return {
-        "created": create_due_deliveries(now),
-        "expired_claims": expire_stale_claims(now),
-        "settled": settle_finished(),
-    }
+    done = {"created": 0, "expired_claims": 0, "settled": 0}
+    steps: list[tuple[str, Callable[[], int]]] = [
+        ("held", workflow.hold_what_active_crises_cover),
+        # Nothing goes out late: what is past MAX_LATENESS becomes missed before any claim.
+        ("missed", lambda: workflow.miss_late_publications(now)),
+        ("reported", workflow.report_unknown_deliveries),
+        ("created", lambda: create_due_deliveries(now)),
+        ("expired_claims", lambda: expire_stale_claims(now)),
+    ]
+    if settle:
+        steps.append(("settled", settle_finished))
+    for name, step in steps:
+        try:
+            count = step()
+        except Exception:
+            logger.exception("The %s step of the publishing pass failed; the others go on", name)
+            continue
+        if name in done:
+            done[name] = count
+    return done
 
 
 def claim_due(
@@ -258,6 +276,7 @@ def claim_due(
     *,
     only: Iterable[int] | None = None,
     exclude: Iterable[int] = (),
+    before_claim: Callable[[], None] | None = None,
 ) -> list[int]:
     """Claim up to `limit` due deliveries for `holder` in one statement; returns their ids.
 
@@ -269,6 +288,11 @@ def claim_due(
     (the publication may go out, the channel is no manual one) is the statement's snapshot,
     so `Sender.start` looks at the publication again once the claim is committed. SQLite has
     no row locks (and one writer at a time): the same compare-and-set without the lock clause.
+
+    A plain read comes first and, when nothing is due, is all it does: an idle dispatcher asks
+    every second, and must write nothing (on SQLite even an UPDATE of no row takes the one
+    write lock, and would move the deliveries' table version under every cached page).
+    `before_claim` runs once something is due, before the claim (a sender's heartbeat).
     """
     candidates = (
         Delivery.objects.filter(status=DeliveryStatus.PENDING, claimed_at__isnull=True)
@@ -282,7 +306,11 @@ def claim_due(
     excluded = list(exclude)
     if excluded:
         candidates = candidates.exclude(pk__in=excluded)
-    ordered = candidates.order_by("next_attempt_at", "pk").values("pk")[: max(limit, 0)]
+    if limit <= 0 or not candidates.exists():  # served by delivery_due_idx (status, next_attempt_at)
+        return []
+    if before_claim is not None:
+        before_claim()
+    ordered = candidates.order_by("next_attempt_at", "pk").values("pk")[:limit]
     ops, quote = connection.ops, connection.ops.quote_name
     moment = ops.adapt_datetimefield_value(now)
     with transaction.atomic():
@@ -543,7 +571,10 @@ class _Sending:
     first: Published | None = None
     thread: Thread | None = None
     sent_now: int = 0
-    row: DeliveryPart | None = None  # the part in flight
+    row: DeliveryPart | None = None  # the part sent (its answer not written yet)
+    #: Its request is in a pool thread now (its answer not taken from the queue yet): what
+    #: counts against the sender's concurrency.
+    in_flight: bool = False
 
 
 def holder_token(kind: str) -> str:
@@ -577,6 +608,13 @@ class Sender:
         self._beaten_at = -math.inf
         self._settler: ThreadPoolExecutor | None = None
         self._settling: list[Future[None]] = []
+        #: Answers taken from the queue and not written yet (the database was away): written
+        #: at the next pump. An answer is a fact (a post is live) and is never dropped.
+        self._in_hand: list[tuple[object, object]] = []
+        #: Claims (and part claims) this sender could not give back (the database was away):
+        #: given back before its next claim.
+        self._unreturned: set[int] = set()
+        self._unreturned_parts: set[int] = set()
 
     # -- heartbeat --
 
@@ -614,103 +652,226 @@ class Sender:
 
     @property
     def free(self) -> int:
-        return self.concurrency - len(self.sending)
+        """Room for more requests: only those in flight count. A delivery whose answer waits
+        to be written holds no thread, and never keeps the sender from claiming again."""
+        return self.concurrency - sum(1 for sending in self.sending.values() if sending.in_flight)
 
     def claim(self, now: datetime | None = None, *, only: Iterable[int] | None = None) -> int:
         """Claim as many due deliveries as there is room for and start them; returns how many."""
+        if self._unreturned:
+            self._give_back(set(self._unreturned), part_ids=set(self._unreturned_parts))
         room = min(self.free, CLAIM_BATCH)
         if room <= 0:
             return 0
         now = now or timezone.now()
-        self.beat(force=self._beaten_at == -math.inf)  # beaten before holding any claim
-        ids = claim_due(now, room, self.token, only=only, exclude=self.given_back)
+        ids = claim_due(
+            now,
+            room,
+            self.token,
+            only=only,
+            exclude=self.given_back,
+            # Beaten before holding any claim, and only then: an idle sender writes nothing.
+            before_claim=lambda: self.beat(force=self._beaten_at == -math.inf),
+        )
         if ids:
             self.start(ids, now)
         return len(ids)
 
     def start(self, ids: list[int], claimed_at: datetime) -> None:
-        """Load the claimed deliveries, freeze their parts and send their first parts."""
-        may_go = Publication.objects.may_go_out(timezone.now()).filter(pk=OuterRef("publication_id"))
-        loaded = list(
-            Delivery.objects.filter(pk__in=ids)
-            .select_related("publication__post", "channel__post")
-            .annotate(still_may_go_out=Exists(may_go))
-        )
-        # Moved, cancelled, withdrawn or held between the claim's snapshot and now: given back
-        # untouched (not counted as a try).
-        gone = [d.pk for d in loaded if not d.still_may_go_out]
-        if gone:
-            Delivery.objects.filter(pk__in=gone, claimed_by=self.token).update(
-                claimed_at=None, claimed_by="", attempts=F("attempts") - 1
-            )
-            self.outcomes["given_back"] += len(gone)
-            self.given_back.update(gone)
-        deliveries = [d for d in loaded if d.still_may_go_out]
+        """Load the claimed deliveries, freeze their parts and send their first parts.
+
+        Each delivery on its own: one whose own preparation fails is tried again later as a
+        surely failed try (nothing was sent), with the reason logged; the others go. When the
+        batch itself fails (the database away), every claim not started is given back (not
+        counted as a try), never left to expire into `unknown` with nothing sent.
+        """
+        settled: set[int] = set()  # claims whose fate is decided (sent, ended or given back)
+        try:
+            self._start(ids, claimed_at, settled)
+        except Exception:
+            logger.exception("Starting claimed deliveries failed; the claims not started are given back")
+            self._give_back([pk for pk in ids if pk not in settled])
+
+    def _start(self, ids: list[int], claimed_at: datetime, settled: set[int]) -> None:
+        deliveries = self._still_may_go_out(ids, settled)
         if not deliveries:
             return
-        frozen = parts.freeze_many(deliveries)
+        frozen = self._freeze(deliveries, claimed_at, settled)
         ready: list[_Sending] = []
         for delivery in deliveries:
-            rows = frozen[delivery.pk]
-            if isinstance(rows, parts.ApprovedAgain):
-                # Part of the old revision is live: nothing more is sent until a person looked.
-                Delivery.objects.filter(pk=delivery.pk).update(
-                    status=DeliveryStatus.UNKNOWN, error=str(rows)[:2000]
-                )
-                self.outcomes[DeliveryStatus.UNKNOWN] += 1
-                continue
-            if not rows:
-                nothing = SurelyFailed(
-                    _("There is no approved text in this channel's languages: nothing was sent.")
-                )
-                self.outcomes[surely_failed(delivery, claimed_at, nothing, rows, None)] += 1
+            if delivery.pk in settled:
                 continue
             try:
-                connector = connector_for(delivery.channel.connector)
-            except KeyError:
-                failed = SurelyFailed(_("This channel's connector is unknown: nothing was sent."))
-                self.outcomes[surely_failed(delivery, claimed_at, failed, rows, None)] += 1
-                continue
-            sending = _Sending(delivery, rows, connector, claimed_at, time.monotonic())
-            for row in rows:
-                if row.status != DeliveryStatus.DELIVERED:
-                    break
-                sending.first, sending.thread = _extend(sending.first, sending.thread, published_of(row))
-            self.sending[delivery.pk] = sending
-            ready.append(sending)
+                sending = self._prepared(delivery, frozen[delivery.pk], claimed_at)
+            except Exception as exc:
+                logger.exception("Delivery %s could not be prepared; tried again later", delivery.pk)
+                self._not_prepared(delivery, claimed_at, exc)
+                sending = None
+            settled.add(delivery.pk)
+            if sending is not None:
+                self.sending[delivery.pk] = sending
+                ready.append(sending)
         self._send_next(ready)
+
+    def _still_may_go_out(self, ids: list[int], settled: set[int]) -> list[Delivery]:
+        """The claimed deliveries whose publication may still go out, loaded; the others
+        (moved, cancelled, withdrawn, held or missed between the claim's snapshot and now) are
+        given back untouched (not counted as a try)."""
+        may_go = Publication.objects.may_go_out(timezone.now()).filter(pk=OuterRef("publication_id"))
+        postgresql = connection.vendor == "postgresql"
+        # SQLite: no transaction (its IMMEDIATE one would take the write lock for a read).
+        with transaction.atomic() if postgresql else contextlib.nullcontext():
+            if postgresql:
+                # FOR SHARE on their publications: a lateness sweep deciding one of them holds
+                # it FOR UPDATE, so this waits for its commit and then reads "missed" (and gives
+                # the claim back); a sweep that comes after reads this claim as in flight. A
+                # claim and a miss never both win. (SQLite: one writer at a time already.)
+                quote = connection.ops.quote_name
+                publications, deliveries = (
+                    quote(Publication._meta.db_table),
+                    quote(Delivery._meta.db_table),
+                )
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        f"SELECT id FROM {publications} WHERE id IN "  # noqa: S608 (names from the model)
+                        f"(SELECT publication_id FROM {deliveries} WHERE id = ANY(%s)) "
+                        "ORDER BY id FOR SHARE",
+                        [list(ids)],
+                    )
+            loaded = list(
+                Delivery.objects.filter(pk__in=ids)
+                .select_related("publication__post", "channel__post")
+                .annotate(still_may_go_out=Exists(may_go))
+            )
+            gone = [d.pk for d in loaded if not d.still_may_go_out]
+            if gone:
+                Delivery.objects.filter(pk__in=gone, claimed_by=self.token).update(
+                    claimed_at=None, claimed_by="", attempts=Greatest(F("attempts") - 1, 0)
+                )
+        if gone:
+            self.outcomes["given_back"] += len(gone)
+            self.given_back.update(gone)
+            settled.update(gone)
+        return [d for d in loaded if d.still_may_go_out]
+
+    def _freeze(
+        self, deliveries: list[Delivery], claimed_at: datetime, settled: set[int]
+    ) -> dict[int, list[DeliveryPart] | parts.ApprovedAgain]:
+        """Their parts, frozen in one batch; when the batch fails, one by one, so that one
+        delivery's trouble stays its own."""
+        try:
+            return parts.freeze_many(deliveries)
+        except Exception:
+            logger.exception("Freezing the parts of a batch failed; freezing them one by one")
+        frozen: dict[int, list[DeliveryPart] | parts.ApprovedAgain] = {}
+        for delivery in deliveries:
+            try:
+                frozen.update(parts.freeze_many([delivery]))
+            except Exception as exc:
+                logger.exception(
+                    "The parts of delivery %s could not be frozen; tried again later", delivery.pk
+                )
+                self._not_prepared(delivery, claimed_at, exc)
+                settled.add(delivery.pk)
+        return frozen
+
+    def _prepared(
+        self, delivery: Delivery, rows: list[DeliveryPart] | parts.ApprovedAgain, claimed_at: datetime
+    ) -> _Sending | None:
+        """The delivery ready to send its next part, or None when it ended here."""
+        if isinstance(rows, parts.ApprovedAgain):
+            # Part of the old revision is live: nothing more is sent until a person looked.
+            Delivery.objects.filter(pk=delivery.pk).update(
+                status=DeliveryStatus.UNKNOWN, error=str(rows)[:2000]
+            )
+            self.outcomes[DeliveryStatus.UNKNOWN] += 1
+            return None
+        if not rows:
+            nothing = SurelyFailed(
+                _("There is no approved text in this channel's languages: nothing was sent.")
+            )
+            self.outcomes[surely_failed(delivery, claimed_at, nothing, rows, None)] += 1
+            return None
+        try:
+            connector = connector_for(delivery.channel.connector)
+        except KeyError:
+            failed = SurelyFailed(_("This channel's connector is unknown: nothing was sent."))
+            self.outcomes[surely_failed(delivery, claimed_at, failed, rows, None)] += 1
+            return None
+        sending = _Sending(delivery, rows, connector, claimed_at, time.monotonic())
+        for row in rows:
+            if row.status != DeliveryStatus.DELIVERED:
+                break
+            sending.first, sending.thread = _extend(sending.first, sending.thread, published_of(row))
+        return sending
+
+    def _not_prepared(
+        self, delivery: Delivery, claimed_at: datetime, exc: Exception, row: DeliveryPart | None = None
+    ) -> None:
+        """A delivery whose own preparation failed: nothing was sent, so it is a surely failed
+        try (its back-off, failed for good after MAX_ATTEMPTS, the reason on it for the post);
+        given back when even that cannot be written."""
+        self.sending.pop(delivery.pk, None)
+        failed = SurelyFailed(
+            _("This delivery could not be prepared (%(error)s): nothing was sent.")
+            % {"error": f"{type(exc).__name__}: {exc}"[:300]}
+        )
+        try:
+            rows = list(DeliveryPart.objects.filter(delivery_id=delivery.pk).order_by("number"))
+            self.outcomes[surely_failed(delivery, claimed_at, failed, rows, row)] += 1
+        except Exception:
+            logger.exception("Could not record why delivery %s was not prepared", delivery.pk)
+            self._give_back([delivery.pk], part_ids=[row.pk] if row is not None else [])
+
+    def _give_back(self, ids: Iterable[int], *, part_ids: Iterable[int] = ()) -> None:
+        """Claims this sender holds and never sent from: given back (not counted as a try),
+        with the parts it claimed for them and sent no request for. Kept for the next claim
+        when the database is away."""
+        ids, part_ids = set(ids), set(part_ids)
+        if not ids and not part_ids:
+            return
+        for pk in ids:
+            self.sending.pop(pk, None)
+        self.given_back.update(ids)
+        try:
+            with transaction.atomic():
+                if part_ids:
+                    DeliveryPart.objects.filter(
+                        pk__in=part_ids, status=DeliveryStatus.PENDING, platform_post_id=""
+                    ).update(claimed_at=None)
+                Delivery.objects.filter(
+                    pk__in=ids, claimed_by=self.token, status=DeliveryStatus.PENDING
+                ).update(claimed_at=None, claimed_by="", attempts=Greatest(F("attempts") - 1, 0))
+        except Exception:
+            logger.exception("Could not give back the claims of deliveries %s; trying again", sorted(ids))
+            self._unreturned |= ids
+            self._unreturned_parts |= part_ids
+            return
+        self._unreturned -= ids
+        self._unreturned_parts -= part_ids
+        self.outcomes["given_back"] += len(ids)
 
     # -- sending --
 
     def _send_next(self, batch: list[_Sending]) -> None:
-        """Each delivery's next part not yet live: claimed (one statement for all), then sent."""
+        """Each delivery's next part not yet live: claimed (one statement for all), then sent.
+        Each delivery on its own: one that fails here is tried again later, the others go."""
         to_claim: list[tuple[_Sending, DeliveryPart]] = []
         for sending in batch:
-            row = next((r for r in sending.rows if r.status != DeliveryStatus.DELIVERED), None)
-            if row is None:
-                # Every part was live before this claim (a person recorded the last one, or it
-                # was stored before its delivery's row): the delivery is delivered all the same.
-                _mark_delivered(sending.delivery.pk, sending.first)
-                self._finished(sending, DeliveryStatus.DELIVERED)
+            try:
+                row = self._next_part(sending)
+            except Exception:
+                logger.exception("Delivery %s could not go on; its claim is given back", sending.delivery.pk)
+                self._give_back([sending.delivery.pk])
                 continue
-            if sending.sent_now and time.monotonic() - sending.began > PARTS_BUDGET_SECONDS:
-                # Between two parts: the claim is given back (not counted as a try) and the
-                # next pass goes on from this part.
-                Delivery.objects.filter(pk=sending.delivery.pk).update(
-                    claimed_at=None, claimed_by="", attempts=F("attempts") - 1, next_attempt_at=timezone.now()
-                )
-                self.given_back.add(sending.delivery.pk)
-                self._finished(sending, DeliveryStatus.PENDING)
-                continue
-            if row.status == DeliveryStatus.UNKNOWN or row.claimed_at is not None:
-                # A part that may be live is never sent again blindly: a person checks.
-                error = row.error or _("A part may have gone out already: check the channel.")
-                self._finished(
-                    sending, outcome_unknown(sending.delivery, sending.rows, row, OutcomeUnknown(error))
-                )
-                continue
-            to_claim.append((sending, row))
-        claimed = _claim_parts([row.pk for _s, row in to_claim], timezone.now())
+            if row is not None:
+                to_claim.append((sending, row))
+        try:
+            claimed = _claim_parts([row.pk for _s, row in to_claim], timezone.now())
+        except Exception:
+            logger.exception("Claiming the next parts failed; their deliveries' claims are given back")
+            self._give_back([sending.delivery.pk for sending, _row in to_claim])
+            return
         platform_parts = []
         for sending, row in to_claim:
             if row.pk not in claimed:
@@ -719,12 +880,20 @@ class Sender:
                     sending, outcome_unknown(sending.delivery, sending.rows, row, OutcomeUnknown(error))
                 )
                 continue
+            try:
+                outgoing = parts.outgoing(row, sending.delivery.channel.platform, len(sending.rows))
+            except Exception as exc:
+                logger.exception(
+                    "Part %s of delivery %s could not be prepared", row.number, sending.delivery.pk
+                )
+                self._not_prepared(sending.delivery, sending.claimed_at, exc, row)
+                continue
             sending.row = row
             row.claimed_at = timezone.now()
-            outgoing = parts.outgoing(row, sending.delivery.channel.platform, len(sending.rows))
             chained = sending.delivery.plan == LanguagePlan.THREAD
             platform_parts.append((sending, outgoing, sending.thread if chained else None))
         for sending, outgoing, reply_to in platform_parts:
+            sending.in_flight = True
             if self.inline or connection.in_atomic_block:
                 # Inside a caller's transaction (a test, a shell's atomic block) the rows are
                 # visible to this connection only, and connectors read some (a publication's
@@ -734,6 +903,33 @@ class Sender:
             self.pool.submit(
                 self._call, sending.delivery.pk, sending.connector, sending.delivery, outgoing, reply_to
             )
+
+    def _next_part(self, sending: _Sending) -> DeliveryPart | None:
+        """The part to claim next, or None when the delivery ended (or was given back) here."""
+        row = next((r for r in sending.rows if r.status != DeliveryStatus.DELIVERED), None)
+        if row is None:
+            # Every part was live before this claim (a person recorded the last one, or it
+            # was stored before its delivery's row): the delivery is delivered all the same.
+            _mark_delivered(sending.delivery.pk, sending.first)
+            self._finished(sending, DeliveryStatus.DELIVERED)
+            return None
+        if sending.sent_now and time.monotonic() - sending.began > PARTS_BUDGET_SECONDS:
+            # Between two parts: the claim is given back (not counted as a try) and the
+            # next pass goes on from this part.
+            Delivery.objects.filter(pk=sending.delivery.pk).update(
+                claimed_at=None, claimed_by="", attempts=F("attempts") - 1, next_attempt_at=timezone.now()
+            )
+            self.given_back.add(sending.delivery.pk)
+            self._finished(sending, DeliveryStatus.PENDING)
+            return None
+        if row.status == DeliveryStatus.UNKNOWN or row.claimed_at is not None:
+            # A part that may be live is never sent again blindly: a person checks.
+            error = row.error or _("A part may have gone out already: check the channel.")
+            self._finished(
+                sending, outcome_unknown(sending.delivery, sending.rows, row, OutcomeUnknown(error))
+            )
+            return None
+        return row
 
     def _call(
         self,
@@ -763,69 +959,77 @@ class Sender:
         self.answers.put((WAKE, None))
 
     def pump(self, timeout: float) -> bool:
-        """Wait up to `timeout` seconds for answers, then write every answer in hand at once;
-        returns True when woken (`wake`) rather than by an answer or the time-out."""
+        """Wait up to `timeout` seconds for answers, then write every answer in hand at once
+        (those a failed write left too); returns True when woken (`wake`) rather than by an
+        answer or the time-out. When writing fails, the answers not written stay in hand for
+        the next pump, and what failed is raised."""
         items: list[tuple[object, object]] = []
         try:
             items.append(self.answers.get(timeout=max(timeout, 0)))
         except queue.Empty:
-            return False
+            if not self._in_hand:
+                return False
         while True:
             try:
                 items.append(self.answers.get_nowait())
             except queue.Empty:
                 break
         woken = any(key == WAKE for key, _answer in items)
-        self._handle([(key, answer) for key, answer in items if key != WAKE])
+        for key, answer in items:
+            if key == WAKE:
+                continue
+            sending = self.sending.get(key)  # type: ignore[call-overload]
+            if sending is not None:
+                sending.in_flight = False  # its thread is free; the answer is in hand
+            self._in_hand.append((key, answer))
+        self._handle()
         return woken
 
-    def _handle(self, items: list[tuple[object, object]]) -> None:
-        stored: list[tuple[_Sending, Published]] = []
+    def _handle(self) -> None:
+        """Write the answers in hand; what cannot be written now stays in hand."""
+        published: list[tuple[object, object]] = [
+            (key, answer) for key, answer in self._in_hand if isinstance(answer, Published)
+        ]
+        others = [(key, answer) for key, answer in self._in_hand if not isinstance(answer, Published)]
         death: BaseException | None = None
-        for key, answer in items:
-            sending = self.sending.get(key)  # type: ignore[call-overload]
-            if sending is None or sending.row is None:
-                continue
-            row = sending.row
-            if isinstance(answer, Published):
-                stored.append((sending, answer))
-                continue
-            sending.row = None
-            if isinstance(answer, ManualOnly):
-                DeliveryPart.objects.filter(pk=row.pk).update(claimed_at=None)
-                Delivery.objects.filter(pk=sending.delivery.pk).update(
-                    claimed_at=None, claimed_by="", attempts=F("attempts") - 1
-                )
-                self.given_back.add(sending.delivery.pk)
-                self._finished(sending, DeliveryStatus.PENDING)
-            elif isinstance(answer, OutcomeUnknown):
-                self._finished(sending, outcome_unknown(sending.delivery, sending.rows, row, answer))
-            elif isinstance(answer, SurelyFailed):
-                self._finished(
-                    sending, surely_failed(sending.delivery, sending.claimed_at, answer, sending.rows, row)
-                )
-            elif isinstance(answer, Exception):
-                logger.error(
-                    "Connector %s raised an unexpected error on delivery %s",
-                    sending.delivery.channel.connector,
-                    sending.delivery.pk,
-                    exc_info=answer,
-                )
-                self._finished(
-                    sending, outcome_unknown(sending.delivery, sending.rows, row, unexpected(answer))
-                )
-            else:
-                # Not an Exception (a KeyboardInterrupt, SystemExit, a test's simulated death):
-                # the process is stopping. What is stored stays stored; the rest expires.
-                death = death or answer  # type: ignore[assignment]
-        if stored:
-            answers: list[tuple[DeliveryPart, Published, bool]] = []
-            for sending, answer in stored:
-                assert sending.row is not None  # set while its request is in flight
-                answers.append((sending.row, answer, sending.row.number == sending.rows[-1].number))
-            store_published(answers)
+        follow: tuple[list[_Sending], set[int]] = ([], set())
+        try:
+            follow = self._store(published)
+            published = []
+            while others:
+                key, answer = others[0]
+                death = self._write_outcome(key, answer) or death
+                others.pop(0)
+        finally:
+            self._in_hand = published + others
+            if death is None:
+                # What was stored goes on even when a later write failed: its next part is
+                # sent, its publication settled (else its claim would be held for nothing).
+                self._follow(*follow)
         if death is not None:
             raise death
+
+    def _follow(self, go_on: list[_Sending], settle: set[int]) -> None:
+        try:
+            self.settle(settle)
+        except Exception:  # the next pass's settle_finished settles them
+            logger.exception("Could not settle publications %s", sorted(settle))
+        if go_on:
+            self._send_next(go_on)
+
+    def _store(self, published: list[tuple[object, object]]) -> tuple[list[_Sending], set[int]]:
+        """The platforms' ids, in one transaction; returns the deliveries that go on to their
+        next part and the publications to settle."""
+        stored: list[tuple[_Sending, Published]] = []
+        for key, answer in published:
+            sending = self.sending.get(key)  # type: ignore[call-overload]
+            if sending is not None and sending.row is not None and isinstance(answer, Published):
+                stored.append((sending, answer))
+        answers: list[tuple[DeliveryPart, Published, bool]] = []
+        for sending, answer in stored:
+            assert sending.row is not None  # set while its answer is not written
+            answers.append((sending.row, answer, sending.row.number == sending.rows[-1].number))
+        store_published(answers)
         go_on: list[_Sending] = []
         settle: set[int] = set()
         for sending, answer in stored:
@@ -840,9 +1044,42 @@ class Sender:
                 settle.add(sending.delivery.publication_id)
             else:
                 go_on.append(sending)
-        self.settle(settle)
-        if go_on:
-            self._send_next(go_on)
+        return go_on, settle
+
+    def _write_outcome(self, key: object, answer: object) -> BaseException | None:
+        """Write an answer that is not a live post; returns it when it says the process stops."""
+        sending = self.sending.get(key)  # type: ignore[call-overload]
+        if sending is None or sending.row is None:
+            return None
+        row = sending.row
+        if isinstance(answer, ManualOnly):
+            with transaction.atomic():
+                DeliveryPart.objects.filter(pk=row.pk).update(claimed_at=None)
+                Delivery.objects.filter(pk=sending.delivery.pk).update(
+                    claimed_at=None, claimed_by="", attempts=F("attempts") - 1
+                )
+            self.given_back.add(sending.delivery.pk)
+            outcome: str = DeliveryStatus.PENDING
+        elif isinstance(answer, OutcomeUnknown):
+            outcome = outcome_unknown(sending.delivery, sending.rows, row, answer)
+        elif isinstance(answer, SurelyFailed):
+            outcome = surely_failed(sending.delivery, sending.claimed_at, answer, sending.rows, row)
+        elif isinstance(answer, Exception):
+            logger.error(
+                "Connector %s raised an unexpected error on delivery %s",
+                sending.delivery.channel.connector,
+                sending.delivery.pk,
+                exc_info=answer,
+            )
+            outcome = outcome_unknown(sending.delivery, sending.rows, row, unexpected(answer))
+        else:
+            # Not an Exception (a KeyboardInterrupt, SystemExit, a test's simulated death):
+            # the process is stopping. What is stored stays stored; the rest expires.
+            sending.row = None
+            return answer  # type: ignore[return-value]
+        sending.row = None
+        self._finished(sending, outcome)
+        return None
 
     def _finished(self, sending: _Sending, outcome: str, *, settle: bool = True) -> None:
         self.sending.pop(sending.delivery.pk, None)
@@ -855,7 +1092,7 @@ class Sender:
         settle their publications."""
         deadline = time.monotonic() + limit
         while self.sending and time.monotonic() < deadline:
-            self.pump(min(1.0, deadline - time.monotonic()))
+            self._pump_on(min(1.0, deadline - time.monotonic()))
             self.beat()
         wait_for_futures(self._settling, timeout=max(deadline - time.monotonic(), 1.0))
         done = [future for future in self._settling if future.done()]
@@ -891,10 +1128,21 @@ class Sender:
                 if not claimed:
                     return
                 continue
-            self.pump(1.0)
+            self._pump_on(1.0)
             self.beat()
         # Every request in flight ends within its connector's own time-out.
         self.drain(limit=PARTS_BUDGET_SECONDS + 30)
+
+    def _pump_on(self, timeout: float) -> None:
+        """`pump`, whose failure to write (the database away) is logged: the answers stay in
+        hand and the next pump, a second later at most, writes them."""
+        try:
+            self.pump(timeout)
+        except Exception:
+            logger.exception("Storing the platforms' answers failed; trying again at the next pump")
+            if not connection.in_atomic_block:
+                with contextlib.suppress(Exception):
+                    connection.close()  # a fresh connection for the next try
 
     def forget_given_back(self) -> None:
         """A new pass: what was given back may be claimed again."""

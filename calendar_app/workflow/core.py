@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -238,6 +238,7 @@ def move(
     action: str,
     *,
     expected_revision: int | None = None,
+    expected: Q | None = None,
     verb: str = "",
     comment: str = "",
     data: dict[str, Any] | None = None,
@@ -246,11 +247,11 @@ def move(
     """Move `obj` (a publication or a proposal) along its table; returns the new status.
 
     Guards the state (TransitionNotAllowed), then compare-and-sets the status, on the
-    revision too when given (a publication's; a proposal has none), with `changes` in the
-    same UPDATE: when two people act at once only one UPDATE matches the state both saw,
-    and the other gets StaleEdit carrying the row as it is now, on SQLite and PostgreSQL
-    alike. Writes the history row (`verb`, the action by default). Must run inside the
-    action's transaction.
+    revision and the conditions `expected` too when given (a publication's; a proposal has
+    none), with `changes` in the same UPDATE: when two people act at once only one UPDATE
+    matches the state both saw, and the other gets StaleEdit carrying the row as it is now,
+    on SQLite and PostgreSQL alike. Writes the history row (`verb`, the action by default).
+    Must run inside the action's transaction.
     """
     target = guard(obj, action)
     source = obj.status
@@ -259,10 +260,12 @@ def move(
         rows = Publication.objects.filter(pk=obj.pk, status=source)
         if expected_revision is not None:
             rows = rows.filter(revision=expected_revision)
+        if expected is not None:
+            rows = rows.filter(expected)  # more of the state the caller saw (a sweep's "still late")
         if target in CLEARS_CRISIS_MARKS:
             changes = {"held_by": None, "missed_in": None, "released_from": None, **changes}
     else:
-        if expected_revision is not None:
+        if expected_revision is not None or expected is not None:
             raise TypeError("A proposal has no revision to compare.")
         rows = Proposal.objects.filter(pk=obj.pk, status=source)
     if not rows.update(status=target, updated_at=timezone.now(), **changes):

@@ -4,12 +4,15 @@ missed and bring unknown deliveries to a person."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import BigIntegerField, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -35,6 +38,8 @@ from calendar_app.workflow.core import (
 )
 from calendar_app.workflow.crisis import fail_waiting_deliveries, hold_what_active_crises_cover
 from diplomacy.models import LanguagePlan, User
+
+logger = logging.getLogger(__name__)
 
 
 def settle_publication(publication_id: int) -> str:
@@ -89,20 +94,25 @@ def record_delivery(actor: User, delivery: Delivery, url: str) -> Delivery:
 
 def _record_delivery(actor: User, delivery: Delivery, url: str) -> Delivery:
     hold_what_active_crises_cover()
-    # Only for a publication that may go out now (a subquery, so that the compare-and-set
-    # itself names only the delivery's columns). An unknown delivery is the exception to
-    # "never late": it went out (or not) at its time, and the person who finds it live
-    # records a fact, however long the check took.
-    publications = Publication.objects.may_go_out()
     if Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.UNKNOWN).exists():
-        publications = publications | Publication.objects.too_late().filter(missed_in__isnull=True)
+        # An unknown delivery went out (or not) at its time: the person who finds it live
+        # records a fact, however long the check took and whatever its publication became
+        # meanwhile (failed on another channel, missed, held), except cancelled. Nothing is
+        # sent by recording it; the publication settles after as the rules say.
+        publications = Publication.objects.exclude(status=PublicationStatus.CANCELLED)
+        state = Q(status=DeliveryStatus.UNKNOWN)
+    else:
+        # Posting by hand is sending: only for a publication that may go out now (a
+        # subquery, so that the compare-and-set itself names only the delivery's columns).
+        publications = Publication.objects.may_go_out()
+        # Not while a worker holds it (claimed_at): it may be posting a part this very moment.
+        state = Q(status=DeliveryStatus.UNKNOWN) | Q(status=DeliveryStatus.PENDING, claimed_at__isnull=True)
     sendable = Delivery.objects.filter(pk=delivery.pk, publication__in=publications)
     if not sendable.exists():
         raise _may_not_go_out(delivery)
-    # Not while a worker holds it (claimed_at): it may be posting a part this very moment.
     updated = (
         Delivery.objects.filter(pk=delivery.pk)
-        .filter(Q(status=DeliveryStatus.UNKNOWN) | Q(status=DeliveryStatus.PENDING, claimed_at__isnull=True))
+        .filter(state)
         .filter(pk__in=sendable.values("pk"))
         .update(
             status=DeliveryStatus.DELIVERED, url=url, delivered_at=timezone.now(), recorded_by=actor, error=""
@@ -374,19 +384,63 @@ def miss_late_publications(now: datetime | None = None) -> int:
     rules say (`settle_publication`: failed, reported to the post); unknown and claimed
     deliveries are left alone, they may be live or in flight. Held publications are left to
     their crisis (ending it marks them missed). Returns how many became missed.
+
+    Each publication is decided on its row as it is now, locked (PostgreSQL) before its
+    deliveries are read, and moved by a compare-and-set on its revision, its time still too
+    late and no hold: a reschedule or a crisis hold committed since the list was read wins,
+    and a dispatcher's claim either committed before the lock (then it counts as in flight)
+    or re-checks the publication after this decision (engine.Sender.start) and gives the
+    claim back. The publications it would only look at and leave (one unknown, claimed or
+    delivered delivery and none waiting to fail) are left out in SQL: the dispatcher runs
+    this every second. One publication that fails is logged; the others go on.
     """
     now = now or timezone.now()
     missed = 0
-    late = Publication.objects.too_late(now).select_related("post").order_by("scheduled_at", "pk")
-    for publication in late:
-        # One short transaction each (not durable: the engine may run inside one).
-        with transaction.atomic():
-            missed += _miss_or_settle(publication, now)
+    for publication_id in late_to_examine(now).values_list("pk", flat=True):
+        try:
+            # One short transaction each (not durable: the engine may run inside one).
+            with transaction.atomic():
+                missed += _miss_or_settle(publication_id, now)
+        except Exception:
+            # One row's trouble must stop neither the other rows nor the sending after the sweep.
+            logger.exception("Could not mark late publication %s missed", publication_id)
     return missed
 
 
-def _miss_or_settle(publication: Publication, now: datetime) -> int:
-    deliveries = list(Delivery.objects.filter(publication=publication).select_related("channel"))
+def late_to_examine(now: datetime) -> QuerySet[Publication]:
+    """The too-late publications the lateness sweep may change: nothing of them out or in
+    flight (they become missed), or a delivery still waiting (it fails)."""
+    deliveries = Delivery.objects.filter(publication_id=OuterRef("pk"))
+    live_part = DeliveryPart.objects.filter(
+        delivery__publication_id=OuterRef("pk"), status=DeliveryStatus.DELIVERED
+    )
+    out_or_in_flight = Q(
+        Exists(
+            deliveries.filter(
+                Q(status__in=[DeliveryStatus.DELIVERED, DeliveryStatus.UNKNOWN])
+                | Q(status=DeliveryStatus.PENDING, claimed_at__isnull=False)
+            )
+        )
+    ) | Q(Exists(live_part))
+    waiting = Q(Exists(deliveries.filter(status=DeliveryStatus.PENDING, claimed_at__isnull=True)))
+    late = Publication.objects.too_late(now).filter(~out_or_in_flight | waiting)
+    return late.order_by("scheduled_at", "pk")
+
+
+def _miss_or_settle(publication_id: int, now: datetime) -> int:
+    limit = now - settings.MAX_LATENESS
+    # The row as it is now, locked on PostgreSQL until this decision commits: a dispatcher
+    # re-checking its claim (FOR SHARE) waits for it, and the deliveries read below include
+    # every claim committed before. SQLite's IMMEDIATE transaction serialises the writers.
+    publication = Publication.objects.select_for_update().filter(pk=publication_id).first()
+    if (
+        publication is None
+        or publication.status != PublicationStatus.APPROVED
+        or publication.held_by_id is not None
+        or publication.scheduled_at >= limit
+    ):
+        return 0  # rescheduled, held, cancelled or settled since the list was read
+    deliveries = list(Delivery.objects.filter(publication_id=publication_id).select_related("channel"))
     reason = lateness_reason(publication, deliveries, now)
     out_or_in_flight = (
         any(
@@ -395,24 +449,33 @@ def _miss_or_settle(publication: Publication, now: datetime) -> int:
             for d in deliveries
         )
         or DeliveryPart.objects.filter(
-            delivery__publication=publication, status=DeliveryStatus.DELIVERED
+            delivery__publication_id=publication_id, status=DeliveryStatus.DELIVERED
         ).exists()
     )
     if out_or_in_flight:
-        if fail_waiting_deliveries([publication.pk], reason):
+        if fail_waiting_deliveries([publication_id], reason):
             record_event(
                 publication, None, "delivery_failed_late", from_status=publication.status, comment=reason
             )
-            _settle(publication.pk)
+            _settle(publication_id)
         return 0
     late_minutes = int((now - publication.scheduled_at).total_seconds() // 60)
     try:
+        # On the revision, the time and the hold read above as well as the status: what
+        # committed in between (SQLite's other connections, a missing lock) is never overwritten.
         move(
-            None, publication, "miss", verb="missed_late", comment=reason, data={"late_minutes": late_minutes}
+            None,
+            publication,
+            "miss",
+            expected_revision=publication.revision,
+            expected=Q(scheduled_at__lt=limit, held_by__isnull=True),
+            verb="missed_late",
+            comment=reason,
+            data={"late_minutes": late_minutes},
         )
     except (StaleEdit, TransitionNotAllowed):
         return 0  # someone moved it meanwhile (cancelled, edited, held)
-    fail_waiting_deliveries([publication.pk], reason)
+    fail_waiting_deliveries([publication_id], reason)
     notifications.notify("missed", publication, None, reason)
     return 1
 
@@ -447,8 +510,10 @@ def report_unknown_deliveries() -> int:
         PublicationEvent.objects.filter(
             publication_id=OuterRef("publication_id"),
             verb__in=["delivery_unknown", "delivery_retried", "delivery_continued"],
-            data__delivery=OuterRef("pk"),
         )
+        # The delivery named in the event, as a number: PostgreSQL compares no jsonb with a bigint.
+        .annotate(about=Cast(KeyTextTransform("delivery", "data"), BigIntegerField()))
+        .filter(about=OuterRef("pk"))
         .order_by("-pk")
         .values("verb")[:1]
     )
@@ -459,39 +524,46 @@ def report_unknown_deliveries() -> int:
         .select_related("publication__post", "channel")
     )
     for delivery in unknown.order_by("pk"):
-        with transaction.atomic():
-            # On PostgreSQL the row lock makes two sweeps at once report it once; SQLite's
-            # write transactions are serial already.
-            locked = Delivery.objects.select_for_update().filter(
-                pk=delivery.pk, status=DeliveryStatus.UNKNOWN
-            )
-            if not list(locked.values_list("pk", flat=True)):
-                continue
-            last = (
-                PublicationEvent.objects.filter(
-                    publication_id=delivery.publication_id,
-                    verb__in=["delivery_unknown", "delivery_retried", "delivery_continued"],
-                    data__delivery=delivery.pk,
-                )
-                .order_by("-pk")
-                .values_list("verb", flat=True)
-                .first()
-            )
-            if last == "delivery_unknown":
-                continue  # reported already, and nobody acted on it since
-            words = _("%(channel)s: %(facts)s") % {
-                "channel": delivery.channel,
-                "facts": unknown_delivery_words(delivery),
-            }
-            publication = delivery.publication
-            record_event(
-                publication,
-                None,
-                "delivery_unknown",
-                from_status=publication.status,
-                comment=words,
-                data={"delivery": delivery.pk, "channel": delivery.channel_id},
-            )
-            notifications.notify("delivery_unknown", publication, None, words)
-            reported += 1
+        try:
+            with transaction.atomic():
+                reported += _report_unknown(delivery)
+        except Exception:
+            # One row's trouble must stop neither the other rows nor the sending after the sweep.
+            logger.exception("Could not report unknown delivery %s", delivery.pk)
     return reported
+
+
+def _report_unknown(delivery: Delivery) -> int:
+    """Report one unknown delivery unless reported already; returns 1 when it was."""
+    # On PostgreSQL the row lock makes two sweeps at once report it once; SQLite's
+    # write transactions are serial already.
+    locked = Delivery.objects.select_for_update().filter(pk=delivery.pk, status=DeliveryStatus.UNKNOWN)
+    if not list(locked.values_list("pk", flat=True)):
+        return 0
+    last = (
+        PublicationEvent.objects.filter(
+            publication_id=delivery.publication_id,
+            verb__in=["delivery_unknown", "delivery_retried", "delivery_continued"],
+            data__delivery=delivery.pk,
+        )
+        .order_by("-pk")
+        .values_list("verb", flat=True)
+        .first()
+    )
+    if last == "delivery_unknown":
+        return 0  # reported already, and nobody acted on it since
+    words = _("%(channel)s: %(facts)s") % {
+        "channel": delivery.channel,
+        "facts": unknown_delivery_words(delivery),
+    }
+    publication = delivery.publication
+    record_event(
+        publication,
+        None,
+        "delivery_unknown",
+        from_status=publication.status,
+        comment=words,
+        data={"delivery": delivery.pk, "channel": delivery.channel_id},
+    )
+    notifications.notify("delivery_unknown", publication, None, words)
+    return 1
