@@ -30,7 +30,7 @@ from playwright.sync_api import Browser, ConsoleMessage
 from pytest_django.fixtures import Settings
 from pytest_django.live_server_helper import LiveServer
 
-from calendar_app import guidelines
+from calendar_app import guidelines, permissions
 from calendar_app.models import CrisisTemplate, Proposal, Publication, PublicationStatus
 from calendar_app.workflow.crisis import declare_crisis
 from diplomacy.models import Channel, Invitation, Post, Role, User, hash_token
@@ -102,6 +102,8 @@ class World:
     istanbul: str
     channel: int
     draft: int
+    #: One the post editor may move (the move page).
+    movable: int
     in_review: int
     proposal: int
     crisis: int
@@ -159,7 +161,7 @@ PAGES = [
     Page("publication_new", EDITOR),
     Page("publication_detail", EDITOR, lambda w: {"pk": w.draft}, label="publication-draft-editor"),
     Page("publication_detail", CENTRAL, lambda w: {"pk": w.in_review}, label="publication-in-review-central"),
-    Page("publication_move", EDITOR, lambda w: {"pk": w.draft}, label="publication-move"),
+    Page("publication_move", EDITOR, lambda w: {"pk": w.movable}, label="publication-move"),
     Page("publish_now", EDITOR),
     # Review.
     Page("approvals", CENTRAL),
@@ -294,6 +296,8 @@ def world(settings: Settings) -> World:
     own = Publication.objects.filter(post=istanbul)
     draft = own.filter(status=PublicationStatus.DRAFT).first() or own.first()
     in_review = Publication.objects.filter(status=PublicationStatus.IN_REVIEW).first()
+    editor = User.objects.get(email=EDITOR)
+    movable = next(p for p in own.order_by("pk") if permissions.can_reschedule(editor, p))
     proposal = Proposal.objects.filter(partner__code="fit").first()
     template = CrisisTemplate.objects.first()
     assert draft and in_review and proposal and template, "the demo lacks an object a page needs"
@@ -301,6 +305,7 @@ def world(settings: Settings) -> World:
         istanbul=istanbul.code,
         channel=Channel.objects.filter(post=istanbul).first().pk,  # type: ignore[union-attr]
         draft=draft.pk,
+        movable=movable.pk,
         in_review=in_review.pk,
         proposal=proposal.pk,
         crisis=crisis.pk,
