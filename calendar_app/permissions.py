@@ -125,6 +125,10 @@ def allowed_actions(user: AnyUser, publication: Publication) -> set[str]:
         "edit": can_edit_publication(user, publication),
         # Posted by hand: only what may go out now (approved, due, not held by a crisis).
         "record_delivery": publication.may_go_out() and can_record_delivery(user, publication),
+        # What a person found on the channel after an unknown outcome is a fact, recorded
+        # whatever became of the publication since (failed, missed), unless it was cancelled.
+        "record_checked_delivery": publication.status != PublicationStatus.CANCELLED
+        and can_record_delivery(user, publication),
         "comment": can_comment(user, publication),
         "reschedule": can_reschedule(user, publication) or can_reschedule_missed(user, publication),
         "duplicate": can_duplicate(user, publication),

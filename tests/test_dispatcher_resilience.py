@@ -134,7 +134,7 @@ def test_a_delivery_whose_own_preparation_fails_waits_for_its_next_try_and_the_o
     stopped = Delivery.objects.get(publication=broken)
     assert (stopped.status, stopped.claimed_at, stopped.attempts) == (DeliveryStatus.PENDING, None, 1)
     assert stopped.next_attempt_at > timezone.now()  # its back-off, not a claim every second
-    assert "could not be prepared (ValueError: a text the plan cannot split)" in stopped.error
+    assert "could not be prepared" in stopped.error and "ValueError" not in stopped.error
     assert f"The parts of delivery {stopped.pk} could not be frozen" in caplog.text
     assert len(receiver.received) == 2
 

@@ -330,6 +330,24 @@ def test_an_unknown_delivery_of_a_publication_failed_meanwhile_is_still_recorded
     assert publication.events.filter(verb="delivery_recorded").count() == 1
 
 
+def test_the_page_of_a_failed_publication_offers_to_record_its_unknown_delivery(
+    client, week_before, istanbul, editor, second_reviewer, platform
+):
+    first, second = _api_channel(istanbul, "x"), _api_channel(istanbul, "facebook")
+    publication = _approved(istanbul, editor, second_reviewer, channels=[first, second])
+    unknown = Delivery.objects.create(publication=publication, channel=first, status="unknown")
+    Delivery.objects.create(publication=publication, channel=second)
+    week_before.move_to(EVENT_AT + timedelta(hours=2), tick=False)
+    workflow.miss_late_publications()
+    assert Publication.objects.get(pk=publication.pk).status == S.FAILED
+    client.force_login(editor)
+    page = client.get(reverse("publication_detail", args=[publication.pk])).content.decode()
+    assert reverse("delivery_record", args=[unknown.pk]) in page
+    # The late one that failed is not offered: nothing is posted late.
+    failed = Delivery.objects.get(publication=publication, channel=second)
+    assert reverse("delivery_record", args=[failed.pk]) not in page
+
+
 def test_an_unknown_delivery_of_a_cancelled_publication_is_not_recorded(
     week_before, istanbul, editor, second_reviewer, platform
 ):

@@ -433,9 +433,12 @@ def surely_failed(
 def unexpected(exc: Exception) -> OutcomeUnknown:
     """A connector raised something none of its three outcomes: it may have posted, so the
     part is unknown for a person (nobody knows whether the request left)."""
+    # Staff read this: plain words; the exception itself goes to the server's log (the caller).
     return OutcomeUnknown(
-        _("The connector stopped with an unexpected error (%(error)s): check the channel.")
-        % {"error": f"{type(exc).__name__}: {exc}"[:300]},
+        _(
+            "The connector stopped with an unexpected error (the details are in the server's log): "
+            "check the channel."
+        ),
         request_sent=None,
     )
 
@@ -812,9 +815,9 @@ class Sender:
         try (its back-off, failed for good after MAX_ATTEMPTS, the reason on it for the post);
         given back when even that cannot be written."""
         self.sending.pop(delivery.pk, None)
+        # Staff read this: plain words; the exception is in the server's log (the callers log it).
         failed = SurelyFailed(
-            _("This delivery could not be prepared (%(error)s): nothing was sent.")
-            % {"error": f"{type(exc).__name__}: {exc}"[:300]}
+            _("This delivery could not be prepared (the details are in the server's log): nothing was sent.")
         )
         try:
             rows = list(DeliveryPart.objects.filter(delivery_id=delivery.pk).order_by("number"))
