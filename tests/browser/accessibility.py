@@ -23,9 +23,9 @@ WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 FAILING_IMPACTS = {"serious", "critical"}
 
 _RUN_AXE = """
-async (tags) => {
+async (runOnly) => {
   const results = await axe.run(document, {
-    runOnly: {type: "tag", values: tags},
+    runOnly,
     resultTypes: ["violations"],
   });
   return results.violations.map((violation) => ({
@@ -48,15 +48,17 @@ def axe_source() -> str:
     return AXE_PATH.read_text(encoding="utf-8")
 
 
-def axe_violations(page: Page) -> list[dict]:
-    """Every WCAG 2.0/2.1 A and AA violation axe finds on the page as it is now."""
+def axe_violations(page: Page, rules: list[str] | None = None) -> list[dict]:
+    """Every WCAG 2.0/2.1 A and AA violation axe finds on the page as it is now; with
+    `rules`, the violations of those axe rules only (best-practice ones have no WCAG tag)."""
     if not page.evaluate("() => typeof window.axe === 'object'"):
         # Wrapped so that Playwright evaluates the file as a statement list and
         # does not try to call whatever its last expression returns.
         page.evaluate("() => { " + axe_source() + "\n}")
         if not page.evaluate("() => typeof window.axe === 'object'"):
             raise AssertionError(f"axe-core did not load into {page.url}")
-    return page.evaluate(_RUN_AXE, WCAG_TAGS)
+    run_only = {"type": "rule", "values": rules} if rules else {"type": "tag", "values": WCAG_TAGS}
+    return page.evaluate(_RUN_AXE, run_only)
 
 
 def format_violations(url: str, violations: list[dict]) -> str:
