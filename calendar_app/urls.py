@@ -40,6 +40,7 @@ urlpatterns = [
         publications.publication_reschedule,
         name="publication_reschedule",
     ),
+    path("publications/<int:pk>/edit/", publications.publication_edit, name="publication_edit"),
     path("publications/<int:pk>/move/", publications.publication_move, name="publication_move"),
     path(
         "publications/<int:pk>/duplicate/", publications.publication_duplicate, name="publication_duplicate"

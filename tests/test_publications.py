@@ -249,7 +249,7 @@ def publication(editor, istanbul, channels):
 def test_an_edit_bumps_the_revision_and_is_recorded(client, editor, publication, channels):
     client.force_login(editor)
     data = form_data(channels.values(), title="New title", revision=publication.revision)
-    assert client.post(publication.get_absolute_url(), data).status_code == 302
+    assert client.post(reverse("publication_edit", args=[publication.pk]), data).status_code == 302
     publication.refresh_from_db()
     assert (publication.title, publication.revision) == ("New title", 2)
     event = publication.events.last()
@@ -262,11 +262,11 @@ def test_a_stale_form_is_refused_and_shows_the_other_persons_version(
 ):
     client.force_login(manager)
     client.post(
-        publication.get_absolute_url(), form_data(channels.values(), title="Manager's title", revision=1)
+        reverse("publication_edit", args=[publication.pk]), form_data(channels.values(), title="Manager's title", revision=1)
     )
     client.force_login(editor)
     response = client.post(
-        publication.get_absolute_url(), form_data(channels.values(), title="Mine", revision=1)
+        reverse("publication_edit", args=[publication.pk]), form_data(channels.values(), title="Mine", revision=1)
     )
     assert response.status_code == 409
     page = response.content.decode()
@@ -305,11 +305,31 @@ def test_published_and_cancelled_publications_cannot_be_edited(client, editor, p
     Publication.objects.filter(pk=publication.pk).update(status=status)
     client.force_login(editor)
     response = client.post(
-        publication.get_absolute_url(), form_data(channels.values(), title="x", revision=1)
+        reverse("publication_edit", args=[publication.pk]), form_data(channels.values(), title="x", revision=1)
     )
     assert response.status_code == 403
     publication.refresh_from_db()
     assert publication.title == "A publication"
+
+
+def test_the_editor_is_a_page_of_its_own_linked_from_the_publication_page(client, editor, publication):
+    client.force_login(editor)
+    page = client.get(publication.get_absolute_url()).content.decode()
+    edit_url = reverse("publication_edit", args=[publication.pk])
+    assert f'href="{edit_url}"' in page
+    assert 'class="editor"' not in page
+    assert 'class="editor"' in client.get(edit_url).content.decode()
+    # The publication page takes no form any more: its actions post to their own addresses.
+    assert client.post(publication.get_absolute_url(), {"title": "x"}).status_code == 405
+
+
+@pytest.mark.parametrize("status", [PublicationStatus.PUBLISHED, PublicationStatus.CANCELLED])
+def test_a_publication_that_cannot_be_edited_has_no_editor_nor_link(client, editor, publication, status):
+    Publication.objects.filter(pk=publication.pk).update(status=status)
+    client.force_login(editor)
+    edit_url = reverse("publication_edit", args=[publication.pk])
+    assert edit_url not in client.get(publication.get_absolute_url()).content.decode()
+    assert client.get(edit_url).status_code == 403
 
 
 def test_another_posts_draft_is_not_found_and_its_approved_one_is_read_only(client, editor, ankara, reviewer):
@@ -320,7 +340,7 @@ def test_another_posts_draft_is_not_found_and_its_approved_one_is_read_only(clie
     response = client.get(foreign.get_absolute_url())
     assert response.status_code == 200
     assert response.context.get("form") is None
-    assert client.post(foreign.get_absolute_url(), {"title": "x"}).status_code == 403
+    assert client.post(reverse("publication_edit", args=[foreign.pk]), {"title": "x"}).status_code == 403
 
 
 # --- Rescheduling and duplicating ----------------------------------------------------
@@ -501,10 +521,10 @@ def test_descriptions_typed_without_a_new_image_go_to_the_image_shown(
     data["image"] = SimpleUploadedFile("photo.png", png_bytes(), content_type="image/png")
     client.post(reverse("publication_new"), data)
     publication = Publication.objects.get()
-    page = client.get(publication.get_absolute_url()).content.decode()
+    page = client.get(reverse("publication_edit", args=[publication.pk])).content.decode()
     assert 'value="Flags on a quay"' in page
     data = form_data(channels.values(), alt_en="Flags on a quay", alt_tr="Rıhtımda bayraklar", revision=1)
-    assert client.post(publication.get_absolute_url(), data).status_code == 302
+    assert client.post(reverse("publication_edit", args=[publication.pk]), data).status_code == 302
     assert Asset.objects.get().alt_texts == {"en": "Flags on a quay", "tr": "Rıhtımda bayraklar"}
 
 
@@ -531,12 +551,12 @@ def test_the_upload_of_a_stale_edit_leaves_no_file_behind(
     settings.MEDIA_ROOT = tmp_path
     client.force_login(manager)
     client.post(
-        publication.get_absolute_url(), form_data(channels.values(), title="Manager's title", revision=1)
+        reverse("publication_edit", args=[publication.pk]), form_data(channels.values(), title="Manager's title", revision=1)
     )
     client.force_login(editor)
     data = form_data(channels.values(), title="Mine", revision=1, alt_en="A quay in Istanbul")
     data["image"] = SimpleUploadedFile("photo.png", png_bytes(), content_type="image/png")
-    assert client.post(publication.get_absolute_url(), data).status_code == 409
+    assert client.post(reverse("publication_edit", args=[publication.pk]), data).status_code == 409
     assert not Asset.objects.exists()
     assert _files_under(tmp_path) == []  # neither the image nor its renditions
 

@@ -171,7 +171,7 @@ def test_editing_a_draft_records_who_checked_it(client, editor, manager, faceboo
     )
     publication = Publication.objects.get()
     client.force_login(manager)
-    page = client.get(publication.get_absolute_url()).content.decode()
+    page = client.get(reverse("publication_edit", args=[publication.pk])).content.decode()
     data = form_data(
         facebook,
         variant_fr="Des entreprises belges de technologies propres visitent Istanbul cette semaine.",
@@ -179,7 +179,7 @@ def test_editing_a_draft_records_who_checked_it(client, editor, manager, faceboo
         revision=publication.revision,
         publication=publication.pk,
     )
-    assert client.post(publication.get_absolute_url(), data).status_code == 302
+    assert client.post(reverse("publication_edit", args=[publication.pk]), data).status_code == 302
     french = Variant.objects.get(language="fr")
     assert french.checked_by == manager and french.machine_translated == "libretranslate"
     assert guidelines.CheckContext.for_publication(publication).unchecked_translations == []
@@ -256,10 +256,10 @@ def test_only_people_who_may_edit_the_publication_may_translate(client, editor, 
     approved = make_publication(post=facebook.post, author=editor, channels=[facebook], status="approved")
     client.force_login(stranger)
     data = form_data(facebook, translate="fr:nl", revision=approved.revision)
-    assert client.post(approved.get_absolute_url(), data).status_code == 403
+    assert client.post(reverse("publication_edit", args=[approved.pk]), data).status_code == 403
     assert client.post(reverse("publication_new"), data).status_code == 403
     draft = make_publication(post=facebook.post, author=editor, channels=[facebook])
-    assert client.post(draft.get_absolute_url(), data).status_code == 404
+    assert client.post(reverse("publication_edit", args=[draft.pk]), data).status_code == 404
     assert fake_libre.calls("translate") == []
 
 

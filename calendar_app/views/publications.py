@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from calendar_app import guidelines, permissions, sending, translation, workflow
 from calendar_app import images as images_module
@@ -219,66 +219,98 @@ def _editor_context(
 
 
 @login_required
+@require_safe
 def publication_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     publication = _get_publication_for_user(request, pk)
     actions = permissions.allowed_actions(request.user, publication)
-    form = None
+    context: dict[str, object] = {
+        "publication": publication,
+        "actions": actions,
+        # Own id prefixes: two forms on one page must not share field ids.
+        "reschedule_form": RescheduleForm(publication=publication, auto_id="reschedule_%s")
+        if "reschedule" in actions
+        else None,
+        "duplicate_form": DuplicateForm(
+            publication=publication, to_other_posts="duplicate_to_posts" in actions, auto_id="duplicate_%s"
+        )
+        if "duplicate" in actions
+        else None,
+        "sends": publication_shown(publication),
+        # The review thread, decisions, revisions and history are between the post and central.
+        "history": publication.events.select_related("actor").order_by("created_at", "pk")
+        if "comment" in actions
+        else [],
+        **(_review_context(publication) if "comment" in actions else {"deliveries": []}),
+        "workflow_buttons": _workflow_buttons(actions),
+        "missed_reason": _missed_reason(publication),
+        "user_is_central": roles.is_central(request.user),
+        "language_names": {v.language: language_name(v.language) for v in publication.variants.all()},
+    }
+    return render(request, "calendar_app/publication_detail.html", context)
+
+
+@login_required
+def publication_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The editor for a saved publication, on a page of its own."""
+    publication = _get_publication_for_user(request, pk)
+    if "edit" not in permissions.allowed_actions(request.user, publication):
+        raise PermissionDenied
     stale: Publication | None = None
-    drafting = "edit" in actions and translation_views.wants_editor_action(request)
+    drafting = translation_views.wants_editor_action(request)
     if drafting:
         # "Draft the French from the Dutch" or "I have checked it": shown again, not saved.
         form = translation_views.editor_action(
             request, PublicationForm(post=publication.post, publication=publication)
         )
-    elif "edit" in actions:
+    else:
         form = PublicationForm(
             request.POST or None, request.FILES or None, post=publication.post, publication=publication
         )
-        if request.method == "POST" and form.is_valid():
-            status_before = publication.status
-            try:
-                with uploads_removed_on_failure(), transaction.atomic():
-                    assets = _new_assets(request, form, publication.post)
-                    content = form.content(assets)
-                    if not assets:
-                        # Without a new image, the descriptions typed are for the image shown.
-                        content.shown_alt_texts = form.cleaned_data.get("alt_texts", {})
-                    publication = workflow.update_publication(
-                        request.user,
-                        publication,
-                        content,
-                        expected_revision=form.cleaned_data["revision"],
-                    )
-            except workflow.StaleEdit as exc:
-                # update_publication reports the publication as it is now.
-                stale = cast(Publication, exc.current)
-                messages.error(
-                    request,
-                    _(
-                        "Someone else saved this publication while you were editing it. Nothing of yours "
-                        "was saved: compare with their version below, then make your change again."
-                    ),
+    if request.method == "POST" and not drafting and form.is_valid():
+        status_before = publication.status
+        try:
+            with uploads_removed_on_failure(), transaction.atomic():
+                assets = _new_assets(request, form, publication.post)
+                content = form.content(assets)
+                if not assets:
+                    # Without a new image, the descriptions typed are for the image shown.
+                    content.shown_alt_texts = form.cleaned_data.get("alt_texts", {})
+                publication = workflow.update_publication(
+                    request.user,
+                    publication,
+                    content,
+                    expected_revision=form.cleaned_data["revision"],
                 )
-            except ValidationError as exc:
-                form.add_error(None, exc)
+        except workflow.StaleEdit as exc:
+            # update_publication reports the publication as it is now.
+            stale = cast(Publication, exc.current)
+            messages.error(
+                request,
+                _(
+                    "Someone else saved this publication while you were editing it. Nothing of yours "
+                    "was saved: compare with their version below, then make your change again."
+                ),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            back_in_review = status_before == PublicationStatus.APPROVED
+            if back_in_review and publication.status == PublicationStatus.IN_REVIEW:
+                messages.warning(
+                    request, _("Saved. The approval covered the earlier version: it is back in review.")
+                )
             else:
-                if (
-                    publication.status == PublicationStatus.IN_REVIEW
-                    and status_before == PublicationStatus.APPROVED
-                ):
-                    messages.warning(
-                        request, _("Saved. The approval covered the earlier version: it is back in review.")
-                    )
-                else:
-                    messages.success(request, _("Publication saved."))
-                return redirect(publication)
-    elif request.method == "POST":
-        raise PermissionDenied
+                messages.success(request, _("Publication saved."))
+            return redirect(publication)
     status = 409 if stale else (400 if request.method == "POST" and not drafting else 200)
-    context: dict[str, object] = (
-        _editor_context(form, publication.post, publication) if form else {"publication": publication}
+    context = _editor_context(
+        form,
+        publication.post,
+        publication,
+        stale=stale,
+        stale_variants=list(stale.variants.all()) if stale else [],
     )
-    if form is not None and not form.is_bound and not drafting:
+    if not form.is_bound and not drafting:
         # The editor's fields (every channel, language and image of the post) come from the
         # cache while the publication and its post are unchanged.
         editor = dict(context)
@@ -290,31 +322,7 @@ def publication_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
             shape=(publication.pk, timezone.localdate().isoformat(), translation.enabled()),
             build=lambda: render_to_string("calendar_app/_editor_fields.html", editor),
         )
-    context.update(
-        actions=actions,
-        stale=stale,
-        stale_variants=list(stale.variants.all()) if stale else [],
-        # Own id prefixes: three forms on one page must not share field ids.
-        reschedule_form=RescheduleForm(publication=publication, auto_id="reschedule_%s")
-        if "reschedule" in actions
-        else None,
-        duplicate_form=DuplicateForm(
-            publication=publication, to_other_posts="duplicate_to_posts" in actions, auto_id="duplicate_%s"
-        )
-        if "duplicate" in actions
-        else None,
-        sends=publication_shown(publication),
-        # The review thread, decisions, revisions and history are between the post and central.
-        history=publication.events.select_related("actor").order_by("created_at", "pk")
-        if "comment" in actions
-        else [],
-        **(_review_context(publication) if "comment" in actions else {"deliveries": []}),
-        workflow_buttons=_workflow_buttons(actions),
-        missed_reason=_missed_reason(publication),
-        user_is_central=roles.is_central(request.user),
-        language_names={v.language: language_name(v.language) for v in publication.variants.all()},
-    )
-    return render(request, "calendar_app/publication_detail.html", context, status=status)
+    return render(request, "calendar_app/publication_edit.html", context, status=status)
 
 
 def _missed_reason(publication: Publication) -> str:

@@ -14,6 +14,7 @@ import zoneinfo
 from datetime import datetime, timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -66,7 +67,7 @@ def test_the_editor_sees_each_post_each_channel_sends_and_staff_copy_them_in_ord
     writer = new_visitor()
     writer.log_in(editor.email)
     check = LiveCheck(writer.page)
-    writer.goto(publication.get_absolute_url())
+    writer.goto(reverse("publication_edit", args=[publication.pk]))
     check.settle(typed=False)
     live = writer.page.locator(".live-check .sends-live")
     thread = live.locator("li.sent", has_text="@BelgiumInIstanbul")
@@ -91,7 +92,7 @@ def test_the_editor_sees_each_post_each_channel_sends_and_staff_copy_them_in_ord
     expect(writer.page.locator(".live-check li.sent", has_text="@BelgiumIstanbulAll")).to_have_count(0)
     expect(writer.page.locator(".live-check").get_by_text("Text length per platform")).to_have_count(1)
     expect(writer.page.locator(".live-check .check-blocking", has_text="Text length")).to_have_count(0)
-    writer.submit("section:has(#edit-heading) form.editor")
+    writer.submit("main form.editor")
     check.settle(typed=False)
     saved = Publication.objects.get(pk=publication.pk)
     assert [c.handle for c in saved.channels.order_by("handle")] == ["@BelgiqueTurquie", "@BelgiumInIstanbul"]

@@ -75,7 +75,16 @@ def click_workflow_button(visitor, check: LiveCheck, label: str) -> None:
     check.settle(typed=False)
 
 
-def save_editor(visitor, check: LiveCheck, form: str = "section:has(#edit-heading) form.editor") -> None:
+def open_editor(visitor, check: LiveCheck) -> None:
+    """The publication page's "Edit" link: the editor is a page of its own."""
+    check.settle(typed=False)
+    with visitor.page.expect_navigation():
+        visitor.page.get_by_role("link", name="Edit", exact=True).click()
+    visitor.audit()
+    check.settle(typed=False)
+
+
+def save_editor(visitor, check: LiveCheck, form: str = "main form.editor") -> None:
     check.settle()
     visitor.submit(form)
     check.settle(typed=False)
@@ -143,6 +152,7 @@ def test_a_publication_goes_through_review_and_back_after_an_edit(
     assert not publication.revisions.exists()
 
     # --- Add French, save, send -----------------------------------------------------------------
+    open_editor(visitor, check)
     text_field(page, "French").fill(FRENCH)
     save_editor(visitor, check)
     expect(page.locator(".messages")).to_contain_text("Publication saved.")
@@ -182,6 +192,7 @@ def test_a_publication_goes_through_review_and_back_after_an_edit(
     )
 
     # --- She fixes the text and sends it again --------------------------------------------------
+    open_editor(visitor, check)
     text_field(page, "English").fill(FIXED_EN)
     save_editor(visitor, check)
     click_workflow_button(visitor, check, "Send to review again")
@@ -204,7 +215,8 @@ def test_a_publication_goes_through_review_and_back_after_an_edit(
     visitor.goto(f"/publications/{publication.pk}/")
     check.settle(typed=False)
     expect(status_of(page)).to_contain_text("Approved")
-    expect(page.locator("section:has(#edit-heading) .note")).to_contain_text(
+    open_editor(visitor, check)
+    expect(page.locator("main p.note")).to_contain_text(
         "Changing its text, channels, images or time sends it back to review."
     )
     text_field(page, "English").fill(AFTER_APPROVAL_EN)

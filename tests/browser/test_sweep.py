@@ -141,6 +141,7 @@ PAGES = [
     Page("publication_new", EDITOR),
     Page("publication_detail", EDITOR, lambda w: {"pk": w.draft}, label="publication-draft-editor"),
     Page("publication_detail", CENTRAL, lambda w: {"pk": w.in_review}, label="publication-in-review-central"),
+    Page("publication_edit", EDITOR, lambda w: {"pk": w.draft}, label="publication-edit-editor"),
     Page("publication_move", EDITOR, lambda w: {"pk": w.movable}, label="publication-move"),
     Page("publish_now", EDITOR),
     # Review.

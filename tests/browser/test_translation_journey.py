@@ -57,7 +57,7 @@ def test_a_machine_draft_is_confirmed_before_the_publication_goes_to_review(
     page = visitor.page
     check = LiveCheck(page)
     visitor.log_in(editor.email)
-    visitor.goto(f"/publications/{publication.pk}/")
+    visitor.goto(f"/publications/{publication.pk}/edit/")
     check.settle(typed=False)
 
     # An English text typed but not saved stays through the draft.
@@ -75,7 +75,7 @@ def test_a_machine_draft_is_confirmed_before_the_publication_goes_to_review(
 
     # Saved as it is: still unchecked, and sending it to review is refused.
     with page.expect_navigation():
-        page.locator("section:has(#edit-heading) .actions").get_by_role("button", name="Save").click()
+        page.locator("main form.editor .actions").get_by_role("button", name="Save").click()
     visitor.audit()
     check.settle(typed=False)
     click_workflow_button(visitor, check, "Send to review")
