@@ -262,11 +262,13 @@ def test_a_stale_form_is_refused_and_shows_the_other_persons_version(
 ):
     client.force_login(manager)
     client.post(
-        reverse("publication_edit", args=[publication.pk]), form_data(channels.values(), title="Manager's title", revision=1)
+        reverse("publication_edit", args=[publication.pk]),
+        form_data(channels.values(), title="Manager's title", revision=1),
     )
     client.force_login(editor)
     response = client.post(
-        reverse("publication_edit", args=[publication.pk]), form_data(channels.values(), title="Mine", revision=1)
+        reverse("publication_edit", args=[publication.pk]),
+        form_data(channels.values(), title="Mine", revision=1),
     )
     assert response.status_code == 409
     page = response.content.decode()
@@ -305,7 +307,8 @@ def test_published_and_cancelled_publications_cannot_be_edited(client, editor, p
     Publication.objects.filter(pk=publication.pk).update(status=status)
     client.force_login(editor)
     response = client.post(
-        reverse("publication_edit", args=[publication.pk]), form_data(channels.values(), title="x", revision=1)
+        reverse("publication_edit", args=[publication.pk]),
+        form_data(channels.values(), title="x", revision=1),
     )
     assert response.status_code == 403
     publication.refresh_from_db()
@@ -551,7 +554,8 @@ def test_the_upload_of_a_stale_edit_leaves_no_file_behind(
     settings.MEDIA_ROOT = tmp_path
     client.force_login(manager)
     client.post(
-        reverse("publication_edit", args=[publication.pk]), form_data(channels.values(), title="Manager's title", revision=1)
+        reverse("publication_edit", args=[publication.pk]),
+        form_data(channels.values(), title="Manager's title", revision=1),
     )
     client.force_login(editor)
     data = form_data(channels.values(), title="Mine", revision=1, alt_en="A quay in Istanbul")
