@@ -1,22 +1,52 @@
 """Filters of the network registry (django-filter)."""
 
+from typing import Any
+
 import django_filters
 from django import forms
 from django.db.models import Model, Q
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
+from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
-from django_filters.widgets import BooleanWidget
 
 from diplomacy import freshness
-from diplomacy.models import Platform, Post, PostKind, PostQuerySet
+from diplomacy.models import Platform, Post, PostKind, PostQuerySet, split_languages
 from diplomacy.widgets import use_quick_selects
 
 
 def country_choices() -> list[tuple[str, str]]:
     present = set(Post.objects.values_list("country", flat=True).distinct())
     return [(code, name) for code, name in countries if code in present]
+
+
+def post_language_choices() -> list[tuple[str, str]]:
+    """The languages the posts speak or publish in, named in the user's language."""
+    codes: set[str] = set()
+    for host, publishing in Post.objects.values_list("host_languages", "publishing_languages").distinct():
+        codes.update(split_languages(host), split_languages(publishing))
+    named = []
+    for code in codes:
+        try:
+            name = str(get_language_info(code)["name_translated"])
+        except KeyError:
+            name = code
+        named.append((code, name[:1].upper() + name[1:]))
+    return sorted(named, key=lambda choice: choice[1].casefold())
+
+
+class EitherYesNo(forms.Select):
+    """A yes/no filter whose empty choice reads "Either" (django-filter's says "Unknown")."""
+
+    def __init__(self, attrs: dict[str, str] | None = None) -> None:
+        super().__init__(attrs, choices=[("", _("Either")), ("true", _("Yes")), ("false", _("No"))])
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> bool | None:
+        return {"true": True, "1": True, "false": False, "0": False}.get(str(data.get(name, "")).lower())
+
+    def format_value(self, value: Any) -> list[str]:
+        return [{True: "true", False: "false"}.get(value, "")]
 
 
 class QuickFilterSet(django_filters.FilterSet):
@@ -54,21 +84,26 @@ class QuickFilterSet(django_filters.FilterSet):
 
 class PostFilter(QuickFilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="filter_search")
-    country = django_filters.ChoiceFilter(label=_("Country"), choices=country_choices)
-    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=PostKind.choices)
+    country = django_filters.ChoiceFilter(
+        label=_("Country"), choices=country_choices, empty_label=_("All countries")
+    )
+    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=PostKind.choices, empty_label=_("Any kind"))
     platform = django_filters.ChoiceFilter(
-        label=_("Has a channel on"), choices=Platform.choices, method="filter_platform"
+        label=_("Has a channel on"),
+        choices=Platform.choices,
+        method="filter_platform",
+        empty_label=_("Any platform"),
     )
     no_channel = django_filters.BooleanFilter(
         label=_("Has no channel"),
         method="filter_no_channel",
-        widget=BooleanWidget(),
+        widget=EitherYesNo(),
     )
-    language = django_filters.CharFilter(
+    language = django_filters.ChoiceFilter(
         label=_("Language"),
+        choices=post_language_choices,
         method="filter_language",
-        max_length=2,
-        help_text=_("Two-letter code, e.g. tr."),
+        empty_label=_("Any language"),
     )
 
     choices_read_from = (Post,)

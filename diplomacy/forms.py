@@ -533,12 +533,14 @@ class InvitationForm(forms.Form):
         label=_("Post"),
         queryset=Post.objects.active(),
         required=False,
+        empty_label=_("Choose a post"),
         help_text=_("For post editors and post managers."),
     )
     partner = forms.ModelChoiceField(
         label=_("Partner"),
         queryset=Partner.objects.all(),
         required=False,
+        empty_label=_("Choose a partner"),
         help_text=_("For partner contributors."),
     )
     language = forms.ChoiceField(label=_("Language of the email"), choices=settings.LANGUAGES)

@@ -233,3 +233,14 @@ def test_the_health_check_answers(client, db):
     response = client.get(reverse("health"))
     assert response.status_code == 200
     assert response.content == b"ok"
+
+
+def test_the_network_filters_name_their_empty_choices_and_offer_languages_by_name(client, editor, network):
+    client.force_login(editor)
+    page = client.get(reverse("network")).content.decode()
+    assert "---------" not in page
+    for label in ("All countries", "Any kind", "Any platform", "Any language", "Either"):
+        assert f">{label}</option>" in page
+    assert '<option value="tr">Turkish</option>' in page
+    # The yes/no filter still reads the links made before it had its own words.
+    assert client.get(reverse("network"), {"no_channel": "true"}).status_code == 200

@@ -56,16 +56,29 @@ def _get_proposal_for_user(request: AuthenticatedHttpRequest, pk: int) -> Propos
 
 class TriageFilter(QuickFilterSet):
     partner = django_filters.ModelChoiceFilter(
-        label=gettext_lazy("Partner"), queryset=Partner.objects.order_by("name"), to_field_name="code"
+        label=gettext_lazy("Partner"),
+        queryset=Partner.objects.order_by("name"),
+        to_field_name="code",
+        empty_label=gettext_lazy("All partners"),
     )
     region = django_filters.ChoiceFilter(
-        label=gettext_lazy("Region"), choices=PartnerRegion.choices, field_name="partner__region"
+        label=gettext_lazy("Region"),
+        choices=PartnerRegion.choices,
+        field_name="partner__region",
+        empty_label=gettext_lazy("All regions"),
     )
     focus = django_filters.ChoiceFilter(
-        label=gettext_lazy("Focus"), choices=PartnerFocus.choices, field_name="partner__focus"
+        label=gettext_lazy("Focus"),
+        choices=PartnerFocus.choices,
+        field_name="partner__focus",
+        empty_label=gettext_lazy("Any focus"),
     )
-    target = django_filters.ChoiceFilter(label=gettext_lazy("Target"), choices=ProposalTarget.choices)
-    status = django_filters.ChoiceFilter(label=gettext_lazy("Status"), choices=ProposalStatus.choices)
+    target = django_filters.ChoiceFilter(
+        label=gettext_lazy("Target"), choices=ProposalTarget.choices, empty_label=gettext_lazy("Any target")
+    )
+    status = django_filters.ChoiceFilter(
+        label=gettext_lazy("Status"), choices=ProposalStatus.choices, empty_label=gettext_lazy("Any status")
+    )
     window_from = django_filters.DateFilter(
         label=gettext_lazy("Window ends on or after"), field_name="window_ends_on", lookup_expr="gte"
     )

@@ -38,12 +38,22 @@ MAX_WEEKS = 26
 
 class ReportFilter(QuickFilterSet):
     region = django_filters.ChoiceFilter(
-        label=gettext_lazy("Region of the world"), choices=geography.REGIONS, method="filter_region"
+        label=gettext_lazy("Region of the world"),
+        choices=geography.REGIONS,
+        method="filter_region",
+        empty_label=gettext_lazy("All regions"),
     )
-    country = django_filters.ChoiceFilter(label=gettext_lazy("Country"), choices=country_choices)
-    kind = django_filters.ChoiceFilter(label=gettext_lazy("Kind of post"), choices=PostKind.choices)
+    country = django_filters.ChoiceFilter(
+        label=gettext_lazy("Country"), choices=country_choices, empty_label=gettext_lazy("All countries")
+    )
+    kind = django_filters.ChoiceFilter(
+        label=gettext_lazy("Kind of post"), choices=PostKind.choices, empty_label=gettext_lazy("Any kind")
+    )
     platform = django_filters.ChoiceFilter(
-        label=gettext_lazy("Platform"), choices=Platform.choices, method="filter_nothing"
+        label=gettext_lazy("Platform"),
+        choices=Platform.choices,
+        method="filter_nothing",
+        empty_label=gettext_lazy("All platforms"),
     )
 
     choices_read_from = (Post,)
