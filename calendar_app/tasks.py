@@ -20,6 +20,7 @@ from django_q.models import Schedule
 
 from calendar_app import notifications
 from calendar_app.models import Notification, NotificationPreference, Publication
+from diplomacy.mail import one_line_subject
 from diplomacy.models import User
 
 logger = logging.getLogger(__name__)
@@ -283,7 +284,7 @@ def _send(user: User, items: list[Notification]) -> None:
             for n in items
         ]
         context = {"user": user, "lines": lines, "language": language}
-        subject = render_to_string("emails/notification_subject.txt", context).strip()
+        subject = one_line_subject(render_to_string("emails/notification_subject.txt", context))
         text = render_to_string("emails/notification_body.txt", context)
         html = render_to_string("emails/notification_body.html", context)
     # A mail server that hangs must not hold the task until django-q2 kills it.

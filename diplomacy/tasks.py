@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import translation
 from django_q.models import Schedule
 
+from diplomacy.mail import one_line_subject
 from diplomacy.models import Invitation
 
 
@@ -27,7 +28,7 @@ def send_invitation_email(invitation_id: int, token: str, base_url: str) -> bool
     link = base_url.rstrip("/") + reverse("invitation_accept", args=[token])
     context = {"invitation": invitation, "link": link, "valid_days": settings.INVITATION_VALID_DAYS}
     with translation.override(invitation.language):
-        subject = render_to_string("emails/invitation_subject.txt", context).strip()
+        subject = one_line_subject(render_to_string("emails/invitation_subject.txt", context))
         text = render_to_string("emails/invitation_body.txt", context)
         html = render_to_string("emails/invitation_body.html", context)
     message = EmailMultiAlternatives(
