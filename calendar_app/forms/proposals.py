@@ -233,6 +233,14 @@ class ProposalForm(TargetFieldsMixin, forms.Form):
                 texts[code] = str(source.get(f"extra_text_{number}") or "")
         return text_previews(texts)
 
+    def has_extra_languages(self) -> bool:
+        """A language beyond the four is given, or refused: its fold opens."""
+        names = [f"extra_{kind}_{n}" for kind in ("language", "text") for n in range(1, EXTRA_LANGUAGES + 1)]
+        source = self.data if self.is_bound else self.initial
+        return any(str(source.get(name) or "").strip() for name in names) or any(
+            name in self.errors for name in names
+        )
+
     def alt_fields(self) -> list[BoundField]:
         return [self[f"alt_{language}"] for language in ("en", "nl", "fr")]
 

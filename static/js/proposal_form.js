@@ -36,11 +36,11 @@
     }
   }
 
-  function write(key, values) {
+  function write(key, values, photo) {
     var storage = store();
     if (!storage) { return false; }
     try {
-      storage.setItem(key, JSON.stringify({ savedAt: Date.now(), values: values }));
+      storage.setItem(key, JSON.stringify({ savedAt: Date.now(), values: values, photo: photo }));
       return true;
     } catch (error) {
       return false; // full: the form still works, without the copy
@@ -147,7 +147,7 @@
     var data = notice.dataset;
     var text = document.createElement("p");
     text.textContent = (data.found || "").replace("%(when)s", timeOf(record.savedAt, true));
-    if (form.querySelector('input[type="file"]')) { text.textContent += " " + (data.photo || ""); }
+    if (record.photo) { text.textContent += " " + (data.photo || ""); }
     var actions = document.createElement("p");
     actions.className = "actions";
     function decided(message) {
@@ -184,7 +184,10 @@
       if (undecided) { return; }
       var values = snapshot(form);
       if (!hasWords(values)) { return; }
-      if (write(key, values) && status) {
+      var photo = Array.prototype.some.call(form.querySelectorAll('input[type="file"]'), function (input) {
+        return input.files && input.files.length > 0;
+      });
+      if (write(key, values, photo) && status) {
         status.textContent = (status.dataset.kept || "").replace("%(time)s", timeOf(Date.now(), false));
         status.hidden = false;
       }
