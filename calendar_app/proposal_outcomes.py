@@ -123,7 +123,7 @@ def partner_overview(partner_ids: Collection[int], limit: int = HOME_PROPOSALS) 
             proposal=proposal,
             state=str(STATE_SENTENCES.get(ProposalStatus(proposal.status), proposal.get_status_display())),
             offered_to=offered_to(proposal),
-            adopted_by=proposal.adopted_by,  # type: ignore[attr-defined]
+            adopted_by=proposal.adopted_by,
             live=live.get(proposal.pk, []),
         )
         for proposal in proposals
