@@ -67,7 +67,8 @@ def test_the_partner_sees_what_became_of_her_proposal_and_follows_its_live_post(
     live = card.get_by_role("link", name=re.compile(r"^Facebook\W+Consulate-General of Belgium in Istanbul"))
     expect(live).to_have_attribute("href", "https://www.facebook.com/p/77")
     expect(page.locator("main")).not_to_contain_text("Ece Editor")
-    expect(page.get_by_role("link", name="Propose content")).to_have_attribute("href", reverse("proposal_new"))
+    start = page.get_by_role("link", name="Propose content")
+    expect(start).to_have_attribute("href", reverse("proposal_new"))
 
 
 def test_the_form_shows_the_target_her_choice_needs_previews_and_keeps_her_text(
