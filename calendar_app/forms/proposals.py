@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from django import forms
@@ -11,11 +13,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
-from calendar_app import images
+from calendar_app import counting, images
 from calendar_app.forms.widgets import CountryMultipleChoiceField, posts_picker
 from calendar_app.models import Asset, Campaign, Proposal, ProposalTarget, language_name
 from calendar_app.workflow import ProposalContent
-from diplomacy.models import Partner, Post
+from diplomacy.models import Partner, Platform, Post
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -65,6 +67,42 @@ PROPOSAL_LANGUAGES = ("nl", "fr", "de", "en")
 EXTRA_LANGUAGES = 2
 
 
+#: The platforms a suggested text is measured against in its preview, the tightest first.
+PREVIEW_PLATFORMS = ("x", "bluesky", "mastodon", "instagram")
+
+
+@dataclass
+class TextPreview:
+    """A suggested text as the posts will read it, with its length on the tight platforms."""
+
+    language: str
+    language_name: str
+    text: str
+    counts: list[counting.Count]
+
+    @property
+    def too_long_for(self) -> list[str]:
+        return [Platform(count.platform).label for count in self.counts if not count.ok]
+
+    @property
+    def count_labels(self) -> list[tuple[str, counting.Count]]:
+        return [(Platform(count.platform).label, count) for count in self.counts]
+
+
+def text_previews(texts: Mapping[str, str]) -> list[TextPreview]:
+    """{language: text} -> a preview of each text that is not empty, in the order given."""
+    return [
+        TextPreview(
+            language=language,
+            language_name=language_name(language),
+            text=text.strip(),
+            counts=counting.counts(text.strip(), PREVIEW_PLATFORMS),
+        )
+        for language, text in texts.items()
+        if text.strip()
+    ]
+
+
 class ProposalForm(TargetFieldsMixin, forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
     summary = forms.CharField(
@@ -76,9 +114,23 @@ class ProposalForm(TargetFieldsMixin, forms.Form):
     target = forms.ChoiceField(
         label=_("For whom?"), choices=ProposalTarget.choices, widget=forms.RadioSelect, initial="network"
     )
-    target_countries = CountryMultipleChoiceField(label=_("Countries"), required=False)
+    # Without JavaScript every target field shows, each saying when it counts; the page's
+    # script (static/js/proposal_form.js) shows only the one the chosen target needs.
+    target_countries = CountryMultipleChoiceField(
+        label=_("Countries"),
+        required=False,
+        help_text=_("Only for “Some countries”: type a country’s name."),
+    )
     target_posts = forms.ModelMultipleChoiceField(
-        label=_("Posts"), queryset=Post.objects.none(), required=False, widget=posts_picker()
+        label=_("Posts"),
+        queryset=Post.objects.none(),
+        required=False,
+        widget=posts_picker(),
+        help_text=_("Only for “Some posts”: type a post’s name or city."),
+        error_messages={
+            "invalid_choice": _("A chosen post is not in the network any more: choose the posts again."),
+            "invalid_pk_value": _("A chosen post is not in the network any more: choose the posts again."),
+        },
     )
     window_starts_on = forms.DateField(
         label=_("Suggested from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
@@ -169,6 +221,26 @@ class ProposalForm(TargetFieldsMixin, forms.Form):
     def extra_fields(self) -> list[tuple[BoundField, BoundField]]:
         return [(self[f"extra_language_{n}"], self[f"extra_text_{n}"]) for n in range(1, EXTRA_LANGUAGES + 1)]
 
+    def previews(self) -> list[TextPreview]:
+        """The suggested texts as typed (valid or not: a preview is asked for while writing)."""
+        texts: dict[str, str] = {}
+        source = self.data if self.is_bound else self.initial
+        for language in PROPOSAL_LANGUAGES:
+            texts[language] = str(source.get(f"text_{language}") or "")
+        for number in range(1, EXTRA_LANGUAGES + 1):
+            code = str(source.get(f"extra_language_{number}") or "").strip().lower()
+            if len(code) == 2 and code.isalpha() and not texts.get(code, "").strip():
+                texts[code] = str(source.get(f"extra_text_{number}") or "")
+        return text_previews(texts)
+
+    def has_extra_languages(self) -> bool:
+        """A language beyond the four is given, or refused: its fold opens."""
+        names = [f"extra_{kind}_{n}" for kind in ("language", "text") for n in range(1, EXTRA_LANGUAGES + 1)]
+        source = self.data if self.is_bound else self.initial
+        return any(str(source.get(name) or "").strip() for name in names) or any(
+            name in self.errors for name in names
+        )
+
     def alt_fields(self) -> list[BoundField]:
         return [self[f"alt_{language}"] for language in ("en", "nl", "fr")]
 
@@ -184,6 +256,11 @@ class ProposalForm(TargetFieldsMixin, forms.Form):
             code = (cleaned.get(f"extra_language_{number}") or "").strip().lower()
             text = (cleaned.get(f"extra_text_{number}") or "").strip()
             if not code and not text:
+                continue
+            if not text:
+                self.add_error(
+                    f"extra_text_{number}", _("Write the text in this language, or clear the language.")
+                )
                 continue
             if len(code) != 2 or not code.isalpha():
                 self.add_error(

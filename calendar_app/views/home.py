@@ -17,7 +17,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from calendar_app import calendar, notifications, permissions
+from calendar_app import calendar, notifications, permissions, proposal_outcomes
 from calendar_app.models import (
     Campaign,
     Crisis,
@@ -56,6 +56,10 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
             shape=(roles.rights_of(user), now.replace(second=0, microsecond=0).isoformat()),
             build=lambda: home_work(user, now),
         )
+    if context["my_partners"]:
+        # Not cached: four small queries, and a partner expects a decision to show at once.
+        context["partner_overview"] = proposal_outcomes.partner_overview(roles.partner_ids(user))
+        context["can_propose"] = permissions.can_create_proposal(user)
     return render(request, "calendar_app/home.html", context)
 
 

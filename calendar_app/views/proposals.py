@@ -20,6 +20,7 @@ from django_countries import countries
 
 from calendar_app import permissions, reports, workflow
 from calendar_app.forms import AcceptProposalForm, ProposalForm
+from calendar_app.forms.proposals import TextPreview, text_previews
 from calendar_app.models import (
     Delivery,
     DeliveryStatus,
@@ -164,9 +165,16 @@ def proposal_new(request: AuthenticatedHttpRequest) -> HttpResponse:
         raise PermissionDenied
     partner = roles.partners_of(request.user)[0]
     form = ProposalForm(request.POST or None, request.FILES or None, partner=partner)
+    if request.method == "POST" and "preview" in request.POST:
+        previews = _preview_of(form)
+        if request.headers.get("HX-Request"):
+            return _preview_alone(request, previews)
+        context = {"form": form, "proposal": None, "previews": previews}
+        return render(request, "calendar_app/proposal_form.html", context)
     if request.method == "POST" and form.is_valid():
         with uploads_removed_on_failure(), transaction.atomic():
             proposal = _save_proposal(request, form, Proposal(partner=partner, created_by=request.user))
+        _forget_draft(request, "new")
         return _after_save(request, proposal)
     status = 400 if request.method == "POST" else 200
     return render(request, "calendar_app/proposal_form.html", {"form": form, "proposal": None}, status=status)
@@ -187,22 +195,50 @@ def _after_save(request: AuthenticatedHttpRequest, proposal: Proposal) -> HttpRe
     return redirect(proposal)
 
 
+def _preview_of(form: ProposalForm) -> list[TextPreview]:
+    """The texts as typed, for a preview: nothing is saved, nor judged yet (no errors shown
+    on the form: the partner is still writing)."""
+    form.full_clean()
+    form.errors.clear()
+    return form.previews()
+
+
+def _preview_alone(request: AuthenticatedHttpRequest, previews: list[TextPreview]) -> HttpResponse:
+    """What the live preview (HTMX, as the partner types) swaps in."""
+    return render(request, "calendar_app/_proposal_preview.html", {"previews": previews, "live": True})
+
+
+def _forget_draft(request: AuthenticatedHttpRequest, which: str) -> None:
+    """The copy of the form kept in the browser (static/js/proposal_form.js) is now saved:
+    the next page tells the browser to forget it. Only after a save that succeeded, so a
+    session that ended meanwhile loses no text."""
+    request.session["forget_proposal_draft"] = which
+
+
 @login_required
 def proposal_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     proposal = _get_proposal_for_user(request, pk)
     actions = permissions.proposal_actions(request.user, proposal)
     form = None
+    previewing = request.method == "POST" and "preview" in request.POST
+    saved_previews = text_previews({variant.language: variant.text for variant in proposal.variants.all()})
+    previews = saved_previews
     if "edit" in actions:
         form = ProposalForm(
             request.POST or None, request.FILES or None, partner=proposal.partner, proposal=proposal
         )
-        if request.method == "POST" and form.is_valid():
+        if previewing:
+            previews = _preview_of(form)
+            if request.headers.get("HX-Request"):
+                return _preview_alone(request, previews)
+        elif request.method == "POST" and form.is_valid():
             try:
                 with uploads_removed_on_failure(), transaction.atomic():
                     _save_proposal(request, form, proposal)
             except workflow.TransitionNotAllowed as exc:
                 messages.error(request, str(exc))
                 return redirect(proposal)
+            _forget_draft(request, str(proposal.pk))
             return _after_save(request, proposal)
     elif request.method == "POST":
         raise PermissionDenied
@@ -234,8 +270,14 @@ def proposal_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         else [],
         "dismissals": proposal.dismissals.select_related("post") if roles.is_central(request.user) else [],
         "country_names": [geography_name(code) for code in proposal.target_country_list],
+        "saved_previews": saved_previews,
+        "previews": previews,
+        # Set by the save that led here: the browser's copy of the form can go.
+        "forget_draft": request.session.pop("forget_proposal_draft", None)
+        if request.method == "GET"
+        else None,
     }
-    status = 400 if request.method == "POST" else 200
+    status = 400 if request.method == "POST" and not previewing else 200
     return render(request, "calendar_app/proposal_detail.html", context, status=status)
 
 
