@@ -226,7 +226,9 @@ def publication_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
     sends = publication_shown(publication)
     # The review thread, decisions, revisions and history are between the post and central.
     history = (
-        list(publication.events.select_related("actor").order_by("created_at", "pk")) if "comment" in actions else []
+        list(publication.events.select_related("actor").order_by("created_at", "pk"))
+        if "comment" in actions
+        else []
     )
     context: dict[str, object] = {
         "publication": publication,
@@ -359,7 +361,8 @@ WORKFLOW_BUTTONS = [
 
 #: The actions drawn in the page's side area (the rest belong to a section: comments, deliveries).
 SIDE_ACTIONS = frozenset(
-    {name for name, _label, _secondary in WORKFLOW_BUTTONS} | {"edit", "request_changes", "reschedule", "duplicate"}
+    {name for name, _label, _secondary in WORKFLOW_BUTTONS}
+    | {"edit", "request_changes", "reschedule", "duplicate"}
 )
 #: A longer history is folded on the publication page until opened.
 HISTORY_SHOWN_UNFOLDED = 6
