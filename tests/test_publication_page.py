@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 #: The queries of one cold rendering of the page, whatever its size.
 PINNED = 16
 
-SIDE_START = '<section aria-labelledby="actions-heading"'
+SIDE_START = '<div role="region" aria-labelledby="actions-heading"'
 CONTENTS_START = '<nav aria-label="On this page"'
 
 
