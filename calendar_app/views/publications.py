@@ -223,9 +223,17 @@ def _editor_context(
 def publication_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     publication = _get_publication_for_user(request, pk)
     actions = permissions.allowed_actions(request.user, publication)
+    sends = publication_shown(publication)
+    # The review thread, decisions, revisions and history are between the post and central.
+    history = (
+        list(publication.events.select_related("actor").order_by("created_at", "pk"))
+        if "comment" in actions
+        else []
+    )
     context: dict[str, object] = {
         "publication": publication,
         "actions": actions,
+        "side_actions": bool(actions & SIDE_ACTIONS),
         # Own id prefixes: two forms on one page must not share field ids.
         "reschedule_form": RescheduleForm(publication=publication, auto_id="reschedule_%s")
         if "reschedule" in actions
@@ -235,11 +243,11 @@ def publication_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
         )
         if "duplicate" in actions
         else None,
-        "sends": publication_shown(publication),
-        # The review thread, decisions, revisions and history are between the post and central.
-        "history": publication.events.select_related("actor").order_by("created_at", "pk")
-        if "comment" in actions
-        else [],
+        "sends": sends,
+        # Each channel in a fold of its own, drawn by the shared partial as a list of one.
+        "sends_each": [(sent, [sent]) for sent in sends],
+        "history": history,
+        "history_folded": len(history) > HISTORY_SHOWN_UNFOLDED,
         **(_review_context(publication) if "comment" in actions else {"deliveries": []}),
         "workflow_buttons": _workflow_buttons(actions),
         "missed_reason": _missed_reason(publication),
@@ -349,6 +357,15 @@ WORKFLOW_BUTTONS = [
     ("retry", gettext_lazy("Send it again"), False),
     ("cancel", gettext_lazy("Cancel the publication"), True),
 ]
+
+
+#: The actions drawn in the page's side area (the rest belong to a section: comments, deliveries).
+SIDE_ACTIONS = frozenset(
+    {name for name, _label, _secondary in WORKFLOW_BUTTONS}
+    | {"edit", "request_changes", "reschedule", "duplicate"}
+)
+#: A longer history is folded on the publication page until opened.
+HISTORY_SHOWN_UNFOLDED = 6
 
 
 def _workflow_buttons(actions: set[str]) -> list[dict[str, object]]:

@@ -249,6 +249,7 @@ def test_an_editor_plans_moves_and_subscribes_and_central_sees_it(
     # --- The keyboard alternative: the "Move" form on the publication page -------------------
     visitor.goto(f"/publications/{publication.pk}/")
     check.settle(typed=False)
+    page.locator("#reschedule-heading").click()  # the form is folded until opened
     move = page.locator("section:has(#reschedule-heading) form")
     move.locator('input[name="local_date"]').fill(moved.isoformat())
     move.locator('input[name="local_time"]').fill("10:30")

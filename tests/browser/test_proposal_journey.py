@@ -170,7 +170,7 @@ def test_a_partner_proposal_is_accepted_adopted_and_approved(
     editor.submit("main form.editor")
     check.settle(typed=False)
     expect(editor.page.locator(".messages")).to_contain_text("Publication saved.")
-    editor.submit('section.workflow form:has(button:text-is("Send to review"))')
+    editor.submit('.publication-actions form:has(button:text-is("Send to review"))')
     check.settle(typed=False)
     expect(editor.page.locator(".messages")).to_contain_text("Sent to review.")
     expect(status_of(editor.page)).to_contain_text("In review")

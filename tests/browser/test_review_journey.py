@@ -69,9 +69,9 @@ def status_of(page):
 
 
 def click_workflow_button(visitor, check: LiveCheck, label: str) -> None:
-    """One of the Review section's buttons ("Send to review"...): a full page load."""
+    """One of the side area's buttons ("Send to review"...): a full page load."""
     check.settle(typed=False)
-    visitor.submit(f'section.workflow form:has(button:text-is("{label}"))')
+    visitor.submit(f'.publication-actions form:has(button:text-is("{label}"))')
     check.settle(typed=False)
 
 
@@ -226,7 +226,8 @@ def test_a_publication_goes_through_review_and_back_after_an_edit(
     assert publication.status == "in_review"
     assert publication.revision == approved_revision + 1
 
-    # --- The history: every step, in order --------------------------------------------------------
+    # --- The history: every step, in order (a long one is folded: open it) -----------------------
+    page.locator("details.history-fold > summary").click()
     entries = page.locator("ol.history > li")
     expect(entries).to_have_count(len(HISTORY))
     for entry, verb in zip(entries.all_inner_texts(), HISTORY, strict=True):
