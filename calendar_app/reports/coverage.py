@@ -11,6 +11,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from calendar_app.models import PriorityCountry, Publication, PublicationStatus
+from calendar_app.reports.figures import Finding
 from diplomacy import geography
 from diplomacy.geography import country_of
 from diplomacy.models import Channel, Post
@@ -26,15 +27,6 @@ class CoverageRow:
     post: Post
     region: str
     states: list[str]  # one per platform, in PLATFORMS order
-
-
-@dataclass
-class Finding:
-    """One line of a report's summary: a sentence with its figures, and the id of the part
-    of the page that gives the details."""
-
-    text: str
-    anchor: str
 
 
 @dataclass
@@ -241,19 +233,24 @@ def _fold(report: Coverage, codes: list[str]) -> None:
             counts[_best(states)] += 1
             posts += len(rows)
             folded.append(
-                (code, name, [states[i] for i in keep], [(row, [row.states[i] for i in keep]) for row in rows])
+                (
+                    code,
+                    name,
+                    [states[i] for i in keep],
+                    [(row, [row.states[i] for i in keep]) for row in rows],
+                )
             )
         label = str(label) if label else gettext("Other")
-        report.regions.append(RegionFold(region, label, folded, _region_summary(len(countries), posts, counts)))
+        report.regions.append(
+            RegionFold(region, label, folded, _region_summary(len(countries), posts, counts))
+        )
 
 
 def _region_summary(countries: int, posts: int, counts: dict[str, int]) -> str:
     """ "12 countries, 15 posts: 9 active, 2 silent for 30 days, 1 absent"."""
     where = ngettext("%(count)s country", "%(count)s countries", countries) % {"count": countries} + ", "
     where += ngettext("%(count)s post", "%(count)s posts", posts) % {"count": posts}
-    states = ", ".join(
-        f"{counts[state]} {STATE_LABELS[state]}" for state in STATE_ORDER if counts[state]
-    )
+    states = ", ".join(f"{counts[state]} {STATE_LABELS[state]}" for state in STATE_ORDER if counts[state])
     return gettext("%(where)s: %(states)s") % {"where": where, "states": states} if states else where
 
 
@@ -292,7 +289,9 @@ def coverage_findings(report: Coverage, *, priority_count: int, scope: set[str] 
         return [Finding(gettext("No post matches these filters."), "presence-heading")]
     findings = []
     if report.gap_groups:
-        countries = len({name for group in report.gap_groups for _s, names in group.by_state for name in names})
+        countries = len(
+            {name for group in report.gap_groups for _s, names in group.by_state for name in names}
+        )
         per_platform = ", ".join(
             gettext("%(count)s on %(platform)s") % {"count": group.count, "platform": group.platform}
             for group in report.gap_groups
@@ -310,13 +309,19 @@ def coverage_findings(report: Coverage, *, priority_count: int, scope: set[str] 
         )
     elif priority_count:
         findings.append(
-            Finding(gettext("Every priority country is active wherever other countries are."), "priority-heading")
+            Finding(
+                gettext("Every priority country is active wherever other countries are."), "priority-heading"
+            )
         )
     else:
         findings.append(
-            Finding(gettext("No priority country yet: add them below to see where they lag."), "priority-heading")
+            Finding(
+                gettext("No priority country yet: add them below to see where they lag."), "priority-heading"
+            )
         )
-    quiet = sorted(name for region in report.regions for _c, name, states, _r in region.countries if ACTIVE not in states)
+    quiet = sorted(
+        name for region in report.regions for _c, name, states, _r in region.countries if ACTIVE not in states
+    )
     total = sum(len(region.countries) for region in report.regions)
     if quiet:
         findings.append(
@@ -336,15 +341,17 @@ def coverage_findings(report: Coverage, *, priority_count: int, scope: set[str] 
             "%(count)s channel silent for 30 days", "%(count)s channels silent for 30 days", silent
         ) % {"count": number_format(silent)}
         if inactive:
-            text += "; " + ngettext(
-                "%(count)s switched off", "%(count)s switched off", inactive
-            ) % {"count": number_format(inactive)}
+            text += "; " + ngettext("%(count)s switched off", "%(count)s switched off", inactive) % {
+                "count": number_format(inactive)
+            }
         findings.append(Finding(text + ".", "platforms-heading"))
     if report.unused:
         findings.append(
             Finding(
                 ngettext(
-                    "%(count)s platform unused: %(names)s.", "%(count)s platforms unused: %(names)s.", len(report.unused)
+                    "%(count)s platform unused: %(names)s.",
+                    "%(count)s platforms unused: %(names)s.",
+                    len(report.unused),
                 )
                 % {"count": len(report.unused), "names": ", ".join(report.unused)},
                 "platforms-heading",

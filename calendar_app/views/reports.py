@@ -202,7 +202,8 @@ def activity(request: AuthenticatedHttpRequest) -> HttpResponse:
         return _bad_request(request, _("Choose between 1 and %(max)s weeks.") % {"max": MAX_WEEKS})
     weeks = int(raw_weeks)
     if request.GET.get("format") == "csv":
-        return reports.csv_response("activity.csv", *_activity_report(filterset, weeks).csv_rows())
+        # Every table of the page in one file (the page says how it is laid out).
+        return reports.csv_tables_response("activity.csv", _activity_report(filterset, weeks).csv_tables())
     context = {
         "filter": filterset,
         "body": freshness.fragment(
@@ -225,14 +226,10 @@ def _activity_report(filterset: ReportFilter, weeks: int) -> reports.Activity:
 
 
 def activity_body(filterset: ReportFilter, weeks: int) -> SafeString:
-    """Cadence, language mix, regional share and turnaround sections of the activity report."""
+    """Findings, then the cadence, language mix, regional share and turnaround sections of the
+    activity report, the long ones folded by world region."""
     report = _activity_report(filterset, weeks)
-    verdicts = {
-        "silent": _("silent"),
-        "below": _("below target"),
-        "above": _("above target"),
-        "on_target": _("on target"),
-    }
+    verdicts = {verdict: str(label) for verdict, label in reports.VERDICT_LABELS.items()}
     for number, row in enumerate(report.channels, 1):
         row["verdict_label"] = verdicts[row["verdict"]]
         title = _("%(handle)s: %(average)s a week on average, target %(target)s") % {
