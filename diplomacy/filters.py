@@ -14,6 +14,16 @@ from diplomacy.models import Platform, Post, PostKind, PostQuerySet
 from diplomacy.widgets import use_quick_selects
 
 
+class TranslatedBooleanWidget(BooleanWidget):
+    """django-filter's yes/no select, its labels in the reader's language: django-filter builds
+    them with `gettext` when the widget is made (at import, in English), so they never changed
+    with the language. "Any" rather than its "Unknown": the choice means "no filter"."""
+
+    def __init__(self, attrs: dict[str, str] | None = None) -> None:
+        super().__init__(attrs)
+        self.choices = [("", _("Any")), ("true", _("Yes")), ("false", _("No"))]
+
+
 def country_choices() -> list[tuple[str, str]]:
     present = set(Post.objects.values_list("country", flat=True).distinct())
     return [(code, name) for code, name in countries if code in present]
@@ -62,7 +72,7 @@ class PostFilter(QuickFilterSet):
     no_channel = django_filters.BooleanFilter(
         label=_("Has no channel"),
         method="filter_no_channel",
-        widget=BooleanWidget(),
+        widget=TranslatedBooleanWidget(),
     )
     language = django_filters.CharFilter(
         label=_("Language"),
