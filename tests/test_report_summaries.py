@@ -297,7 +297,6 @@ def cadence(istanbul, ankara, tokyo, author, fit):
     silent = make_channel(post=tokyo, platform="x", handle="@BEinJapan", weekly_target=2)
     proposal = make_proposal(partner=fit)
     for n, monday in enumerate(weeks):
-        extra = {"proposal": proposal, "kind": "partner_relay"} if n == 0 else {}
         make_publication(
             post=istanbul,
             author=author,
@@ -305,7 +304,8 @@ def cadence(istanbul, ankara, tokyo, author, fit):
             local_date=monday + timedelta(days=1),
             channels=[on_target],
             variants={"tr": "Merhaba", "en": "Hello"},
-            **extra,
+            proposal=proposal if n == 0 else None,
+            kind="partner_relay" if n == 0 else "regular",
         )
     for day, channel, count in ((date(2026, 3, 10), above, 6), (date(2026, 3, 16), above, 6)):
         for _n in range(count):
