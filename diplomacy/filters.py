@@ -1,7 +1,5 @@
 """Filters of the network registry (django-filter)."""
 
-from typing import Any
-
 import django_filters
 from django import forms
 from django.db.models import Model, Q
@@ -10,10 +8,21 @@ from django.utils.safestring import SafeString
 from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
+from django_filters.widgets import BooleanWidget
 
 from diplomacy import freshness
 from diplomacy.models import Platform, Post, PostKind, PostQuerySet, split_languages
 from diplomacy.widgets import use_quick_selects
+
+
+class TranslatedBooleanWidget(BooleanWidget):
+    """django-filter's yes/no select, its labels in the reader's language: django-filter builds
+    them with `gettext` when the widget is made (at import, in English), so they never changed
+    with the language. "Any" rather than its "Unknown": the choice means "no filter"."""
+
+    def __init__(self, attrs: dict[str, str] | None = None) -> None:
+        super().__init__(attrs)
+        self.choices = [("", _("Any")), ("true", _("Yes")), ("false", _("No"))]
 
 
 def country_choices() -> list[tuple[str, str]]:
@@ -34,19 +43,6 @@ def post_language_choices() -> list[tuple[str, str]]:
             name = code
         named.append((code, name[:1].upper() + name[1:]))
     return sorted(named, key=lambda choice: choice[1].casefold())
-
-
-class EitherYesNo(forms.Select):
-    """A yes/no filter whose empty choice reads "Either" (django-filter's says "Unknown")."""
-
-    def __init__(self, attrs: dict[str, str] | None = None) -> None:
-        super().__init__(attrs, choices=[("", _("Either")), ("true", _("Yes")), ("false", _("No"))])
-
-    def value_from_datadict(self, data: Any, files: Any, name: str) -> bool | None:
-        return {"true": True, "1": True, "false": False, "0": False}.get(str(data.get(name, "")).lower())
-
-    def format_value(self, value: Any) -> list[str]:
-        return [{True: "true", False: "false"}.get(value, "")]
 
 
 class QuickFilterSet(django_filters.FilterSet):
@@ -97,7 +93,7 @@ class PostFilter(QuickFilterSet):
     no_channel = django_filters.BooleanFilter(
         label=_("Has no channel"),
         method="filter_no_channel",
-        widget=EitherYesNo(),
+        widget=TranslatedBooleanWidget(),
     )
     language = django_filters.ChoiceFilter(
         label=_("Language"),

@@ -239,7 +239,7 @@ def test_the_network_filters_name_their_empty_choices_and_offer_languages_by_nam
     client.force_login(editor)
     page = client.get(reverse("network")).content.decode()
     assert "---------" not in page
-    for label in ("All countries", "Any kind", "Any platform", "Any language", "Either"):
+    for label in ("All countries", "Any kind", "Any platform", "Any language", "Any"):
         assert f">{label}</option>" in page
     assert '<option value="tr">Turkish</option>' in page
     # The yes/no filter still reads the links made before it had its own words.

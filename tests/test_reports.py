@@ -334,7 +334,9 @@ def test_the_page_lists_the_gaps(client, reviewer, network):
     page = client.get(reverse("coverage")).content.decode()
 
     assert "Gaps" in page
-    assert "France (a priority) is absent on Facebook" in page
+    # Grouped per platform (issue 17): one line a platform, not one a country and platform.
+    assert "<strong>Facebook</strong>: 1 priority country is not active — absent: France." in page
+    assert "<strong>Instagram</strong>: 1 priority country is not active — absent: France." in page
     assert "France — Neighbour" in page
 
 
@@ -860,12 +862,21 @@ def test_a_superscript_digit_for_the_weeks_answers_400(client, reviewer):
     assert response.status_code == 400
 
 
+def cadence_table(rows: list[list[str]]) -> list[list[str]]:
+    """The cadence table of the activity CSV, which holds every table of the page (the first
+    column names the table; each table starts with a header row whose first cell is "table")."""
+    assert rows[0][0] == "table"
+    end = next((n for n, row in enumerate(rows[1:], 1) if row[0] == "table"), len(rows))
+    assert all(row[0] == "cadence" for row in rows[1:end])
+    return [row[1:] for row in rows[:end]]
+
+
 def test_the_activity_csv_has_a_header_and_one_row_per_channel(client, reviewer, cadence):
     client.force_login(reviewer)
 
     response = client.get(reverse("activity"), {"format": "csv"})
 
-    rows = csv_rows(response)
+    rows = cadence_table(csv_rows(response))
     assert 'filename="activity.csv"' in response["Content-Disposition"]
     assert rows[0] == [
         "post",
@@ -891,7 +902,7 @@ def test_the_activity_csv_applies_the_filters_and_the_weeks(client, reviewer, ca
         reverse("activity"), {"format": "csv", "kind": "consulate_general", "platform": "x", "weeks": "2"}
     )
 
-    assert csv_rows(response) == [
+    assert cadence_table(csv_rows(response)) == [
         ["post", "platform", "handle", "weekly_target", "2026-03-09", "2026-03-16", "average", "verdict"],
         ["be-cg-istanbul", "x", "@BEinIstanbulX", "1", "6", "6", "6.0", "above"],
     ]

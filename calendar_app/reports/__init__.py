@@ -6,7 +6,14 @@ One module a report: coverage, activity (cadence, languages, partner share), tim
 and export hold what they share (percentages, charts, CSV).
 """
 
-from calendar_app.reports.activity import Activity, activity
+from calendar_app.reports.activity import (
+    VERDICT_LABELS,
+    VERDICTS,
+    Activity,
+    Fold,
+    activity,
+    activity_findings,
+)
 from calendar_app.reports.coverage import (
     ABSENT,
     ACTIVE,
@@ -17,10 +24,18 @@ from calendar_app.reports.coverage import (
     STATE_ORDER,
     Coverage,
     CoverageRow,
+    GapGroup,
+    RegionFold,
     coverage,
+    coverage_findings,
 )
-from calendar_app.reports.export import csv_response, looks_like_a_formula, spreadsheet_safe
-from calendar_app.reports.figures import bar_chart, bar_chart_svg, rate
+from calendar_app.reports.export import (
+    csv_response,
+    csv_tables_response,
+    looks_like_a_formula,
+    spreadsheet_safe,
+)
+from calendar_app.reports.figures import Finding, bar_chart, bar_chart_svg, rate
 from calendar_app.reports.regional import TREND_MONTHS, RegionalShare, regional_share
 from calendar_app.reports.timing import ON_TIME, MondayUTC, SecondsBetween, on_time_share
 
@@ -34,17 +49,26 @@ __all__ = [
     "STATE_LABELS",
     "STATE_ORDER",
     "TREND_MONTHS",
+    "VERDICTS",
+    "VERDICT_LABELS",
     "Activity",
     "Coverage",
     "CoverageRow",
+    "Finding",
+    "Fold",
+    "GapGroup",
     "MondayUTC",
+    "RegionFold",
     "RegionalShare",
     "SecondsBetween",
     "activity",
+    "activity_findings",
     "bar_chart",
     "bar_chart_svg",
     "coverage",
+    "coverage_findings",
     "csv_response",
+    "csv_tables_response",
     "looks_like_a_formula",
     "on_time_share",
     "rate",

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.formats import number_format
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from calendar_app.models import PriorityCountry, Publication, PublicationStatus
+from calendar_app.reports.figures import Finding
 from diplomacy import geography
 from diplomacy.geography import country_of
 from diplomacy.models import Channel, Post
@@ -28,6 +30,35 @@ class CoverageRow:
 
 
 @dataclass
+class GapGroup:
+    """The priority countries not active on one platform where other countries are."""
+
+    platform: str
+    #: [(state, [country names])], worst state first, only the states that occur.
+    by_state: list[tuple[str, list[str]]]
+    #: The other countries active on the platform.
+    others: int
+    examples: list[str]
+    text: str
+
+    @property
+    def count(self) -> int:
+        return sum(len(names) for _state, names in self.by_state)
+
+
+@dataclass
+class RegionFold:
+    """One world region of the presence table, folded: its countries and posts with the
+    states of the platforms shown, and a one-line summary of its countries' best states."""
+
+    region: str
+    label: str
+    #: [(country code, name, [state per shown platform], [(row, [state per shown platform])])]
+    countries: list[tuple]
+    summary: str
+
+
+@dataclass
 class Coverage:
     platforms: list[tuple[str, str]]
     rows: list[CoverageRow]
@@ -38,6 +69,20 @@ class Coverage:
     #: {country code: best state over the selected platforms}
     country_states: dict[str, str]
     gaps: list[str]
+    #: The gaps, one group per platform, the platform with most priority countries first.
+    gap_groups: list[GapGroup] = field(default_factory=list)
+    #: The platforms no post of the selection has a channel on (labels).
+    unused: list[str] = field(default_factory=list)
+    #: The platforms the tables show: every selected one but the unused (unless all are).
+    shown: list[tuple[str, str]] = field(default_factory=list)
+    #: `totals` of the shown platforms only.
+    shown_totals: list[dict] = field(default_factory=list)
+    #: The presence table, one fold per world region.
+    regions: list[RegionFold] = field(default_factory=list)
+    #: {state: channels in it}: active, silent, inactive (a channel is never absent).
+    channel_states: dict[str, int] = field(default_factory=dict)
+    #: The answer first: a few sentences, each linking to its details.
+    findings: list[Finding] = field(default_factory=list)
 
     def csv_rows(self) -> tuple[list[str], list[list]]:
         header = [
@@ -89,7 +134,9 @@ def coverage(
         .annotate(recent=ExpressionWrapper(Q(pk__in=published_recently), output_field=BooleanField()))
         .values("post_id", "platform", "active", "recent")
     )
+    codes = [code for code, _label in platforms]
     by_post: dict[int, dict[str, str]] = {}
+    channel_states = dict.fromkeys((ACTIVE, SILENT, INACTIVE), 0)
     for channel in channels:
         if not channel["active"]:
             state = INACTIVE
@@ -97,9 +144,10 @@ def coverage(
             state = ACTIVE
         else:
             state = SILENT
+        if channel["platform"] in codes:
+            channel_states[state] += 1
         current = by_post.setdefault(channel["post_id"], {})
         current[channel["platform"]] = _best([current.get(channel["platform"], ABSENT), state])
-    codes = [code for code, _label in platforms]
     rows = [
         CoverageRow(
             post=post,
@@ -139,6 +187,7 @@ def coverage(
         grouped.append((region, region_labels.get(region, ""), countries_))
     priority = {country_of(p.country).code: p for p in PriorityCountry.objects.all()}
     gaps = []
+    gap_groups = []
     for i, (_code, label) in enumerate(platforms):
         present_elsewhere = sorted(
             country_names[country]
@@ -148,13 +197,176 @@ def coverage(
         )
         if not present_elsewhere:
             continue
+        lagging: dict[str, list[str]] = {}
         for country, entry in priority.items():
             if scope is not None and country not in scope:
                 continue
             state = country_platform.get(country, [ABSENT] * len(codes))[i]
             if state != ACTIVE:
-                gaps.append(_gap_message(country_of(entry.country).name, label, state, present_elsewhere))
-    return Coverage(platforms, rows, grouped, totals, country_states, gaps)
+                name = str(country_of(entry.country).name)
+                gaps.append(_gap_message(name, label, state, present_elsewhere))
+                lagging.setdefault(state, []).append(name)
+        if lagging:
+            gap_groups.append(_gap_group(label, lagging, present_elsewhere))
+    gap_groups.sort(key=lambda group: -group.count)  # stable: platforms in their order on ties
+    report = Coverage(platforms, rows, grouped, totals, country_states, gaps, gap_groups)
+    report.channel_states = channel_states
+    _fold(report, codes)
+    report.findings = coverage_findings(report, priority_count=len(priority), scope=scope)
+    return report
+
+
+def _fold(report: Coverage, codes: list[str]) -> None:
+    """The unused platforms named, the others shown, the presence table folded by region."""
+    used = [i for i in range(len(codes)) if any(row.states[i] != ABSENT for row in report.rows)]
+    report.unused = [str(label) for i, (_code, label) in enumerate(report.platforms) if i not in used]
+    keep = used if used else list(range(len(codes)))
+    if not report.rows:
+        report.unused = []
+    report.shown = [report.platforms[i] for i in keep]
+    report.shown_totals = [report.totals[i] for i in keep]
+    for region, label, countries in report.groups:
+        counts = dict.fromkeys(STATE_ORDER, 0)
+        folded = []
+        posts = 0
+        for code, name, states, rows in countries:
+            counts[_best(states)] += 1
+            posts += len(rows)
+            folded.append(
+                (
+                    code,
+                    name,
+                    [states[i] for i in keep],
+                    [(row, [row.states[i] for i in keep]) for row in rows],
+                )
+            )
+        label = str(label) if label else gettext("Other")
+        report.regions.append(
+            RegionFold(region, label, folded, _region_summary(len(countries), posts, counts))
+        )
+
+
+def _region_summary(countries: int, posts: int, counts: dict[str, int]) -> str:
+    """ "12 countries, 15 posts: 9 active, 2 silent for 30 days, 1 absent"."""
+    where = ngettext("%(count)s country", "%(count)s countries", countries) % {"count": countries} + ", "
+    where += ngettext("%(count)s post", "%(count)s posts", posts) % {"count": posts}
+    states = ", ".join(f"{counts[state]} {STATE_LABELS[state]}" for state in STATE_ORDER if counts[state])
+    return gettext("%(where)s: %(states)s") % {"where": where, "states": states} if states else where
+
+
+def _names(names: list[str], limit: int = 5) -> str:
+    """ "A, B, C" or "A, B, C, D, E and 3 more"."""
+    if len(names) <= limit:
+        return ", ".join(names)
+    more = len(names) - limit
+    return ngettext("%(names)s and %(count)s more", "%(names)s and %(count)s more", more) % {
+        "names": ", ".join(names[:limit]),
+        "count": more,
+    }
+
+
+def _gap_group(platform: str, lagging: dict[str, list[str]], others: list[str]) -> GapGroup:
+    by_state = [(state, lagging[state]) for state in reversed(STATE_ORDER) if state in lagging]
+    count = sum(len(names) for names in lagging.values())
+    text = ngettext(
+        "%(count)s priority country is not active —",
+        "%(count)s priority countries are not active —",
+        count,
+    ) % {"count": count}
+    text += " " + "; ".join(f"{STATE_LABELS[state]}: {', '.join(names)}" for state, names in by_state) + ". "
+    text += ngettext(
+        "%(count)s other country is active (for example %(examples)s).",
+        "%(count)s other countries are active (for example %(examples)s).",
+        len(others),
+    ) % {"count": len(others), "examples": ", ".join(others[:3])}
+    return GapGroup(platform=platform, by_state=by_state, others=len(others), examples=others[:3], text=text)
+
+
+def coverage_findings(report: Coverage, *, priority_count: int, scope: set[str] | None) -> list[Finding]:
+    """The summary the page opens with: the worst gaps, the silent countries and channels,
+    the unused platforms, the widest presence. Each finding links to its details."""
+    if not report.rows:
+        return [Finding(gettext("No post matches these filters."), "presence-heading")]
+    findings = []
+    if report.gap_groups:
+        countries = len(
+            {name for group in report.gap_groups for _s, names in group.by_state for name in names}
+        )
+        per_platform = ", ".join(
+            gettext("%(count)s on %(platform)s") % {"count": group.count, "platform": group.platform}
+            for group in report.gap_groups
+        )
+        findings.append(
+            Finding(
+                ngettext(
+                    "%(count)s priority country is not active where other countries are: %(list)s.",
+                    "%(count)s priority countries are not active where other countries are: %(list)s.",
+                    countries,
+                )
+                % {"count": countries, "list": per_platform},
+                "gaps-heading",
+            )
+        )
+    elif priority_count:
+        findings.append(
+            Finding(
+                gettext("Every priority country is active wherever other countries are."), "priority-heading"
+            )
+        )
+    else:
+        findings.append(
+            Finding(
+                gettext("No priority country yet: add them below to see where they lag."), "priority-heading"
+            )
+        )
+    quiet = sorted(
+        name for region in report.regions for _c, name, states, _r in region.countries if ACTIVE not in states
+    )
+    total = sum(len(region.countries) for region in report.regions)
+    if quiet:
+        findings.append(
+            Finding(
+                ngettext(
+                    "%(count)s of %(total)s countries with a post published nothing in 30 days: %(names)s.",
+                    "%(count)s of %(total)s countries with a post published nothing in 30 days: %(names)s.",
+                    len(quiet),
+                )
+                % {"count": len(quiet), "total": total, "names": _names(quiet)},
+                "presence-heading",
+            )
+        )
+    silent, inactive = report.channel_states.get(SILENT, 0), report.channel_states.get(INACTIVE, 0)
+    if silent or inactive:
+        text = ngettext(
+            "%(count)s channel silent for 30 days", "%(count)s channels silent for 30 days", silent
+        ) % {"count": number_format(silent)}
+        if inactive:
+            text += "; " + ngettext("%(count)s switched off", "%(count)s switched off", inactive) % {
+                "count": number_format(inactive)
+            }
+        findings.append(Finding(text + ".", "platforms-heading"))
+    if report.unused:
+        findings.append(
+            Finding(
+                ngettext(
+                    "%(count)s platform unused: %(names)s.",
+                    "%(count)s platforms unused: %(names)s.",
+                    len(report.unused),
+                )
+                % {"count": len(report.unused), "names": ", ".join(report.unused)},
+                "platforms-heading",
+            )
+        )
+    widest = max(report.shown_totals, key=lambda total: total[ACTIVE], default=None)
+    if widest and widest[ACTIVE]:
+        findings.append(
+            Finding(
+                gettext("Widest presence: %(platform)s, active at %(count)s of %(total)s posts.")
+                % {"platform": widest["platform"], "count": widest[ACTIVE], "total": len(report.rows)},
+                "platforms-heading",
+            )
+        )
+    return findings
 
 
 def _gap_message(country: str, platform: str, state: str, others: list[str]) -> str:

@@ -32,3 +32,19 @@ def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[o
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def csv_tables_response(
+    filename: str, tables: Iterable[tuple[str, Sequence[str], Iterable[Sequence[object]]]]
+) -> HttpResponse:
+    """Several tables in one CSV file, one after the other: the first column names the table,
+    and each table begins with its own header row, whose first cell is "table"."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for name, header, rows in tables:
+        writer.writerow(["table", *header])
+        for row in rows:
+            writer.writerow([name, *(spreadsheet_safe(value) for value in row)])
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -1,9 +1,20 @@
-"""Figures a report shows: percentages and small bar charts (geometry and inline SVG)."""
+"""Figures a report shows: findings, percentages and small bar charts (geometry and inline SVG)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+
+
+@dataclass
+class Finding:
+    """One line of a report's summary: a sentence with its figures, and the id of the part
+    of the page that gives the details."""
+
+    text: str
+    anchor: str
 
 
 def rate(part: int, whole: int) -> float | None:

@@ -15,6 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
+from django_countries import countries
 
 from calendar_app import permissions, reports
 from calendar_app.filters import country_choices
@@ -151,20 +152,21 @@ def coverage(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 def coverage_body(filterset: ReportFilter) -> SafeString:
-    """The gaps, the totals, the map and the table of the coverage report."""
+    """The findings, the map, the platforms, the gaps and the folded table of the coverage report."""
     report = reports.coverage(filterset.qs, _platforms(filterset), scope=_scope(filterset))
     # Labels translated once, not once per table cell.
     state_labels = {state: str(label) for state, label in reports.STATE_LABELS.items()}
     # The map: each country with a post coloured by its best state; the outlines are escaped
-    # once per process (diplomacy.worldmap), the page only adds the class and the title.
-    names = {shape.code: shape.name for shape in worldmap.country_shapes()}
+    # once per process (diplomacy.worldmap), the page only adds the class and the title. Every
+    # title is the country's name in the reader's language (the outline's own names are English).
+    titles = {}
+    for shape in worldmap.country_shapes():
+        name = countries.name(shape.code) or shape.name
+        state = report.country_states.get(shape.code)
+        titles[shape.code] = f"{name}: {state_labels[state]}" if state else name
     map_paths = worldmap.svg_paths(
         {code: f"state-{state}" for code, state in report.country_states.items()},
-        {
-            code: f"{names[code]}: {state_labels[state]}"
-            for code, state in report.country_states.items()
-            if code in names
-        },
+        titles,
         default_class="state-none",
     )
     context = {
@@ -210,7 +212,8 @@ def activity(request: AuthenticatedHttpRequest) -> HttpResponse:
         return _bad_request(request, _("Choose between 1 and %(max)s weeks.") % {"max": MAX_WEEKS})
     weeks = int(raw_weeks)
     if request.GET.get("format") == "csv":
-        return reports.csv_response("activity.csv", *_activity_report(filterset, weeks).csv_rows())
+        # Every table of the page in one file (the page says how it is laid out).
+        return reports.csv_tables_response("activity.csv", _activity_report(filterset, weeks).csv_tables())
     context = {
         "filter": filterset,
         "body": freshness.fragment(
@@ -233,14 +236,10 @@ def _activity_report(filterset: ReportFilter, weeks: int) -> reports.Activity:
 
 
 def activity_body(filterset: ReportFilter, weeks: int) -> SafeString:
-    """Cadence, language mix, regional share and turnaround sections of the activity report."""
+    """Findings, then the cadence, language mix, regional share and turnaround sections of the
+    activity report, the long ones folded by world region."""
     report = _activity_report(filterset, weeks)
-    verdicts = {
-        "silent": _("silent"),
-        "below": _("below target"),
-        "above": _("above target"),
-        "on_target": _("on target"),
-    }
+    verdicts = {verdict: str(label) for verdict, label in reports.VERDICT_LABELS.items()}
     for number, row in enumerate(report.channels, 1):
         row["verdict_label"] = verdicts[row["verdict"]]
         title = _("%(handle)s: %(average)s a week on average, target %(target)s") % {

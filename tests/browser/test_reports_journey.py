@@ -114,11 +114,13 @@ def test_central_reads_and_exports_coverage_and_activity(visitor, reviewer, netw
     expect(page.locator("svg.map path.state-silent")).to_have_count(1)  # DE
     gaps = page.locator("section:has(#gaps-heading)")
     expect(gaps.get_by_role("heading", name="Gaps")).to_be_visible()
+    # One line a platform (issue 17: the gaps grouped, not one line per country and platform).
     expect(gaps.locator("li")).to_have_text(
         [
-            "Germany (a priority) is silent for 30 days on Facebook, while 2 other countries are "
-            "active there (for example Türkiye, United States of America).",
-            "Germany (a priority) is absent on X, while 1 other country is active there (for example Japan).",
+            "Facebook: 1 priority country is not active — silent for 30 days: Germany. 2 other "
+            "countries are active (for example Türkiye, United States of America).",
+            "X: 1 priority country is not active — absent: Germany. 1 other country is active "
+            "(for example Japan).",
         ]
     )
 
@@ -131,8 +133,8 @@ def test_central_reads_and_exports_coverage_and_activity(visitor, reviewer, netw
     # Compared within Europe now: no European post is active on X.
     expect(gaps.locator("li")).to_have_text(
         [
-            "Germany (a priority) is silent for 30 days on Facebook, while 1 other country is active "
-            "there (for example Türkiye)."
+            "Facebook: 1 priority country is not active — silent for 30 days: Germany. 1 other "
+            "country is active (for example Türkiye)."
         ]
     )
     filename, query, rows = download_csv(visitor)
@@ -163,7 +165,18 @@ def test_central_reads_and_exports_coverage_and_activity(visitor, reviewer, netw
     filename, query, rows = download_csv(visitor)
     assert filename == "activity.csv"
     assert query["platform"] == ["facebook"] and query["weeks"] == ["4"]
-    header, *body = rows
+    # Every table of the page in one file: the first column names the table, each table
+    # starts with its own header row (first cell "table"); the cadence table comes first.
+    assert {row[0] for row in rows} == {
+        "table",
+        "cadence",
+        "languages",
+        "partner_share",
+        "turnaround",
+        "on_time",
+    }
+    end = next(n for n, row in enumerate(rows[1:], 1) if row[0] == "table")
+    header, *body = [row[1:] for row in rows[:end]]
     assert header[:4] == ["post", "platform", "handle", "weekly_target"]
     assert header[-2:] == ["average", "verdict"]
     assert len(header) == 4 + 4 + 2
