@@ -164,8 +164,10 @@ def publication_new(request: AuthenticatedHttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
+            if wants_review(request):
+                return _saved(request, _submit_after_save(request, publication), "new", post)
             messages.success(request, _("Publication saved as a draft."))
-            return redirect(publication)
+            return _saved(request, redirect(publication), "new", post)
     status = 400 if request.method == "POST" and not drafting else 200
     context = _editor_context(form, post, None)
     day = _initial(request).get("local_date", "")
@@ -299,14 +301,19 @@ def publication_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
                 messages.warning(
                     request, _("Saved. The approval covered the earlier version: it is back in review.")
                 )
+            elif wants_review(request):
+                return _saved(request, _submit_after_save(request, publication), str(publication.pk))
             else:
                 messages.success(request, _("Publication saved."))
-            return redirect(publication)
+            return _saved(request, redirect(publication), str(publication.pk))
     status = 409 if stale else (400 if request.method == "POST" and not drafting else 200)
+    actions = permissions.allowed_actions(request.user, publication)
     context = _editor_context(
         form,
         publication.post,
         publication,
+        # "Save and send to review" where the publication may be sent (or sent again).
+        may_submit=bool(actions & {"submit", "resubmit"}),
         stale=stale,
         stale_variants=list(stale.variants.all()) if stale else [],
     )
@@ -323,6 +330,56 @@ def publication_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
             build=lambda: render_to_string("calendar_app/_editor_fields.html", editor),
         )
     return render(request, "calendar_app/publication_edit.html", context, status=status)
+
+
+#: The cookie that tells the editor's script a text was saved: its copy kept in the browser
+#: (static/js/drafts.js) is not offered back. Holds the editor's key: "new-<post code>" or the pk.
+SAVED_COOKIE = "editor_saved"
+
+
+def wants_review(request: HttpRequest) -> bool:
+    """The editor's "Send to review" button: save, then send to review."""
+    return request.POST.get("then") == "review"
+
+
+def _saved(request: HttpRequest, response: HttpResponse, key: str, post: Post | None = None) -> HttpResponse:
+    """`response` to a successful save, telling the editor's script which draft it may forget."""
+    name = f"new-{post.code}" if post is not None else key
+    response.set_cookie(
+        SAVED_COOKIE, name, max_age=24 * 3600, samesite="Lax", secure=request.is_secure(), httponly=False
+    )
+    return response
+
+
+def _submit_after_save(request: AuthenticatedHttpRequest, publication: Publication) -> HttpResponse:
+    """ "Save and send to review": the publication is saved; it then goes through the
+    workflow's own submit (or resubmit), which asks the permissions and runs the guidelines.
+    Refused, it stays saved and the editor says why; nothing typed is lost."""
+    actions = permissions.allowed_actions(request.user, publication)
+    action = "submit" if "submit" in actions else "resubmit" if "resubmit" in actions else ""
+    editor = redirect("publication_edit", publication.pk)
+    if not action:
+        messages.warning(request, _("Saved. It cannot be sent to review from its current status."))
+        return redirect(publication)
+    try:
+        if action == "submit":
+            workflow.submit(request.user, publication)
+        else:
+            workflow.resubmit(request.user, publication)
+    except workflow.GuidelinesFailed as exc:
+        problems = " ".join(problem for result in exc.results for problem in result.problems)
+        messages.error(
+            request,
+            _("Saved as a draft, but not sent to review: fix what the guidelines say first.")
+            + " "
+            + problems,
+        )
+        return editor
+    except (workflow.WorkflowError, PermissionDenied):
+        messages.error(request, _("Saved, but not sent to review: reload the publication and try again."))
+        return redirect(publication)
+    messages.success(request, _("Saved and sent to review."))
+    return redirect(publication)
 
 
 def _missed_reason(publication: Publication) -> str:
