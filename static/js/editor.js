@@ -113,8 +113,11 @@
     document.addEventListener("counter:counted", statuses);
     fieldset.addEventListener("input", statuses);
     statuses();
-    // Open where there is something to fix, else the first text written, else the first.
+    // Open where there is something to fix or check, else the first text written, else the first.
     var first = panels.findIndex(function (panel) { return panel.querySelector(".errorlist"); });
+    if (first === -1) {
+      first = panels.findIndex(function (panel) { return panel.querySelector(".machine-note.unchecked"); });
+    }
     if (first === -1) {
       first = panels.findIndex(function (panel) {
         var area = panel.querySelector("textarea");

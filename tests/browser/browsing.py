@@ -150,6 +150,8 @@ class LiveCheck:
             self.last_activity = monotonic()
             quiet = self.DELAY_S + 0.15
         else:
+            if self.page.locator(".live-check").count() == 0:
+                return  # a page without the editor (the publication page) checks nothing
             expect(self.page.locator(".live-check #check-results")).to_be_attached()
             quiet = 0.0
         deadline = monotonic() + 5

@@ -63,6 +63,7 @@ def test_a_machine_draft_is_confirmed_before_the_publication_goes_to_review(
     # An English text typed but not saved stays through the draft.
     text_field(page, "English").fill(TEXTS["en"] + " Welcome!")
     check.settle()
+    text_field(page, "French")  # the offer is beside the French text, on its tab
     with page.expect_navigation():
         page.get_by_role("button", name="Draft the French from the Dutch").click()
     visitor.audit()
@@ -75,7 +76,7 @@ def test_a_machine_draft_is_confirmed_before_the_publication_goes_to_review(
 
     # Saved as it is: still unchecked, and sending it to review is refused.
     with page.expect_navigation():
-        page.locator("main form.editor .actions").get_by_role("button", name="Save").click()
+        page.locator("main form.editor .actions").get_by_role("button", name="Save", exact=True).click()
     visitor.audit()
     check.settle(typed=False)
     click_workflow_button(visitor, check, "Send to review")
