@@ -151,6 +151,8 @@ def test_the_preview_follows_the_channels_plan_as_it_is_now(client, editor, ista
     Channel.objects.filter(pk=x.pk).update(language_plan="combined")
     page = preview(client, [x], texts).content.decode()
     assert page.count('<li class="pv-part') == 1 and "Hallo.<br><br>Bonjour." in page
+    # The page's counters are told the plan as it is now.
+    assert "&quot;plan&quot;: &quot;combined&quot;" in page
 
     # And an inactive channel is not previewed any more.
     Channel.objects.filter(pk=x.pk).update(active=False)

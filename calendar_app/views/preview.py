@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from calendar_app import counting, permissions
 from calendar_app.forms import PublicationForm
+from calendar_app.forms.publications import channel_plan_attribute
 from calendar_app.models import Asset, Publication, is_whole_number
 from calendar_app.views.publications import ChannelShown, PartShown, channels_shown
 from diplomacy.http import AuthenticatedHttpRequest
@@ -83,6 +84,8 @@ class ChannelPreview:
     initials: str
     name: str
     parts: list[PartPreview]
+    #: The channel's plan now, for the counters (editor.js): a plan changed meanwhile is counted as sent.
+    plan_attribute: str
 
 
 def channel_previews(sends: list[ChannelShown]) -> list[ChannelPreview]:
@@ -91,6 +94,7 @@ def channel_previews(sends: list[ChannelShown]) -> list[ChannelPreview]:
             sent=sent,
             initials=initials(sent.channel),
             name=sent.channel.post.name,
+            plan_attribute=channel_plan_attribute(sent.channel),
             parts=[
                 PartPreview(
                     shown=shown,

@@ -251,10 +251,28 @@
     var line = document.querySelector("[data-connection-status]");
     if (line) { connectionStatus(line.getAttribute("data-failed")); }
   });
+  // The preview says each channel's plan as it is now: a plan its post manager changed while
+  // this page was open is counted as it will be sent.
+  function followPlans(root) {
+    var changed = false;
+    root.querySelectorAll("[data-channel-plan-now]").forEach(function (article) {
+      var box = document.querySelector(
+        "#channel-choice input[type=checkbox][value='" + article.getAttribute("data-channel-id") + "']"
+      );
+      var plan = article.getAttribute("data-channel-plan-now");
+      if (box && box.getAttribute("data-channel-plan") !== plan) {
+        box.setAttribute("data-channel-plan", plan);
+        changed = true;
+      }
+    });
+    if (changed) { refresh(); }
+  }
+
   document.addEventListener("htmx:afterSwap", function (event) {
     if (!inEditor(event)) { return; }
     connectionStatus("");
     drawChosenImage(event.target);
+    followPlans(event.target);
   });
 
   document.addEventListener("DOMContentLoaded", function () {

@@ -3,7 +3,8 @@
 She writes in Dutch and French, one language tab at a time (chosen with the arrow keys), and
 sees the preview of each ticked channel follow her text: the X thread as two posts, the
 hashtag drawn as a link. A Dutch text over X's limit makes the Dutch tab say so and the
-guidelines report the length, not a missing language. A file that is no image is refused
+guidelines report the length, not a missing language. When the X account's plan changes
+meanwhile, the preview and the counter follow it. A file that is no image is refused
 with a message; a dropped photo shows its thumbnail and appears in the preview. The
 connection drops while she types: the page says the preview is not updated and her text is
 kept on the device; after a reload the editor offers it back, and "Submit for review" saves
@@ -155,6 +156,20 @@ def test_write_preview_drop_an_image_lose_the_connection_restore_and_submit_for_
     expect(x_preview.locator(".pv-count.over")).to_contain_text("too many")
     text_field(page, "Dutch").fill(DUTCH)
     check.settle()
+
+    # --- Its post manager makes the X account one combined post meanwhile: preview and counter follow
+    x = Channel.objects.get(handle="@BelgiumInIstanbul")
+    Channel.objects.filter(pk=x.pk).update(language_plan="combined")
+    text_field(page, "French").fill(FRENCH + " ")
+    check.settle()
+    expect(x_preview.locator("li.pv-part")).to_have_count(1)
+    expect(page.locator("#counts-id_variant_fr li", has_text="@BelgiumInIstanbul")).to_contain_text(
+        "X @BelgiumInIstanbul, combined:"
+    )
+    Channel.objects.filter(pk=x.pk).update(language_plan="thread")
+    text_field(page, "French").fill(FRENCH)
+    check.settle()
+    expect(x_preview.locator("li.pv-part")).to_have_count(2)
 
     # --- A file that is no image, then a photo dropped on the field ----------------------------------
     drop(page, "notes.txt", b"not an image", "text/plain")
