@@ -62,11 +62,12 @@
         field.value = value;
       }
     });
-    form.querySelectorAll("input, textarea, select").forEach(function (field) {
-      field.dispatchEvent(new Event("change", { bubbles: true }));
-    });
-    form.dispatchEvent(new Event("input", { bubbles: true }));
-    document.dispatchEvent(new CustomEvent("counter:refresh"));
+    // One event of each kind, not one a field: the counters, the channels' plans, the preview
+    // and the check each listen on the form (or above it) and need telling once.
+    var box = form.querySelector("#channel-choice input[type=checkbox]");
+    (box || form).dispatchEvent(new Event("change", { bubbles: true }));
+    var area = form.querySelector("textarea");
+    (area || form).dispatchEvent(new Event("input", { bubbles: true }));
   }
 
   function savedCookie() {
