@@ -6,6 +6,7 @@ confirms it, and then it goes. Every page passes the accessibility check.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 
@@ -68,6 +69,10 @@ def test_a_machine_draft_is_confirmed_before_the_publication_goes_to_review(
         page.get_by_role("button", name="Draft the French from the Dutch").click()
     visitor.audit()
     check.settle(typed=False)
+    # The editor opens on the French text, its tab saying what it waits for.
+    french_tab = page.get_by_role("tab", name=re.compile(r"^French"))
+    expect(french_tab).to_have_attribute("aria-selected", "true")
+    expect(french_tab).to_have_accessible_name(re.compile(r"machine translation unchecked$"))
     expect(text_field(page, "French")).to_have_value(f"(fr) {TEXTS['nl']}")
     expect(text_field(page, "English")).to_have_value(TEXTS["en"] + " Welcome!")
     expect(page.locator(".machine-note.unchecked")).to_contain_text("Machine translation — not yet checked")
