@@ -345,3 +345,22 @@ def test_a_plain_save_sets_the_saved_cookie_and_a_refused_save_does_not(client, 
     assert refused.status_code == 400 and "editor_saved" not in refused.cookies
     saved = client.post(reverse("publication_new"), form_data([x], {"en": "Fine."}))
     assert saved.status_code == 302 and saved.cookies["editor_saved"].value == "new-be-cg-istanbul"
+
+
+# --- Without JavaScript ------------------------------------------------------------------------------
+
+
+def test_without_javascript_every_text_and_description_is_on_the_page_and_the_preview_waits_250_ms(
+    client, editor, istanbul
+):
+    client.force_login(editor)
+    page = client.get(reverse("publication_new")).content.decode()
+    # The tabs are made by the page's script: the server draws every text, stacked.
+    assert 'role="tablist"' not in page and "hidden" not in re.findall(r'<div class="variant[^>]*>', page)[0]
+    for language in ("nl", "fr", "de", "en", "tr"):
+        assert f'name="variant_{language}"' in page and f'name="alt_{language}"' in page
+    # The descriptions are beside the image, not folded away.
+    assert "<summary>Describe the image" not in page
+    # The preview is asked for 250 ms after typing stops, the check later (it is heavier).
+    assert 'hx-post="/publications/preview/" hx-trigger="load, input changed delay:250ms' in page
+    assert page.count('<button type="submit"') >= 2 and 'name="then" value="review"' in page
