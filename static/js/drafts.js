@@ -95,9 +95,10 @@
   function offer(form, local, name, copy) {
     var box = document.createElement("div");
     box.className = "draft-offer";
-    box.setAttribute("role", "region");
-    box.setAttribute("aria-label", form.getAttribute("data-restore-label"));
     var question = document.createElement("p");
+    question.id = "draft-offer-question";
+    box.setAttribute("role", "region");
+    box.setAttribute("aria-labelledby", question.id);
     question.textContent = form.getAttribute("data-restore-format").replace("%(time)s", when(copy.savedAt));
     var restore = document.createElement("button");
     restore.type = "button";
