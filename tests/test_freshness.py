@@ -231,9 +231,9 @@ def test_the_home_page_lists_a_draft_saved_after_it_was_cached(client, istanbul,
 def test_the_editor_shows_a_title_changed_after_it_was_cached(client, istanbul, editor):
     publication = make_publication(post=istanbul, author=editor, title="Old title", status="draft")
     client.force_login(editor)
-    assert 'value="Old title"' in client.get(f"/publications/{publication.pk}/").content.decode()
+    assert 'value="Old title"' in client.get(f"/publications/{publication.pk}/edit/").content.decode()
     Publication.objects.filter(pk=publication.pk).update(title="New title")
-    page = client.get(f"/publications/{publication.pk}/").content.decode()
+    page = client.get(f"/publications/{publication.pk}/edit/").content.decode()
     assert 'value="New title"' in page and 'value="Old title"' not in page
 
 

@@ -466,7 +466,8 @@ def test_a_forged_status_in_the_editor_form_changes_nothing(client, editor, ista
     )
     client.force_login(editor)
     response = client.post(
-        publication.get_absolute_url(), editor_form(facebook, publication, title="Renamed", status="approved")
+        f"{publication.get_absolute_url()}edit/",
+        editor_form(facebook, publication, title="Renamed", status="approved"),
     )
     assert response.status_code == 302
     publication.refresh_from_db()

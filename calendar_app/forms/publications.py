@@ -206,6 +206,23 @@ class PublicationForm(TranslationHelpMixin, ScheduleFieldsMixin, forms.Form):
             for language in self.languages
         ]
 
+    def typed_texts(self) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+        """({language: text}, {language: {platform: text}}) as typed, before validation: the
+        live check and the preview judge what the writer sees, including a text the form
+        refuses (too long for a channel), which `cleaned_data` no longer holds."""
+        data = self.data if self.is_bound else {}
+
+        def typed(name: str) -> str:
+            value = data.get(name, "")
+            return value.strip() if isinstance(value, str) else ""
+
+        texts = {language: typed(f"variant_{language}") for language in self.languages}
+        overrides = {
+            language: {platform: typed(f"variant_{language}__{platform}") for platform in self.platforms}
+            for language in self.languages
+        }
+        return {language: text for language, text in texts.items() if text}, overrides
+
     def text_name(self, language: str) -> str:
         return f"variant_{language}"
 

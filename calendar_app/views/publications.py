@@ -164,8 +164,10 @@ def publication_new(request: AuthenticatedHttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
+            if wants_review(request):
+                return _saved(request, _submit_after_save(request, publication), f"new-{post.code}")
             messages.success(request, _("Publication saved as a draft."))
-            return redirect(publication)
+            return _saved(request, redirect(publication), f"new-{post.code}")
     status = 400 if request.method == "POST" and not drafting else 200
     context = _editor_context(form, post, None)
     day = _initial(request).get("local_date", "")
@@ -307,14 +309,19 @@ def publication_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
                 messages.warning(
                     request, _("Saved. The approval covered the earlier version: it is back in review.")
                 )
+            elif wants_review(request):
+                return _saved(request, _submit_after_save(request, publication), str(publication.pk))
             else:
                 messages.success(request, _("Publication saved."))
-            return redirect(publication)
+            return _saved(request, redirect(publication), str(publication.pk))
     status = 409 if stale else (400 if request.method == "POST" and not drafting else 200)
+    actions = permissions.allowed_actions(request.user, publication)
     context = _editor_context(
         form,
         publication.post,
         publication,
+        # "Save and send to review" where the publication may be sent (or sent again).
+        may_submit=bool(actions & {"submit", "resubmit"}),
         stale=stale,
         stale_variants=list(stale.variants.all()) if stale else [],
     )
@@ -331,6 +338,61 @@ def publication_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
             build=lambda: render_to_string("calendar_app/_editor_fields.html", editor),
         )
     return render(request, "calendar_app/publication_edit.html", context, status=status)
+
+
+#: The cookie that tells the editor's script a text was saved: its copy kept in the browser
+#: (static/js/drafts.js) is not offered back. Holds the editor's key: "new-<post code>" or the pk.
+SAVED_COOKIE = "editor_saved"
+
+
+def wants_review(request: HttpRequest) -> bool:
+    """The editor's "Submit for review" button: save, then send to review."""
+    return request.POST.get("then") == "review"
+
+
+def _saved(request: HttpRequest, response: HttpResponse, draft_key: str) -> HttpResponse:
+    """`response` to a successful save, telling the editor's script which copy it may forget
+    (`draft_key` is the form's data-draft-key). Read by a script, so not HttpOnly; it holds
+    nothing secret."""
+    response.set_cookie(
+        SAVED_COOKIE, draft_key, max_age=24 * 3600, samesite="Lax", secure=request.is_secure(), httponly=False
+    )
+    return response
+
+
+def _submit_after_save(request: AuthenticatedHttpRequest, publication: Publication) -> HttpResponse:
+    """ "Save and submit for review": the publication is saved; it then goes through the
+    workflow's own submit (or resubmit), which asks the permissions and runs the guidelines.
+    Refused, it stays saved and the page says why; nothing typed is lost."""
+    actions = permissions.allowed_actions(request.user, publication)
+    action = "submit" if "submit" in actions else "resubmit" if "resubmit" in actions else ""
+    if not action:
+        messages.warning(request, _("Saved. It cannot be sent to review from its current status."))
+        return redirect(publication)
+    saved = (
+        _("Saved as a draft, but not sent to review:")
+        if publication.status == PublicationStatus.DRAFT
+        else _("Saved, but not sent to review:")
+    )
+    try:
+        if action == "submit":
+            workflow.submit(request.user, publication)
+        else:
+            workflow.resubmit(request.user, publication)
+    except workflow.GuidelinesFailed as exc:
+        problems = [problem for result in exc.results for problem in result.problems]
+        messages.error(request, " ".join([saved, _("fix what the guidelines say first."), *problems]))
+        # The editor shows the same failures in its live check, beside the texts to fix.
+        return redirect("publication_edit", publication.pk)
+    except workflow.StaleEdit:
+        messages.error(request, " ".join([saved, _("someone else acted on it meanwhile.")]))
+        return redirect(publication)
+    except (workflow.WorkflowError, PermissionDenied) as exc:
+        reason = str(exc) if isinstance(exc, workflow.WorkflowError) else _("you may not send it.")
+        messages.error(request, " ".join([saved, reason]))
+        return redirect(publication)
+    messages.success(request, _("Saved and sent to review."))
+    return redirect(publication)
 
 
 def _missed_reason(publication: Publication) -> str:

@@ -269,20 +269,16 @@ def publication_check(request: AuthenticatedHttpRequest) -> HttpResponse:
             scheduled_at = check_local_time(data["local_date"], data["local_time"], post.timezone)
         except ValidationError:
             scheduled_at = None  # a wall time lost to DST is the form's message, not the check's
-    languages = form.languages
+    # The texts as typed: one the form refuses (too long for a channel) is not in cleaned_data,
+    # and the check must judge it, not call its language missing.
+    variants, platform_texts = form.typed_texts()
     alt_texts = _alt_texts_for_check(request, data)
     ctx = guidelines.CheckContext(
         post=post,
         kind=data.get("kind") or PublicationKind.REGULAR,
         platforms=sorted({c.platform for c in channels}),
-        variants={
-            lang: (data.get(f"variant_{lang}") or "").strip()
-            for lang in languages
-            if (data.get(f"variant_{lang}") or "").strip()
-        },
-        platform_texts={
-            lang: {p: data.get(f"variant_{lang}__{p}") or "" for p in form.platforms} for lang in languages
-        },
+        variants=variants,
+        platform_texts=platform_texts,
         alt_texts=alt_texts,
         campaign_hashtags=campaign.hashtag_list if campaign else [],
         scheduled_at=scheduled_at,

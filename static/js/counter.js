@@ -464,6 +464,8 @@
     textareas.forEach(function (area) {
       update(area, texts);
     });
+    // The editor's language tabs show "over a limit" from these lists.
+    document.dispatchEvent(new CustomEvent("counter:counted"));
   }
 
   // Listening on document also covers textareas that arrive later (an HTMX swap). Any

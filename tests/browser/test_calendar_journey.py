@@ -22,7 +22,7 @@ from playwright.sync_api import expect
 
 from calendar_app.models import Publication
 from diplomacy.models import Role
-from tests.browser.browsing import LiveCheck
+from tests.browser.browsing import LiveCheck, text_field
 from tests.calendar_factories import make_publication
 from tests.factories import make_channel, make_user
 
@@ -103,12 +103,11 @@ def write_publication(visitor, check: LiveCheck, photo, planned: date) -> None:
     page.get_by_label("Internal title").fill(TITLE)
     page.get_by_label("Facebook @Belgium.Istanbul").check()
     page.get_by_label("X @BelgiumInIst").check()
-    page.get_by_label("Text in English", exact=True).fill(ENGLISH)
-    page.get_by_label("Text in Turkish", exact=True).fill(TURKISH)
+    text_field(page, "English").fill(ENGLISH)
+    text_field(page, "Turkish").fill(TURKISH)
     page.get_by_label(re.compile(r"^Date\b")).fill(planned.isoformat())
     page.get_by_label(re.compile(r"^Time\b")).fill("09:00")
     page.get_by_label("Add an image").set_input_files(photo)
-    page.get_by_text("Describe the image for people who cannot see it (alt text)").click()
     page.get_by_label("Image description (alt text) in English").fill("A comic strip drawn in Brussels")
     page.get_by_label("Image description (alt text) in Turkish").fill("Brüksel'de çizilmiş bir çizgi roman")
     check.settle()
@@ -122,7 +121,7 @@ def test_the_live_counter_follows_the_text_and_the_ticked_channels(visitor, edit
     page = visitor.page
     check = LiveCheck(page)
     visitor.goto("/publications/new/")
-    english = page.get_by_label("Text in English", exact=True)
+    english = text_field(page, "English")
 
     # No channel ticked: nothing to count against.
     expect(counts_of(page, "en")).to_have_count(0)

@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from calendar_app.counting import LIMITS, count_for_platform
 from calendar_app.sending import ChannelPlan, parts_for
 from diplomacy.models import Channel
-from tests.browser.browsing import LiveCheck
+from tests.browser.browsing import LiveCheck, text_field
 from tests.factories import make_channel
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -270,8 +270,8 @@ def test_every_count_under_every_text_is_that_of_the_part_the_channel_sends(visi
     for channel in channels:
         page.get_by_label(str(channel), exact=True).check()
     for language, name in {"nl": "Dutch", "fr": "French", "tr": "Turkish"}.items():
-        page.get_by_label(f"Text in {name}", exact=True).fill(texts[language])
-    page.locator(".variant", has=page.get_by_label("Text in Dutch", exact=True)).get_by_text(
+        text_field(page, name).fill(texts[language])
+    page.locator(".variant", has=text_field(page, "Dutch")).get_by_text(
         "A different text for one platform"
     ).click()
     page.get_by_label("Text in Dutch for X only").fill(overrides["nl"]["x"])

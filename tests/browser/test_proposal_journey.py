@@ -163,7 +163,6 @@ def test_a_partner_proposal_is_accepted_adopted_and_approved(
     edit = editor.page.locator("main form.editor")
     edit.get_by_label("Remove this image").check()
     edit.get_by_label(re.compile(r"^Add an image")).set_input_files(photo)
-    edit.locator("summary", has_text="Describe the image").click()
     for name, text in (("English", ALT), ("Dutch", ALT_NL), ("French", ALT_FR)):
         edit.get_by_label(f"Image description (alt text) in {name}").fill(text)
     check.settle()

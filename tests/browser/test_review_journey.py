@@ -20,6 +20,7 @@ from playwright.sync_api import expect
 
 from calendar_app import workflow
 from calendar_app.models import Publication, PublicationEvent
+from tests.browser import browsing
 from tests.browser.accessibility import FAILING_IMPACTS, axe_violations, format_violations
 from tests.browser.browsing import LiveCheck
 from tests.calendar_factories import make_publication
@@ -61,7 +62,7 @@ def facebook(istanbul):
 
 
 def text_field(page, language_name: str):
-    return page.get_by_label(f"Text in {language_name}", exact=True)
+    return browsing.text_field(page, language_name)
 
 
 def status_of(page):

@@ -207,6 +207,7 @@ NOT_PAGES = {
     "approvals_approve_all": "POST only",
     "broadcast_decide": "POST only",
     "publication_check": "an HTMX fragment of the editor",
+    "publication_preview": "an HTMX fragment of the editor (its live preview)",
     "delivery_record": "POST only",
     "delivery_retry": "POST only",
     "delivery_continue": "POST only (its page answers a POST)",

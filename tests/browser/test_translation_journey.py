@@ -6,6 +6,7 @@ confirms it, and then it goes. Every page passes the accessibility check.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 
@@ -63,10 +64,15 @@ def test_a_machine_draft_is_confirmed_before_the_publication_goes_to_review(
     # An English text typed but not saved stays through the draft.
     text_field(page, "English").fill(TEXTS["en"] + " Welcome!")
     check.settle()
+    text_field(page, "French")  # the offer is beside the French text, on its tab
     with page.expect_navigation():
         page.get_by_role("button", name="Draft the French from the Dutch").click()
     visitor.audit()
     check.settle(typed=False)
+    # The editor opens on the French text, its tab saying what it waits for.
+    french_tab = page.get_by_role("tab", name=re.compile(r"^French"))
+    expect(french_tab).to_have_attribute("aria-selected", "true")
+    expect(french_tab).to_have_accessible_name(re.compile(r"machine translation unchecked$"))
     expect(text_field(page, "French")).to_have_value(f"(fr) {TEXTS['nl']}")
     expect(text_field(page, "English")).to_have_value(TEXTS["en"] + " Welcome!")
     expect(page.locator(".machine-note.unchecked")).to_contain_text("Machine translation — not yet checked")
@@ -75,7 +81,7 @@ def test_a_machine_draft_is_confirmed_before_the_publication_goes_to_review(
 
     # Saved as it is: still unchecked, and sending it to review is refused.
     with page.expect_navigation():
-        page.locator("main form.editor .actions").get_by_role("button", name="Save").click()
+        page.locator("main form.editor .actions").get_by_role("button", name="Save", exact=True).click()
     visitor.audit()
     check.settle(typed=False)
     click_workflow_button(visitor, check, "Send to review")
