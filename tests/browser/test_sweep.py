@@ -265,9 +265,10 @@ def world(settings: Settings) -> World:
         expires_at=timezone.now() + timedelta(days=7),
     )
     own = Publication.objects.filter(post=istanbul)
-    draft = own.filter(status=PublicationStatus.DRAFT).first() or own.first()
-    in_review = Publication.objects.filter(status=PublicationStatus.IN_REVIEW).first()
     editor = User.objects.get(email=EDITOR)
+    # One the editor may still edit (a draft, or one in review or approved): its editor is a page.
+    draft = next((p for p in own.order_by("pk") if "edit" in permissions.allowed_actions(editor, p)), None)
+    in_review = Publication.objects.filter(status=PublicationStatus.IN_REVIEW).first()
     movable = next(p for p in own.order_by("pk") if permissions.can_reschedule(editor, p))
     proposal = Proposal.objects.filter(partner__code="fit").first()
     template = CrisisTemplate.objects.first()
