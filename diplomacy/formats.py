@@ -17,7 +17,7 @@ from __future__ import annotations
 import zoneinfo
 from datetime import UTC, date, datetime, time, tzinfo
 
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext
 
 #: Named styles of a date: Django's named formats of the active language, or a weekday
@@ -29,7 +29,13 @@ DATE_STYLES = {
     "month": "YEAR_MONTH_FORMAT",  # December 2026
     "weekday": "DATE_FORMAT",  # Monday 7 December 2026 (the weekday is added)
     "weekday_day": "MONTH_DAY_FORMAT",  # Monday 7 December (the weekday is added)
+    # Where room is short (cards, rows): "Mon 7 Dec", "ma 7 dec", "lun 7 déc" (see below).
+    "compact": "D j",
 }
+
+#: Languages that write month names with a capital: Django's "M" capitalises every
+#: language's abbreviation ("7 Déc"), its "b" none ("7 dec" in English).
+_CAPITAL_MONTHS = ("en", "de")
 
 #: Zones that name no place: their label is the offset alone.
 _PLACELESS = ("UTC", "GMT", "Etc/", "Zulu", "UCT", "Universal")
@@ -48,8 +54,13 @@ def format_date(value: date | datetime | None, style: str = "long") -> str:
     """A date in the reader's language; "" for None. `style` is a key of DATE_STYLES."""
     if value is None:
         return ""
+    if isinstance(value, datetime) and timezone.is_aware(value):
+        value = timezone.localtime(value)  # the active zone, as Django's |date does
     name = DATE_STYLES.get(style, "DATE_FORMAT")
     text = formats.date_format(value, name)
+    if style == "compact":
+        capital = (translation.get_language() or "en").split("-")[0] in _CAPITAL_MONTHS
+        text = f"{text} {formats.date_format(value, 'M' if capital else 'b')}"
     if style.startswith("weekday"):
         text = f"{formats.date_format(value, 'l')} {text}"
     return text
@@ -59,6 +70,8 @@ def format_time(value: time | datetime | None) -> str:
     """A time of day in the reader's language (24-hour in nl, fr and en); "" for None."""
     if value is None:
         return ""
+    if isinstance(value, datetime) and timezone.is_aware(value):
+        value = timezone.localtime(value)
     return formats.time_format(value, "TIME_FORMAT")
 
 
@@ -114,7 +127,8 @@ def format_datetime(value: datetime | None, zone: str | None = "UTC", style: str
         value = value.replace(tzinfo=UTC)
     tz = _zone(zone) if zone else None
     local = value.astimezone(tz) if tz is not None else timezone.localtime(value)
-    text = f"{format_date(local, style)} {format_time(local)}"
+    wall = local.replace(tzinfo=None)  # already in its zone: not converted again below
+    text = f"{format_date(wall, style)} {format_time(wall)}"
     if zone:
         text = f"{text} {zone_label(zone, value)}"
     return text

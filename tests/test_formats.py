@@ -133,3 +133,21 @@ def test_the_zone_filter_takes_the_moment() -> None:
     with translation.override("en"):
         text = template.render(Context({"zone": "America/Argentina/Buenos_Aires", "moment": MOMENT}))
     assert text == "Buenos Aires (UTC\u22123)"
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"), [("en", "Mon 7 Dec"), ("nl", "ma 7 dec"), ("fr", "lun 7 déc")]
+)
+def test_the_compact_date_keeps_day_before_month(language: str, expected: str) -> None:
+    with translation.override(language):
+        assert format_date(DAY, "compact") == expected
+
+
+def test_an_aware_datetime_is_read_in_the_active_zone() -> None:
+    late = datetime(2026, 12, 7, 22, 30, tzinfo=UTC)
+    template = Template(
+        '{% load formats tz %}{% timezone "Europe/Istanbul" %}'
+        "{{ late|as_date }} {{ late|as_moment }}{% endtimezone %}"
+    )
+    with translation.override("en"):
+        assert template.render(Context({"late": late})) == "8 December 2026 8 December 2026 01:30"

@@ -46,6 +46,15 @@ def as_datetime(value: datetime | None, zone: str = "UTC") -> str:
 
 
 @register.filter
+def as_moment(value: datetime | None, style: str = "long") -> str:
+    """An instant in the active zone (a `{% timezone %}` block's), not named: for a sentence
+    that names the zone itself."""
+    if value in (None, ""):
+        return ""
+    return formats.format_datetime(value, None, style)
+
+
+@register.filter
 def as_when(item: Any, style: str = "long") -> str:
     """The post-local time of anything with `local_date`, `local_time` and `timezone`
     (a publication), with its zone and the offset at that time."""
