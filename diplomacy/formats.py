@@ -51,11 +51,12 @@ def _zone(name: str) -> tzinfo | None:
 
 
 def format_date(value: date | datetime | None, style: str = "long") -> str:
-    """A date in the reader's language; "" for None. `style` is a key of DATE_STYLES."""
+    """A date in the reader's language; "" for None. `style` is a key of DATE_STYLES.
+
+    An aware datetime is read in its own zone (convert it first: `astimezone`); the template
+    filters convert to the page's zone first, as Django's |date does."""
     if value is None:
         return ""
-    if isinstance(value, datetime) and timezone.is_aware(value):
-        value = timezone.localtime(value)  # the active zone, as Django's |date does
     name = DATE_STYLES.get(style, "DATE_FORMAT")
     text = formats.date_format(value, name)
     if style == "compact":
@@ -70,8 +71,6 @@ def format_time(value: time | datetime | None) -> str:
     """A time of day in the reader's language (24-hour in nl, fr and en); "" for None."""
     if value is None:
         return ""
-    if isinstance(value, datetime) and timezone.is_aware(value):
-        value = timezone.localtime(value)
     return formats.time_format(value, "TIME_FORMAT")
 
 
@@ -118,17 +117,16 @@ def zone_label(zone_name: str, at: datetime | None = None) -> str:
 def format_datetime(value: datetime | None, zone: str | None = "UTC", style: str = "long") -> str:
     """An instant as read in `zone`, named: "7 December 2026 08:34 Istanbul (UTC+3)".
 
-    `zone` None shows it in the active time zone without naming it (for a sentence that
-    names it already). `style` "short" gives "7 Dec 2026 08:34"; "" for None.
+    `zone` None shows it in its own zone without naming it (for a sentence that names it
+    already). `style` "short" gives "7 Dec 2026 08:34"; "" for None.
     """
     if value is None:
         return ""
     if timezone.is_naive(value):
         value = value.replace(tzinfo=UTC)
     tz = _zone(zone) if zone else None
-    local = value.astimezone(tz) if tz is not None else timezone.localtime(value)
-    wall = local.replace(tzinfo=None)  # already in its zone: not converted again below
-    text = f"{format_date(wall, style)} {format_time(wall)}"
+    local = value.astimezone(tz) if tz is not None else value
+    text = f"{format_date(local, style)} {format_time(local)}"
     if zone:
         text = f"{text} {zone_label(zone, value)}"
     return text

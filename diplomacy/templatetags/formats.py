@@ -1,5 +1,8 @@
 """Template filters over diplomacy.formats: every date, time and zone a page shows.
 
+as_date, as_time and as_moment read an instant in the page's zone (a `{% timezone %}` block's,
+or the one a |timezone or |utc filter gave it), as Django's |date and |time do.
+
 {% load formats %}
 {{ proposal.window_ends_on|as_date }}           7 December 2026
 {{ day|as_date:"weekday" }}                     Monday 7 December 2026
@@ -23,14 +26,14 @@ from diplomacy import formats
 register = template.Library()
 
 
-@register.filter
+@register.filter(expects_localtime=True)
 def as_date(value: date | datetime | None, style: str = "long") -> str:
     if value in (None, ""):
         return ""
     return formats.format_date(value, style)
 
 
-@register.filter
+@register.filter(expects_localtime=True)
 def as_time(value: time | datetime | None) -> str:
     if value in (None, ""):
         return ""
@@ -45,7 +48,7 @@ def as_datetime(value: datetime | None, zone: str = "UTC") -> str:
     return formats.format_datetime(value, zone or "UTC")
 
 
-@register.filter
+@register.filter(expects_localtime=True)
 def as_moment(value: datetime | None, style: str = "long") -> str:
     """An instant in the active zone (a `{% timezone %}` block's), not named: for a sentence
     that names the zone itself."""
