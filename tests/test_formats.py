@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 
 import pytest
+import time_machine
 from django.template import Context, Template
 from django.utils import translation
 
@@ -151,3 +152,37 @@ def test_an_aware_datetime_is_read_in_the_active_zone() -> None:
     )
     with translation.override("en"):
         assert template.render(Context({"late": late})) == "8 December 2026 8 December 2026 01:30"
+
+
+# --- Emails -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_notification_email_says_when_the_publication_goes_out_in_the_readers_language(
+    editor, istanbul, django_capture_on_commit_callbacks, mailoutbox
+) -> None:
+    from calendar_app import workflow
+    from diplomacy.models import Role
+    from tests.calendar_factories import make_publication
+    from tests.factories import make_channel, make_user
+
+    channel = make_channel(post=istanbul, platform="facebook")
+    draft = make_publication(
+        post=istanbul,
+        author=editor,
+        title="Cleantech mission",
+        local_date=date(2026, 12, 7),
+        local_time=time(10),
+        channels=[channel],
+        variants={"nl": "Tekst", "fr": "Texte", "en": "Text", "tr": "Metin"},
+    )
+    make_user(email="revue@example.org", role=Role.CENTRAL_REVIEWER, language="fr")
+    make_user(email="review@example.org", role=Role.CENTRAL_REVIEWER, language="en")
+    with time_machine.travel("2026-11-28 10:00:00+00:00", tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            workflow.submit(editor, draft)
+    by_recipient = {mail.to[0]: mail for mail in mailoutbox}
+    french, english = by_recipient["revue@example.org"], by_recipient["review@example.org"]
+    assert "lundi 7 décembre 2026, 10:00 Istanbul (UTC+3)" in french.body
+    assert "lundi 7 décembre 2026, 10:00 Istanbul (UTC+3)" in french.alternatives[0][0]
+    assert "Planned for Monday 7 December 2026, 10:00 Istanbul (UTC+3)." in english.body
