@@ -178,9 +178,11 @@ def test_a_notification_email_says_when_the_publication_goes_out_in_the_readers_
     )
     make_user(email="revue@example.org", role=Role.CENTRAL_REVIEWER, language="fr")
     make_user(email="review@example.org", role=Role.CENTRAL_REVIEWER, language="en")
-    with time_machine.travel("2026-11-28 10:00:00+00:00", tick=False):
-        with django_capture_on_commit_callbacks(execute=True):
-            workflow.submit(editor, draft)
+    with (
+        time_machine.travel("2026-11-28 10:00:00+00:00", tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        workflow.submit(editor, draft)
     by_recipient = {mail.to[0]: mail for mail in mailoutbox}
     french, english = by_recipient["revue@example.org"], by_recipient["review@example.org"]
     assert "lundi 7 décembre 2026, 10:00 Istanbul (UTC+3)" in french.body
