@@ -288,3 +288,14 @@ def test_the_scanner_ignores_attributes_scripts_and_words_in_sentences() -> None
         "<p>Plan a publication and submit it for review.</p><p>Draft</p>"
     )
     assert raw_codes(visible_chunks(html)) == []
+
+
+def test_a_failed_check_names_its_rule_in_the_readers_language() -> None:
+    from django.template.loader import render_to_string
+
+    checks = [{"code": "frequency", "passed": False, "severity": "warning", "problems": ["Too often."]}]
+    with translation.override("en"):
+        html = render_to_string("calendar_app/_stored_checks.html", {"checks": checks})
+    title = str(guidelines.RULES["frequency"].title)
+    assert f">{title}</a>" in html
+    assert raw_codes(visible_chunks(html)) == []
