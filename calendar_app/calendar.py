@@ -19,7 +19,7 @@ from calendar_app import permissions
 from calendar_app.models import Publication, PublicationStatus
 from calendar_app.models.publications import NEEDS_A_CHECK_LABEL, has_unknown_delivery
 from diplomacy import roles
-from diplomacy.formats import format_time, zone_label
+from diplomacy.formats import format_time, utc_offset, zone_place
 from diplomacy.models import Channel, Platform, Post
 from diplomacy.roles import AnyUser
 
@@ -237,7 +237,7 @@ def label_entries(items: list[Publication], zone: str) -> None:
     """What each calendar entry writes, worked out once per request rather than per lookup in
     the template: `status_label` (get_status_display), `platform_labels` (its channels'
     platforms), `time_label` (the time in the display zone, or the post's local time) and
-    `zone_label` (that zone's place and offset)."""
+    `zone_label` (the offset, and the zone's place when it is not the post's)."""
     status_labels = {value: str(label) for value, label in PublicationStatus.choices}
     # A delivery's outcome unknown: "Needs a check", not "Approved" (the flag for_display annotates).
     needs_a_check = str(NEEDS_A_CHECK_LABEL)
@@ -254,8 +254,14 @@ def label_entries(items: list[Publication], zone: str) -> None:
             item.time_label = format_time(item.local_time)
         else:
             item.time_label = format_time(item.scheduled_at.astimezone(display_zone).replace(tzinfo=None))
-        # "Istanbul (UTC+3)": the zone the time is read in, with its offset at that instant.
-        item.zone_label = zone_label(item.timezone if display_zone is None else zone, item.scheduled_at)
+        # Beside the post's city: "(UTC+3)" for the post's own time, "(Brussels, UTC+1)" for
+        # another zone's, with the offset at that instant.
+        if display_zone is None:
+            item.zone_label = f"({utc_offset(item.timezone, item.scheduled_at)})"
+        elif zone_place(zone) == "UTC":
+            item.zone_label = "(UTC)"
+        else:
+            item.zone_label = f"({zone_place(zone)}, {utc_offset(zone, item.scheduled_at)})"
 
 
 def mark_movable(items: list[Publication], user: AnyUser) -> None:

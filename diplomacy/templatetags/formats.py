@@ -78,3 +78,11 @@ def zone_label(zone_name: str, at: datetime | None = None) -> str:
 @register.filter
 def zone_place(zone_name: str) -> str:
     return formats.zone_place(str(zone_name)) if zone_name else ""
+
+
+@register.filter
+def utc_offset(zone_name: str, at: datetime | None = None) -> str:
+    """ "UTC+3": beside a post's city, which names the place already."""
+    if not zone_name:
+        return ""
+    return formats.utc_offset(str(zone_name), at if isinstance(at, datetime) else None)
