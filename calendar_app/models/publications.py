@@ -216,6 +216,7 @@ class Publication(models.Model):
     status_label: str
     platform_labels: list[str]
     time_label: str
+    zone_label: str
     can_move: bool
 
     class Meta:
