@@ -19,6 +19,7 @@ from calendar_app import permissions
 from calendar_app.models import Publication, PublicationStatus
 from calendar_app.models.publications import NEEDS_A_CHECK_LABEL, has_unknown_delivery
 from diplomacy import roles
+from diplomacy.formats import format_time, utc_offset, zone_place
 from diplomacy.models import Channel, Platform, Post
 from diplomacy.roles import AnyUser
 
@@ -235,7 +236,8 @@ def agenda(
 def label_entries(items: list[Publication], zone: str) -> None:
     """What each calendar entry writes, worked out once per request rather than per lookup in
     the template: `status_label` (get_status_display), `platform_labels` (its channels'
-    platforms) and `time_label` (H:i in the display zone, or the post's local time)."""
+    platforms), `time_label` (the time in the display zone, or the post's local time) and
+    `zone_label` (the offset, and the zone's place when it is not the post's)."""
     status_labels = {value: str(label) for value, label in PublicationStatus.choices}
     # A delivery's outcome unknown: "Needs a check", not "Approved" (the flag for_display annotates).
     needs_a_check = str(NEEDS_A_CHECK_LABEL)
@@ -248,8 +250,18 @@ def label_entries(items: list[Publication], zone: str) -> None:
             else status_labels.get(item.status, item.status)
         )
         item.platform_labels = [platform_labels.get(c.platform, c.platform) for c in item.channels.all()]
-        moment = item.local_time if display_zone is None else item.scheduled_at.astimezone(display_zone)
-        item.time_label = moment.strftime("%H:%M")
+        if display_zone is None:
+            item.time_label = format_time(item.local_time)
+        else:
+            item.time_label = format_time(item.scheduled_at.astimezone(display_zone).replace(tzinfo=None))
+        # Beside the post's city: "(UTC+3)" for the post's own time, "(Brussels, UTC+1)" for
+        # another zone's, with the offset at that instant.
+        if display_zone is None:
+            item.zone_label = f"({utc_offset(item.timezone, item.scheduled_at)})"
+        elif zone_place(zone) == "UTC":
+            item.zone_label = "(UTC)"
+        else:
+            item.zone_label = f"({zone_place(zone)}, {utc_offset(zone, item.scheduled_at)})"
 
 
 def mark_movable(items: list[Publication], user: AnyUser) -> None:

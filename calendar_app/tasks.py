@@ -20,6 +20,7 @@ from django_q.models import Schedule
 
 from calendar_app import notifications
 from calendar_app.models import Notification, NotificationPreference, Publication
+from diplomacy.formats import format_when
 from diplomacy.mail import one_line_subject
 from diplomacy.models import User
 
@@ -278,6 +279,12 @@ def _send(user: User, items: list[Notification]) -> None:
         lines = [
             {
                 "text": notifications.message(n),
+                # When the publication goes out, in the recipient's language and its post's zone.
+                "when": format_when(
+                    n.publication.local_date, n.publication.local_time, n.publication.timezone, "weekday"
+                )
+                if n.publication
+                else "",
                 "comment": n.comment,
                 "url": _base_url() + _url_of(n),
             }

@@ -10,6 +10,8 @@ from datetime import UTC, date, datetime, time
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from diplomacy.formats import format_date, format_time, zone_place
+
 BRUSSELS = "Europe/Brussels"
 
 
@@ -26,7 +28,11 @@ def check_local_time(local_date: date, local_time: time, zone_name: str) -> date
     second = wall.replace(tzinfo=zone, fold=1)
     if first.utcoffset() != second.utcoffset():
         round_trip = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
-        params = {"time": local_time.strftime("%H:%M"), "date": local_date.isoformat(), "zone": zone_name}
+        params = {
+            "time": format_time(local_time),
+            "date": format_date(local_date),
+            "zone": zone_place(zone_name),
+        }
         if round_trip != wall:
             raise ValidationError(
                 _(

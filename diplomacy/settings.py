@@ -310,6 +310,8 @@ LANGUAGES = [
     ("fr", _("French")),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates and times are shown through diplomacy.formats in these named formats per language.
+FORMAT_MODULE_PATH = ["diplomacy.locale_formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -18,7 +18,7 @@ def test_post_staff_see_their_posts_local_time_not_utc(client, istanbul, editor)
     client.force_login(editor)
     with time_machine.travel("2026-12-07 05:34:00+00:00", tick=False):
         response = client.get(reverse("home"))
-    assertContains(response, "Local time: 08:34 (Europe/Istanbul)")
+    assertContains(response, "Local time: 08:34 Istanbul (UTC+3)")
     assertNotContains(response, "05:34")
 
 
@@ -32,8 +32,8 @@ def test_each_post_shows_its_own_local_time_across_a_dst_change(client, istanbul
     client.force_login(person)
     with time_machine.travel("2026-03-29 01:30:00+00:00", tick=False):
         response = client.get(reverse("home"))
-    assertContains(response, "Local time: 04:30 (Europe/Istanbul)")
-    assertContains(response, "Local time: 03:30 (Europe/Brussels)")
+    assertContains(response, "Local time: 04:30 Istanbul (UTC+3)")
+    assertContains(response, "Local time: 03:30 Brussels (UTC+2)")
 
 
 def test_the_manager_sees_the_drafts_of_the_post_under_a_label_that_says_so(

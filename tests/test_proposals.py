@@ -1307,7 +1307,7 @@ def test_the_partner_sees_which_posts_adopted_it_with_status_and_time_and_nothin
     assert adoptions == {istanbul: "draft", ankara: "published"}
     assert istanbul.name in page and ankara.name in page
     assert "Draft" in page and "Published" in page
-    assert "5 Mar 2026 10:00 (Europe/Istanbul)" in page
+    assert "5 March 2026, 10:00 Istanbul (UTC+3)" in page
     assert "Internal draft about visas" not in page
     assert "Wallonia export days" not in page
     assert "Food fair, Ankara version" not in page

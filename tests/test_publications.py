@@ -173,7 +173,7 @@ def test_a_time_that_does_not_exist_in_brussels_is_refused(client, reviewer, db)
     data = form_data([channel], local_date="2027-03-28", local_time="02:30", variant_tr="")
     response = client.post(reverse("publication_new") + "?post=be-test-brussels", data)
     assert response.status_code == 400
-    assert "does not exist on 2027-03-28 in Europe/Brussels" in response.content.decode()
+    assert "does not exist on 28 March 2027 in Brussels" in response.content.decode()
 
 
 def test_check_local_time_refuses_gaps_and_overlaps_and_keeps_ordinary_times():

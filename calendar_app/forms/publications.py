@@ -25,6 +25,7 @@ from calendar_app.models import (
 from calendar_app.sending import ChannelPlan
 from calendar_app.timezones import check_local_time
 from calendar_app.workflow import PublicationContent
+from diplomacy.formats import zone_label
 from diplomacy.models import Channel, Platform, Post
 from diplomacy.widgets import QuickSelectMultiple
 
@@ -47,7 +48,7 @@ def check_schedule(local_date: date, local_time: time, zone_name: str) -> dateti
     if instant < now:
         raise forms.ValidationError(
             _("This time has already passed in %(zone)s. Choose a time in the future."),
-            params={"zone": zone_name},
+            params={"zone": zone_label(zone_name, instant)},
             code="past",
         )
     if instant > now + timedelta(days=MAX_DAYS_AHEAD):
@@ -142,7 +143,9 @@ class PublicationForm(TranslationHelpMixin, ScheduleFieldsMixin, forms.Form):
         cast("forms.ModelChoiceField[Campaign]", self.fields["campaign"]).queryset = Campaign.objects.filter(
             ends_on__gte=timezone.localdate() - timedelta(days=90)
         )
-        self.fields["local_time"].help_text = _("Local time in %(zone)s.") % {"zone": self.zone_name}
+        self.fields["local_time"].help_text = _("Local time in %(zone)s.") % {
+            "zone": zone_label(self.zone_name)
+        }
         self.languages = languages_for(post)
         self.platforms = sorted({channel.platform for channel in channels.queryset})
         for language in self.languages:
@@ -327,7 +330,9 @@ class RescheduleForm(ScheduleFieldsMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.publication = publication
         self.zone_name = publication.timezone
-        self.fields["local_time"].help_text = _("Local time in %(zone)s.") % {"zone": self.zone_name}
+        self.fields["local_time"].help_text = _("Local time in %(zone)s.") % {
+            "zone": zone_label(self.zone_name)
+        }
 
     def clean(self) -> dict[str, Any]:
         super().clean()

@@ -216,6 +216,7 @@ class Publication(models.Model):
     status_label: str
     platform_labels: list[str]
     time_label: str
+    zone_label: str
     can_move: bool
 
     class Meta:
@@ -405,6 +406,7 @@ EVENT_VERBS = {
     "edited_after_approval": _("edited it after approval: back to review"),
     "rescheduled": _("moved it"),
     "duplicated": _("copied it from another publication"),
+    "adopted": _("adopted it from a partner’s proposal"),
     "submit": _("sent it to review"),
     "resubmit": _("sent it to review again"),
     "approve": _("approved it"),

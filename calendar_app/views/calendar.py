@@ -42,6 +42,7 @@ from calendar_app.params import VIEWS, BadParameter, CalendarParams
 from calendar_app.timezones import BRUSSELS
 from calendar_app.views.filtering import filterset_for
 from diplomacy import freshness, roles
+from diplomacy.formats import zone_label
 from diplomacy.http import AuthenticatedHttpRequest
 from diplomacy.models import Channel, Membership, Partner, Post, User
 from diplomacy.roles import AnyUser
@@ -62,10 +63,14 @@ def filter_query(request: HttpRequest) -> str:
 
 def zone_choices(user: AnyUser, current: str) -> list[tuple[str, str]]:
     """Each post's local time, Brussels, UTC, the zones of the user's posts, and the current one."""
-    choices = [(calendar.POST_ZONE, _("Each post's local time")), (BRUSSELS, _("Brussels")), ("UTC", "UTC")]
+    choices = [
+        (calendar.POST_ZONE, _("Each post's local time")),
+        (BRUSSELS, zone_label(BRUSSELS)),
+        ("UTC", "UTC"),
+    ]
     for zone in sorted({post.timezone for post in roles.posts_of(user)} | {current}):
         if zone not in dict(choices):
-            choices.append((zone, zone))
+            choices.append((zone, zone_label(zone)))  # "Istanbul (UTC+3)", never the zone's id
     return choices
 
 

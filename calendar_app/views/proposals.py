@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django_countries import countries
 
-from calendar_app import permissions, reports, workflow
+from calendar_app import history, permissions, reports, workflow
 from calendar_app.forms import AcceptProposalForm, ProposalForm
 from calendar_app.forms.proposals import TextPreview, text_previews
 from calendar_app.models import (
@@ -265,7 +265,7 @@ def proposal_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         "accept_form": AcceptProposalForm(proposal=proposal) if "accept" in actions else None,
         "adopt_posts": _posts_yet_to_adopt(request.user, proposal) if "adopt" in actions else [],
         "adoptions": adoptions,
-        "history": proposal.events.select_related("actor")
+        "history": history.prepare(proposal.events.select_related("actor"), request.user)
         if roles.is_central(request.user) or permissions.is_own_partner(request.user, proposal)
         else [],
         "dismissals": proposal.dismissals.select_related("post") if roles.is_central(request.user) else [],

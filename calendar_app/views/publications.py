@@ -37,6 +37,7 @@ from calendar_app.models import Asset, Campaign, Publication, PublicationStatus,
 from calendar_app.revisions import FieldDiff
 from calendar_app.views import translation as translation_views
 from diplomacy import freshness, roles
+from diplomacy.formats import format_when
 from diplomacy.http import AuthenticatedHttpRequest
 from diplomacy.models import Channel, LanguagePlan, Platform, Post, User
 
@@ -629,10 +630,8 @@ def move_publication(
     except ValidationError as exc:
         form.add_error("local_time", exc)
         return MoveOutcome(400, " ".join(exc.messages), publication, form)
-    message = _("Moved to %(date)s at %(time)s (%(zone)s).") % {
-        "date": moved.local_date.isoformat(),
-        "time": moved.local_time.strftime("%H:%M"),
-        "zone": moved.timezone,
+    message = _("Moved to %(when)s.") % {
+        "when": format_when(moved.local_date, moved.local_time, moved.timezone)
     }
     if was_approved and moved.status == PublicationStatus.IN_REVIEW:
         message += " " + _("It goes back to review.")

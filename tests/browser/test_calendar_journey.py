@@ -21,6 +21,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from calendar_app.models import Publication
+from diplomacy.formats import format_when
 from diplomacy.models import Role
 from tests.browser.browsing import LiveCheck, text_field
 from tests.calendar_factories import make_publication
@@ -213,7 +214,7 @@ def test_an_editor_plans_moves_and_subscribes_and_central_sees_it(
     with page.expect_navigation():  # calendar.js reloads the page after a successful move
         item.drag_to(page.locator(f'td[data-date="{dragged.isoformat()}"]'))
         expect(page.locator("#calendar-status")).to_have_text(
-            f"Moved to {dragged.isoformat()} at 09:00 (Europe/Istanbul)."
+            f"Moved to {format_when(dragged, time(9), 'Europe/Istanbul')}."
         )
     visitor.audit()
     expect(pub_in_cell(page, dragged, TITLE)).to_have_count(1)
@@ -258,7 +259,7 @@ def test_an_editor_plans_moves_and_subscribes_and_central_sees_it(
     visitor.audit()
     assert visitor.path == f"/publications/{publication.pk}/"
     expect(page.locator(".messages")).to_contain_text(
-        f"Moved to {moved.isoformat()} at 10:30 (Europe/Istanbul)."
+        f"Moved to {format_when(moved, time(10, 30), 'Europe/Istanbul')}."
     )
     expect(when).to_contain_text("10:30 (Europe/Istanbul)")
     publication.refresh_from_db()

@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import expect
 
 from calendar_app.models import Publication
+from diplomacy.formats import format_when
 from diplomacy.models import Membership, Role
 from tests.calendar_factories import make_publication
 from tests.factories import PASSWORD, make_channel, make_user
@@ -243,7 +244,7 @@ def test_an_entry_is_moved_from_the_calendar_in_a_few_key_presses(visitor, edito
         page.keyboard.press(key)
     new_date = entry.get_by_label("New date")
     expect(new_date).to_be_focused()
-    expect(entry.get_by_text("Local time in Europe/Istanbul.")).to_be_visible()
+    expect(entry.get_by_text("Local time in Istanbul (UTC+3).")).to_be_visible()
     visitor.audit()  # the form in place
     page.keyboard.press("ArrowUp")  # one step later (a day, or a month, as the browser orders its fields)
     presses.append("ArrowUp")
@@ -256,7 +257,7 @@ def test_an_entry_is_moved_from_the_calendar_in_a_few_key_presses(visitor, edito
 
     assert len(presses) <= 10
     expect(page.locator(".messages")).to_contain_text(
-        f"Moved to {chosen.isoformat()} at 10:00 (Europe/Istanbul)."
+        f"Moved to {format_when(chosen, time(10), 'Europe/Istanbul')}."
     )
     own.refresh_from_db()
     assert (own.local_date, own.local_time) == (chosen, time(10, 0))
@@ -273,7 +274,7 @@ def test_a_move_to_the_past_is_refused_next_to_the_field(visitor, editor, entrie
     yesterday = datetime.now(ISTANBUL).date() - timedelta(days=1)
     form.get_by_label("New date").fill(yesterday.isoformat())
     form.get_by_role("button", name="Move").click()
-    expect(form.locator(".errorlist")).to_contain_text("This time has already passed in Europe/Istanbul.")
+    expect(form.locator(".errorlist")).to_contain_text("This time has already passed in Istanbul (UTC+3).")
     expect(form.get_by_label("New time")).to_be_focused()
     visitor.audit()
     form.get_by_role("link", name="Cancel").click()
@@ -327,7 +328,7 @@ def test_a_drop_on_an_hour_of_the_week_sets_that_hour(visitor, editor, entries):
     with page.expect_navigation():
         item.drag_to(target)
         expect(page.locator("#calendar-status")).to_have_text(
-            f"Moved to {own.local_date.isoformat()} at 14:00 (Europe/Istanbul)."
+            f"Moved to {format_when(own.local_date, time(14), 'Europe/Istanbul')}."
         )
     visitor.audit()
     own.refresh_from_db()
@@ -365,6 +366,6 @@ def test_without_javascript_the_move_control_opens_a_small_page_and_comes_back(
         page.locator("form.move-form button[type=submit]").click()
     assert page.url.endswith(calendar)
     expect(page.locator(".messages")).to_contain_text(
-        f"Moved to {later.isoformat()} at 10:00 (Europe/Istanbul)."
+        f"Moved to {format_when(later, time(10), 'Europe/Istanbul')}."
     )
     context.close()

@@ -91,7 +91,7 @@ def test_the_editor_reschedules_a_missed_publication_from_its_page(new_visitor, 
         form.get_by_role("button", name="Reschedule").click()
     writer.audit()
     expect(writer.page.get_by_role("status")).to_contain_text(
-        "This time has already passed in Europe/Istanbul"
+        "This time has already passed in Istanbul (UTC+3)"
     )
     assert Publication.objects.get(pk=missed.pk).status == PublicationStatus.MISSED
 
