@@ -478,7 +478,7 @@ def test_the_page_of_a_missed_publication_says_why_and_offers_a_reschedule_in_th
     assert "⌛</span> Missed" in page
     assert "Not sent: 3 h 0 min past its time" in page
     assert 'id="reschedule-heading">Reschedule</summary>' in page  # its fold open: see the page's test
-    assert "in Europe/Istanbul" in page
+    assert "in Istanbul (UTC+3)" in page
     assert "sends it back to review" in page
     assert "Record as published" not in page
 
@@ -541,7 +541,7 @@ def test_the_calendar_export_and_the_posts_home_list_it(client, missed, editor):
 def test_the_history_reads_the_reason_for_a_person(client, missed, editor):
     client.force_login(editor)
     page = client.get(reverse("publication_detail", args=[missed.pk])).content.decode()
-    assert "did not go out in time: to be rescheduled" in page
+    assert "It did not go out in time: it is to be rescheduled" in page
     assert PublicationEvent.objects.filter(publication=missed, verb="missed_late").count() == 1
 
 

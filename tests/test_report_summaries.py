@@ -373,7 +373,7 @@ def test_the_turnaround_and_on_time_findings_give_the_last_week_with_decisions(c
     texts = [finding.text for finding in reports.activity_findings(report)]
 
     assert texts[-2] == (
-        "Central decided 3 publications; in the week of March 9, a median of 5.5 hours in review "
+        "Central decided 3 publications; in the week of 9 March, a median of 5.5 hours in review "
         "(90th percentile 20.0)."
     )
     assert texts[-1] == "Delivered on time: 75.0 % (3 of 4)."
