@@ -113,11 +113,14 @@ def test_no_demo_text_in_dutch_french_or_german_names_its_country_in_english(see
     for variant in Variant.objects.filter(language__in=["nl", "fr", "de"]).select_related(
         "publication__post"
     ):
-        row = names[variant.publication.post.country.code]
+        post = variant.publication.post
+        row = names[post.country.code]
         english = row["en"].removeprefix("the ")
+        # The city may rightly bear the country's English name ("à Mexico" is Mexico City).
+        text = variant.text.replace(place_words(post, variant.language)["city"], "")
         if english not in row[variant.language]:
             checked += 1
-            assert english not in variant.text, (variant.language, variant.text)
+            assert english not in text, (variant.language, variant.text)
     assert checked > 20
 
 
