@@ -463,7 +463,7 @@ def decision_time(rng: random.Random, submitted: datetime) -> datetime:
         picked_up = _next_office_moment(rng, submitted + timedelta(hours=rng.uniform(24, 66)))
         return (picked_up + timedelta(minutes=rng.uniform(5, 90))).astimezone(UTC)
     start = _next_office_moment(rng, submitted)
-    end = start + timedelta(minutes=rng.lognormvariate(math.log(90), 0.9))
+    end = start + timedelta(minutes=min(rng.lognormvariate(math.log(90), 0.9), 300))
     closing = datetime.combine(start.date(), OFFICE_CLOSES, BRUSSELS)
     if start.weekday() < 5 and end > closing:
         # Not finished by closing time: the rest the next morning.
@@ -522,21 +522,24 @@ def story(rng: random.Random, status: str, scheduled: datetime, now: datetime, z
         return Story(created=created, cancelled=created + (limit - created) * rng.uniform(0.3, 0.95))
     if status == S.IN_REVIEW:
         # It still waits: since a few hours mostly, since days for some.
-        limit = now - _hours(rng, 6, 1.2, 0.1, 24 * 6)
+        limit = now - _hours(rng, 6, 1.2, 0.1, 24 * 5)
     elif status == S.CHANGES_REQUESTED:
         limit = now
     else:
         limit = min(now, scheduled - timedelta(minutes=10))
-    sent = scheduled - _hours(rng, 54, 0.9, 3, 24 * 21)
+    sent_back = status == S.CHANGES_REQUESTED or (
+        status in REVIEWED | {S.IN_REVIEW} and rng.random() < SENT_BACK_FIRST
+    )
+    if status == S.IN_REVIEW:
+        # Waiting since `limit`; sent back once, it was first sent a day or two before.
+        sent = limit - (_hours(rng, 30, 0.8, 2, 24 * 4) if sent_back else timedelta(0))
+    else:
+        sent = scheduled - _hours(rng, 54, 0.9, 3, 24 * 21)
     if sent > now - timedelta(minutes=30):
         # Planned further ahead: sent some days or weeks ago, not days before its time (the
         # recent weeks a little more often, so that decisions keep an even pace).
         sent = now - timedelta(minutes=30) - timedelta(days=PLANNED_AHEAD_DAYS) * rng.random() ** 1.2
-    sent = min(sent, limit)
-    sent = _earlier_in_office_hours(rng, sent, zone)
-    sent_back = status == S.CHANGES_REQUESTED or (
-        status in REVIEWED | {S.IN_REVIEW} and rng.random() < SENT_BACK_FIRST
-    )
+    sent = _earlier_in_office_hours(rng, min(sent, limit), zone)
     rounds = [Round(sent)]
     if sent_back:
         first = rounds[0]
