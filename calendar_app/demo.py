@@ -62,62 +62,36 @@ CAMPAIGNS = [
     ("East Belgium, a region to discover", 30, 50, "tao", "#Ostbelgien", "#3d4a5c"),
 ]
 
-#: Texts per kind, per language, written in that language. The places are filled in as
-#: that language writes them (`place_words`): {city} and {country} everywhere, and in
+
+def _publication_texts() -> tuple[dict[str, dict[str, dict[str, str]]], dict[str, dict[str, str]]]:
+    """({kind: {title: {language: text}}}, {kind: {host language: text}}) from
+    diplomacy/data/publication_texts.csv: each text written in its language, saying what its
+    title says; a host language's text (no title) fits every title of its kind."""
+    titled: dict[str, dict[str, dict[str, str]]] = {}
+    host: dict[str, dict[str, str]] = {}
+    with open(DATA_DIR / "publication_texts.csv", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row["title"]:
+                titled.setdefault(row["kind"], {}).setdefault(row["title"], {})[row["language"]] = row["text"]
+            else:
+                host.setdefault(row["kind"], {})[row["language"]] = row["text"]
+    return titled, host
+
+
+#: Texts per kind and title, per language, written in that language. The places are filled
+#: in as that language writes them (`place_words`): {city} and {country} everywhere, and in
 #: French {at_city} ("à Istanbul", "au Caire"), {in_country} ("en Malaisie", "au Japon")
 #: and {of_country} ("de Malaisie", "du Japon"); {country} is French with its article
-#: ("la Malaisie") and German in the dative ("der Türkei").
-TEXTS = {
-    PublicationKind.REGULAR: {
-        "en": "Our team in {city} met partners today to strengthen the ties between Belgium and {country}.",
-        "nl": "Ons team in {city} ontmoette vandaag partners om de banden tussen België en {country} te versterken.",
-        "fr": "Notre équipe {at_city} a rencontré des partenaires aujourd'hui pour renforcer les liens entre la "
-        "Belgique et {country}.",
-        "de": "Unser Team in {city} traf heute Partner, um die Beziehungen zwischen Belgien und {country} zu stärken.",
-    },
-    PublicationKind.EVENT: {
-        "en": "Join us in {city} for an evening of Belgian music and food. Registration: https://example.org/events",
-        "nl": "Kom naar onze avond met Belgische muziek en gerechten in {city}. Inschrijven: https://example.org/events",
-        "fr": "Rejoignez-nous {at_city} pour une soirée de musique et de cuisine belges. Inscription : "
-        "https://example.org/events",
-        "de": "Besuchen Sie uns in {city} zu einem Abend mit belgischer Musik und Küche. https://example.org/events",
-    },
-    PublicationKind.CONSULAR_ADVICE: {
-        "nl": "Reist u naar {country}? Registreer uw reis op Travellers Online en lees het reisadvies: "
-        "https://diplomatie.belgium.be",
-        "fr": "Vous voyagez {in_country} ? Enregistrez votre voyage sur Travellers Online et consultez les conseils "
-        "aux voyageurs : https://diplomatie.belgium.be",
-        "en": "Travelling to {country}? Register your trip on Travellers Online and read the travel advice: "
-        "https://diplomatie.belgium.be",
-    },
-    PublicationKind.CRISIS_ADVISORY: {
-        "nl": "Belgen in {country}: blijf binnen, volg de instructies van de lokale overheden en registreer u op "
-        "Travellers Online.",
-        "fr": "Belges {in_country} : restez à l'intérieur, suivez les consignes des autorités locales et "
-        "enregistrez-vous sur Travellers Online.",
-        "en": "Belgians in {country}: stay indoors, follow the local authorities' instructions and register on "
-        "Travellers Online.",
-    },
-    PublicationKind.PARTNER_RELAY: {
-        "en": "Belgian companies are in {city} this week to meet partners from {country}. #BelgiumAbroad",
-        "nl": "Belgische bedrijven zijn deze week in {city} om partners uit {country} te ontmoeten.",
-        "fr": "Des entreprises belges sont {at_city} cette semaine pour rencontrer des partenaires {of_country}.",
-    },
-}
-
-#: A line in the host language for some posts, so that the calendar shows local variants.
-#: Spanish names the country as Spanish does ({country}); the others say "with Belgium",
-#: which needs no country name (Chinese is also the language of Taipei and Singapore).
-HOST_LINES = {
-    "tr": "Belçika ve Türkiye arasındaki dostluğu birlikte kutluyoruz.",
-    "es": "Celebramos juntos la amistad entre Bélgica y {country}.",
-    "pt": "Celebramos juntos a amizade com a Bélgica.",
-    "it": "Celebriamo insieme l'amicizia con il Belgio.",
-    "pl": "Wspólnie świętujemy przyjaźń z Belgią.",
-    "ja": "ベルギーと日本の友好を共に祝いましょう。",
-    "zh": "我们共同庆祝与比利时的友谊。",
-    "ar": "نحتفل معًا بالصداقة مع بلجيكا.",
-}
+#: ("la Malaisie") and German in the dative ("der Türkei"). In a host language, one text a
+#: kind (`HOST_TEXTS`); Spanish names the country as Spanish does ({country}), the others
+#: need no country name (Chinese is also the language of Taipei and Singapore).
+TITLED_TEXTS, HOST_TEXTS = _publication_texts()
+#: The titles of each kind, in the order of the data file.
+TITLES = {kind: list(titles) for kind, titles in TITLED_TEXTS.items()}
+#: Each kind's first title's texts, and the host-language lines of a regular publication
+#: (bench/languages.py writes with them).
+TEXTS = {kind: next(iter(titles.values())) for kind, titles in TITLED_TEXTS.items()}
+HOST_LINES = HOST_TEXTS[PublicationKind.REGULAR]
 
 
 @functools.cache
@@ -151,7 +125,7 @@ def _french_in(country: str) -> tuple[str, str]:
 
 
 def place_words(post: Post, language: str) -> dict[str, str]:
-    """The words `TEXTS` and `HOST_LINES` fill in for `post` in `language` (see `TEXTS`).
+    """The words `TITLED_TEXTS` and `HOST_TEXTS` fill in for `post` in `language` (see `TITLED_TEXTS`).
     A country or city the data files do not name keeps django-countries' name in that
     language, or the city as the post writes it."""
     countries, cities = _place_names()
@@ -172,30 +146,6 @@ def place_words(post: Post, language: str) -> dict[str, str]:
             words["at_city"] = "à " + city
     return words
 
-
-TITLES = {
-    PublicationKind.REGULAR: [
-        "Partner meeting",
-        "Visit of the ambassador",
-        "Trade and investment news",
-        "Belgian week",
-        "Bilateral talks",
-        "Culture highlight",
-    ],
-    PublicationKind.EVENT: [
-        "Belgian evening",
-        "Concert of Belgian music",
-        "Film screening",
-        "Comic strip exhibition",
-    ],
-    PublicationKind.CONSULAR_ADVICE: [
-        "Travel advice reminder",
-        "Register on Travellers Online",
-        "Passport renewal",
-    ],
-    PublicationKind.CRISIS_ADVISORY: ["Advice to Belgians"],
-    PublicationKind.PARTNER_RELAY: ["Economic mission", "Regional trade fair", "Tourism campaign relay"],
-}
 
 KIND_WEIGHTS = [
     (PublicationKind.REGULAR, 60),
@@ -320,14 +270,16 @@ def create_publications(count: int, *, today: date | None = None, seed: int = 20
         campaign = rng.choice(running) if running and rng.random() < 0.35 else None
         channels = channels_by_post[post.pk]
         chosen = rng.sample(channels, k=rng.randint(1, len(channels)))
-        texts = _texts(rng, kind, post)
+        title = rng.choice(TITLES[kind])
+        texts = _texts(rng, kind, title, post)
         sent = _sending_channels(chosen, plans, texts)
         if not sent:
             # None of them publishes the languages written: write the first channel's too.
             missing = [plans[chosen[0].pk].languages[0], "en"]
-            language = next((lang for lang in missing if lang in TEXTS[kind] and lang not in texts), None)
+            written = TITLED_TEXTS[kind][title]
+            language = next((lang for lang in missing if lang in written and lang not in texts), None)
             if language:
-                texts[language] = TEXTS[kind][language].format(**place_words(post, language))
+                texts[language] = written[language].format(**place_words(post, language))
                 sent = _sending_channels(chosen, plans, texts)
         # Still none: keep them all, so that calendar_app.audit shows it rather than the demo hiding it.
         chosen = sent or chosen
@@ -337,7 +289,7 @@ def create_publications(count: int, *, today: date | None = None, seed: int = 20
         rows.append(
             Publication(
                 post=post,
-                title=f"{rng.choice(TITLES[kind])} – {post.city}",
+                title=f"{title} – {post.city}",
                 kind=kind,
                 status=status,
                 campaign=campaign,
@@ -389,16 +341,19 @@ def _sending_channels(
     ]
 
 
-def _texts(rng: random.Random, kind: PublicationKind, post: Post) -> dict[str, str]:
-    texts = {lang: template.format(**place_words(post, lang)) for lang, template in TEXTS[kind].items()}
+def _texts(rng: random.Random, kind: PublicationKind, title: str, post: Post) -> dict[str, str]:
+    """The texts of a publication of `kind` and `title` at `post`, each in its language."""
+    written = TITLED_TEXTS[kind][title]
+    texts = {lang: template.format(**place_words(post, lang)) for lang, template in written.items()}
     if kind == PublicationKind.REGULAR:
         # Regular publications follow the post's language policy, more or less.
         policy = [lang for lang in post.publishing_language_list if lang in texts] or ["en"]
         keep = set(rng.sample(policy, k=rng.randint(1, len(policy))))
         texts = {lang: text for lang, text in texts.items() if lang in keep}
+    host = HOST_TEXTS.get(kind, {})
     for lang in post.host_language_list:
-        if lang in HOST_LINES and lang not in texts and rng.random() < 0.6:
-            texts[lang] = HOST_LINES[lang].format(**place_words(post, lang))
+        if lang in host and lang not in texts and rng.random() < 0.6:
+            texts[lang] = host[lang].format(**place_words(post, lang))
     return texts
 
 
