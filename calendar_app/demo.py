@@ -557,12 +557,12 @@ def dated(*models: type[Model]) -> Iterator[None]:
     ]
     saved = [(f, f.auto_now, f.auto_now_add) for f in fields]
     for f in fields:
-        f.auto_now = f.auto_now_add = False  # type: ignore[attr-defined]
+        f.auto_now = f.auto_now_add = False
     try:
         yield
     finally:
         for f, auto_now, auto_now_add in saved:
-            f.auto_now, f.auto_now_add = auto_now, auto_now_add  # type: ignore[attr-defined]
+            f.auto_now, f.auto_now_add = auto_now, auto_now_add
 
 
 def _create_histories(
@@ -581,14 +581,15 @@ def _create_histories(
         events.append(_event(publication, author, "created", "", S.DRAFT, at=told.created))
         if told.cancelled is not None:
             events.append(_event(publication, author, "cancel", S.DRAFT, S.CANCELLED, at=told.cancelled))
-        content = {
+        variants = {lang: [text, {}] for lang, text in texts.items()}
+        content: dict[str, Any] = {
             "title": publication.title,
             "kind": publication.kind,
             "campaign": publication.campaign_id,
             "channels": sorted(c.pk for c in chosen),
             "local_date": publication.local_date.isoformat(),
             "local_time": publication.local_time.strftime("%H:%M"),
-            "variants": {lang: [text, {}] for lang, text in texts.items()},
+            "variants": variants,
             "assets": [],
         }
         # A publication sent back first was asked for its French version when it has one.
@@ -599,7 +600,7 @@ def _create_histories(
             if number < len(told.rounds) and request == 0:
                 snapshot = {
                     **content,
-                    "variants": {k: v for k, v in content["variants"].items() if k != "fr"},
+                    "variants": {k: v for k, v in variants.items() if k != "fr"},
                 }
             revisions.append(
                 PublicationRevision(
@@ -831,10 +832,11 @@ def create_proposals(today: date | None = None) -> int:
         rng = random.Random(f"proposal {title}")
         author = User.objects.filter(memberships__partner=partner).first()
         decided = status in ("accepted", "declined")
+        submitted: datetime | None
         if status == "submitted":
             # Waiting for central's triage since a day or so.
-            submitted: datetime | None = now - _hours(rng, 30, 0.8, 2, 24 * 5)
-            written = submitted - _hours(rng, 20, 1.0, 0.5, 24 * 4)
+            waiting_since = now - _hours(rng, 30, 0.8, 2, 24 * 5)
+            written, submitted = waiting_since - _hours(rng, 20, 1.0, 0.5, 24 * 4), waiting_since
         else:
             written = now - timedelta(days=rng.uniform(12, 30))
             submitted = None if status == "draft" else written + _hours(rng, 20, 1.0, 0.5, 72)
