@@ -1,7 +1,11 @@
 """Demo calendar: campaigns and publications spread over the past and coming months.
 
 Deterministic (a fixed random seed) so that every machine shows the same demo,
-and fast (bulk inserts) so that the benchmark can ask for 50,000.
+and fast (bulk inserts) so that the benchmark can ask for 50,000. Every history row
+carries the moment it happened (`story`, `dated`): written, sent to review and decided
+in the past, at the pace of a central team working office hours in Brussels; crises
+ended with their advisories decided; each text in its own language, saying what its
+title says (diplomacy/data/publication_texts.csv).
 """
 
 from __future__ import annotations
