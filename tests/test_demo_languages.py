@@ -7,9 +7,11 @@ import pytest
 from django.core.management import call_command
 
 from calendar_app import audit
-from calendar_app.demo import DATA_DIR, place_words
+from calendar_app.demo import place_words
 from calendar_app.models import Publication, PublicationRevision, Review, Variant
 from calendar_app.workflow import content_snapshot
+from diplomacy.demo import DATA_DIR
+from diplomacy.geography import country_of
 from diplomacy.models import Channel, LanguagePlan, Post
 from tests.calendar_factories import make_publication
 from tests.factories import make_channel
@@ -113,11 +115,14 @@ def test_no_demo_text_in_dutch_french_or_german_names_its_country_in_english(see
     for variant in Variant.objects.filter(language__in=["nl", "fr", "de"]).select_related(
         "publication__post"
     ):
-        row = names[variant.publication.post.country.code]
+        post = variant.publication.post
+        row = names[country_of(post.country).code]
         english = row["en"].removeprefix("the ")
+        # The city may rightly bear the country's English name ("à Mexico" is Mexico City).
+        text = variant.text.replace(place_words(post, variant.language)["city"], "")
         if english not in row[variant.language]:
             checked += 1
-            assert english not in variant.text, (variant.language, variant.text)
+            assert english not in text, (variant.language, variant.text)
     assert checked > 20
 
 
@@ -184,3 +189,146 @@ def test_seeding_an_older_demo_renames_its_istanbul_x_account_rather_than_adding
     assert handles == {"@BelgiumInIstanbul", "@BelgiqueTurquie"}
     old.refresh_from_db()
     assert (old.handle, old.language_plan, old.content_languages) == ("@BelgiumInIstanbul", "thread", "")
+
+
+#: Words each language uses all the time and the others do not (enough to tell the demo's
+#: short texts apart: a text scores highest in its own language).
+COMMON_WORDS = {
+    "en": {
+        "the",
+        "and",
+        "our",
+        "your",
+        "this",
+        "with",
+        "to",
+        "of",
+        "for",
+        "are",
+        "at",
+        "on",
+        "from",
+        "you",
+        "their",
+    },
+    "nl": {
+        "het",
+        "een",
+        "en",
+        "van",
+        "ons",
+        "uw",
+        "met",
+        "voor",
+        "deze",
+        "naar",
+        "op",
+        "om",
+        "tot",
+        "uit",
+        "u",
+        "we",
+        "bij",
+    },
+    "fr": {
+        "le",
+        "la",
+        "les",
+        "et",
+        "des",
+        "du",
+        "une",
+        "notre",
+        "vous",
+        "pour",
+        "au",
+        "sur",
+        "cette",
+        "à",
+        "est",
+        "votre",
+    },
+    "de": {"der", "die", "das", "und", "mit", "für", "von", "unser", "sie", "ein", "eine", "im", "aus", "zu"},
+    "es": {"el", "los", "las", "y", "con", "entre", "para", "nuestro", "su", "lo", "que", "le"},
+    "pt": {"o", "os", "com", "em", "para", "da", "do", "nosso", "que", "oferecem"},
+    "it": {"il", "con", "per", "di", "del", "che", "vi", "insieme", "offrono"},
+    "pl": {"z", "i", "w", "na", "się", "nasze", "co", "wspólnie"},
+    "tr": {"ve", "ile", "bu", "için", "arasındaki", "birlikte"},
+}
+#: Languages written in a script of their own: at least one character of it.
+SCRIPTS = {"ja": "[\u3040-\u30ff]", "zh": "[\u4e00-\u9fff]", "ar": "[\u0600-\u06ff]", "el": "[\u0370-\u03ff]"}
+
+
+def scores(text: str) -> dict[str, int]:
+    """How many of each language's COMMON_WORDS `text` uses."""
+    words = [word.strip(".,:;!?()\"'") for word in text.lower().split()]
+    return {language: sum(word in common for word in words) for language, common in COMMON_WORDS.items()}
+
+
+def all_demo_texts() -> list[tuple[str, str]]:
+    """(language, text) of every text the demo writes: publications, crises, proposals."""
+    from calendar_app import demo
+
+    texts = [
+        (language, text)
+        for titles in demo.TITLED_TEXTS.values()
+        for written in titles.values()
+        for language, text in written.items()
+    ]
+    texts += [(language, text) for host in demo.HOST_TEXTS.values() for language, text in host.items()]
+    for scene in demo.PAST_CRISES:
+        texts += [(language, text) for written in scene[5:7] for language, text in written.items()]
+    texts += [
+        (language, text) for _name, written in demo.CRISIS_TEMPLATES for language, text in written.items()
+    ]
+    texts += [(language, text) for proposal in demo.PROPOSALS for language, text in proposal[5].items()]
+    return texts
+
+
+def test_every_text_the_demo_writes_is_in_its_own_language():
+    import re
+
+    texts = all_demo_texts()
+    assert {language for language, _text in texts} >= {"nl", "fr", "en", "de", "tr", "es", "ja", "ar", "el"}
+    told = 0
+    for language, text in texts:
+        if language in SCRIPTS:
+            assert re.search(SCRIPTS[language], text), (language, text)
+            continue
+        # No other language's words outnumber its own (a text filed under another
+        # language would); most texts are told apart outright.
+        score = scores(text)
+        assert score[language] == max(score.values()), (language, text, score)
+        told += sorted(score.values())[-2] < score[language]
+    assert told > 0.85 * len([language for language, _text in texts if language not in SCRIPTS])
+
+
+def test_each_title_has_its_own_text_in_dutch_french_and_english_and_no_two_languages_share_one():
+    from calendar_app import demo
+
+    for kind, titles in demo.TITLED_TEXTS.items():
+        for title, written in titles.items():
+            assert {"nl", "fr", "en"} <= set(written), (kind, title)
+            assert len(set(written.values())) == len(written), (kind, title)
+    assert "crisis_advisory" not in demo.TITLED_TEXTS, "advisories come with their crisis"
+
+
+def test_every_demo_variant_says_what_its_title_says_in_its_own_language(seeded):
+    from calendar_app import demo
+
+    checked = 0
+    for variant in Variant.objects.filter(publication__crisis__isnull=True).select_related(
+        "publication__post"
+    ):
+        publication = variant.publication
+        written = demo.TITLED_TEXTS.get(publication.kind, {}).get(publication.title.rsplit(" – ", 1)[0])
+        if written is None:
+            continue  # a proposal's texts (the partner's) or a scene of the crisis
+        words = place_words(publication.post, variant.language)
+        templates = [
+            written.get(variant.language),
+            demo.HOST_TEXTS.get(publication.kind, {}).get(variant.language),
+        ]
+        assert variant.text in {t.format(**words) for t in templates if t}, (variant.language, variant.text)
+        checked += 1
+    assert checked > 300

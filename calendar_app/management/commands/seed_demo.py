@@ -59,7 +59,7 @@ class Command(BaseCommand):
             proposals = calendar_demo.create_proposals()
             self.stdout.write(f"Proposals: {proposals} from the regional partners.")
             crisis = calendar_demo.create_past_crisis()
-            self.stdout.write(f"A past crisis with {crisis} publications (advisories, held, missed).")
+            self.stdout.write(f"Crises that ended: {crisis} publications (advisories, held, missed).")
             deliveries = calendar_demo.create_deliveries()
             self.stdout.write(f"Deliveries: {deliveries}.")
         calendar_demo.create_priority_countries()
