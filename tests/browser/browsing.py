@@ -8,7 +8,7 @@ from time import monotonic
 
 from django.urls import reverse
 from django.utils import translation
-from playwright.sync_api import Browser, ConsoleMessage, Frame, Page, Response, expect
+from playwright.sync_api import Browser, ConsoleMessage, Frame, Locator, Page, Response, expect
 
 from diplomacy import roles
 from diplomacy.models import User
@@ -125,6 +125,8 @@ class LiveCheck:
     """
 
     URL = "/publications/check/"
+    #: The live preview (250 ms after typing) shares the connection too.
+    URLS = (URL, "/publications/preview/")
     DELAY_S = 0.8
 
     def __init__(self, page) -> None:
@@ -136,7 +138,7 @@ class LiveCheck:
         page.on("requestfailed", lambda request: self._track(request, self.in_flight.discard))
 
     def _track(self, request, action) -> None:
-        if request.url.endswith(self.URL):
+        if request.url.endswith(self.URLS):
             action(request)
             self.last_activity = monotonic()
 
@@ -158,3 +160,12 @@ class LiveCheck:
             if monotonic() > deadline:
                 raise AssertionError("The live guideline check did not settle within 5 seconds.")
             self.page.wait_for_timeout(25)
+
+
+def text_field(page: Page, language_name: str) -> Locator:
+    """The editor's text in `language_name` ("French"), its tab chosen first: with JavaScript
+    the editor shows one language at a time (static/js/editor.js)."""
+    tab = page.get_by_role("tab", name=re.compile(rf"^{re.escape(language_name)}\b"))
+    if tab.count():
+        tab.click()
+    return page.get_by_label(f"Text in {language_name}", exact=True)
