@@ -90,7 +90,7 @@ def test_the_editor_page_names_the_posts_zone_and_offers_its_languages(client, e
     client.force_login(editor)
     response = client.get(reverse("publication_new"))
     page = response.content.decode()
-    assert "Europe/Istanbul" in page
+    assert "Times are local to the post: Istanbul (UTC+3)." in page
     for language in ("nl", "fr", "de", "en", "tr"):
         assert f'name="variant_{language}"' in page
     assert 'data-platform="x"' in page
