@@ -3,8 +3,10 @@
 Runs Lighthouse 12 (`npx --yes lighthouse@12`: Lighthouse 13 needs Node 22) with Debian's
 Chromium against a server already running with the demo data, logged in as a demo user
 (the session cookie goes in `--extra-headers`), on the calendar (month, week, agenda),
-the approval queue, the crisis list and a publication page, in each UI language, mobile
-and desktop; prints a table of scores. Never part of the test suite: it takes minutes.
+the approval queue, the crisis list, a publication page, the editor, coverage and activity
+(a central reviewer); the partner's home and proposal form (`--email partner.fit@example.org`);
+the login page (`--email anonymous`); in each UI language, mobile and desktop; prints a table
+of scores. Never part of the test suite: it takes minutes.
 
     DATABASE_URL=sqlite:////tmp/demo.db DJANGO_DEBUG=1 python manage.py seed_demo --password demo-pass-2026
     DATABASE_URL=sqlite:////tmp/demo.db DJANGO_DEBUG=1 python manage.py runserver 127.0.0.1:8000 --noreload
@@ -54,6 +56,8 @@ class Session:
 
     base_url: str
     jar: http.cookiejar.CookieJar = field(default_factory=http.cookiejar.CookieJar)
+    #: Nobody logged in: the login page, in the language the browser asks for.
+    anonymous: bool = False
 
     def __post_init__(self) -> None:
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
@@ -99,8 +103,12 @@ def choose_language(session: Session, language: str) -> None:
     session.post("/i18n/setlang/", {"language": language, "next": "/"})
 
 
-def pages(session: Session) -> dict[str, str]:
-    """The pages measured, with a publication the user may open."""
+def pages(session: Session, email: str) -> dict[str, str]:
+    """The pages measured for this user, with a publication the user may open."""
+    if session.anonymous:
+        return {"login": "/accounts/login/"}
+    if email.startswith("partner."):
+        return {"partner home": "/", "proposal form": "/proposals/new/"}
     agenda = session.get("/calendar/?view=agenda")
     found = re.search(r'href="(/publications/\d+/)"', agenda)
     chosen = {
@@ -112,6 +120,9 @@ def pages(session: Session) -> dict[str, str]:
     }
     if found:
         chosen["publication"] = found.group(1)
+    chosen["editor"] = "/publications/new/?post=be-cg-istanbul"
+    chosen["coverage"] = "/network/coverage/"
+    chosen["activity"] = "/network/activity/"
     return chosen
 
 
@@ -182,7 +193,12 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--url", default="http://127.0.0.1:8000", help="the running demo server")
-    parser.add_argument("--email", default="central.reviewer@example.org")
+    parser.add_argument(
+        "--email",
+        default="central.reviewer@example.org",
+        help="whose pages: a central reviewer's, a partner's (partner.fit@example.org), "
+        "or 'anonymous' for the login page",
+    )
     parser.add_argument("--password", default="demo-pass-2026")
     parser.add_argument("--languages", default=",".join(LANGUAGES))
     parser.add_argument("--forms", default=",".join(FORM_FACTORS), help="mobile, desktop or both")
@@ -192,14 +208,18 @@ def main() -> None:
         sys.exit("npx not found: Lighthouse needs Node 20 or later.")
     if not os.path.exists(CHROME_PATH):
         sys.exit(f"No Chromium at {CHROME_PATH}: set CHROME_PATH.")
-    session = log_in(args.url, args.email, args.password)
-    chosen = pages(session)
+    if args.email == "anonymous":
+        session = Session(args.url.rstrip("/"), anonymous=True)
+    else:
+        session = log_in(args.url, args.email, args.password)
+    chosen = pages(session, args.email)
     if args.pages:
         wanted = {name.strip() for name in args.pages.split(",")}
         chosen = {name: path for name, path in chosen.items() if name in wanted}
     results: list[Score] = []
     for language in args.languages.split(","):
-        choose_language(session, language)
+        if not session.anonymous:
+            choose_language(session, language)
         for name, path in chosen.items():
             for form_factor in args.forms.split(","):
                 report = run_lighthouse(session.base_url + path, session.header(), form_factor, language)
