@@ -284,7 +284,7 @@ def test_submit_for_review_saves_and_sends_the_new_publication_to_review(client,
     assert publication.status == PublicationStatus.IN_REVIEW
     assert publication.events.filter(verb="submit").count() == 1
     # The editor's copy kept in the browser may go: the save went through.
-    assert response.cookies["editor_saved"].value == "new-be-cg-istanbul"
+    assert response.cookies["editor_saved"].value == f"{editor.pk}:new-be-cg-istanbul"
 
 
 def test_a_submission_the_guidelines_block_keeps_the_draft_and_says_why(client, editor, istanbul):
@@ -325,7 +325,7 @@ def test_save_and_submit_on_the_edit_page_sends_a_draft_and_a_sent_back_publicat
         assert response.status_code == 302
         assert publication.status == PublicationStatus.IN_REVIEW
         assert publication.events.filter(verb=verb).exists()
-        assert response.cookies["editor_saved"].value == str(publication.pk)
+        assert response.cookies["editor_saved"].value.split("|")[-1] == f"{editor.pk}:{publication.pk}"
 
 
 def test_the_edit_page_offers_no_submit_where_the_publication_cannot_be_sent(client, manager, istanbul):
@@ -344,7 +344,9 @@ def test_a_plain_save_sets_the_saved_cookie_and_a_refused_save_does_not(client, 
     refused = client.post(reverse("publication_new"), form_data([x], {"en": "x" * 300}))
     assert refused.status_code == 400 and "editor_saved" not in refused.cookies
     saved = client.post(reverse("publication_new"), form_data([x], {"en": "Fine."}))
-    assert saved.status_code == 302 and saved.cookies["editor_saved"].value == "new-be-cg-istanbul"
+    assert (
+        saved.status_code == 302 and saved.cookies["editor_saved"].value == f"{editor.pk}:new-be-cg-istanbul"
+    )
 
 
 # --- Without JavaScript ------------------------------------------------------------------------------
@@ -364,3 +366,115 @@ def test_without_javascript_every_text_and_description_is_on_the_page_and_the_pr
     # The preview is asked for 250 ms after typing stops, the check later (it is heavier).
     assert 'hx-post="/publications/preview/" hx-trigger="load, input changed delay:250ms' in page
     assert page.count('<button type="submit"') >= 2 and 'name="then" value="review"' in page
+
+
+# --- Review findings: saved copies, a session that ended, long texts, the machine check's link --------
+
+
+def test_the_editors_copy_is_keyed_by_the_user_and_the_edit_page_names_the_revision(client, editor, istanbul):
+    x = channel(istanbul, "x", "@BelgiumInIstanbul", "thread", "en")
+    publication = make_publication(post=istanbul, author=editor, channels=[x], variants={"en": "Hi."})
+    client.force_login(editor)
+
+    new = client.get(reverse("publication_new")).content.decode()
+    edit = client.get(reverse("publication_edit", args=[publication.pk])).content.decode()
+
+    # On a shared computer, the next person's editor looks under another key.
+    assert f'data-draft-key="{editor.pk}:new-be-cg-istanbul"' in new
+    assert (
+        f'data-draft-key="{editor.pk}:{publication.pk}" data-draft-revision="{publication.revision}"' in edit
+    )
+
+
+def test_every_page_loads_the_script_that_forgets_saved_copies_and_clears_them_on_logout(client, editor):
+    client.force_login(editor)
+    page = client.get(reverse("calendar")).content.decode()
+    assert 'src="/static/js/saved_drafts.js"' in page and 'data-logout-url="/accounts/logout/"' in page
+
+
+def test_the_saved_cookie_lists_every_save_not_yet_forgotten(client, editor, istanbul):
+    Post.objects.filter(pk=istanbul.pk).update(publishing_languages="en")
+    x = channel(istanbul, "x", "@BelgiumInIstanbul", "thread", "en")
+    client.force_login(editor)
+
+    first = client.post(reverse("publication_new"), form_data([x], {"en": "First one"}))
+    publication = Publication.objects.get()
+    edit = reverse("publication_edit", args=[publication.pk])
+    second = client.post(
+        edit, {**form_data([x], {"en": "First one, better"}), "revision": publication.revision}
+    )
+    after_second = second.cookies["editor_saved"].value
+    client.cookies["editor_saved"] = "junk;<script>|" + after_second
+    third = client.post(reverse("publication_new"), form_data([x], {"en": "Second one"}))
+
+    assert first.status_code == second.status_code == third.status_code == 302
+    new_key, edit_key = f"{editor.pk}:new-be-cg-istanbul", f"{editor.pk}:{publication.pk}"
+    assert after_second == f"{new_key}|{edit_key}"
+    # Each key once, the latest last; what is not a key is dropped; never quoted.
+    assert third.cookies["editor_saved"].value == f"{edit_key}|{new_key}"
+    assert "editor_saved=" + f"{edit_key}|{new_key};" in third.cookies.output()
+
+
+@pytest.mark.parametrize("name", ["publication_preview", "publication_check"])
+def test_a_live_request_after_the_session_ended_gets_401_and_a_short_message_not_the_login_page(
+    client, istanbul, name
+):
+    response = client.post(reverse(name), form_data([], {"en": "Hi."}), headers={"HX-Request": "true"})
+
+    assert response.status_code == 401
+    page = response.content.decode()
+    assert "Your session has ended. Your text is kept on this device" in page
+    assert "<form" not in page and "<html" not in page and "password" not in page.lower()
+    # Without HTMX it is a plain page request: the login page, as before.
+    plain = client.post(reverse(name), form_data([], {"en": "Hi."}))
+    assert plain.status_code == 302 and plain.url.startswith(reverse("account_login"))
+
+
+@pytest.mark.parametrize("field", ["variant_en", "variant_en__x"])
+def test_a_text_longer_than_the_form_takes_is_refused_by_the_preview_with_400_and_a_short_message(
+    client, editor, istanbul, field
+):
+    x = channel(istanbul, "x", "@BelgiumInIstanbul", "thread", "en")
+    client.force_login(editor)
+
+    response = client.post(
+        reverse("publication_preview"), {**form_data([x], {"en": "Hi."}), field: "a" * 63207}
+    )
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "This text is too long: at most 63,206 characters." in page
+    assert "pv-part" not in page and "aaaaaaaaaa" not in page
+    fits = client.post(reverse("publication_preview"), {**form_data([x], {"en": "Hi."}), field: "a" * 63206})
+    assert fits.status_code == 200
+
+
+def test_the_preview_draws_at_most_so_many_posts_a_channel_and_counts_the_rest(
+    client, editor, istanbul, monkeypatch
+):
+    Post.objects.filter(pk=istanbul.pk).update(publishing_languages="nl,fr,en")
+    x = channel(istanbul, "x", "@BelgiumInIstanbul", "separate", "nl,fr,en")
+    client.force_login(editor)
+    monkeypatch.setattr("calendar_app.views.preview.PREVIEW_PARTS", 1)
+
+    page = preview(client, [x], {"nl": "Hallo.", "fr": "Bonjour.", "en": "Hello."}).content.decode()
+
+    assert page.count('<li class="pv-part') == 1 and "and 2 more posts" in page
+    monkeypatch.setattr("calendar_app.views.preview.PREVIEW_PARTS", 2)
+    page = preview(client, [x], {"nl": "Hallo.", "fr": "Bonjour.", "en": "Hello."}).content.decode()
+    assert page.count('<li class="pv-part') == 2 and "and 1 more post<" in page
+
+
+def test_an_unchecked_machine_translation_links_to_the_editor_for_those_who_may_edit(
+    client, editor, istanbul
+):
+    x = channel(istanbul, "x", "@BelgiumInIstanbul", "thread", "fr")
+    publication = make_publication(post=istanbul, author=editor, channels=[x], variants={"fr": "Bonjour."})
+    publication.variants.update(machine_translated="libretranslate", translated_from="nl")
+    client.force_login(editor)
+
+    page = client.get(publication.get_absolute_url()).content.decode()
+
+    edit = reverse("publication_edit", args=[publication.pk])
+    assert f'<a href="{edit}">To correct it, edit the publication.</a>' in page
+    assert "edit the text below" not in page

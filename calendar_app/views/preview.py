@@ -8,12 +8,18 @@ platform draws differently (links, hashtags, mentions) and names the account.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.formats import number_format
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from calendar_app import counting, permissions
@@ -23,6 +29,10 @@ from calendar_app.models import Asset, Publication, is_whole_number
 from calendar_app.views.publications import ChannelShown, PartShown, channels_shown
 from diplomacy.http import AuthenticatedHttpRequest
 from diplomacy.models import Channel, Post
+
+#: The posts drawn for one channel: a text long enough for hundreds of posts would cost seconds
+#: to draw and is no preview anyone reads; the rest are counted ("and 12 more posts").
+PREVIEW_PARTS = 25
 
 #: A hashtag or a mention (@name, or @name@server as on Mastodon), not glued to a word.
 _TAG_RE = re.compile(r"(?<![\w&/#@])(?:#\w+|@\w+(?:[.-]\w+)*(?:@[\w-]+(?:\.[\w-]+)+)?)")
@@ -84,6 +94,8 @@ class ChannelPreview:
     initials: str
     name: str
     parts: list[PartPreview]
+    #: "and 12 more posts" when the channel sends more than PREVIEW_PARTS, else "".
+    more: str
     #: The channel's plan now, for the counters (editor.js): a plan changed meanwhile is counted as sent.
     plan_attribute: str
 
@@ -101,11 +113,59 @@ def channel_previews(sends: list[ChannelShown]) -> list[ChannelPreview]:
                     pieces=text_pieces(shown.part.text),
                     new_images=max(0, shown.part.images - len(shown.images)),
                 )
-                for shown in sent.parts
+                for shown in sent.parts[:PREVIEW_PARTS]
             ],
+            more=_more_posts(len(sent.parts) - PREVIEW_PARTS),
         )
         for sent in sends
     ]
+
+
+def _more_posts(count: int) -> str:
+    if count <= 0:
+        return ""
+    return ngettext("and %(count)d more post", "and %(count)d more posts", count) % {"count": count}
+
+
+def editor_login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """login_required for the editor's live requests (preview, check): an HTMX request whose
+    session has ended gets a 401 with a short message for the editor's status line, not the
+    login page (which htmx would draw inside the preview). The text stays on the device
+    (static/js/drafts.js)."""
+    protected = login_required(view)
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if not request.user.is_authenticated and getattr(request, "htmx", False):
+            message = _(
+                "Your session has ended. Your text is kept on this device: sign in again "
+                "(in another tab) and come back."
+            )
+            return HttpResponse(format_html('<p class="session-ended">{}</p>', message), status=401)
+        return protected(request, *args, **kwargs)
+
+    return wrapped
+
+
+def too_long(form: PublicationForm) -> HttpResponse | None:
+    """A 400 with a short message when a typed text is longer than the form accepts (the
+    language's text field's max_length, for a platform's text too): the preview draws only
+    texts the form could save, so its cost stays bounded."""
+    for name, value in form.data.items():
+        if not name.startswith("variant_") or not isinstance(value, str):
+            continue
+        # A platform's own text has no limit of its own: the language's text's applies.
+        limit = getattr(form.fields.get(name), "max_length", None) or getattr(
+            form.fields.get(name.split("__")[0]), "max_length", None
+        )
+        if limit is not None and len(value) > limit:
+            message = _("This text is too long: at most %(limit)s characters.") % {
+                "limit": number_format(limit, force_grouping=True),
+            }
+            return HttpResponse(
+                format_html('<p class="preview-refused" role="alert">{}</p>', message), status=400
+            )
+    return None
 
 
 def _shown_assets(request: AuthenticatedHttpRequest) -> list[Asset]:
@@ -126,7 +186,7 @@ def _new_image(request: HttpRequest) -> int:
     return 1 if request.POST.get("new_image") == "1" else 0
 
 
-@login_required
+@editor_login_required
 @require_POST
 def publication_preview(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The editor's live preview (HTMX): the unsaved texts as each ticked channel sends them,
@@ -135,6 +195,9 @@ def publication_preview(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not permissions.can_create_publication(request.user, post):
         raise PermissionDenied
     form = PublicationForm(request.POST, post=post)
+    refused = too_long(form)
+    if refused is not None:
+        return refused
     texts, overrides = form.typed_texts()
     chosen = {int(pk) for pk in request.POST.getlist("channels") if is_whole_number(pk)}
     # The post's active channels: one made inactive meanwhile is no longer previewed.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -166,11 +167,13 @@ def publication_new(request: AuthenticatedHttpRequest) -> HttpResponse:
             form.add_error(None, exc)
         else:
             if wants_review(request):
-                return _saved(request, _submit_after_save(request, publication), f"new-{post.code}")
+                return _saved(
+                    request, _submit_after_save(request, publication), draft_key(request.user, post=post)
+                )
             messages.success(request, _("Publication saved as a draft."))
-            return _saved(request, redirect(publication), f"new-{post.code}")
+            return _saved(request, redirect(publication), draft_key(request.user, post=post))
     status = 400 if request.method == "POST" and not drafting else 200
-    context = _editor_context(form, post, None)
+    context = _editor_context(form, post, None, draft_key=draft_key(request.user, post=post))
     day = _initial(request).get("local_date", "")
     if not form.is_bound and not drafting and (not day or _is_iso_date(day)):
         # An empty editor is the same for everyone planning for this post on this day: its
@@ -311,16 +314,19 @@ def publication_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
                     request, _("Saved. The approval covered the earlier version: it is back in review.")
                 )
             elif wants_review(request):
-                return _saved(request, _submit_after_save(request, publication), str(publication.pk))
+                return _saved(
+                    request, _submit_after_save(request, publication), draft_key(request.user, publication)
+                )
             else:
                 messages.success(request, _("Publication saved."))
-            return _saved(request, redirect(publication), str(publication.pk))
+            return _saved(request, redirect(publication), draft_key(request.user, publication))
     status = 409 if stale else (400 if request.method == "POST" and not drafting else 200)
     actions = permissions.allowed_actions(request.user, publication)
     context = _editor_context(
         form,
         publication.post,
         publication,
+        draft_key=draft_key(request.user, publication),
         # "Save and send to review" where the publication may be sent (or sent again).
         may_submit=bool(actions & {"submit", "resubmit"}),
         stale=stale,
@@ -341,9 +347,24 @@ def publication_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
     return render(request, "calendar_app/publication_edit.html", context, status=status)
 
 
-#: The cookie that tells the editor's script a text was saved: its copy kept in the browser
-#: (static/js/drafts.js) is not offered back. Holds the editor's key: "new-<post code>" or the pk.
+#: The cookie that tells the pages' script (static/js/saved_drafts.js, loaded on every page)
+#: which copies kept in the browser by the editor (static/js/drafts.js) were saved and may be
+#: forgotten: a short list of the editors' keys (see `draft_key`), separated by "|".
 SAVED_COOKIE = "editor_saved"
+#: How many saved keys the cookie holds: the script empties it on the next page, so more than a
+#: few only pile up without JavaScript (where there is no copy to forget either).
+SAVED_KEYS_KEPT = 10
+_SAVED_KEY_RE = re.compile(r"^\d+:[\w-]+$")
+
+
+def draft_key(user: User, publication: Publication | None = None, post: Post | None = None) -> str:
+    """The key of the editor's copy in the browser (the form's data-draft-key): the user's own,
+    so that on a shared computer nobody is offered someone else's text. "<user pk>:<publication
+    pk>" for a saved publication, "<user pk>:new-<post code>" for a new one."""
+    if publication is not None:
+        return f"{user.pk}:{publication.pk}"
+    assert post is not None
+    return f"{user.pk}:new-{post.code}"
 
 
 def wants_review(request: HttpRequest) -> bool:
@@ -351,12 +372,24 @@ def wants_review(request: HttpRequest) -> bool:
     return request.POST.get("then") == "review"
 
 
-def _saved(request: HttpRequest, response: HttpResponse, draft_key: str) -> HttpResponse:
-    """`response` to a successful save, telling the editor's script which copy it may forget
-    (`draft_key` is the form's data-draft-key). Read by a script, so not HttpOnly; it holds
-    nothing secret."""
+def _saved(request: HttpRequest, response: HttpResponse, key: str) -> HttpResponse:
+    """`response` to a successful save, telling the pages' script which copy it may forget
+    (`key` is the form's data-draft-key), added to those saved before and not forgotten
+    yet (several saves can come before a page that runs the script). Read by a script, so not
+    HttpOnly; it holds nothing secret."""
+    earlier = [
+        earlier_key
+        for earlier_key in request.COOKIES.get(SAVED_COOKIE, "").split("|")
+        if _SAVED_KEY_RE.match(earlier_key) and earlier_key != key
+    ]
+    keys = [*earlier, key][-SAVED_KEYS_KEPT:]
     response.set_cookie(
-        SAVED_COOKIE, draft_key, max_age=24 * 3600, samesite="Lax", secure=request.is_secure(), httponly=False
+        SAVED_COOKIE,
+        "|".join(keys),
+        max_age=24 * 3600,
+        samesite="Lax",
+        secure=request.is_secure(),
+        httponly=False,
     )
     return response
 

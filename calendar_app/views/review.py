@@ -60,6 +60,7 @@ from calendar_app.models import (
 from calendar_app.models.text import language_name
 from calendar_app.timezones import check_local_time
 from calendar_app.views.filtering import filterset_for
+from calendar_app.views.preview import editor_login_required
 from calendar_app.views.publications import (
     _get_publication_for_user,
     channels_shown,
@@ -250,7 +251,7 @@ def publication_comment(request: AuthenticatedHttpRequest, pk: int) -> HttpRespo
     return redirect(publication.get_absolute_url() + "#comments")
 
 
-@login_required
+@editor_login_required
 @require_POST
 def publication_check(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The editor's live check: the guidelines against the unsaved form (HTMX)."""

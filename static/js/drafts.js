@@ -1,11 +1,14 @@
 /* The editor keeps what is typed on this device until it is saved.
  *
  * While typing, the form's fields go to localStorage under "editor-draft:<key>" (the form's
- * data-draft-key: "new-<post code>" or the publication's id). On the next visit the page
- * offers them back ("Restore your unsaved text from <time>?", Restore / Discard); it never
- * restores silently. Sending the form moves the copy to sessionStorage: a save that fails
- * (a session that ended, a refused form) finds it again, while a successful save answers with
- * the cookie "editor_saved=<key>" (views.publications._saved) and the copy is dropped.
+ * data-draft-key: "<user id>:new-<post code>" or "<user id>:<publication id>", so that nobody
+ * is offered someone else's text), with the publication's revision the page was drawn from
+ * (data-draft-revision). On the next visit the page offers them back ("Restore your unsaved
+ * text from <time>?", Restore / Discard); it never restores silently, and a copy written on an
+ * older revision than the page's is dropped, never offered: restoring it would overwrite the
+ * newer saved text. Sending the form moves the copy to sessionStorage: a save that fails (a
+ * session that ended, a refused form) finds it again, while a successful save answers with the
+ * cookie "editor_saved" and saved_drafts.js, on whatever page comes next, drops the copy.
  */
 (function () {
   "use strict";
@@ -70,15 +73,6 @@
     (area || form).dispatchEvent(new Event("input", { bubbles: true }));
   }
 
-  function savedCookie() {
-    var match = document.cookie.match(/(?:^|;\s*)editor_saved=([^;]*)/);
-    return match ? decodeURIComponent(match[1]) : "";
-  }
-
-  function forgetCookie() {
-    document.cookie = "editor_saved=; Max-Age=0; Path=/; SameSite=Lax";
-  }
-
   function when(iso) {
     var date = new Date(iso);
     if (isNaN(date.getTime())) { return iso; }
@@ -135,18 +129,21 @@
     var local = store("localStorage");
     if (!key || !local) { return; }
     var name = PREFIX + key;
+    // The revision of the publication as this page shows it (none for a new publication).
+    var revision = parseInt(form.getAttribute("data-draft-revision"), 10);
     var session = store("sessionStorage");
     var pending = session && session.getItem(name);
-    if (savedCookie() === key) {
-      // Saved: the copy kept for a failed save is no longer needed.
-      forgetCookie();
-      if (session) { session.removeItem(name); }
-      pending = null;
-      local.removeItem(name);
-    }
     if (pending) {
-      // The last save of this text did not go through (or this is its answer): keep the copy.
-      local.setItem(name, pending);
+      // The last save of this text did not go through and this page is its answer (the text
+      // refused or outdated, shown again): keep the copy, as of the revision this page shows.
+      try {
+        var answered = JSON.parse(pending);
+        if (!isNaN(revision)) { answered.revision = revision; }
+        pending = JSON.stringify(answered);
+      } catch (error) {
+        pending = null;
+      }
+      if (pending) { local.setItem(name, pending); }
       session.removeItem(name);
     }
     var copy = null;
@@ -154,6 +151,12 @@
       copy = JSON.parse(local.getItem(name) || "null");
     } catch (error) {
       local.removeItem(name);
+    }
+    if (copy && !isNaN(revision) && !(copy.revision >= revision)) {
+      // Written on an older version (saved since, here or elsewhere): restoring it would
+      // silently undo that save.
+      local.removeItem(name);
+      copy = null;
     }
     if (copy && copy.fields && differs(copy.fields, fieldsOf(form))) {
       offer(form, local, name, copy);
@@ -165,7 +168,9 @@
       var values = fieldsOf(form);
       if (!written(values)) { return; }
       try {
-        local.setItem(name, JSON.stringify({ savedAt: new Date().toISOString(), fields: values }));
+        var copy = { savedAt: new Date().toISOString(), fields: values };
+        if (!isNaN(revision)) { copy.revision = revision; }
+        local.setItem(name, JSON.stringify(copy));
       } catch (error) {
         // Storage full: the text is still in the page.
       }

@@ -7,6 +7,7 @@
  * - The image field takes a dropped file and shows its thumbnail; a file that is no image
  *   says so (the texts stay); the preview (from the server, HTMX) draws it where it goes.
  * - A preview or check that cannot reach the server says so; the text stays (drafts.js keeps it).
+ *   A session that ended says so too (the server's 401 answer), in the same status line.
  */
 (function () {
   "use strict";
@@ -246,10 +247,25 @@
     var line = document.querySelector("[data-connection-status]");
     if (line) { connectionStatus(line.getAttribute("data-offline")); }
   });
+  // A text the form cannot take (400) is said in the box asked, in place of its preview or check.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (!inEditor(event) || event.detail.xhr.status !== 400) { return; }
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  });
+  // The server's short answer, as text: a session that ended (401) says so in the status line;
+  // nothing is drawn in the preview or the check (htmx swaps no error), the text stays.
+  function answerText(xhr) {
+    var page = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+    return (page.body ? page.body.textContent : "").trim();
+  }
   document.addEventListener("htmx:responseError", function (event) {
     if (!inEditor(event)) { return; }
     var line = document.querySelector("[data-connection-status]");
-    if (line) { connectionStatus(line.getAttribute("data-failed")); }
+    if (!line) { return; }
+    var xhr = event.detail.xhr;
+    var said = xhr && xhr.status === 401 ? answerText(xhr) : "";
+    connectionStatus(said || line.getAttribute("data-failed"));
   });
   // The preview says each channel's plan as it is now: a plan its post manager changed while
   // this page was open is counted as it will be sent.

@@ -39,7 +39,8 @@ pytestmark = [
 TITLE = "Cleantech mission"
 DUTCH = "Belgische cleantechbedrijven bezoeken Istanbul deze week. #TradeWeek https://example.org/missie"
 FRENCH = "Des entreprises belges des technologies propres visitent Istanbul cette semaine."
-DRAFT_KEY = "editor-draft:new-be-cg-istanbul"
+#: The editor's copy in the browser: the user's own (static/js/drafts.js).
+DRAFT_KEY = "editor-draft:{user}:new-be-cg-istanbul"
 
 
 def channel(post, platform: str, handle: str, plan: str) -> Channel:
@@ -71,8 +72,8 @@ def drop(page, name: str, content: bytes, kind: str) -> None:
     )
 
 
-def stored_draft(page) -> dict | None:
-    raw = page.evaluate("(key) => window.localStorage.getItem(key)", DRAFT_KEY)
+def stored_draft(page, user) -> dict | None:
+    raw = page.evaluate("(key) => window.localStorage.getItem(key)", DRAFT_KEY.format(user=user.pk))
     return json.loads(raw) if raw else None
 
 
@@ -190,7 +191,7 @@ def test_write_preview_drop_an_image_lose_the_connection_restore_and_submit_for_
     page.wait_for_timeout(600)
     expect(page.locator("[data-connection-status]")).to_contain_text("Preview not updated: no connection")
     expect(text_field(page, "French")).to_have_value(FRENCH + " Bienvenue !")
-    draft = stored_draft(page)
+    draft = stored_draft(page, editor)
     assert draft and draft["fields"]["variant_fr"] == FRENCH + " Bienvenue !"
     assert draft["fields"]["variant_nl"] == DUTCH
     page.context.set_offline(False)
@@ -225,8 +226,8 @@ def test_write_preview_drop_an_image_lose_the_connection_restore_and_submit_for_
     }
     assert publication.assets.count() == 1
     # Saved: the copy on the device is gone, and the next editor offers nothing.
-    assert stored_draft(page) is None
+    assert stored_draft(page, editor) is None
     visitor.goto("/publications/new/")
     check.settle(typed=False)
     expect(page.locator(".draft-offer")).to_have_count(0)
-    assert stored_draft(page) is None
+    assert stored_draft(page, editor) is None
