@@ -21,7 +21,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from calendar_app.models import Publication
-from diplomacy.formats import format_when
+from diplomacy.formats import format_date, format_when
 from diplomacy.models import Role
 from tests.browser.browsing import LiveCheck, text_field
 from tests.calendar_factories import make_publication
@@ -265,7 +265,7 @@ def test_an_editor_plans_moves_and_subscribes_and_central_sees_it(
     publication.refresh_from_db()
     assert (publication.local_date, publication.local_time) == (moved, time(10, 30))
     expect(page.locator("ol.history")).to_contain_text(
-        f"{dragged.isoformat()} 09:00 → {moved.isoformat()} 10:30"
+        f"moved it from {format_date(dragged)}, 09:00 to {format_date(moved)}, 10:30"
     )
 
     # --- Central sees the whole network, drafts included --------------------------------------

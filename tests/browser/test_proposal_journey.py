@@ -14,7 +14,7 @@ adopted photo with one described in every language the post publishes in.)
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from django.utils import timezone
@@ -22,6 +22,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from calendar_app.models import Proposal, Publication
+from diplomacy.formats import format_when
 from diplomacy.models import Role
 from tests.browser.browsing import LiveCheck
 from tests.browser.picking import chosen, pick
@@ -197,7 +198,7 @@ def test_a_partner_proposal_is_accepted_adopted_and_approved(
     expect(adoptions).to_have_count(1)
     expect(adoptions.get_by_role("rowheader")).to_have_text(POST_NAME)
     expect(adoptions.locator("td").nth(0)).to_contain_text("Approved")
-    when = f"{starts.day} {starts:%b %Y} 10:00 (Europe/Istanbul)"
+    when = format_when(starts, time(10), "Europe/Istanbul")
     expect(adoptions.locator("td").nth(1)).to_have_text(when)
     expect(adoptions.locator("td").nth(2)).to_have_text("—")
 
