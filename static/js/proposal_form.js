@@ -2,7 +2,8 @@
  *
  * 1. Only the target field the chosen target needs shows: "Some countries" the country picker,
  *    "Some posts" the post picker, "The whole network" neither. Without JavaScript both show,
- *    each saying when it counts, and the server ignores the one the target does not need.
+ *    each saying when it counts, and the server ignores the one the target does not need
+ *    (its value and its errors). A field that carries an error shows whatever the target.
  * 2. A copy of the form is kept in this browser (localStorage) as the partner types, so that
  *    no text is lost if the session ends or the tab closes before "Save": the next time the
  *    form opens with other values, the copy is offered back. The server says when a save
@@ -58,7 +59,9 @@
     var checked = form.querySelector('input[name="target"]:checked');
     var target = checked ? checked.value : "network";
     form.querySelectorAll("[data-target-field]").forEach(function (field) {
-      field.hidden = field.getAttribute("data-target-field") !== target;
+      // A field the server refused always shows, or its message would be hidden with it.
+      var refused = field.querySelector(".field-invalid, .errorlist") !== null;
+      field.hidden = field.getAttribute("data-target-field") !== target && !refused;
     });
   }
 
