@@ -301,7 +301,9 @@ def test_a_submission_the_guidelines_block_keeps_the_draft_and_says_why(client, 
     assert publication.variants.get().text == "Hello."
     assert response.redirect_chain[-1][0] == reverse("publication_edit", args=[publication.pk])
     page = response.content.decode()
-    assert "Saved as a draft, but not sent to review" in page and "Add the text in" in page
+    assert (
+        "Saved as a draft, but not sent to review: fix what the guidelines say first. Add the text in" in page
+    )
 
 
 def test_save_and_submit_on_the_edit_page_sends_a_draft_and_a_sent_back_publication(

@@ -531,6 +531,52 @@ def test_a_partner_aims_a_proposal_at_chosen_posts(client, partner_user, istanbu
     assert proposal.target_countries == ""
 
 
+def test_a_target_field_the_target_does_not_need_is_ignored_with_its_errors(client, partner_user, istanbul):
+    """The posts field is hidden for "The whole network": a gone post in it must not stop the save."""
+    data = new_proposal_data(target="network", target_countries="ZZ", target_posts=[999999])
+
+    response = login(client, partner_user).post(reverse("proposal_new"), data)
+
+    assert response.status_code == 302
+    proposal = Proposal.objects.get()
+    assert (proposal.target, proposal.target_countries) == ("network", "")
+    assert not proposal.target_posts.exists()
+
+
+def test_for_some_countries_a_gone_post_in_the_hidden_posts_field_is_ignored(client, partner_user, istanbul):
+    data = new_proposal_data(target="countries", target_countries="TR", target_posts=[istanbul.pk, 999999])
+
+    response = login(client, partner_user).post(reverse("proposal_new"), data)
+
+    assert response.status_code == 302
+    proposal = Proposal.objects.get()
+    assert proposal.target_country_list == ["TR"]
+    assert not proposal.target_posts.exists()
+
+
+def test_for_some_posts_an_unknown_country_in_the_hidden_countries_field_is_ignored(
+    client, partner_user, istanbul
+):
+    data = new_proposal_data(target="posts", target_countries="ZZ", target_posts=[istanbul.pk])
+
+    response = login(client, partner_user).post(reverse("proposal_new"), data)
+
+    assert response.status_code == 302
+    proposal = Proposal.objects.get()
+    assert (proposal.target_countries, list(proposal.target_posts.all())) == ("", [istanbul])
+
+
+def test_a_gone_post_is_refused_when_the_target_needs_the_posts(client, partner_user, istanbul):
+    data = new_proposal_data(target="posts", target_countries="", target_posts=[istanbul.pk, 999999])
+
+    response = login(client, partner_user).post(reverse("proposal_new"), data)
+
+    assert response.status_code == 400
+    assert "A chosen post is not in the network any more" in response.content.decode()
+    assert "Choose at least one post." not in response.content.decode()
+    assert not Proposal.objects.exists()
+
+
 # --- Bad input ----------------------------------------------------------------------------------
 
 

@@ -113,7 +113,7 @@ def test_coverage_opens_with_findings_that_count_and_link_to_their_details(netwo
             "gaps-heading",
         ),
         ("1 of 3 countries with a post published nothing in 30 days: France.", "presence-heading"),
-        ("2 channels silent for 30 days; 1 switched off.", "platforms-heading"),
+        ("2 channels are silent for 30 days. 1 channel is switched off.", "platforms-heading"),
         ("5 platforms unused: LinkedIn, YouTube, Bluesky, Mastodon, Threads.", "platforms-heading"),
         ("Widest presence: Facebook, active at 2 of 4 posts.", "platforms-heading"),
     ]
@@ -170,7 +170,7 @@ def test_the_gaps_are_grouped_one_line_a_platform_most_lagging_first(network, re
         ("Instagram", [(ABSENT, ["France", "United States of America"])], 1),
     ]
     assert report.gap_groups[0].text == (
-        "2 priority countries are not active — absent: France; silent for 30 days: United States of "
+        "2 priority countries are not active. Absent: France. Silent for 30 days: United States of "
         "America. 2 other countries are active (for example Japan, Türkiye)."
     )
 
@@ -192,7 +192,17 @@ def test_the_page_shows_one_gap_line_a_platform(network, reviewer, client):
     gaps = page[page.index('id="gaps-heading"') : page.index("</section>", page.index('id="gaps-heading"'))]
 
     assert gaps.count("<li>") == 2
-    assert "<strong>Facebook</strong>: 1 priority country is not active — absent: France." in gaps
+    assert "<strong>Facebook</strong>: 1 priority country is not active. Absent: France." in gaps
+
+
+def test_a_switched_off_channel_alone_is_counted_in_a_whole_sentence(tokyo, author):
+    publish(make_channel(post=tokyo, platform="facebook"), author, days_ago=3)
+    make_channel(post=tokyo, platform="x", active=False)
+
+    texts = [finding.text for finding in coverage_of().findings]
+
+    assert "1 channel is switched off." in texts
+    assert not [text for text in texts if "silent for 30 days" in text]
 
 
 # --- Coverage: unused platforms and folds ------------------------------------------------------
@@ -391,6 +401,15 @@ def test_the_cadence_languages_and_partner_tables_are_folded_by_region_with_coun
     assert [[row["handle"] for row in fold.rows] for fold in report.channel_folds] == [
         ["@BEinIstanbul", "@BEinIstanbulX", "@BEinTurkey"],  # by post name, then platform
         ["@BEinJapan"],
+    ]
+
+
+def test_the_language_summaries_count_posts_in_whole_phrases_singular_and_plural(cadence, paris):
+    report = activity_of()
+
+    assert [(fold.label, fold.summary) for fold in report.language_folds] == [
+        ("Europe", "3 posts: 2 posts leave out a policy language, 1 post published nothing"),
+        ("Asia", "1 post: 1 post leaves out a policy language"),
     ]
 
 

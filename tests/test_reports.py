@@ -335,8 +335,8 @@ def test_the_page_lists_the_gaps(client, reviewer, network):
 
     assert "Gaps" in page
     # Grouped per platform (issue 17): one line a platform, not one a country and platform.
-    assert "<strong>Facebook</strong>: 1 priority country is not active — absent: France." in page
-    assert "<strong>Instagram</strong>: 1 priority country is not active — absent: France." in page
+    assert "<strong>Facebook</strong>: 1 priority country is not active. Absent: France." in page
+    assert "<strong>Instagram</strong>: 1 priority country is not active. Absent: France." in page
     assert "France — Neighbour" in page
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 from django import forms
 from django.db.models import Q
 from django.forms import BoundField
+from django.forms.utils import ErrorDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
@@ -39,7 +40,18 @@ def clean_country_codes(value: str) -> list[str]:
 class _FormWithErrors(Protocol):
     """What TargetFieldsMixin needs of the form it is mixed into."""
 
+    @property
+    def errors(self) -> ErrorDict: ...
+
     def add_error(self, field: str | None, error: forms.ValidationError | StrOrPromise) -> None: ...
+
+
+#: The target fields each target needs; the others are ignored, their values and errors dropped.
+TARGET_FIELDS = {
+    ProposalTarget.NETWORK: (),
+    ProposalTarget.COUNTRIES: ("target_countries",),
+    ProposalTarget.POSTS: ("target_posts",),
+}
 
 
 class TargetFieldsMixin:
@@ -47,6 +59,14 @@ class TargetFieldsMixin:
 
     def clean_targets(self: _FormWithErrors, cleaned: dict[str, Any]) -> None:
         target = cleaned.get("target")
+        if target not in TARGET_FIELDS:
+            return  # refused by its field, which said why
+        # A field the chosen target does not need is hidden (with JavaScript) or says it does
+        # not count (without): whatever it holds, even a post gone from the network, is ignored.
+        for name in ("target_countries", "target_posts"):
+            if name not in TARGET_FIELDS[ProposalTarget(target)]:
+                self.errors.pop(name, None)
+                cleaned[name] = []
         if target == ProposalTarget.COUNTRIES:
             if "target_countries" not in cleaned:
                 return  # refused by its field, which said why
@@ -55,11 +75,10 @@ class TargetFieldsMixin:
             elif len(",".join(cleaned["target_countries"])) > 500:
                 self.add_error("target_countries", _("Too many countries: choose the whole network instead."))
         elif target == ProposalTarget.POSTS:
-            if not cleaned.get("target_posts"):
+            if "target_posts" not in cleaned:
+                return  # refused by its field, which said why
+            if not cleaned["target_posts"]:
                 self.add_error("target_posts", _("Choose at least one post."))
-            cleaned["target_countries"] = []
-        else:
-            cleaned["target_countries"] = []
 
 
 #: Languages every proposal form offers; two more can be added by code.

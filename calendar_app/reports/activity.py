@@ -271,23 +271,55 @@ def _verdict_counts(rows: list[dict]) -> str:
     """ "12 channels: 3 silent, 5 below target, 4 on target"."""
     counts = {verdict: sum(1 for row in rows if row["verdict"] == verdict) for verdict in VERDICTS}
     text = ngettext("%(count)s channel", "%(count)s channels", len(rows)) % {"count": len(rows)}
-    parts = ", ".join(f"{counts[v]} {VERDICT_LABELS[v]}" for v in VERDICTS if counts[v])
+    parts = ", ".join(_verdict_count(v, counts[v]) for v in VERDICTS if counts[v])
     return gettext("%(where)s: %(states)s") % {"where": text, "states": parts} if parts else text
 
 
+def _verdict_count(verdict: str, count: int) -> str:
+    """ "3 below target", one whole phrase a verdict, so that each language agrees and orders it."""
+    if verdict == "silent":
+        # Translators: channels of a region, counted by their verdict; so are the next three.
+        text = ngettext("%(count)s silent", "%(count)s silent", count)
+    elif verdict == "below":
+        text = ngettext("%(count)s below target", "%(count)s below target", count)
+    elif verdict == "above":
+        text = ngettext("%(count)s above target", "%(count)s above target", count)
+    else:
+        text = ngettext("%(count)s on target", "%(count)s on target", count)
+    return text % {"count": count}
+
+
 def _language_counts(rows: list[dict]) -> str:
-    """ "9 posts: 3 leave out a policy language, 1 uses others, 2 published nothing"."""
+    """ "9 posts: 3 posts leave out a policy language, 1 post uses languages outside it, 2 posts
+    published nothing"."""
     text = ngettext("%(count)s post", "%(count)s posts", len(rows)) % {"count": len(rows)}
     parts = []
     missing = sum(1 for row in rows if row["missing"])
     outside = sum(1 for row in rows if row["outside"])
     nothing = sum(1 for row in rows if not row["total"])
     if missing:
-        parts.append(gettext("%(count)s leave out a policy language") % {"count": missing})
+        parts.append(
+            ngettext(
+                "%(count)s post leaves out a policy language",
+                "%(count)s posts leave out a policy language",
+                missing,
+            )
+            % {"count": missing}
+        )
     if outside:
-        parts.append(gettext("%(count)s use languages outside it") % {"count": outside})
+        parts.append(
+            ngettext(
+                "%(count)s post uses languages outside it",
+                "%(count)s posts use languages outside it",
+                outside,
+            )
+            % {"count": outside}
+        )
     if nothing:
-        parts.append(gettext("%(count)s published nothing") % {"count": nothing})
+        parts.append(
+            ngettext("%(count)s post published nothing", "%(count)s posts published nothing", nothing)
+            % {"count": nothing}
+        )
     return gettext("%(where)s: %(states)s") % {"where": text, "states": ", ".join(parts)} if parts else text
 
 

@@ -250,8 +250,33 @@ def _region_summary(countries: int, posts: int, counts: dict[str, int]) -> str:
     """ "12 countries, 15 posts: 9 active, 2 silent for 30 days, 1 absent"."""
     where = ngettext("%(count)s country", "%(count)s countries", countries) % {"count": countries} + ", "
     where += ngettext("%(count)s post", "%(count)s posts", posts) % {"count": posts}
-    states = ", ".join(f"{counts[state]} {STATE_LABELS[state]}" for state in STATE_ORDER if counts[state])
+    states = ", ".join(_state_count(state, counts[state]) for state in STATE_ORDER if counts[state])
     return gettext("%(where)s: %(states)s") % {"where": where, "states": states} if states else where
+
+
+def _state_count(state: str, count: int) -> str:
+    """ "9 active", one whole phrase a state, so that each language agrees and orders it."""
+    if state == ACTIVE:
+        # Translators: countries of a region, counted by their best state; so are the next three.
+        text = ngettext("%(count)s active", "%(count)s active", count)
+    elif state == SILENT:
+        text = ngettext("%(count)s silent for 30 days", "%(count)s silent for 30 days", count)
+    elif state == INACTIVE:
+        text = ngettext("%(count)s inactive", "%(count)s inactive", count)
+    else:
+        text = ngettext("%(count)s absent", "%(count)s absent", count)
+    return text % {"count": count}
+
+
+def _lagging_sentence(state: str, names: list[str]) -> str:
+    """ "Absent: France, Japan." One whole sentence a state, the countries as a list."""
+    if state == SILENT:
+        text = ngettext("Silent for 30 days: %(names)s.", "Silent for 30 days: %(names)s.", len(names))
+    elif state == INACTIVE:
+        text = ngettext("Inactive: %(names)s.", "Inactive: %(names)s.", len(names))
+    else:
+        text = ngettext("Absent: %(names)s.", "Absent: %(names)s.", len(names))
+    return text % {"names": ", ".join(names)}
 
 
 def _names(names: list[str], limit: int = 5) -> str:
@@ -268,17 +293,22 @@ def _names(names: list[str], limit: int = 5) -> str:
 def _gap_group(platform: str, lagging: dict[str, list[str]], others: list[str]) -> GapGroup:
     by_state = [(state, lagging[state]) for state in reversed(STATE_ORDER) if state in lagging]
     count = sum(len(names) for names in lagging.values())
-    text = ngettext(
-        "%(count)s priority country is not active —",
-        "%(count)s priority countries are not active —",
-        count,
-    ) % {"count": count}
-    text += " " + "; ".join(f"{STATE_LABELS[state]}: {', '.join(names)}" for state, names in by_state) + ". "
-    text += ngettext(
-        "%(count)s other country is active (for example %(examples)s).",
-        "%(count)s other countries are active (for example %(examples)s).",
-        len(others),
-    ) % {"count": len(others), "examples": ", ".join(others[:3])}
+    sentences = [
+        ngettext(
+            "%(count)s priority country is not active.",
+            "%(count)s priority countries are not active.",
+            count,
+        )
+        % {"count": count},
+        *(_lagging_sentence(state, names) for state, names in by_state),
+        ngettext(
+            "%(count)s other country is active (for example %(examples)s).",
+            "%(count)s other countries are active (for example %(examples)s).",
+            len(others),
+        )
+        % {"count": len(others), "examples": ", ".join(others[:3])},
+    ]
+    text = " ".join(sentences)
     return GapGroup(platform=platform, by_state=by_state, others=len(others), examples=others[:3], text=text)
 
 
@@ -337,14 +367,24 @@ def coverage_findings(report: Coverage, *, priority_count: int, scope: set[str] 
         )
     silent, inactive = report.channel_states.get(SILENT, 0), report.channel_states.get(INACTIVE, 0)
     if silent or inactive:
-        text = ngettext(
-            "%(count)s channel silent for 30 days", "%(count)s channels silent for 30 days", silent
-        ) % {"count": number_format(silent)}
+        sentences = []
+        if silent:
+            sentences.append(
+                ngettext(
+                    "%(count)s channel is silent for 30 days.",
+                    "%(count)s channels are silent for 30 days.",
+                    silent,
+                )
+                % {"count": number_format(silent)}
+            )
         if inactive:
-            text += "; " + ngettext("%(count)s switched off", "%(count)s switched off", inactive) % {
-                "count": number_format(inactive)
-            }
-        findings.append(Finding(text + ".", "platforms-heading"))
+            sentences.append(
+                ngettext(
+                    "%(count)s channel is switched off.", "%(count)s channels are switched off.", inactive
+                )
+                % {"count": number_format(inactive)}
+            )
+        findings.append(Finding(" ".join(sentences), "platforms-heading"))
     if report.unused:
         findings.append(
             Finding(

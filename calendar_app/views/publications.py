@@ -403,11 +403,8 @@ def _submit_after_save(request: AuthenticatedHttpRequest, publication: Publicati
     if not action:
         messages.warning(request, _("Saved. It cannot be sent to review from its current status."))
         return redirect(publication)
-    saved = (
-        _("Saved as a draft, but not sent to review:")
-        if publication.status == PublicationStatus.DRAFT
-        else _("Saved, but not sent to review:")
-    )
+    # Whole sentences, one a case, so that each language words and orders them as it needs.
+    draft = publication.status == PublicationStatus.DRAFT
     try:
         if action == "submit":
             workflow.submit(request.user, publication)
@@ -415,15 +412,35 @@ def _submit_after_save(request: AuthenticatedHttpRequest, publication: Publicati
             workflow.resubmit(request.user, publication)
     except workflow.GuidelinesFailed as exc:
         problems = [problem for result in exc.results for problem in result.problems]
-        messages.error(request, " ".join([saved, _("fix what the guidelines say first."), *problems]))
+        first = (
+            _("Saved as a draft, but not sent to review: fix what the guidelines say first.")
+            if draft
+            else _("Saved, but not sent to review: fix what the guidelines say first.")
+        )
+        messages.error(request, " ".join([first, *problems]))
         # The editor shows the same failures in its live check, beside the texts to fix.
         return redirect("publication_edit", publication.pk)
     except workflow.StaleEdit:
-        messages.error(request, " ".join([saved, _("someone else acted on it meanwhile.")]))
+        messages.error(
+            request,
+            _("Saved as a draft, but not sent to review: someone else acted on it meanwhile.")
+            if draft
+            else _("Saved, but not sent to review: someone else acted on it meanwhile."),
+        )
         return redirect(publication)
-    except (workflow.WorkflowError, PermissionDenied) as exc:
-        reason = str(exc) if isinstance(exc, workflow.WorkflowError) else _("you may not send it.")
-        messages.error(request, " ".join([saved, reason]))
+    except workflow.WorkflowError as exc:
+        saved = (
+            _("Saved as a draft, but not sent to review.") if draft else _("Saved, but not sent to review.")
+        )
+        messages.error(request, " ".join([saved, str(exc)]))  # its message is a sentence of its own
+        return redirect(publication)
+    except PermissionDenied:
+        messages.error(
+            request,
+            _("Saved as a draft, but not sent to review: you may not send it.")
+            if draft
+            else _("Saved, but not sent to review: you may not send it."),
+        )
         return redirect(publication)
     messages.success(request, _("Saved and sent to review."))
     return redirect(publication)

@@ -2,12 +2,17 @@
  *
  * 1. Only the target field the chosen target needs shows: "Some countries" the country picker,
  *    "Some posts" the post picker, "The whole network" neither. Without JavaScript both show,
- *    each saying when it counts, and the server ignores the one the target does not need.
+ *    each saying when it counts, and the server ignores the one the target does not need
+ *    (its value and its errors). A field that carries an error shows whatever the target.
  * 2. A copy of the form is kept in this browser (localStorage) as the partner types, so that
  *    no text is lost if the session ends or the tab closes before "Save": the next time the
  *    form opens with other values, the copy is offered back. The server says when a save
  *    succeeded (data-forget-draft on the page that follows) and the copy is forgotten.
  *    Photos are not kept (a browser cannot put a file back into a file field).
+ *    A copy on offer is set aside (under the key + ":aside") until the partner answers, so
+ *    that what she types meanwhile is kept too: a partner who ignores the offer and writes
+ *    something new loses neither text if the session ends again. Copies set aside are
+ *    offered one at a time, the newest first, until each is restored or discarded.
  * 3. The preview follows the texts through HTMX (attributes in _proposal_preview.html): the
  *    "Show the preview" button, for pages without JavaScript, is not needed.
  * Every text shown comes from the page's data attributes, translated by the server.
@@ -16,6 +21,7 @@
   "use strict";
 
   var SAVE_DELAY_MS = 400;
+  var ASIDE_MAX = 5; // copies set aside, the newest kept: a bound on what the browser holds
 
   function store() {
     try {
@@ -52,13 +58,41 @@
     if (storage) { storage.removeItem(key); }
   }
 
+  // The copies set aside while on offer, the newest first.
+  function readAside(key) {
+    var storage = store();
+    if (!storage) { return []; }
+    try {
+      var copies = JSON.parse(storage.getItem(key + ":aside") || "[]");
+      return Array.isArray(copies) ? copies.filter(function (record) { return record && record.values; }) : [];
+    } catch (error) {
+      return [];
+    }
+  }
+
+  function writeAside(key, copies) {
+    var storage = store();
+    if (!storage) { return; }
+    try {
+      if (copies.length) {
+        storage.setItem(key + ":aside", JSON.stringify(copies.slice(0, ASIDE_MAX)));
+      } else {
+        storage.removeItem(key + ":aside");
+      }
+    } catch (error) {
+      // full: the copy on offer stays where it was
+    }
+  }
+
   // --- 1. The target's fields ----------------------------------------------------------------
 
   function showTargets(form) {
     var checked = form.querySelector('input[name="target"]:checked');
     var target = checked ? checked.value : "network";
     form.querySelectorAll("[data-target-field]").forEach(function (field) {
-      field.hidden = field.getAttribute("data-target-field") !== target;
+      // A field the server refused always shows, or its message would be hidden with it.
+      var refused = field.querySelector(".field-invalid, .errorlist") !== null;
+      field.hidden = field.getAttribute("data-target-field") !== target && !refused;
     });
   }
 
@@ -143,27 +177,41 @@
     return element;
   }
 
-  function offer(form, notice, key, record, onDecided) {
+  function offer(form, notice, record, said, onDecided) {
     var data = notice.dataset;
     var text = document.createElement("p");
     text.textContent = (data.found || "").replace("%(when)s", timeOf(record.savedAt, true));
     if (record.photo) { text.textContent += " " + (data.photo || ""); }
     var actions = document.createElement("p");
     actions.className = "actions";
-    function decided(message) {
-      notice.textContent = message;
-      onDecided();
-    }
     actions.appendChild(button(data.restore || "", "", function () {
       restore(form, record.values);
-      decided(data.restored || "");
+      notice.textContent = data.restored || "";
+      onDecided(true);
     }));
     actions.appendChild(button(data.discard || "", "secondary", function () {
-      forget(key);
-      decided(data.discarded || "");
+      notice.textContent = data.discarded || "";
+      onDecided(false);
     }));
-    notice.replaceChildren(text, actions);
+    if (said) {
+      var before = document.createElement("p");
+      before.textContent = said;
+      notice.replaceChildren(before, text, actions);
+    } else {
+      notice.replaceChildren(text, actions);
+    }
     notice.hidden = false;
+  }
+
+  // The copies worth offering: with words, not what the form shows, each once, the newest first.
+  function offerable(copies, values) {
+    var seen = {};
+    return copies.filter(function (record) {
+      var text = JSON.stringify(record.values);
+      if (!hasWords(record.values) || sameValues(record.values, values) || seen[text]) { return false; }
+      seen[text] = true;
+      return true;
+    }).sort(function (a, b) { return (b.savedAt || 0) - (a.savedAt || 0); });
   }
 
   function keepCopies(form) {
@@ -172,16 +220,28 @@
     var status = document.getElementById("draft-status");
     if (!key || !store()) { return; }
     var record = read(key);
-    // Until the partner answers the offer, typing does not overwrite the older copy.
-    var undecided = false;
-    if (record && hasWords(record.values) && !sameValues(record.values, snapshot(form)) && notice) {
-      undecided = true;
-      offer(form, notice, key, record, function () { undecided = false; });
+    var copies = offerable((record ? [record] : []).concat(readAside(key)), snapshot(form));
+    function offerNext(said) {
+      var next = offerable(readAside(key), snapshot(form));
+      if (!next.length) { return; }
+      offer(form, notice, next[0], said, function (restored) {
+        writeAside(key, readAside(key).filter(function (other) { return !sameValues(other.values, next[0].values); }));
+        var latest = read(key);
+        if (latest && sameValues(latest.values, next[0].values)) { forget(key); }
+        if (restored) { save(); }
+        offerNext(notice.textContent);
+      });
+    }
+    if (copies.length && notice) {
+      // Set aside before anything is typed, so that what is typed from now on is kept under
+      // the key without overwriting the copy on offer.
+      writeAside(key, copies);
+      offerNext("");
     }
     var timer = null;
     function save() {
+      if (timer) { window.clearTimeout(timer); }
       timer = null;
-      if (undecided) { return; }
       var values = snapshot(form);
       if (!hasWords(values)) { return; }
       var photo = Array.prototype.some.call(form.querySelectorAll('input[type="file"]'), function (input) {

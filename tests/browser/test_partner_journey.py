@@ -141,6 +141,54 @@ def test_the_form_shows_the_target_her_choice_needs_previews_and_keeps_her_text(
     assert Publication.objects.count() == 0
 
 
+def test_a_partner_who_ignores_the_offer_keeps_both_texts_when_the_session_ends_again(visitor, partner):
+    """The copy on offer is set aside while she writes something new: both survive the session."""
+    page = visitor.page
+    title = page.get_by_label(re.compile(r"^Title\b"))
+    dutch = page.get_by_label("Suggested text in Dutch")
+
+    def session_ends_and_she_comes_back() -> None:
+        visitor.context.clear_cookies()
+        visitor.log_in(partner.email)
+        visitor.goto(reverse("proposal_new"))
+
+    visitor.log_in(partner.email)
+    visitor.goto(reverse("proposal_new"))
+    title.fill(TITLE)
+    dutch.fill(DUTCH)
+    expect(page.locator("#draft-status")).to_contain_text("Kept in this browser")
+
+    session_ends_and_she_comes_back()
+    notice = page.locator("#draft-notice")
+    expect(notice).to_contain_text("This browser kept text you had not saved yet")
+    # She ignores the offer and writes another proposal; the session ends again.
+    title.fill("Brussels design week")
+    dutch.fill("Brusselse ontwerpers in Istanbul.")
+    expect(page.locator("#draft-status")).to_contain_text("Kept in this browser")
+
+    session_ends_and_she_comes_back()
+    expect(notice).to_contain_text("This browser kept text you had not saved yet")
+    notice.get_by_role("button", name="Restore that text").click()
+    expect(title).to_have_value("Brussels design week")
+    expect(dutch).to_have_value("Brusselse ontwerpers in Istanbul.")
+    # The older copy is still offered, after the newer one.
+    expect(notice).to_contain_text("Restored.")
+    expect(notice).to_contain_text("This browser kept text you had not saved yet")
+    notice.get_by_role("button", name="Discard it").click()
+    expect(notice).to_have_text("Discarded.")
+    visitor.audit()
+
+    # What she restored is the copy now, offered back alone: the discarded one is gone.
+    session_ends_and_she_comes_back()
+    expect(title).to_have_value("")
+    notice.get_by_role("button", name="Restore that text").click()
+    expect(notice).to_have_text("Restored. Save it as a draft to keep it.")
+    expect(title).to_have_value("Brussels design week")
+    stored = page.evaluate("Object.keys(window.localStorage).sort()")
+    kept = [key for key in stored if key.startswith("proposal-draft-")]
+    assert kept == [f"proposal-draft-{partner.pk}-new"], "nothing left aside"
+
+
 def test_without_javascript_every_target_shows_and_the_preview_is_a_button(browser, live_server, partner):
     context = browser.new_context(
         base_url=live_server.url, java_script_enabled=False, viewport={"width": 390, "height": 844}

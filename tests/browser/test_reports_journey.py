@@ -117,9 +117,9 @@ def test_central_reads_and_exports_coverage_and_activity(visitor, reviewer, netw
     # One line a platform (issue 17: the gaps grouped, not one line per country and platform).
     expect(gaps.locator("li")).to_have_text(
         [
-            "Facebook: 1 priority country is not active — silent for 30 days: Germany. 2 other "
+            "Facebook: 1 priority country is not active. Silent for 30 days: Germany. 2 other "
             "countries are active (for example Türkiye, United States of America).",
-            "X: 1 priority country is not active — absent: Germany. 1 other country is active "
+            "X: 1 priority country is not active. Absent: Germany. 1 other country is active "
             "(for example Japan).",
         ]
     )
@@ -133,7 +133,7 @@ def test_central_reads_and_exports_coverage_and_activity(visitor, reviewer, netw
     # Compared within Europe now: no European post is active on X.
     expect(gaps.locator("li")).to_have_text(
         [
-            "Facebook: 1 priority country is not active — silent for 30 days: Germany. 1 other "
+            "Facebook: 1 priority country is not active. Silent for 30 days: Germany. 1 other "
             "country is active (for example Türkiye)."
         ]
     )
