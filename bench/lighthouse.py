@@ -1,11 +1,12 @@
 """Lighthouse's accessibility and best-practices scores of the pages people work through daily.
 
 Runs Lighthouse 12 (`npx --yes lighthouse@12`: Lighthouse 13 needs Node 22) with Debian's
-Chromium against a server already running with the demo data, logged in as a demo user
-(the session cookie goes in `--extra-headers`), on the calendar (month, week, agenda),
-the approval queue, the crisis list, a publication page, the editor, coverage and activity
-(a central reviewer); the partner's home and proposal form (`--email partner.fit@example.org`);
-the login page (`--email anonymous`); in each UI language, mobile and desktop; prints a table
+Chromium against a server already running with the demo data, logged in as a demo user (in
+a Chromium profile logged in through the login page, see `browser_profile`), on the calendar
+(month, week, agenda), the approval queue, the crisis list, a publication page, the editor,
+coverage and activity (a central reviewer); the partner's home and proposal form
+(`--email partner.fit@example.org`); the login page (`--email anonymous`); in each UI
+language, mobile and desktop; prints a table
 of scores. Never part of the test suite: it takes minutes.
 
     DATABASE_URL=sqlite:////tmp/demo.db DJANGO_DEBUG=1 python manage.py seed_demo --password demo-pass-2026
@@ -25,6 +26,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
@@ -135,7 +137,32 @@ class Score:
     failed: dict[str, list[str]]
 
 
-def run_lighthouse(url: str, cookie: str, form_factor: str, language: str) -> dict:
+def browser_profile(base_url: str, email: str, password: str) -> str:
+    """A Chromium profile logged in as `email`, "Remember me" ticked so that the session
+    cookie is kept on disk. Lighthouse opens the pages with it: the requests a page makes
+    as it loads (the editor's live preview and check, by HTMX) then carry the session as a
+    browser's do, which a cookie passed in `--extra-headers` does not (they answered 401)."""
+    from playwright.sync_api import sync_playwright
+
+    directory = tempfile.mkdtemp(prefix="lighthouse-profile-")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            directory, executable_path=CHROME_PATH, headless=True
+        )
+        page = context.new_page()
+        page.goto(base_url + "/accounts/login/")
+        page.fill('input[name="login"]', email)
+        page.fill('input[name="password"]', password)
+        page.check('input[name="remember"]')
+        with page.expect_navigation():
+            page.press('input[name="password"]', "Enter")
+        context.close()
+    return directory
+
+
+def run_lighthouse(url: str, profile: str | None, form_factor: str, language: str) -> dict:
+    # The profile's cookies are read as Playwright's Chromium wrote them (basic password store).
+    flags = f"{CHROME_FLAGS} --password-store=basic --use-mock-keychain --user-data-dir={profile}"
     command = [
         *LIGHTHOUSE,
         url,
@@ -143,9 +170,11 @@ def run_lighthouse(url: str, cookie: str, form_factor: str, language: str) -> di
         "--output=json",
         "--output-path=stdout",
         f"--only-categories={','.join(CATEGORIES)}",
-        f"--chrome-flags={CHROME_FLAGS}",
-        f"--extra-headers={json.dumps({'Cookie': cookie, 'Accept-Language': language})}",
+        f"--chrome-flags={flags if profile else CHROME_FLAGS}",
+        f"--extra-headers={json.dumps({'Accept-Language': language})}",
     ]
+    if profile:
+        command.append("--disable-storage-reset")
     if form_factor == "desktop":
         command.append("--preset=desktop")
     env = {**os.environ, "CHROME_PATH": CHROME_PATH}
@@ -208,10 +237,12 @@ def main() -> None:
         sys.exit("npx not found: Lighthouse needs Node 20 or later.")
     if not os.path.exists(CHROME_PATH):
         sys.exit(f"No Chromium at {CHROME_PATH}: set CHROME_PATH.")
+    profile = None
     if args.email == "anonymous":
         session = Session(args.url.rstrip("/"), anonymous=True)
     else:
         session = log_in(args.url, args.email, args.password)
+        profile = browser_profile(session.base_url, args.email, args.password)
     chosen = pages(session, args.email)
     if args.pages:
         wanted = {name.strip() for name in args.pages.split(",")}
@@ -222,7 +253,10 @@ def main() -> None:
             choose_language(session, language)
         for name, path in chosen.items():
             for form_factor in args.forms.split(","):
-                report = run_lighthouse(session.base_url + path, session.header(), form_factor, language)
+                report = run_lighthouse(session.base_url + path, profile, form_factor, language)
+                landed = str(report.get("finalDisplayedUrl", ""))
+                if "/accounts/login/" in landed and not path.startswith("/accounts/login/"):
+                    sys.exit(f"{path} sent Lighthouse to the login page: the profile is not logged in.")
                 result = score_of(report, name, language, form_factor)
                 results.append(result)
                 accessibility, practices = result.scores["accessibility"], result.scores["best-practices"]
