@@ -77,6 +77,33 @@ def ankara(db):
 
 
 @pytest.fixture
+def tokyo(db):
+    """Beyond Türkiye: a post in Asia (the reports and their regions)."""
+    return make_post(
+        code="be-emb-tokyo",
+        name="Embassy of Belgium in Tokyo",
+        city="Tokyo",
+        country="JP",
+        timezone="Asia/Tokyo",
+        host_languages="ja",
+        publishing_languages="ja,en",
+    )
+
+
+@pytest.fixture
+def paris(db):
+    return make_post(
+        code="be-emb-paris",
+        name="Embassy of Belgium in Paris",
+        city="Paris",
+        country="FR",
+        timezone="Europe/Paris",
+        host_languages="fr",
+        publishing_languages="fr,nl",
+    )
+
+
+@pytest.fixture
 def fit(db):
     return make_partner(code="fit", name="Flanders Investment & Trade")
 

@@ -51,32 +51,6 @@ def publish(channel, author, *, days_ago: int, status: str = "published", **extr
 
 
 @pytest.fixture
-def tokyo(db):
-    return make_post(
-        code="be-emb-tokyo",
-        name="Embassy of Belgium in Tokyo",
-        city="Tokyo",
-        country="JP",
-        timezone="Asia/Tokyo",
-        host_languages="ja",
-        publishing_languages="ja,en",
-    )
-
-
-@pytest.fixture
-def paris(db):
-    return make_post(
-        code="be-emb-paris",
-        name="Embassy of Belgium in Paris",
-        city="Paris",
-        country="FR",
-        timezone="Europe/Paris",
-        host_languages="fr",
-        publishing_languages="fr,nl",
-    )
-
-
-@pytest.fixture
 def network(istanbul, ankara, tokyo, paris, author):
     """Türkiye: Istanbul active on Facebook, silent on X; Ankara active on Instagram, silent on X.
     Japan: active on Facebook, a switched-off X account. France: no channel. Nobody is on

@@ -44,32 +44,6 @@ def author(db):
 
 
 @pytest.fixture
-def tokyo(db):
-    return make_post(
-        code="be-emb-tokyo",
-        name="Embassy of Belgium in Tokyo",
-        city="Tokyo",
-        country="JP",
-        timezone="Asia/Tokyo",
-        host_languages="ja",
-        publishing_languages="ja,en",
-    )
-
-
-@pytest.fixture
-def paris(db):
-    return make_post(
-        code="be-emb-paris",
-        name="Embassy of Belgium in Paris",
-        city="Paris",
-        country="FR",
-        timezone="Europe/Paris",
-        host_languages="fr",
-        publishing_languages="fr,nl",
-    )
-
-
-@pytest.fixture
 def washington(db):
     return make_post(
         code="be-emb-washington",
